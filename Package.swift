@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies, named once.
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
+let package = Package(
+    name: "diplan",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "diplan-server", targets: ["diplan-server"]),
+        .executable(name: "diplanctl", targets: ["diplanctl"]),
+        .library(name: "DIPlanClient", targets: ["DIPlanClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The domain: entities, invariants, the in-memory state, queries. No I/O.
+        .target(name: "DIPlanCore"),
+        // The wire: generated protobuf, framing, status codes, proto ⇄ domain.
+        .target(
+            name: "DIPlanWire",
+            dependencies: ["DIPlanCore", swiftProtobuf],
+            exclude: ["Generated/proto.sha256"],
+            resources: [
+                .embedInCode("Resources/dataset.json"),
+                .embedInCode("Resources/diplan.protoset"),
+            ]
+        ),
+        // The daemon: socket server, dispatch, lifecycle.
+        .target(name: "DIPlanServer", dependencies: ["DIPlanCore", "DIPlanWire", logging, serviceLifecycle]),
+        // The Swift client library.
+        .target(name: "DIPlanClient", dependencies: ["DIPlanCore", "DIPlanWire"]),
+        .executableTarget(name: "diplan-server", dependencies: ["DIPlanServer", argumentParser, logging, serviceLifecycle]),
+        .executableTarget(name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", argumentParser, swiftProtobuf]),
+
+        .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore"]),
+        .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", swiftProtobuf]),
+        .testTarget(
+            name: "DIPlanEndToEndTests",
+            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", swiftProtobuf, logging]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

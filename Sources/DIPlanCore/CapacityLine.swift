@@ -1,0 +1,81 @@
+/// Plan × municipality × service type × target group: what is planned, built,
+/// filled and needed. A value that is not known is nil, never 0.
+public struct CapacityLine: Sendable, Hashable {
+    public var key: LineKey
+    public var planned: UInt32?
+    /// Operational places. Where facilities are recorded for the line, the
+    /// sum of its operational facilities' places.
+    public var existing: UInt32?
+    public var occupied: UInt32?
+    /// An aggregate count of assessed needs; never a person.
+    public var assessedNeed: UInt32?
+    /// Planned eligible cost, euro cents.
+    public var plannedCostCents: Int64?
+    /// Places held by active holds.
+    public var held: UInt32
+    /// When the figures were last true.
+    public var updated: CalendarDate?
+    public var source: String
+    public var revision: UInt64
+
+    public init(
+        key: LineKey, planned: UInt32? = nil, existing: UInt32? = nil, occupied: UInt32? = nil,
+        assessedNeed: UInt32? = nil, plannedCostCents: Int64? = nil, held: UInt32 = 0, updated: CalendarDate? = nil,
+        source: String = "", revision: UInt64 = 0
+    ) {
+        self.key = key
+        self.planned = planned
+        self.existing = existing
+        self.occupied = occupied
+        self.assessedNeed = assessedNeed
+        self.plannedCostCents = plannedCostCents
+        self.held = held
+        self.updated = updated
+        self.source = source
+        self.revision = revision
+    }
+
+    /// existing − occupied − held; nil unless existing and occupied are known.
+    public var free: Int64? {
+        guard let existing, let occupied else { return nil }
+        return Int64(existing) - Int64(occupied) - Int64(held)
+    }
+
+    /// planned − existing.
+    public var buildGap: Int64? {
+        guard let planned, let existing else { return nil }
+        return Int64(planned) - Int64(existing)
+    }
+
+    /// assessed need − max(planned, existing).
+    public var needGap: Int64? {
+        guard let assessedNeed, let planned, let existing else { return nil }
+        return Int64(assessedNeed) - Int64(max(planned, existing))
+    }
+}
+
+/// The key of a capacity line.
+public struct LineKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var planID: String
+    public var municipalityID: String
+    public var serviceType: ServiceType
+    public var targetGroup: TargetGroup
+
+    public init(planID: String, municipalityID: String, serviceType: ServiceType, targetGroup: TargetGroup) {
+        self.planID = planID
+        self.municipalityID = municipalityID
+        self.serviceType = serviceType
+        self.targetGroup = targetGroup
+    }
+
+    public var targetKey: TargetKey { TargetKey(planID: planID, serviceType: serviceType, targetGroup: targetGroup) }
+
+    public var description: String {
+        "\(planID)/\(municipalityID)/\(serviceType.rawValue)/\(targetGroup.rawValue)"
+    }
+
+    public static func < (lhs: LineKey, rhs: LineKey) -> Bool {
+        (lhs.planID, lhs.municipalityID, lhs.targetGroup, lhs.serviceType)
+            < (rhs.planID, rhs.municipalityID, rhs.targetGroup, rhs.serviceType)
+    }
+}

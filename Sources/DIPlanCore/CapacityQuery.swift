@@ -1,0 +1,95 @@
+/// A key that capacity figures may be grouped by.
+public enum CapacityGrouping: String, CaseIterable, Sendable, Hashable {
+    case region, municipality
+    case serviceType = "service"
+    case targetGroup = "group"
+    case plan
+}
+
+/// Which lines and targets to sum, and how to group them. An empty filter
+/// means all; several values mean any of them.
+public struct CapacityQuery: Sendable, Hashable {
+    public var regions: Set<Region>
+    public var planIDs: Set<String>
+    public var municipalityIDs: Set<String>
+    public var targetGroups: Set<TargetGroup>
+    public var serviceTypes: Set<ServiceType>
+    public var groupBy: [CapacityGrouping]
+
+    public init(
+        regions: Set<Region> = [], planIDs: Set<String> = [], municipalityIDs: Set<String> = [],
+        targetGroups: Set<TargetGroup> = [], serviceTypes: Set<ServiceType> = [], groupBy: [CapacityGrouping] = []
+    ) {
+        self.regions = regions
+        self.planIDs = planIDs
+        self.municipalityIDs = municipalityIDs
+        self.targetGroups = targetGroups
+        self.serviceTypes = serviceTypes
+        self.groupBy = groupBy
+    }
+}
+
+/// The key of one group of a capacity answer: the grouped-by fields are set.
+public struct CapacityGroupKey: Sendable, Hashable, Comparable {
+    public var region: Region?
+    public var planID: String?
+    public var municipalityID: String?
+    public var targetGroup: TargetGroup?
+    public var serviceType: ServiceType?
+
+    public init(
+        region: Region? = nil, planID: String? = nil, municipalityID: String? = nil, targetGroup: TargetGroup? = nil,
+        serviceType: ServiceType? = nil
+    ) {
+        self.region = region
+        self.planID = planID
+        self.municipalityID = municipalityID
+        self.targetGroup = targetGroup
+        self.serviceType = serviceType
+    }
+
+    public static func < (lhs: CapacityGroupKey, rhs: CapacityGroupKey) -> Bool {
+        func rank<T: Comparable>(_ a: T?, _ b: T?) -> Bool? {
+            switch (a, b) {
+            case let (a?, b?) where a != b: a < b
+            case (nil, _?): true
+            case (_?, nil): false
+            default: nil
+            }
+        }
+        return rank(lhs.region, rhs.region) ?? rank(lhs.planID, rhs.planID)
+            ?? rank(lhs.municipalityID, rhs.municipalityID) ?? rank(lhs.targetGroup, rhs.targetGroup)
+            ?? rank(lhs.serviceType, rhs.serviceType) ?? false
+    }
+}
+
+/// The figures of one group.
+public struct CapacityGroup: Sendable, Hashable {
+    public var key: CapacityGroupKey
+    /// The plans' regional targets; no figure where the group is narrower
+    /// than a region (a municipality).
+    public var target = Quantity()
+    public var targetBound = PlanTarget.Bound.exact
+    /// target − Σ planned, per target.
+    public var unallocated = Quantity()
+    /// Region-wide progress reported with the targets.
+    public var reportedExisting = Quantity()
+    public var targetCount = 0
+    /// The sums of the group's lines.
+    public var totals = CapacityTotals()
+    /// The unit when the whole group counts one; nil when mixed.
+    public var unit: CapacityUnit?
+    var unitMixed = false
+
+    public init(key: CapacityGroupKey) { self.key = key }
+
+    mutating func count(unit newUnit: CapacityUnit) {
+        guard !unitMixed else { return }
+        if let unit, unit != newUnit {
+            self.unit = nil
+            unitMixed = true
+        } else {
+            unit = newUnit
+        }
+    }
+}

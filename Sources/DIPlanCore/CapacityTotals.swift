@@ -1,0 +1,61 @@
+/// The running sums of a set of capacity lines, kept up to date on every
+/// change so that an aggregate query reads them instead of rescanning lines.
+public struct CapacityTotals: Sendable, Hashable {
+    public var planned = Quantity()
+    public var existing = Quantity()
+    public var occupied = Quantity()
+    public var held = Quantity()
+    public var free = Quantity()
+    public var assessedNeed = Quantity()
+    public var buildGap = Quantity()
+    public var needGap = Quantity()
+    public var plannedCostCents = Quantity()
+    public var lineCount = 0
+    /// How many lines carry each `updated` date (kept so the oldest survives removals).
+    var updatedCounts: [CalendarDate: Int] = [:]
+    /// How many lines cite each source.
+    var sourceCounts: [String: Int] = [:]
+
+    public init() {}
+
+    /// Adds a line (`sign` 1) or takes it back out (`sign` -1).
+    public mutating func add(_ line: CapacityLine, sign: Int64 = 1) {
+        planned.add(line.planned.map(Int64.init), sign: sign)
+        existing.add(line.existing.map(Int64.init), sign: sign)
+        occupied.add(line.occupied.map(Int64.init), sign: sign)
+        held.add(Int64(line.held), sign: sign)
+        free.add(line.free, sign: sign)
+        assessedNeed.add(line.assessedNeed.map(Int64.init), sign: sign)
+        buildGap.add(line.buildGap, sign: sign)
+        needGap.add(line.needGap, sign: sign)
+        plannedCostCents.add(line.plannedCostCents, sign: sign)
+        lineCount += Int(sign)
+        if let updated = line.updated { Self.count(&updatedCounts, updated, by: Int(sign)) }
+        if !line.source.isEmpty { Self.count(&sourceCounts, line.source, by: Int(sign)) }
+    }
+
+    public mutating func add(_ other: CapacityTotals) {
+        planned.add(other.planned)
+        existing.add(other.existing)
+        occupied.add(other.occupied)
+        held.add(other.held)
+        free.add(other.free)
+        assessedNeed.add(other.assessedNeed)
+        buildGap.add(other.buildGap)
+        needGap.add(other.needGap)
+        plannedCostCents.add(other.plannedCostCents)
+        lineCount += other.lineCount
+        for (date, count) in other.updatedCounts { Self.count(&updatedCounts, date, by: count) }
+        for (source, count) in other.sourceCounts { Self.count(&sourceCounts, source, by: count) }
+    }
+
+    /// The oldest `updated` date among the lines.
+    public var oldestUpdated: CalendarDate? { updatedCounts.keys.min() }
+    /// Every source the lines cite.
+    public var sources: Set<String> { Set(sourceCounts.keys) }
+
+    private static func count<Key: Hashable>(_ counts: inout [Key: Int], _ key: Key, by delta: Int) {
+        let new = counts[key, default: 0] + delta
+        counts[key] = new > 0 ? new : nil
+    }
+}

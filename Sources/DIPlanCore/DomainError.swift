@@ -1,0 +1,22 @@
+/// Why the domain refused an update or a query. Every case names the field or
+/// the entity and the rule, so the caller can mend the request.
+public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The request itself is malformed: a field breaks a rule.
+    case invalidArgument(field: String, rule: String)
+    /// The request is well-formed, but the state does not allow it.
+    case failedPrecondition(String)
+    /// An expectation on the revision did not hold.
+    case revisionMismatch(what: String, expected: UInt64, actual: UInt64)
+    /// A referenced entity does not exist.
+    case notFound(kind: String, id: String)
+
+    public var description: String {
+        switch self {
+        case .invalidArgument(let field, let rule): "\(field): \(rule)"
+        case .failedPrecondition(let message): message
+        case .revisionMismatch(let what, let expected, let actual):
+            "expected \(what) revision \(expected), but it is \(actual)"
+        case .notFound(let kind, let id): "\(kind) \"\(id)\" does not exist"
+        }
+    }
+}

@@ -1,0 +1,446 @@
+/// Validates the updates of one transaction against the state they start
+/// from, staging what they change in an overlay. Nothing touches the state
+/// until the whole transaction is valid; `finish` checks the rules that span
+/// entities and returns the mutations to commit.
+struct Transaction {
+    let base: PlanState
+    let context: ChangeContext
+    var revision: UInt64 { base.revision + 1 }
+
+    private var municipalities: [String: Municipality] = [:]
+    private var plans: [String: Plan] = [:]
+    private var newEvents: [PlanEvent] = []
+    private var targets: [TargetKey: PlanTarget] = [:]
+    /// nil: deleted in this transaction.
+    private var lines: [LineKey: CapacityLine?] = [:]
+    private var facilities: [String: Facility] = [:]
+    private var projects: [String: Project] = [:]
+    /// Lines whose occupancy or derived existing must be checked at the end.
+    private var touchedLines: Set<LineKey> = []
+    /// Plan × municipality pairs whose cost envelope must be checked.
+    private var touchedEnvelopes: Set<PlanState.PlanMunicipality> = []
+    private var order: [Mutation.Slot] = []
+
+    init(base: PlanState, context: ChangeContext) {
+        self.base = base
+        self.context = context
+    }
+
+    // MARK: - The merged view
+
+    func municipality(_ id: String) -> Municipality? { municipalities[id] ?? base.municipality(id) }
+    func plan(_ id: String) -> Plan? { plans[id] ?? base.plan(id) }
+    func target(_ key: TargetKey) -> PlanTarget? { targets[key] ?? base.target(key) }
+    func line(_ key: LineKey) -> CapacityLine? {
+        if let staged = lines[key] { return staged }
+        return base.line(key)
+    }
+    func facility(_ id: String) -> Facility? { facilities[id] ?? base.facility(id) }
+    func project(_ id: String) -> Project? { projects[id] ?? base.project(id) }
+
+    func events(of planID: String) -> [PlanEvent] {
+        base.planEvents(planID) + newEvents.filter { $0.planID == planID }
+    }
+
+    func facilities(of key: LineKey) -> [Facility] {
+        var ids = base.facilitiesByLine[key] ?? []
+        for (id, facility) in facilities {
+            if facility.lineKey == key { ids.insert(id) } else { ids.remove(id) }
+        }
+        return ids.compactMap { facility($0) }
+    }
+
+    func lines(of pair: PlanState.PlanMunicipality) -> [CapacityLine] {
+        var keys = (base.linesByMunicipality[pair.municipalityID] ?? []).filter { $0.planID == pair.planID }
+        for key in lines.keys where key.planID == pair.planID && key.municipalityID == pair.municipalityID {
+            keys.insert(key)
+        }
+        return keys.compactMap { line($0) }
+    }
+
+    func projects(of pair: PlanState.PlanMunicipality) -> [Project] {
+        var ids = base.projectsByPlanMunicipality[pair] ?? []
+        for (id, project) in projects {
+            if PlanState.PlanMunicipality(project) == pair { ids.insert(id) } else { ids.remove(id) }
+        }
+        return ids.compactMap { project($0) }
+    }
+
+    /// Whether anything refers to the municipality.
+    func isReferenced(municipality id: String) -> Bool {
+        if !(base.linesByMunicipality[id] ?? []).isEmpty || !(base.facilitiesByMunicipality[id] ?? []).isEmpty
+            || !(base.projectsByMunicipality[id] ?? []).isEmpty
+        {
+            return true
+        }
+        return lines.keys.contains { $0.municipalityID == id } || facilities.values.contains { $0.municipalityID == id }
+            || projects.values.contains { $0.municipalityID == id }
+    }
+
+    // MARK: - Staging
+
+    private mutating func stage(_ slot: Mutation.Slot) {
+        if !order.contains(slot) { order.append(slot) }
+    }
+
+    mutating func apply(_ update: Update) throws(DomainError) {
+        switch update {
+        case .upsertMunicipality(let municipality, let expectation):
+            try upsert(municipality, expectation)
+        case .upsertPlan(let plan, let date, let expectation):
+            try upsert(plan, draftingDate: date, expectation)
+        case .setPlanTarget(let target, let expectation):
+            try set(target, expectation)
+        case .upsertCapacityLine(let line, let expectation):
+            try upsert(line, expectation)
+        case .deleteCapacityLine(let key, let expectation):
+            try deleteLine(key, expectation)
+        case .upsertFacility(let facility, let expectation):
+            try upsert(facility, expectation)
+        case .upsertProject(let project, let expectation):
+            try upsert(project, expectation)
+        case .advancePlan(let advance, let expectation):
+            try self.advance(advance, expectation)
+        case .importPlan(let plan, let events):
+            try importPlan(plan, events: events)
+        }
+    }
+
+    private func check(_ expectation: Expectation?, entity: String, revision current: UInt64?) throws(DomainError) {
+        switch expectation {
+        case nil: return
+        case .stateRevision(let expected):
+            if expected != base.revision {
+                throw .revisionMismatch(what: "state", expected: expected, actual: base.revision)
+            }
+        case .entityRevision(let expected):
+            if expected != (current ?? 0) {
+                throw .revisionMismatch(what: entity, expected: expected, actual: current ?? 0)
+            }
+        }
+    }
+
+    /// The plan and municipality a line, facility or project refers to, in one region.
+    private func resolve(plan planID: String, municipality municipalityID: String, _ field: String) throws(DomainError)
+        -> Plan
+    {
+        guard let plan = plan(planID) else { throw .notFound(kind: "plan", id: planID) }
+        guard let municipality = municipality(municipalityID) else {
+            throw .notFound(kind: "municipality", id: municipalityID)
+        }
+        guard municipality.region == plan.region else {
+            throw .failedPrecondition(
+                "\(field): municipality \(municipality.id) is in \(municipality.region.rawValue), but plan \(plan.id) is \(plan.region.rawValue)'s"
+            )
+        }
+        return plan
+    }
+
+    private mutating func upsert(_ municipality: Municipality, _ expectation: Expectation?) throws(DomainError) {
+        try municipality.validate()
+        let current = self.municipality(municipality.id)
+        try check(expectation, entity: "municipality \(municipality.id)", revision: current?.revision)
+        if let current, current.region != municipality.region, isReferenced(municipality: municipality.id) {
+            throw .failedPrecondition(
+                "municipality \(municipality.id) has lines, facilities or projects in \(current.region.rawValue)'s plans; its region cannot change"
+            )
+        }
+        var new = municipality
+        new.revision = revision
+        municipalities[new.id] = new
+        stage(.municipality(new.id))
+    }
+
+    private mutating func upsert(_ plan: Plan, draftingDate: CalendarDate?, _ expectation: Expectation?)
+        throws(DomainError)
+    {
+        try plan.validate()
+        let current = self.plan(plan.id)
+        try check(expectation, entity: "plan \(plan.id)", revision: current?.revision)
+        var new = plan
+        new.revision = revision
+        if let current {
+            guard current.region == plan.region else {
+                throw .failedPrecondition("plan \(plan.id) belongs to \(current.region.rawValue); its region cannot change")
+            }
+            new.status = current.status
+            new.amendmentNumber = current.amendmentNumber
+        } else {
+            new.status = .drafting
+            new.amendmentNumber = 0
+            newEvents.append(
+                PlanEvent(
+                    planID: plan.id, sequence: 1, status: .drafting, date: draftingDate, source: plan.source,
+                    revision: revision, recordedBy: context.uid))
+        }
+        plans[new.id] = new
+        stage(.plan(new.id))
+    }
+
+    private mutating func set(_ target: PlanTarget, _ expectation: Expectation?) throws(DomainError) {
+        try target.validate()
+        guard let plan = plan(target.key.planID) else { throw .notFound(kind: "plan", id: target.key.planID) }
+        for (index, id) in target.municipalityIDs.enumerated() {
+            guard let municipality = municipality(id) else { throw .notFound(kind: "municipality", id: id) }
+            guard municipality.region == plan.region else {
+                throw .failedPrecondition(
+                    "target.municipality_ids[\(index)]: \(id) is in \(municipality.region.rawValue), not in \(plan.region.rawValue)"
+                )
+            }
+        }
+        let current = self.target(target.key)
+        try check(expectation, entity: "target", revision: current?.revision)
+        var new = target
+        new.revision = revision
+        targets[new.key] = new
+        stage(.target(new.key))
+    }
+
+    private mutating func upsert(_ line: CapacityLine, _ expectation: Expectation?) throws(DomainError) {
+        try line.validate()
+        _ = try resolve(plan: line.key.planID, municipality: line.key.municipalityID, "line")
+        let current = self.line(line.key)
+        try check(expectation, entity: "line \(line.key)", revision: current?.revision)
+        var new = line
+        new.held = current?.held ?? 0
+        new.revision = revision
+        if new.updated == nil { new.updated = context.today }
+        let sited = facilities(of: line.key)
+        if !sited.isEmpty {
+            let derived = Self.operationalPlaces(sited)
+            if let given = line.existing, given != derived {
+                throw .failedPrecondition(
+                    "line \(line.key): existing is the sum of its operational facilities (\(derived)), not \(given)"
+                )
+            }
+            new.existing = derived
+        }
+        lines[new.key] = new
+        touchedLines.insert(new.key)
+        touchedEnvelopes.insert(PlanState.PlanMunicipality(new.key))
+        stage(.line(new.key))
+    }
+
+    private mutating func deleteLine(_ key: LineKey, _ expectation: Expectation?) throws(DomainError) {
+        try key.validate("key")
+        guard let current = line(key) else { throw .notFound(kind: "capacity line", id: key.description) }
+        try check(expectation, entity: "line \(key)", revision: current.revision)
+        guard current.held == 0 else {
+            throw .failedPrecondition("line \(key) has \(current.held) held places; release them first")
+        }
+        guard facilities(of: key).isEmpty else {
+            throw .failedPrecondition("line \(key) has facilities; move or delete them first")
+        }
+        lines[key] = .some(nil)
+        touchedLines.remove(key)
+        touchedEnvelopes.insert(PlanState.PlanMunicipality(key))
+        stage(.line(key))
+    }
+
+    private mutating func upsert(_ facility: Facility, _ expectation: Expectation?) throws(DomainError) {
+        try facility.validate()
+        _ = try resolve(plan: facility.planID, municipality: facility.municipalityID, "facility")
+        if let projectID = facility.projectID {
+            guard let project = project(projectID) else { throw .notFound(kind: "project", id: projectID) }
+            guard project.planID == facility.planID, project.municipalityID == facility.municipalityID else {
+                throw .failedPrecondition(
+                    "facility.project_id: project \(projectID) is \(project.municipalityID)'s in plan \(project.planID), not this facility's"
+                )
+            }
+        }
+        let current = self.facility(facility.id)
+        try check(expectation, entity: "facility \(facility.id)", revision: current?.revision)
+        var new = facility
+        new.revision = revision
+        facilities[new.id] = new
+        stage(.facility(new.id))
+        for key in Set([current?.lineKey, new.lineKey].compactMap { $0 }) {
+            if line(key) == nil {
+                lines[key] = CapacityLine(key: key, updated: context.today, source: facility.source, revision: revision)
+                touchedEnvelopes.insert(PlanState.PlanMunicipality(key))
+            }
+            touchedLines.insert(key)
+            stage(.line(key))
+        }
+    }
+
+    private mutating func upsert(_ project: Project, _ expectation: Expectation?) throws(DomainError) {
+        try project.validate()
+        _ = try resolve(plan: project.planID, municipality: project.municipalityID, "project")
+        let current = self.project(project.id)
+        try check(expectation, entity: "project \(project.id)", revision: current?.revision)
+        var new = project
+        new.revision = revision
+        projects[new.id] = new
+        stage(.project(new.id))
+        touchedEnvelopes.insert(PlanState.PlanMunicipality(new))
+        if let current { touchedEnvelopes.insert(PlanState.PlanMunicipality(current)) }
+    }
+
+    private mutating func advance(_ advance: PlanAdvance, _ expectation: Expectation?) throws(DomainError) {
+        guard var plan = plan(advance.planID) else { throw .notFound(kind: "plan", id: advance.planID) }
+        try check(expectation, entity: "plan \(plan.id)", revision: plan.revision)
+        var event = PlanEvent(
+            planID: plan.id, sequence: 0, status: advance.status, date: advance.date, note: advance.note,
+            source: advance.source, revision: revision, recordedBy: context.uid)
+        try event.validateText()
+        try Self.step(&plan, &event, after: events(of: plan.id), strictAmendments: true)
+        plan.revision = revision
+        plans[plan.id] = plan
+        newEvents.append(event)
+        stage(.plan(plan.id))
+    }
+
+    private mutating func importPlan(_ plan: Plan, events history: [PlanEvent]) throws(DomainError) {
+        try plan.validate()
+        guard let first = history.first, first.status == .drafting else {
+            throw .invalidArgument(field: "plan.events", rule: "must begin with the drafting step")
+        }
+        var replayed = plan
+        replayed.status = .drafting
+        replayed.amendmentNumber = 0
+        var recorded: [PlanEvent] = []
+        for (index, original) in history.enumerated() {
+            var event = original
+            event.planID = plan.id
+            event.revision = revision
+            event.recordedBy = nil
+            do {
+                try event.validateText()
+                if index == 0 {
+                    event.sequence = 1
+                    event.amendmentNumber = 0
+                } else {
+                    try Self.step(&replayed, &event, after: recorded, strictAmendments: false)
+                }
+            } catch {
+                throw error.inField("plan.events[\(index)]")
+            }
+            recorded.append(event)
+        }
+        if let current = self.plan(plan.id) {
+            guard current.region == plan.region else {
+                throw .failedPrecondition("plan \(plan.id) belongs to \(current.region.rawValue); its region cannot change")
+            }
+            guard events(of: plan.id).map(\.comparable) == recorded.map(\.comparable) else {
+                throw .failedPrecondition("plan \(plan.id) exists with a different history; advance it instead")
+            }
+        } else {
+            newEvents += recorded
+        }
+        replayed.revision = revision
+        plans[replayed.id] = replayed
+        stage(.plan(replayed.id))
+    }
+
+    /// One lifecycle step: checks that it is allowed and that dates do not go
+    /// back, then moves the plan's status and amendment number and numbers
+    /// the event. Live steps number amendments one by one; a loaded history
+    /// may skip numbers its sources do not record, never go back.
+    private static func step(
+        _ plan: inout Plan, _ event: inout PlanEvent, after history: [PlanEvent], strictAmendments: Bool
+    ) throws(DomainError) {
+        guard plan.status.canAdvance(to: event.status) else {
+            let allowed = plan.status.next.map(\.rawValue).sorted()
+            throw .failedPrecondition(
+                "plan \(plan.id) is \(plan.status.rawValue); it can move to \(allowed.isEmpty ? "nothing (closed)" : allowed.joined(separator: " or ")), not \(event.status.rawValue)"
+            )
+        }
+        if let date = event.date, let last = history.compactMap(\.date).max(), date < last {
+            throw .failedPrecondition("the step's date \(date) is before the plan's last recorded step (\(last))")
+        }
+        switch event.status {
+        case .amendmentSubmitted:
+            let number = strictAmendments || event.amendmentNumber == 0 ? plan.amendmentNumber + 1 : event.amendmentNumber
+            guard number > plan.amendmentNumber else {
+                throw .failedPrecondition("amendment \(number) is not after the plan's amendment \(plan.amendmentNumber)")
+            }
+            event.amendmentNumber = number
+        case .approved where plan.status == .amendmentSubmitted:
+            plan.amendmentNumber = history.last?.amendmentNumber ?? plan.amendmentNumber + 1
+            event.amendmentNumber = plan.amendmentNumber
+        default:
+            event.amendmentNumber = plan.amendmentNumber
+        }
+        plan.status = event.status
+        event.sequence = UInt32(history.count + 1)
+    }
+
+    // MARK: - Finishing
+
+    /// Checks the rules that span entities, on everything the transaction
+    /// touched, and returns the mutations in the order they were first made.
+    mutating func finish() throws(DomainError) -> [Mutation] {
+        for key in touchedLines {
+            guard var line = line(key) else { continue }
+            let sited = facilities(of: key)
+            if !sited.isEmpty { line.existing = Self.operationalPlaces(sited) }
+            try line.validateOccupancy()
+            line.revision = revision
+            lines[key] = line
+        }
+        for pair in touchedEnvelopes {
+            try checkEnvelope(pair)
+        }
+        var mutations: [Mutation] = []
+        for slot in order {
+            switch slot {
+            case .municipality(let id): mutations.append(.municipality(municipalities[id]!))
+            case .plan(let id): mutations.append(.plan(plans[id]!))
+            case .target(let key): mutations.append(.target(targets[key]!))
+            case .line(let key):
+                if let line = lines[key]! { mutations.append(.line(line)) } else { mutations.append(.lineDeleted(key)) }
+            case .facility(let id): mutations.append(.facility(facilities[id]!))
+            case .project(let id): mutations.append(.project(projects[id]!))
+            }
+        }
+        mutations += newEvents.map { .planEvent($0) }
+        return mutations
+    }
+
+    /// A municipality's projects stay within the eligible cost its plan sets
+    /// for it (MK No. 871 §11.1): Σ project cost ≤ Σ planned line cost, when
+    /// every line of the municipality in the plan has a known cost.
+    private func checkEnvelope(_ pair: PlanState.PlanMunicipality) throws(DomainError) {
+        let lines = lines(of: pair)
+        guard !lines.isEmpty, lines.allSatisfy({ $0.plannedCostCents != nil }) else { return }
+        let envelope = lines.reduce(Int64(0)) { $0 + ($1.plannedCostCents ?? 0) }
+        let committed = projects(of: pair).filter(\.status.countsAgainstEnvelope).reduce(Int64(0)) {
+            $0 + $1.eligibleCostCents
+        }
+        if committed > envelope {
+            throw .failedPrecondition(
+                "projects of \(pair.municipalityID) in plan \(pair.planID) cost \(committed) cents, over the plan's envelope of \(envelope) cents"
+            )
+        }
+    }
+
+    static func operationalPlaces(_ facilities: [Facility]) -> UInt32 {
+        facilities.filter { $0.status == .operational }.reduce(0) { $0 + $1.maxPlaces }
+    }
+}
+
+extension Mutation {
+    /// Where a staged entity sits, to emit mutations in first-touched order.
+    enum Slot: Hashable {
+        case municipality(String), plan(String), target(TargetKey), line(LineKey), facility(String), project(String)
+    }
+}
+
+extension PlanEvent {
+    /// What two histories must agree on to be the same history.
+    var comparable: [String] {
+        [String(sequence), status.rawValue, date?.description ?? "", String(amendmentNumber), note, source]
+    }
+}
+
+extension DomainError {
+    /// The same error, under a field prefix.
+    func inField(_ prefix: String) -> DomainError {
+        switch self {
+        case .invalidArgument(let field, let rule): .invalidArgument(field: "\(prefix).\(field)", rule: rule)
+        case .failedPrecondition(let message): .failedPrecondition("\(prefix): \(message)")
+        default: self
+        }
+    }
+}

@@ -1,0 +1,180 @@
+/// All of diplan's state at one revision, with the indexes and running totals
+/// that let every query cost what its answer costs.
+///
+/// A value: the daemon's single writer applies updates to it, and a change
+/// either applies whole or throws and leaves it as it was.
+public struct PlanState: Sendable {
+    /// Plan × municipality.
+    struct PlanMunicipality: Hashable {
+        var planID: String
+        var municipalityID: String
+    }
+
+    /// The revision of the last committed change; 0 for the empty state.
+    public private(set) var revision: UInt64 = 0
+
+    private(set) var municipalities: [String: Municipality] = [:]
+    private(set) var plans: [String: Plan] = [:]
+    private(set) var events: [String: [PlanEvent]] = [:]
+    private(set) var targets: [TargetKey: PlanTarget] = [:]
+    private(set) var lines: [LineKey: CapacityLine] = [:]
+    private(set) var facilities: [String: Facility] = [:]
+    private(set) var projects: [String: Project] = [:]
+
+    // MARK: - Indexes
+
+    private(set) var municipalitiesByRegion: [Region: Set<String>] = [:]
+    private(set) var plansByRegion: [Region: Set<String>] = [:]
+    private(set) var linesByMunicipality: [String: Set<LineKey>] = [:]
+    private(set) var facilitiesByLine: [LineKey: Set<String>] = [:]
+    private(set) var facilitiesByMunicipality: [String: Set<String>] = [:]
+    private(set) var projectsByPlanMunicipality: [PlanMunicipality: Set<String>] = [:]
+    private(set) var projectsByMunicipality: [String: Set<String>] = [:]
+    /// Every target key of a plan that has a target or a line.
+    private(set) var targetKeysByPlan: [String: Set<TargetKey>] = [:]
+
+    // MARK: - Running totals
+
+    private(set) var totalsByTarget: [TargetKey: CapacityTotals] = [:]
+    private(set) var totalsByPlanMunicipality: [PlanMunicipality: CapacityTotals] = [:]
+
+    public init() {}
+
+    /// The number of capacity lines.
+    public var lineCount: Int { lines.count }
+
+    // MARK: - Lookups
+
+    public func municipality(_ id: String) -> Municipality? { municipalities[id] }
+    public func plan(_ id: String) -> Plan? { plans[id] }
+    public func planEvents(_ planID: String) -> [PlanEvent] { events[planID] ?? [] }
+    public func target(_ key: TargetKey) -> PlanTarget? { targets[key] }
+    public func line(_ key: LineKey) -> CapacityLine? { lines[key] }
+    public func facility(_ id: String) -> Facility? { facilities[id] }
+    public func project(_ id: String) -> Project? { projects[id] }
+
+    // MARK: - Changing
+
+    /// Applies updates as one all-or-nothing transaction: either every update
+    /// is valid against the state the earlier ones leave, and the change is
+    /// committed as revision + 1, or the first violation is thrown and nothing
+    /// changes.
+    @discardableResult
+    public mutating func apply(_ updates: [Update], context: ChangeContext) throws(DomainError) -> Change {
+        let change = try prepare(updates, context: context)
+        commit(change)
+        return change
+    }
+
+    /// Validates updates against the state and returns the change they would
+    /// make, without making it. `commit` then applies it.
+    public func prepare(_ updates: [Update], context: ChangeContext) throws(DomainError) -> Change {
+        guard !updates.isEmpty else {
+            throw .invalidArgument(field: "updates", rule: "must hold at least one update")
+        }
+        var transaction = Transaction(base: self, context: context)
+        for (index, update) in updates.enumerated() {
+            do {
+                try transaction.apply(update)
+            } catch {
+                throw updates.count > 1 ? error.inUpdate(index) : error
+            }
+        }
+        return Change(
+            revision: revision + 1, uid: context.uid, unixMillis: context.unixMillis, method: context.method,
+            mutations: try transaction.finish()
+        )
+    }
+
+    /// Applies a change made by `prepare` (or read back from the log). It
+    /// cannot fail: the change was validated against this very state.
+    public mutating func commit(_ change: Change) {
+        precondition(change.revision == revision + 1, "change \(change.revision) does not follow revision \(revision)")
+        for mutation in change.mutations {
+            switch mutation {
+            case .municipality(let municipality): put(municipality)
+            case .plan(let plan): put(plan)
+            case .planEvent(let event): events[event.planID, default: []].append(event)
+            case .target(let target): put(target)
+            case .line(let line): put(line)
+            case .lineDeleted(let key): removeLine(key)
+            case .facility(let facility): put(facility)
+            case .project(let project): put(project)
+            }
+        }
+        revision = change.revision
+    }
+
+    private mutating func put(_ municipality: Municipality) {
+        if let old = municipalities[municipality.id] {
+            municipalitiesByRegion[old.region]?.remove(old.id)
+        }
+        municipalities[municipality.id] = municipality
+        municipalitiesByRegion[municipality.region, default: []].insert(municipality.id)
+    }
+
+    private mutating func put(_ plan: Plan) {
+        if let old = plans[plan.id] { plansByRegion[old.region]?.remove(old.id) }
+        plans[plan.id] = plan
+        plansByRegion[plan.region, default: []].insert(plan.id)
+    }
+
+    private mutating func put(_ target: PlanTarget) {
+        targets[target.key] = target
+        targetKeysByPlan[target.key.planID, default: []].insert(target.key)
+    }
+
+    private mutating func put(_ line: CapacityLine) {
+        if lines[line.key] != nil { removeLine(line.key) }
+        lines[line.key] = line
+        linesByMunicipality[line.key.municipalityID, default: []].insert(line.key)
+        targetKeysByPlan[line.key.planID, default: []].insert(line.key.targetKey)
+        totalsByTarget[line.key.targetKey, default: CapacityTotals()].add(line)
+        totalsByPlanMunicipality[PlanMunicipality(line.key), default: CapacityTotals()].add(line)
+    }
+
+    private mutating func removeLine(_ key: LineKey) {
+        guard let old = lines.removeValue(forKey: key) else { return }
+        linesByMunicipality[key.municipalityID]?.remove(key)
+        totalsByTarget[key.targetKey]?.add(old, sign: -1)
+        totalsByPlanMunicipality[PlanMunicipality(key)]?.add(old, sign: -1)
+    }
+
+    private mutating func put(_ facility: Facility) {
+        if let old = facilities[facility.id] {
+            facilitiesByLine[old.lineKey]?.remove(old.id)
+            facilitiesByMunicipality[old.municipalityID]?.remove(old.id)
+        }
+        facilities[facility.id] = facility
+        facilitiesByLine[facility.lineKey, default: []].insert(facility.id)
+        facilitiesByMunicipality[facility.municipalityID, default: []].insert(facility.id)
+    }
+
+    private mutating func put(_ project: Project) {
+        if let old = projects[project.id] {
+            projectsByPlanMunicipality[PlanMunicipality(old)]?.remove(old.id)
+            projectsByMunicipality[old.municipalityID]?.remove(old.id)
+        }
+        projects[project.id] = project
+        projectsByPlanMunicipality[PlanMunicipality(project), default: []].insert(project.id)
+        projectsByMunicipality[project.municipalityID, default: []].insert(project.id)
+    }
+}
+
+extension PlanState.PlanMunicipality {
+    init(_ key: LineKey) { self.init(planID: key.planID, municipalityID: key.municipalityID) }
+    init(_ project: Project) { self.init(planID: project.planID, municipalityID: project.municipalityID) }
+}
+
+extension DomainError {
+    /// The same error, saying which update of a transaction it came from.
+    func inUpdate(_ index: Int) -> DomainError {
+        switch self {
+        case .invalidArgument(let field, let rule): .invalidArgument(field: "updates[\(index)].\(field)", rule: rule)
+        case .failedPrecondition(let message): .failedPrecondition("updates[\(index)]: \(message)")
+        case .revisionMismatch(let what, let expected, let actual):
+            .revisionMismatch(what: "updates[\(index)] \(what)", expected: expected, actual: actual)
+        case .notFound(let kind, let id): .notFound(kind: "updates[\(index)] \(kind)", id: id)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// What an update may require of the revision before it applies.
+public enum Expectation: Sendable, Hashable {
+    /// The whole state must be at this revision.
+    case stateRevision(UInt64)
+    /// The entity must have been last changed at this revision; 0: it must not exist.
+    case entityRevision(UInt64)
+}
+
+/// One lifecycle step asked of a plan.
+public struct PlanAdvance: Sendable, Hashable {
+    public var planID: String
+    public var status: PlanStatus
+    public var date: CalendarDate?
+    public var note: String
+    public var source: String
+
+    public init(planID: String, to status: PlanStatus, date: CalendarDate? = nil, note: String = "", source: String = "") {
+        self.planID = planID
+        self.status = status
+        self.date = date
+        self.note = note
+        self.source = source
+    }
+}
+
+/// One change asked of the state. Several make a transaction.
+public enum Update: Sendable, Hashable {
+    case upsertMunicipality(Municipality, Expectation? = nil)
+    /// Creates a plan in drafting (with its first event, dated `draftingDate`),
+    /// or changes its descriptive fields.
+    case upsertPlan(Plan, draftingDate: CalendarDate? = nil, Expectation? = nil)
+    case setPlanTarget(PlanTarget, Expectation? = nil)
+    case upsertCapacityLine(CapacityLine, Expectation? = nil)
+    case deleteCapacityLine(LineKey, Expectation? = nil)
+    case upsertFacility(Facility, Expectation? = nil)
+    case upsertProject(Project, Expectation? = nil)
+    case advancePlan(PlanAdvance, Expectation? = nil)
+    /// A plan with its recorded history, as a dataset carries it. The history
+    /// is replayed along the lifecycle; status and amendment follow from it.
+    case importPlan(Plan, events: [PlanEvent])
+}
+
+/// Who made a change, when, and through which method.
+public struct ChangeContext: Sendable, Hashable {
+    public var uid: UInt32
+    public var unixMillis: Int64
+    public var method: String
+
+    public init(uid: UInt32, unixMillis: Int64, method: String) {
+        self.uid = uid
+        self.unixMillis = unixMillis
+        self.method = method
+    }
+
+    /// The day of the change, UTC.
+    public var today: CalendarDate { CalendarDate.utc(unixSeconds: unixMillis / 1000) }
+}
