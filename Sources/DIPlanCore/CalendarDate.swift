@@ -40,6 +40,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         (lhs.year, lhs.month ?? 0, lhs.day ?? 0) < (rhs.year, rhs.month ?? 0, rhs.day ?? 0)
     }
 
+    /// Whether every day this date may mean comes before every day `other`
+    /// may mean: "2018" is not surely before "2018-04-20", "2017-03" is.
+    public func isSurelyBefore(_ other: CalendarDate) -> Bool {
+        let lastDay = (year, month ?? 12, day ?? CalendarDate.days(inMonth: month ?? 12, year: year))
+        return lastDay < (other.year, other.month ?? 1, other.day ?? 1)
+    }
+
     /// The date of a Unix time, in UTC.
     public static func utc(unixSeconds: Int64) -> CalendarDate {
         // Civil-from-days (H. Hinnant), valid for the whole proleptic Gregorian calendar.

@@ -20,3 +20,16 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension DomainError {
+    /// The same error, under a field prefix ("dataset.lines[3]").
+    public func prefixed(by prefix: String) -> DomainError {
+        switch self {
+        case .invalidArgument(let field, let rule): .invalidArgument(field: "\(prefix).\(field)", rule: rule)
+        case .failedPrecondition(let message): .failedPrecondition("\(prefix): \(message)")
+        case .revisionMismatch(let what, let expected, let actual):
+            .revisionMismatch(what: "\(prefix) \(what)", expected: expected, actual: actual)
+        case .notFound(let kind, let id): .notFound(kind: "\(prefix) \(kind)", id: id)
+        }
+    }
+}

@@ -1,6 +1,6 @@
 /// A local government of the 2009–2021 division, which the 2017–2020 plans use.
 public struct Municipality: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable {
+    public enum Kind: String, CaseIterable, Sendable, Hashable {
         case novads
         case republicanCity = "republican-city"
     }

@@ -60,24 +60,31 @@ public struct PlanState: Sendable {
     /// committed as revision + 1, or the first violation is thrown and nothing
     /// changes.
     @discardableResult
-    public mutating func apply(_ updates: [Update], context: ChangeContext) throws(DomainError) -> Change {
-        let change = try prepare(updates, context: context)
+    public mutating func apply(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext)
+        throws(DomainError) -> Change
+    {
+        let change = try prepare(updates, expectedRevision: expectedRevision, context: context)
         commit(change)
         return change
     }
 
-    /// Validates updates against the state and returns the change they would
-    /// make, without making it. `commit` then applies it.
-    public func prepare(_ updates: [Update], context: ChangeContext) throws(DomainError) -> Change {
+    /// Validates updates against the state (at `expectedRevision`, if given)
+    /// and returns the change they would make, without making it. `commit` then applies it.
+    public func prepare(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext)
+        throws(DomainError) -> Change
+    {
         guard !updates.isEmpty else {
             throw .invalidArgument(field: "updates", rule: "must hold at least one update")
+        }
+        if let expectedRevision, expectedRevision != revision {
+            throw .revisionMismatch(what: "state", expected: expectedRevision, actual: revision)
         }
         var transaction = Transaction(base: self, context: context)
         for (index, update) in updates.enumerated() {
             do {
                 try transaction.apply(update)
             } catch {
-                throw updates.count > 1 ? error.inUpdate(index) : error
+                throw updates.count > 1 ? error.prefixed(by: "updates[\(index)]") : error
             }
         }
         return Change(
@@ -166,15 +173,3 @@ extension PlanState.PlanMunicipality {
     init(_ project: Project) { self.init(planID: project.planID, municipalityID: project.municipalityID) }
 }
 
-extension DomainError {
-    /// The same error, saying which update of a transaction it came from.
-    func inUpdate(_ index: Int) -> DomainError {
-        switch self {
-        case .invalidArgument(let field, let rule): .invalidArgument(field: "updates[\(index)].\(field)", rule: rule)
-        case .failedPrecondition(let message): .failedPrecondition("updates[\(index)]: \(message)")
-        case .revisionMismatch(let what, let expected, let actual):
-            .revisionMismatch(what: "updates[\(index)] \(what)", expected: expected, actual: actual)
-        case .notFound(let kind, let id): .notFound(kind: "updates[\(index)] \(kind)", id: id)
-        }
-    }
-}

@@ -51,7 +51,7 @@ public enum ServiceType: String, CaseIterable, Sendable, Hashable, Comparable {
 }
 
 /// What a capacity figure counts.
-public enum CapacityUnit: String, Sendable, Hashable {
+public enum CapacityUnit: String, CaseIterable, Sendable, Hashable {
     case places
     case clientsServed = "clients-served"
 }

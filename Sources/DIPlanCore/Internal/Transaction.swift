@@ -204,7 +204,6 @@ struct Transaction {
         var new = line
         new.held = current?.held ?? 0
         new.revision = revision
-        if new.updated == nil { new.updated = context.today }
         let sited = facilities(of: line.key)
         if !sited.isEmpty {
             let derived = Self.operationalPlaces(sited)
@@ -256,7 +255,7 @@ struct Transaction {
         stage(.facility(new.id))
         for key in Set([current?.lineKey, new.lineKey].compactMap { $0 }) {
             if line(key) == nil {
-                lines[key] = CapacityLine(key: key, updated: context.today, source: facility.source, revision: revision)
+                lines[key] = CapacityLine(key: key, source: facility.source, revision: revision)
                 touchedEnvelopes.insert(PlanState.PlanMunicipality(key))
             }
             touchedLines.insert(key)
@@ -314,7 +313,7 @@ struct Transaction {
                     try Self.step(&replayed, &event, after: recorded, strictAmendments: false)
                 }
             } catch {
-                throw error.inField("plan.events[\(index)]")
+                throw error.prefixed(by: "plan.events[\(index)]")
             }
             recorded.append(event)
         }
@@ -346,8 +345,8 @@ struct Transaction {
                 "plan \(plan.id) is \(plan.status.rawValue); it can move to \(allowed.isEmpty ? "nothing (closed)" : allowed.joined(separator: " or ")), not \(event.status.rawValue)"
             )
         }
-        if let date = event.date, let last = history.compactMap(\.date).max(), date < last {
-            throw .failedPrecondition("the step's date \(date) is before the plan's last recorded step (\(last))")
+        if let date = event.date, let later = history.compactMap(\.date).first(where: { date.isSurelyBefore($0) }) {
+            throw .failedPrecondition("the step's date \(date) is before a step the plan already recorded (\(later))")
         }
         switch event.status {
         case .amendmentSubmitted:
@@ -434,13 +433,3 @@ extension PlanEvent {
     }
 }
 
-extension DomainError {
-    /// The same error, under a field prefix.
-    func inField(_ prefix: String) -> DomainError {
-        switch self {
-        case .invalidArgument(let field, let rule): .invalidArgument(field: "\(prefix).\(field)", rule: rule)
-        case .failedPrecondition(let message): .failedPrecondition("\(prefix): \(message)")
-        default: self
-        }
-    }
-}

@@ -1,0 +1,56 @@
+import DIPlanCore
+
+extension LineKey {
+    package var proto: Diplan_V1_LineKey {
+        var message = Diplan_V1_LineKey()
+        message.planID = planID
+        message.municipalityID = municipalityID
+        message.serviceType = serviceType.proto
+        message.targetGroup = targetGroup.proto
+        return message
+    }
+
+    package init(proto message: Diplan_V1_LineKey, field: String = "key") throws(DomainError) {
+        self.init(
+            planID: message.planID, municipalityID: message.municipalityID,
+            serviceType: try .required(message.serviceType, "\(field).service_type"),
+            targetGroup: try .required(message.targetGroup, "\(field).target_group"))
+    }
+}
+
+extension CapacityLine {
+    package var proto: Diplan_V1_CapacityLine {
+        var message = Diplan_V1_CapacityLine()
+        message.planID = key.planID
+        message.municipalityID = key.municipalityID
+        message.serviceType = key.serviceType.proto
+        message.targetGroup = key.targetGroup.proto
+        if let planned { message.planned = planned }
+        if let existing { message.existing = existing }
+        if let occupied { message.occupied = occupied }
+        if let assessedNeed { message.assessedNeed = assessedNeed }
+        if let plannedCostCents { message.plannedCostCents = plannedCostCents }
+        message.held = held
+        message.updated = updated.text
+        message.source = source
+        message.revision = revision
+        return message
+    }
+
+    package init(proto message: Diplan_V1_CapacityLine) throws(DomainError) {
+        var planned: UInt32?, existing: UInt32?, occupied: UInt32?, need: UInt32?, cost: Int64?
+        if case .planned(let value)? = message.plannedKnown { planned = value }
+        if case .existing(let value)? = message.existingKnown { existing = value }
+        if case .occupied(let value)? = message.occupiedKnown { occupied = value }
+        if case .assessedNeed(let value)? = message.assessedNeedKnown { need = value }
+        if case .plannedCostCents(let value)? = message.plannedCostKnown { cost = value }
+        self.init(
+            key: LineKey(
+                planID: message.planID, municipalityID: message.municipalityID,
+                serviceType: try .required(message.serviceType, "line.service_type"),
+                targetGroup: try .required(message.targetGroup, "line.target_group")),
+            planned: planned, existing: existing, occupied: occupied, assessedNeed: need, plannedCostCents: cost,
+            held: message.held, updated: try .field(message.updated, "line.updated"), source: message.source,
+            revision: message.revision)
+    }
+}

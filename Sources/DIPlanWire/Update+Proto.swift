@@ -1,0 +1,164 @@
+import DIPlanCore
+
+/// A request message that carries an expectation on the revision.
+package protocol ExpectingRequest {
+    var expectation: Expectation? { get }
+}
+
+extension Diplan_V1_UpsertMunicipalityRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_UpsertPlanRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_SetPlanTargetRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_UpsertCapacityLineRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_DeleteCapacityLineRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_UpsertFacilityRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_UpsertProjectRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_AdvancePlanRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+
+/// The two forms every request's `expected` oneof takes.
+package enum ExpectedRevision {
+    case state(UInt64), entity(UInt64)
+
+    init(_ oneof: Diplan_V1_UpsertMunicipalityRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_UpsertPlanRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_SetPlanTargetRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_UpsertCapacityLineRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_DeleteCapacityLineRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_UpsertFacilityRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_UpsertProjectRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_AdvancePlanRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+}
+
+extension Expectation {
+    init?(_ expected: ExpectedRevision?) {
+        switch expected {
+        case nil: return nil
+        case .state(let value)?: self = .stateRevision(value)
+        case .entity(let value)?: self = .entityRevision(value)
+        }
+    }
+}
+
+extension Update {
+    package init(proto request: Diplan_V1_UpsertMunicipalityRequest) throws(DomainError) {
+        guard request.hasMunicipality else { throw .invalidArgument(field: "municipality", rule: "is required") }
+        self = .upsertMunicipality(try Municipality(proto: request.municipality), request.expectation)
+    }
+
+    package init(proto request: Diplan_V1_UpsertPlanRequest) throws(DomainError) {
+        guard request.hasPlan else { throw .invalidArgument(field: "plan", rule: "is required") }
+        self = .upsertPlan(
+            try Plan(proto: request.plan), draftingDate: try .field(request.date, "date"), request.expectation)
+    }
+
+    package init(proto request: Diplan_V1_SetPlanTargetRequest) throws(DomainError) {
+        guard request.hasTarget else { throw .invalidArgument(field: "target", rule: "is required") }
+        self = .setPlanTarget(try PlanTarget(proto: request.target), request.expectation)
+    }
+
+    package init(proto request: Diplan_V1_UpsertCapacityLineRequest) throws(DomainError) {
+        guard request.hasLine else { throw .invalidArgument(field: "line", rule: "is required") }
+        self = .upsertCapacityLine(try CapacityLine(proto: request.line), request.expectation)
+    }
+
+    package init(proto request: Diplan_V1_DeleteCapacityLineRequest) throws(DomainError) {
+        guard request.hasKey else { throw .invalidArgument(field: "key", rule: "is required") }
+        self = .deleteCapacityLine(try LineKey(proto: request.key), request.expectation)
+    }
+
+    package init(proto request: Diplan_V1_UpsertFacilityRequest) throws(DomainError) {
+        guard request.hasFacility else { throw .invalidArgument(field: "facility", rule: "is required") }
+        self = .upsertFacility(try Facility(proto: request.facility), request.expectation)
+    }
+
+    package init(proto request: Diplan_V1_UpsertProjectRequest) throws(DomainError) {
+        guard request.hasProject else { throw .invalidArgument(field: "project", rule: "is required") }
+        self = .upsertProject(try Project(proto: request.project), request.expectation)
+    }
+
+    package init(proto request: Diplan_V1_AdvancePlanRequest) throws(DomainError) {
+        self = .advancePlan(
+            PlanAdvance(
+                planID: request.planID, to: try .required(request.toStatus, "to_status"),
+                date: try .field(request.date, "date"), note: request.note, source: request.source),
+            request.expectation)
+    }
+
+    package init(proto update: Diplan_V1_Update) throws(DomainError) {
+        switch update.update {
+        case nil: throw .invalidArgument(field: "update", rule: "must name one update")
+        case .upsertMunicipality(let request)?: try self.init(proto: request)
+        case .upsertPlan(let request)?: try self.init(proto: request)
+        case .setPlanTarget(let request)?: try self.init(proto: request)
+        case .upsertCapacityLine(let request)?: try self.init(proto: request)
+        case .deleteCapacityLine(let request)?: try self.init(proto: request)
+        case .upsertFacility(let request)?: try self.init(proto: request)
+        case .upsertProject(let request)?: try self.init(proto: request)
+        case .advancePlan(let request)?: try self.init(proto: request)
+        }
+    }
+
+    /// The updates of a transaction, in order.
+    package static func transaction(proto request: Diplan_V1_ApplyRequest) throws(DomainError) -> [Update] {
+        var updates: [Update] = []
+        for (index, update) in request.updates.enumerated() {
+            updates.append(try mapped("updates[\(index)]") { () throws(DomainError) in try Update(proto: update) })
+        }
+        return updates
+    }
+}

@@ -1,0 +1,119 @@
+import DIPlanCore
+import Testing
+
+@Suite("QueryCapacity: sums, groups and unknown values")
+struct CapacityQueryTests {
+    static func state() throws -> PlanState {
+        var state = try Fixture.state()
+        try state.apply(
+            [
+                .setPlanTarget(
+                    PlanTarget(
+                        key: TargetKey(planID: Fixture.plan, serviceType: .dayCareCentre, targetGroup: .ftChildren),
+                        amount: 30, municipalityIDs: ["ludza", "balvi"], source: "seed")),
+                .upsertCapacityLine(Fixture.line(planned: 10, existing: 8, occupied: 5)),
+                .upsertCapacityLine(
+                    CapacityLine(key: Fixture.key("balvi"), planned: 12, existing: nil, occupied: nil, updated: CalendarDate("2021-12"), source: "balvi")),
+                .upsertCapacityLine(
+                    CapacityLine(key: Fixture.key("ludza", .groupApartment, .grtAdults), planned: 6, existing: 6, occupied: 6, updated: CalendarDate("2022-01-05"))),
+            ], context: Fixture.context)
+        return state
+    }
+
+    @Test func unknownValuesMakeSumsPartial() throws {
+        let state = try Self.state()
+        let groups = try state.queryCapacity(CapacityQuery(serviceTypes: [.dayCareCentre], groupBy: [.serviceType, .targetGroup]))
+        let group = try #require(groups.first)
+        #expect(groups.count == 1)
+        #expect(group.target == .exactly(30))
+        #expect(group.totals.planned == Quantity(value: 22, known: 2))
+        #expect(group.totals.existing == Quantity(value: 8, known: 1, unknown: 1))
+        #expect(group.totals.existing.isPartial)
+        #expect(group.totals.free == Quantity(value: 3, known: 1, unknown: 1))
+        #expect(group.unallocated == .exactly(8))
+        #expect(group.totals.oldestUpdated == CalendarDate("2021-12"))
+        #expect(group.totals.sources.isSuperset(of: ["balvi", "test"]))
+        #expect(group.unit == .places)
+    }
+
+    @Test func unallocatedIsUnknownWhenPlannedIs() throws {
+        var state = try Self.state()
+        try state.apply(.upsertCapacityLine(CapacityLine(key: Fixture.key("balvi"), planned: nil)))
+        let group = try #require(try state.queryCapacity(CapacityQuery(serviceTypes: [.dayCareCentre])).first)
+        #expect(group.unallocated.isUnknown)
+        #expect(group.totals.planned.isPartial)
+    }
+
+    @Test func groupByMunicipalityHasNoTarget() throws {
+        let state = try Self.state()
+        let groups = try state.queryCapacity(CapacityQuery(regions: [.latgale], groupBy: [.municipality]))
+        #expect(groups.map(\.key.municipalityID) == ["balvi", "ludza"])
+        let ludza = groups[1]
+        #expect(ludza.totals.lineCount == 2)
+        #expect(ludza.totals.planned == Quantity(value: 16, known: 2))
+        #expect(ludza.target.isUnknown)
+        #expect(ludza.unit == .places)
+    }
+
+    @Test func filtersCombine() throws {
+        let state = try Self.state()
+        let groups = try state.queryCapacity(
+            CapacityQuery(municipalityIDs: ["ludza"], targetGroups: [.grtAdults], groupBy: [.serviceType]))
+        #expect(groups.count == 1)
+        #expect(groups.first?.key.serviceType == .groupApartment)
+        #expect(groups.first?.totals.free == .exactly(0))
+        #expect(try state.queryCapacity(CapacityQuery(regions: [.kurzeme])).isEmpty)
+    }
+
+    @Test func unknownIDsAreNotFound() throws {
+        let state = try Self.state()
+        #expect(throws: DomainError.notFound(kind: "municipality", id: "nowhere")) {
+            try state.queryCapacity(CapacityQuery(municipalityIDs: ["nowhere"]))
+        }
+        #expect(throws: DomainError.notFound(kind: "plan", id: "nope")) {
+            try state.queryCapacity(CapacityQuery(planIDs: ["nope"]))
+        }
+    }
+
+    /// The running totals must always equal a fresh sum over the lines,
+    /// whatever sequence of upserts and deletes made them.
+    @Test func runningTotalsMatchARescan() throws {
+        var state = try Fixture.state()
+        var generator = SplitMix64(seed: 42)
+        let keys = ["ludza", "balvi"].flatMap { municipality in
+            [(ServiceType.dayCareCentre, TargetGroup.ftChildren), (.groupApartment, .grtAdults), (.respite, .ftChildren)]
+                .map { Fixture.key(municipality, $0.0, $0.1) }
+        }
+        func value(_ limit: UInt64) -> UInt32? { generator.next() % 4 == 0 ? nil : UInt32(generator.next() % limit) }
+        for _ in 0..<300 {
+            let key = keys[Int(generator.next() % UInt64(keys.count))]
+            if generator.next() % 5 == 0, state.line(key) != nil {
+                try state.apply(.deleteCapacityLine(key))
+                continue
+            }
+            let existing = value(20)
+            let occupied = existing.map { UInt32(generator.next() % UInt64($0 + 1)) }
+            try state.apply(
+                .upsertCapacityLine(
+                    CapacityLine(
+                        key: key, planned: value(30), existing: existing, occupied: occupied, assessedNeed: value(40),
+                        updated: CalendarDate(year: 2020 + Int(generator.next() % 4), month: 1 + Int(generator.next() % 12)))))
+            let fast = try state.queryCapacity(CapacityQuery(groupBy: [.serviceType]))
+            let scanned = try state.queryCapacity(CapacityQuery(municipalityIDs: ["ludza", "balvi"], groupBy: [.serviceType]))
+            #expect(fast.map(\.totals) == scanned.map(\.totals))
+        }
+    }
+}
+
+/// A small deterministic generator for property tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
