@@ -1,0 +1,114 @@
+import DIPlanCore
+import DIPlanWire
+import Testing
+
+@Suite("The embedded dataset, queried")
+struct EmbeddedDatasetTests {
+    static func state() throws -> PlanState {
+        var state = PlanState()
+        let dataset = try Contract.embeddedDataset()
+        try state.apply(dataset.updates, context: ChangeContext(uid: 0, unixMillis: 0, method: "load"))
+        return state
+    }
+
+    static let latgale = "latgale-2017-2020"
+
+    static func target(_ state: PlanState, _ service: ServiceType, _ group: TargetGroup) throws -> CapacityGroup {
+        let groups = try state.queryCapacity(
+            CapacityQuery(regions: [.latgale], targetGroups: [group], serviceTypes: [service], groupBy: [.serviceType, .targetGroup]))
+        #expect(groups.count == 1)
+        return try #require(groups.first)
+    }
+
+    @Test(arguments: [
+        (ServiceType.groupApartment, TargetGroup.grtAdults, 140, 0),
+        (.dayCareCentre, .grtAdults, 216, 0),
+        (.specialisedWorkshop, .grtAdults, 123, 0),
+        (.dayCareCentre, .ftChildren, 92, 8),
+        (.respite, .ftChildren, 6, 1),
+        (.familyLikeCare, .childrenInCare, 52, 4),
+        (.youthHome, .childrenInCare, 34, 4),
+        (.socialRehabilitation, .ftChildren, 200, 12),
+    ])
+    func latgaleTargets(_ service: ServiceType, _ group: TargetGroup, _ amount: Int64, _ municipalities: Int) throws {
+        let state = try Self.state()
+        let figures = try Self.target(state, service, group)
+        #expect(figures.target == .exactly(amount))
+        #expect(figures.totals.lineCount == municipalities)
+        #expect(figures.totals.sources.contains("seeds/latgale-di-plan-approved.txt"))
+        let target = try #require(state.target(TargetKey(planID: Self.latgale, serviceType: service, targetGroup: group)))
+        #expect(target.municipalityIDs.count == municipalities)
+    }
+
+    @Test func childrensDayCareOverTheEightNamedMunicipalities() throws {
+        let state = try Self.state()
+        let groups = try state.queryCapacity(
+            CapacityQuery(regions: [.latgale], targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality]))
+        #expect(
+            Set(groups.compactMap(\.key.municipalityID))
+                == ["balvi", "karsava", "kraslava", "ludza", "rezekne", "rugaji", "daugavpils-city", "rezekne-city"])
+        // Municipal planned figures are not in the sources: they stay unknown.
+        #expect(groups.allSatisfy { $0.totals.planned.isUnknown })
+        let whole = try Self.target(state, .dayCareCentre, .ftChildren)
+        #expect(whole.unallocated.isUnknown)
+    }
+
+    @Test func progressByDecember2021() throws {
+        let state = try Self.state()
+        let dayCare = try Self.target(state, .dayCareCentre, .grtAdults)
+        #expect(dayCare.reportedExisting == .exactly(163))
+        #expect(try Self.target(state, .specialisedWorkshop, .grtAdults).reportedExisting == .exactly(93))
+        #expect(try Self.target(state, .groupApartment, .grtAdults).reportedExisting == .exactly(58))
+        #expect(dayCare.totals.sources.contains("https://lpr.gov.lv/lv/2022/93271/"))
+    }
+
+    @Test func socialRehabilitationIsALowerBoundInClients() throws {
+        let figures = try Self.target(try Self.state(), .socialRehabilitation, .ftChildren)
+        #expect(figures.targetBound == .moreThan)
+        #expect(figures.unit == .clientsServed)
+    }
+
+    @Test func regionsAndMunicipalities() throws {
+        let state = try Self.state()
+        let regions = state.regions()
+        #expect(regions.map(\.region) == Region.allCases)
+        #expect(regions.first { $0.region == .latgale }?.municipalityCount == 21)
+        #expect(regions.first { $0.region == .kurzeme }?.municipalityCount == 20)
+        #expect(state.municipality("karsava")?.name == "Kārsavas novads")
+        #expect(state.municipality("daugavpils-city")?.kind == .republicanCity)
+        #expect(state.municipalities(regions: [.latgale], page: PageRequest(size: 1000)).items.allSatisfy { !$0.source.isEmpty })
+    }
+
+    @Test func plansAndTheirHistory() throws {
+        let state = try Self.state()
+        let latgale = try #require(state.plan(Self.latgale))
+        #expect(latgale.status == .approved)
+        #expect(latgale.amendmentNumber == 2)
+        let kurzeme = try #require(state.plan("kurzeme-2017-2020"))
+        #expect(kurzeme.developer == "SIA \"SAFEGE BALTIJA\"")
+        #expect(kurzeme.esfProject == "Kurzeme visiem")
+        #expect(kurzeme.approvalDeadline == CalendarDate("2017-12-31"))
+        #expect(kurzeme.amendmentNumber == 8)
+        let events = state.planEvents("kurzeme-2017-2020")
+        #expect(events.first?.date == CalendarDate("2017-03"))
+        #expect(events.first { $0.status == .submitted }?.date == CalendarDate("2018-04-27"))
+        #expect(events.allSatisfy { !$0.source.isEmpty })
+    }
+
+    @Test func everyFigureHasASource() throws {
+        let dataset = try Contract.embeddedDataset()
+        #expect(dataset.targets.allSatisfy { !$0.source.isEmpty && ($0.reportedExisting == nil || !$0.reportedSource.isEmpty) })
+        #expect(dataset.lines.allSatisfy { !$0.source.isEmpty })
+        #expect(dataset.municipalities.allSatisfy { !$0.source.isEmpty })
+        #expect(dataset.plans.allSatisfy { !$0.plan.source.isEmpty })
+    }
+
+    @Test func exportImportRoundTrip() throws {
+        let state = try Self.state()
+        let exported = try state.export()
+        let decoded = try Dataset(proto: Diplan_V1_Dataset(serializedBytes: try exported.proto.serializedBytes() as [UInt8]))
+        var copy = PlanState()
+        try copy.apply(decoded.updates, context: ChangeContext(uid: 0, unixMillis: 0, method: "load"))
+        #expect(try copy.export() == exported)
+    }
+}
