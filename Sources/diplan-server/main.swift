@@ -1,1 +1,82 @@
-print("x")
+import ArgumentParser
+import DIPlanCore
+import DIPlanServer
+import Foundation
+import Logging
+import ServiceLifecycle
+
+@main
+struct DIPlanServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diplan-server",
+        abstract: "Serve Latvia's regional DI plans over a Unix socket.",
+        discussion: """
+            Holds the state of the regional deinstitutionalisation plans in memory and answers
+            queries and updates on a Unix socket (gRPC framing and status codes, no HTTP/2).
+            On a first start with an empty state directory it loads the embedded dataset.
+
+            Example:
+              diplan-server --socket /run/diplan/diplan.sock --state-dir /var/lib/diplan
+            """)
+
+    @Option(help: "The Unix socket to listen on.")
+    var socket = "/run/diplan/diplan.sock"
+
+    @Option(name: .customLong("state-dir"), help: "Where the state is kept.")
+    var stateDirectory = "/var/lib/diplan"
+
+    @Option(name: .customLong("max-frame-bytes"), help: "The largest frame accepted.")
+    var maximumFrameLength = 4 * 1024 * 1024
+
+    @Option(name: .customLong("max-connections"), help: "Connections beyond this are refused.")
+    var maximumConnections = 1_024
+
+    @Option(name: .customLong("read-timeout-ms"), help: "A client stopped mid-frame this long is disconnected.")
+    var readTimeout = 10_000
+
+    @Option(name: .customLong("idle-timeout-ms"), help: "A connection idle this long is closed (0: never).")
+    var idleTimeout = 0
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        signal(SIGPIPE, SIG_IGN)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "diplan")
+
+        var configuration = ServerConfiguration()
+        configuration.maximumFrameLength = maximumFrameLength
+        configuration.maximumConnections = maximumConnections
+        configuration.readTimeoutMilliseconds = readTimeout
+        configuration.idleTimeoutMilliseconds = idleTimeout
+
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            logger.critical("cannot use the state directory", metadata: ["path": "\(stateDirectory)", "error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let state = try DIPlanService.initialState(logger: logger)
+        let listener: UnixListener
+        do {
+            listener = try UnixListener.bind(path: socket)
+        } catch {
+            logger.critical("cannot listen", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let service = DIPlanService(
+            store: StateStore(state), listener: listener, configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,31 @@
+import DIPlanWire
+
+/// grpc.health.v1.Health, as gRPC's health checking protocol defines it.
+package enum HealthService {
+    static let tag = "health"
+
+    /// The services a health check may name ("" is the whole daemon).
+    static let services: Set<String> = ["", "diplan.v1.Plans", "diplan.v1.Holds", "diplan.v1.Watch", "diplan.v1.Admin"]
+
+    package static func register(into router: inout Router, server: @escaping @Sendable () -> Server?) {
+        @Sendable func status() -> Grpc_Health_V1_HealthCheckResponse {
+            var response = Grpc_Health_V1_HealthCheckResponse()
+            response.status = (server()?.isDraining ?? true) ? .notServing : .serving
+            return response
+        }
+        router.unary(Method.Health.check, Grpc_Health_V1_HealthCheckRequest.self) { request, _ throws(RPCError) in
+            guard services.contains(request.service) else {
+                throw RPCError(.notFound, "unknown service \"\(request.service.prefix(100))\"")
+            }
+            return (status(), server()?.store.revision ?? 0)
+        }
+        router.serverStream(Method.Health.watch, Grpc_Health_V1_HealthCheckRequest.self) { request, context, stream throws(RPCError) in
+            guard let server = server() else { throw RPCError(.unavailable, "the server is not running") }
+            var response = status()
+            // As gRPC's Watch does: an unknown service is reported, not refused.
+            if !services.contains(request.service) { response.status = .serviceUnknown }
+            stream.send(response, revision: server.store.revision)
+            server.streams.register(connection: context.connectionID, stream: stream, deadline: context.deadline, tag: tag)
+        }
+    }
+}

@@ -1,0 +1,288 @@
+import DIPlanCore
+import DIPlanWire
+import Glibc
+import Logging
+
+/// diplan.v1.Plans: the queries and updates of the plans.
+package enum PlansService {
+    /// The wall clock, in Unix milliseconds.
+    package static func unixMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    package static func register(
+        into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64 = unixMillis
+    ) {
+        registerQueries(into: &router, store: store)
+        registerUpdates(into: &router, store: store, now: now)
+    }
+
+    // MARK: - Queries
+
+    private static func registerQueries(into router: inout Router, store: StateStore) {
+        router.unary(Method.Plans.listRegions, Diplan_V1_ListRegionsRequest.self) { _, _ throws(RPCError) in
+            store.read { state in
+                var response = Diplan_V1_ListRegionsResponse()
+                response.regions = state.regions().map { summary in
+                    var region = Diplan_V1_RegionInfo()
+                    region.region = summary.region.proto
+                    region.id = summary.region.rawValue
+                    region.name = summary.region.name
+                    region.municipalityCount = UInt32(summary.municipalityCount)
+                    region.planCount = UInt32(summary.planCount)
+                    return region
+                }
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.listMunicipalities, Diplan_V1_ListMunicipalitiesRequest.self) { request, _ throws(RPCError) in
+            let regions = try domain { () throws(DomainError) in try Region.set(request.regions, "regions") }
+            return store.read { state in
+                let page = state.municipalities(
+                    regions: regions, inDIProject: Bool?(proto: request.diProject), page: PageRequest(proto: request.page))
+                var response = Diplan_V1_ListMunicipalitiesResponse()
+                response.municipalities = page.items.map(\.proto)
+                response.nextPageToken = page.nextToken
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.listPlans, Diplan_V1_ListPlansRequest.self) { request, _ throws(RPCError) in
+            let (regions, statuses) = try domain { () throws(DomainError) in
+                (try Region.set(request.regions, "regions"), try PlanStatus.set(request.statuses, "statuses"))
+            }
+            return store.read { state in
+                let page = state.plans(regions: regions, statuses: statuses, page: PageRequest(proto: request.page))
+                var response = Diplan_V1_ListPlansResponse()
+                response.plans = page.items.map { $0.proto() }
+                response.nextPageToken = page.nextToken
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.getPlan, Diplan_V1_GetPlanRequest.self) { request, _ throws(RPCError) in
+            try store.read { (state) throws(RPCError) in
+                guard let plan = state.plan(request.planID) else {
+                    throw RPCError(.notFound, "plan \"\(request.planID.prefix(80))\" does not exist")
+                }
+                var response = Diplan_V1_GetPlanResponse()
+                response.plan = plan.proto(events: state.planEvents(plan.id))
+                response.targets = state.targets(of: plan.id).map(\.proto)
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.queryCapacity, Diplan_V1_QueryCapacityRequest.self) { request, _ throws(RPCError) in
+            let query = try domain { () throws(DomainError) in try CapacityQuery(proto: request) }
+            return try store.read { (state) throws(RPCError) in
+                let groups = try domain { () throws(DomainError) in try state.queryCapacity(query) }
+                var response = Diplan_V1_QueryCapacityResponse()
+                response.groups = groups.map(\.proto)
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.listFacilities, Diplan_V1_ListFacilitiesRequest.self) { request, _ throws(RPCError) in
+            let filter = try domain { () throws(DomainError) in
+                EntityFilter<Facility.Status>(
+                    regions: try Region.set(request.regions, "regions"), planIDs: Set(request.planIds),
+                    municipalityIDs: Set(request.municipalityIds), statuses: try Facility.Status.set(request.statuses, "statuses"),
+                    serviceTypes: try ServiceType.set(request.serviceTypes, "service_types"),
+                    targetGroups: try TargetGroup.set(request.targetGroups, "target_groups"))
+            }
+            return store.read { state in
+                let page = state.facilities(filter, page: PageRequest(proto: request.page))
+                var response = Diplan_V1_ListFacilitiesResponse()
+                response.facilities = page.items.map(\.proto)
+                response.nextPageToken = page.nextToken
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.listProjects, Diplan_V1_ListProjectsRequest.self) { request, _ throws(RPCError) in
+            let filter = try domain { () throws(DomainError) in
+                EntityFilter<Project.Status>(
+                    regions: try Region.set(request.regions, "regions"), planIDs: Set(request.planIds),
+                    municipalityIDs: Set(request.municipalityIds), statuses: try Project.Status.set(request.statuses, "statuses"))
+            }
+            return store.read { state in
+                let page = state.projects(filter, page: PageRequest(proto: request.page))
+                var response = Diplan_V1_ListProjectsResponse()
+                response.projects = page.items.map(\.proto)
+                response.nextPageToken = page.nextToken
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.getProject, Diplan_V1_GetProjectRequest.self) { request, _ throws(RPCError) in
+            try store.read { (state) throws(RPCError) in
+                guard let project = state.project(request.projectID) else {
+                    throw RPCError(.notFound, "project \"\(request.projectID.prefix(80))\" does not exist")
+                }
+                var response = Diplan_V1_GetProjectResponse()
+                response.project = project.proto
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.listPlanEvents, Diplan_V1_ListPlanEventsRequest.self) { request, _ throws(RPCError) in
+            try store.read { (state) throws(RPCError) in
+                let page = try domain { () throws(DomainError) in
+                    try state.planEvents(request.planID, page: PageRequest(proto: request.page))
+                }
+                var response = Diplan_V1_ListPlanEventsResponse()
+                response.events = page.items.map(\.proto)
+                response.nextPageToken = page.nextToken
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.export, Diplan_V1_ExportRequest.self) { request, _ throws(RPCError) in
+            let regions = try domain { () throws(DomainError) in try Region.set(request.regions, "regions") }
+            return try store.read { (state) throws(RPCError) in
+                let dataset = try domain { () throws(DomainError) in
+                    try state.export(regions: regions, planIDs: Set(request.planIds))
+                }
+                var response = Diplan_V1_ExportResponse()
+                response.dataset = dataset.proto
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+    }
+
+    // MARK: - Updates
+
+    private static func registerUpdates(into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64) {
+        /// Applies updates, logs the change with the caller's uid, and returns it.
+        @Sendable func commit(_ updates: [Update], expected: UInt64? = nil, _ context: CallContext) throws(RPCError) -> Change {
+            let change = try domain { () throws(DomainError) in
+                try store.write(updates, expectedRevision: expected, context: context.changeContext(now: now()))
+            }
+            context.logger.info(
+                "change committed",
+                metadata: ["revision": "\(change.revision)", "uid": "\(context.peer.uid)", "mutations": "\(change.mutations.count)"])
+            return change
+        }
+
+        router.unary(Method.Plans.upsertMunicipality, Diplan_V1_UpsertMunicipalityRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_UpsertMunicipalityResponse()
+            response.municipality = change.municipality(request.municipality.id)?.proto ?? Diplan_V1_Municipality()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.upsertPlan, Diplan_V1_UpsertPlanRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_UpsertPlanResponse()
+            response.plan = change.plan(request.plan.id)?.proto() ?? Diplan_V1_Plan()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.setPlanTarget, Diplan_V1_SetPlanTargetRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_SetPlanTargetResponse()
+            response.target = change.targets.first?.proto ?? Diplan_V1_PlanTarget()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.upsertCapacityLine, Diplan_V1_UpsertCapacityLineRequest.self) { request, context throws(RPCError) in
+            var update = try domain { () throws(DomainError) in try Update(proto: request) }
+            if case .upsertCapacityLine(var line, let expectation) = update, line.updated == nil {
+                // Figures sent without a date are true today.
+                line.updated = CalendarDate.utc(unixSeconds: now() / 1000)
+                update = .upsertCapacityLine(line, expectation)
+            }
+            let change = try commit([update], context)
+            var response = Diplan_V1_UpsertCapacityLineResponse()
+            response.line = change.lines.first?.proto ?? Diplan_V1_CapacityLine()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.deleteCapacityLine, Diplan_V1_DeleteCapacityLineRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_DeleteCapacityLineResponse()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.upsertFacility, Diplan_V1_UpsertFacilityRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_UpsertFacilityResponse()
+            response.facility = change.facility(request.facility.id)?.proto ?? Diplan_V1_Facility()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.upsertProject, Diplan_V1_UpsertProjectRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_UpsertProjectResponse()
+            response.project = change.project(request.project.id)?.proto ?? Diplan_V1_Project()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.advancePlan, Diplan_V1_AdvancePlanRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_AdvancePlanResponse()
+            response.plan = change.plan(request.planID)?.proto() ?? Diplan_V1_Plan()
+            response.event = change.events.last?.proto ?? Diplan_V1_PlanEvent()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.apply, Diplan_V1_ApplyRequest.self) { request, context throws(RPCError) in
+            let updates = try domain { () throws(DomainError) in try Update.transaction(proto: request) }
+            var expected: UInt64?
+            if case .expectedRevision(let revision)? = request.expected { expected = revision }
+            let change = try commit(updates, expected: expected, context)
+            var response = Diplan_V1_ApplyResponse()
+            response.applied = UInt32(updates.count)
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.import, Diplan_V1_ImportRequest.self) { request, context throws(RPCError) in
+            let dataset = try domain { () throws(DomainError) in try Dataset(proto: request.dataset) }
+            var expected: UInt64?
+            if case .expectedRevision(let revision)? = request.expected { expected = revision }
+            let change = try commit(dataset.updates, expected: expected, context)
+            var response = Diplan_V1_ImportResponse()
+            response.municipalities = UInt32(dataset.municipalities.count)
+            response.plans = UInt32(dataset.plans.count)
+            response.targets = UInt32(dataset.targets.count)
+            response.lines = UInt32(dataset.lines.count)
+            response.facilities = UInt32(dataset.facilities.count)
+            response.projects = UInt32(dataset.projects.count)
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+    }
+}
+
+/// Runs domain code, turning its refusals into the wire's status codes.
+package func domain<T>(_ body: () throws(DomainError) -> T) throws(RPCError) -> T {
+    do { return try body() } catch { throw RPCError(error) }
+}
+
+extension PageRequest {
+    package init(proto message: Diplan_V1_PageRequest) {
+        self.init(size: Int(message.pageSize), token: message.pageToken)
+    }
+}
+
+extension Change {
+    func municipality(_ id: String) -> Municipality? {
+        mutations.lazy.compactMap { if case .municipality(let value) = $0, value.id == id { value } else { nil } }.first
+    }
+    func plan(_ id: String) -> Plan? {
+        mutations.lazy.compactMap { if case .plan(let value) = $0, value.id == id { value } else { nil } }.first
+    }
+    func facility(_ id: String) -> Facility? {
+        mutations.lazy.compactMap { if case .facility(let value) = $0, value.id == id { value } else { nil } }.first
+    }
+    func project(_ id: String) -> Project? {
+        mutations.lazy.compactMap { if case .project(let value) = $0, value.id == id { value } else { nil } }.first
+    }
+    var targets: [PlanTarget] { mutations.compactMap { if case .target(let value) = $0 { value } else { nil } } }
+    var lines: [CapacityLine] { mutations.compactMap { if case .line(let value) = $0 { value } else { nil } } }
+    var events: [PlanEvent] { mutations.compactMap { if case .planEvent(let value) = $0 { value } else { nil } } }
+}

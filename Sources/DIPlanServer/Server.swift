@@ -1,0 +1,112 @@
+import DIPlanCore
+import DIPlanWire
+import Glibc
+import Logging
+import Synchronization
+
+/// The socket server: accepts connections and gives each its thread.
+package final class Server: Sendable {
+    package let configuration: ServerConfiguration
+    package let store: StateStore
+    package let router: Router
+    package let streams: StreamRegistry
+    package let metrics = ServerMetrics()
+    private let logger: Logger
+    private let connections = Mutex<[UInt64: Connection]>([:])
+    private let nextConnectionID = Atomic<UInt64>(1)
+    private let connectionsTotal = Atomic<UInt64>(0)
+    private let draining = Atomic(false)
+    private let listener = Mutex<UnixListener?>(nil)
+    private let acceptorDone = Atomic(false)
+
+    package init(configuration: ServerConfiguration, store: StateStore, router: Router, streams: StreamRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.router = router
+        self.streams = streams
+        self.logger = logger
+    }
+
+    package var isDraining: Bool { draining.load(ordering: .relaxed) }
+    package var connectionCount: Int { connections.withLock { $0.count } }
+    package var totalConnections: UInt64 { connectionsTotal.load(ordering: .relaxed) }
+
+    /// Starts accepting on `listener`, on a thread of its own.
+    package func start(_ listener: UnixListener) {
+        self.listener.withLock { $0 = listener }
+        Posix.spawn { [self] in acceptLoop(listener.fd) }
+    }
+
+    private func acceptLoop(_ fd: Int32) {
+        defer { acceptorDone.store(true, ordering: .releasing) }
+        while !isDraining {
+            let client = accept(fd, nil, nil)
+            if client < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    logger.error("accept failed; pausing", metadata: ["error": "\(SystemError("accept"))"])
+                    usleep(100_000)
+                    continue
+                }
+                if !isDraining { logger.error("accept failed; no longer accepting", metadata: ["error": "\(SystemError("accept"))"]) }
+                return
+            }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            admit(client)
+        }
+    }
+
+    private func admit(_ fd: Int32) {
+        let peer = PeerCredentials.of(fd) ?? PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max)
+        let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let connection = Connection(id: id, fd: fd, peer: peer, server: self, logger: logger)
+        let admitted = connections.withLock { connections in
+            guard connections.count < configuration.maximumConnections else { return false }
+            connections[id] = connection
+            return true
+        }
+        guard admitted else {
+            logger.warning("connection refused: too many connections", metadata: ["limit": "\(configuration.maximumConnections)", "peer": "\(peer)"])
+            connection.writer.finish(
+                callID: 0, revision: store.revision,
+                error: RPCError(.resourceExhausted, "too many connections (limit \(configuration.maximumConnections))"))
+            close(fd)
+            return
+        }
+        connectionsTotal.add(1, ordering: .relaxed)
+        logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+        Posix.spawn { connection.serve() }
+    }
+
+    func connectionEnded(_ connection: Connection) {
+        connections.withLock { _ = $0.removeValue(forKey: connection.id) }
+        logger.debug("connection closed", metadata: ["connection": "\(connection.id)"])
+    }
+
+    /// Stops accepting, ends streams, and lets every connection finish the
+    /// call it is serving and close. New calls are refused with UNAVAILABLE.
+    package func beginShutdown() {
+        guard !draining.exchange(true, ordering: .relaxed) else { return }
+        if let listener = listener.withLock({ $0 }) {
+            shutdown(listener.fd, Int32(SHUT_RDWR))
+        }
+        for stream in streams.streams(tagged: HealthService.tag) {
+            var response = Grpc_Health_V1_HealthCheckResponse()
+            response.status = .notServing
+            stream.send(response, revision: store.revision)
+        }
+        streams.shutdown(error: RPCError(.unavailable, "the server is shutting down"))
+        for connection in connections.withLock({ Array($0.values) }) { connection.stopReading() }
+    }
+
+    /// Waits until every connection has closed, or the grace period is over.
+    package func waitUntilDrained() async {
+        let deadline = ContinuousClock.now + .milliseconds(configuration.shutdownGraceMilliseconds)
+        while (connectionCount > 0 || !acceptorDone.load(ordering: .acquiring)) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if let listener = listener.withLock({ $0 }) { listener.close() }
+        let left = connectionCount
+        if left > 0 { logger.warning("shutdown grace period over", metadata: ["connections_left": "\(left)"]) }
+    }
+}

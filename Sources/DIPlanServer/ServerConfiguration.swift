@@ -1,0 +1,17 @@
+/// What the server is allowed and told to do.
+package struct ServerConfiguration: Sendable {
+    /// Frames over this many bytes are refused with RESOURCE_EXHAUSTED and the connection closed.
+    package var maximumFrameLength = 4 * 1024 * 1024
+    /// Connections beyond this are refused with RESOURCE_EXHAUSTED and closed.
+    package var maximumConnections = 1_024
+    /// A client that stops mid-frame for this long is disconnected.
+    package var readTimeoutMilliseconds = 10_000
+    /// A connection with no call and no byte for this long is closed (0: never).
+    package var idleTimeoutMilliseconds = 0
+    /// A client that does not read its answers for this long is disconnected.
+    package var writeTimeoutMilliseconds = 10_000
+    /// How long shutdown waits for in-flight calls.
+    package var shutdownGraceMilliseconds = 10_000
+
+    package init() {}
+}

@@ -1,0 +1,123 @@
+import DIPlanWire
+import Glibc
+import Synchronization
+
+/// The server-streaming calls in flight: ends them on deadline, on cancel,
+/// when their connection goes, and at shutdown. One thread keeps the time.
+package final class StreamRegistry: Sendable {
+    struct Key: Hashable {
+        var connection: UInt64
+        var callID: UInt64
+    }
+
+    struct Entry {
+        var stream: ResponseStream
+        var deadline: ContinuousClock.Instant?
+        /// What kind of stream it is, e.g. "health".
+        var tag: String
+        /// Called when the entry leaves the registry, to stop whatever feeds it.
+        var onEnd: @Sendable () -> Void
+    }
+
+    private let entries = Mutex<[Key: Entry]>([:])
+    private let wakeup: (read: Int32, write: Int32)
+    private let stopped = Atomic(false)
+    private let revision: @Sendable () -> UInt64
+
+    package init(revision: @escaping @Sendable () -> UInt64) {
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0, "pipe failed")
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        wakeup = (fds[0], fds[1])
+        self.revision = revision
+        Posix.spawn { [self] in keepTime() }
+    }
+
+    package var count: Int { entries.withLock { $0.count } }
+
+    /// Whether the connection has any stream open.
+    func hasStreams(connection: UInt64) -> Bool {
+        entries.withLock { $0.keys.contains { $0.connection == connection } }
+    }
+
+    /// Whether the connection has a stream of this id open.
+    func contains(connection: UInt64, callID: UInt64) -> Bool {
+        entries.withLock { $0[Key(connection: connection, callID: callID)] != nil }
+    }
+
+    /// Keeps a stream open until its deadline, a cancel, or its connection closing.
+    package func register(
+        connection: UInt64, stream: ResponseStream, deadline: ContinuousClock.Instant?, tag: String,
+        onEnd: @escaping @Sendable () -> Void = {}
+    ) {
+        let entry = Entry(stream: stream, deadline: deadline, tag: tag, onEnd: onEnd)
+        entries.withLock { $0[Key(connection: connection, callID: stream.callID)] = entry }
+        poke()
+    }
+
+    /// Ends one stream with `error` (nil: OK).
+    package func end(connection: UInt64, callID: UInt64, error: RPCError?) {
+        guard let entry = entries.withLock({ $0.removeValue(forKey: Key(connection: connection, callID: callID)) }) else { return }
+        entry.onEnd()
+        entry.stream.finish(revision: revision(), error: error)
+    }
+
+    /// Ends every stream of a connection that went away.
+    func endAll(connection: UInt64) {
+        let gone = entries.withLock { entries in
+            let keys = entries.keys.filter { $0.connection == connection }
+            return keys.compactMap { entries.removeValue(forKey: $0) }
+        }
+        for entry in gone { entry.onEnd() }
+    }
+
+    /// The streams of a kind open now, for a feeder to send to.
+    package func streams(tagged tag: String) -> [ResponseStream] {
+        entries.withLock { $0.values.filter { $0.tag == tag }.map(\.stream) }
+    }
+
+    /// Ends every stream with `error` and stops keeping time.
+    package func shutdown(error: RPCError) {
+        stopped.store(true, ordering: .relaxed)
+        let all = entries.withLock { entries in
+            defer { entries.removeAll() }
+            return Array(entries.values)
+        }
+        for entry in all {
+            entry.onEnd()
+            entry.stream.finish(revision: revision(), error: error)
+        }
+        poke()
+    }
+
+    private func poke() {
+        var byte: UInt8 = 1
+        _ = write(wakeup.write, &byte, 1)
+    }
+
+    private func keepTime() {
+        var pollfd = Glibc.pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)
+        var drain = [UInt8](repeating: 0, count: 64)
+        while !stopped.load(ordering: .relaxed) {
+            let now = ContinuousClock.now
+            let expired = entries.withLock { entries in
+                let keys = entries.filter { $0.value.deadline.map { $0 <= now } ?? false }.map(\.key)
+                return keys.compactMap { entries.removeValue(forKey: $0) }
+            }
+            for entry in expired {
+                entry.onEnd()
+                entry.stream.finish(revision: revision(), error: RPCError(.deadlineExceeded, "the call's deadline passed"))
+            }
+            let nearest = entries.withLock { $0.values.compactMap(\.deadline).min() }
+            var timeout: Int32 = -1
+            if let nearest {
+                let wait = nearest - ContinuousClock.now
+                timeout = Int32(clamping: max(0, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1))
+            }
+            if poll(&pollfd, 1, timeout) > 0 { _ = read(wakeup.read, &drain, drain.count) }
+        }
+    }
+}
