@@ -83,6 +83,21 @@ public struct CapacityGroup: Sendable, Hashable {
 
     public init(key: CapacityGroupKey) { self.key = key }
 
+    /// A group as an answer reports it.
+    public init(
+        key: CapacityGroupKey, target: Quantity, targetBound: PlanTarget.Bound, unallocated: Quantity,
+        reportedExisting: Quantity, targetCount: Int, totals: CapacityTotals, unit: CapacityUnit?
+    ) {
+        self.key = key
+        self.target = target
+        self.targetBound = targetBound
+        self.unallocated = unallocated
+        self.reportedExisting = reportedExisting
+        self.targetCount = targetCount
+        self.totals = totals
+        self.unit = unit
+    }
+
     mutating func count(unit newUnit: CapacityUnit) {
         guard !unitMixed else { return }
         if let unit, unit != newUnit {

@@ -18,6 +18,26 @@ public struct CapacityTotals: Sendable, Hashable {
 
     public init() {}
 
+    /// Totals as an answer reports them (the client's side of a query).
+    public init(
+        planned: Quantity, existing: Quantity, occupied: Quantity, held: Quantity, free: Quantity,
+        assessedNeed: Quantity, buildGap: Quantity, needGap: Quantity, plannedCostCents: Quantity, lineCount: Int,
+        oldestUpdated: CalendarDate?, sources: Set<String>
+    ) {
+        self.planned = planned
+        self.existing = existing
+        self.occupied = occupied
+        self.held = held
+        self.free = free
+        self.assessedNeed = assessedNeed
+        self.buildGap = buildGap
+        self.needGap = needGap
+        self.plannedCostCents = plannedCostCents
+        self.lineCount = lineCount
+        if let oldestUpdated { updatedCounts[oldestUpdated] = 1 }
+        for source in sources { sourceCounts[source] = 1 }
+    }
+
     /// Adds a line (`sign` 1) or takes it back out (`sign` -1).
     public mutating func add(_ line: CapacityLine, sign: Int64 = 1) {
         planned.add(line.planned.map(Int64.init), sign: sign)

@@ -3,6 +3,12 @@ public struct RegionSummary: Sendable, Hashable {
     public var region: Region
     public var municipalityCount: Int
     public var planCount: Int
+
+    public init(region: Region, municipalityCount: Int, planCount: Int) {
+        self.region = region
+        self.municipalityCount = municipalityCount
+        self.planCount = planCount
+    }
 }
 
 extension PlanState {

@@ -57,3 +57,35 @@ extension CapacityGroup {
         return message
     }
 }
+
+extension CapacityGroup {
+    package init(proto message: Diplan_V1_CapacityGroup) {
+        let key = CapacityGroupKey(
+            region: Region(proto: message.key.region), planID: message.key.planID.isEmpty ? nil : message.key.planID,
+            municipalityID: message.key.municipalityID.isEmpty ? nil : message.key.municipalityID,
+            targetGroup: TargetGroup(proto: message.key.targetGroup), serviceType: ServiceType(proto: message.key.serviceType))
+        let totals = CapacityTotals(
+            planned: Quantity(proto: message.planned), existing: Quantity(proto: message.existing),
+            occupied: Quantity(proto: message.occupied), held: Quantity(proto: message.held),
+            free: Quantity(proto: message.free), assessedNeed: Quantity(proto: message.assessedNeed),
+            buildGap: Quantity(proto: message.buildGap), needGap: Quantity(proto: message.needGap),
+            plannedCostCents: Quantity(proto: message.plannedCostCents), lineCount: Int(message.lineCount),
+            oldestUpdated: CalendarDate(message.oldestUpdated), sources: Set(message.sources))
+        self.init(
+            key: key, target: Quantity(proto: message.target), targetBound: PlanTarget.Bound(proto: message.targetBound),
+            unallocated: Quantity(proto: message.unallocated), reportedExisting: Quantity(proto: message.reportedExisting),
+            targetCount: Int(message.targetCount), totals: totals, unit: CapacityUnit(proto: message.unit))
+    }
+
+    /// The query's request message.
+    package static func request(_ query: CapacityQuery) -> Diplan_V1_QueryCapacityRequest {
+        var request = Diplan_V1_QueryCapacityRequest()
+        request.regions = query.regions.sorted().map(\.proto)
+        request.planIds = query.planIDs.sorted()
+        request.municipalityIds = query.municipalityIDs.sorted()
+        request.targetGroups = query.targetGroups.sorted().map(\.proto)
+        request.serviceTypes = query.serviceTypes.sorted().map(\.proto)
+        request.groupBy = query.groupBy.map(\.proto)
+        return request
+    }
+}
