@@ -158,9 +158,15 @@ package enum PlansService {
 
     private static func registerUpdates(into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64) {
         /// Applies updates, logs the change with the caller's uid, and returns it.
-        @Sendable func commit(_ updates: [Update], expected: UInt64? = nil, _ context: CallContext) throws(RPCError) -> Change {
+        @Sendable func commit(_ updates: [Update], expected: UInt64? = nil, dated: Bool = true, _ context: CallContext)
+            throws(RPCError) -> Change
+        {
+            let unixMillis = now()
+            let today = CalendarDate.utc(unixSeconds: unixMillis / 1000)
+            // Line figures sent without a date are true today; an import keeps its dataset's dates as they are.
+            let updates = dated ? updates.map { $0.datingLine(today) } : updates
             let change = try domain { () throws(DomainError) in
-                try store.write(updates, expectedRevision: expected, context: context.changeContext(now: now()))
+                try store.write(updates, expectedRevision: expected, context: context.changeContext(now: unixMillis))
             }
             context.logger.info(
                 "change committed",
@@ -190,13 +196,7 @@ package enum PlansService {
             return (response, change.revision)
         }
         router.unary(Method.Plans.upsertCapacityLine, Diplan_V1_UpsertCapacityLineRequest.self) { request, context throws(RPCError) in
-            var update = try domain { () throws(DomainError) in try Update(proto: request) }
-            if case .upsertCapacityLine(var line, let expectation) = update, line.updated == nil {
-                // Figures sent without a date are true today.
-                line.updated = CalendarDate.utc(unixSeconds: now() / 1000)
-                update = .upsertCapacityLine(line, expectation)
-            }
-            let change = try commit([update], context)
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
             var response = Diplan_V1_UpsertCapacityLineResponse()
             response.line = change.lines.first?.proto ?? Diplan_V1_CapacityLine()
             response.revision = change.revision
@@ -244,7 +244,7 @@ package enum PlansService {
             let dataset = try domain { () throws(DomainError) in try Dataset(proto: request.dataset) }
             var expected: UInt64?
             if case .expectedRevision(let revision)? = request.expected { expected = revision }
-            let change = try commit(dataset.updates, expected: expected, context)
+            let change = try commit(dataset.updates, expected: expected, dated: false, context)
             var response = Diplan_V1_ImportResponse()
             response.municipalities = UInt32(dataset.municipalities.count)
             response.plans = UInt32(dataset.plans.count)
@@ -261,6 +261,15 @@ package enum PlansService {
 /// Runs domain code, turning its refusals into the wire's status codes.
 package func domain<T>(_ body: () throws(DomainError) -> T) throws(RPCError) -> T {
     do { return try body() } catch { throw RPCError(error) }
+}
+
+extension Update {
+    /// The update with a line's missing `updated` date set to `today`.
+    func datingLine(_ today: CalendarDate) -> Update {
+        guard case .upsertCapacityLine(var line, let expectation) = self, line.updated == nil else { return self }
+        line.updated = today
+        return .upsertCapacityLine(line, expectation)
+    }
 }
 
 extension PageRequest {

@@ -2,7 +2,7 @@ import DIPlanCore
 
 extension Expectation {
     /// The expectation as a request's `expected` oneof sets it.
-    func apply<Oneof>(state: (UInt64) -> Oneof, entity: (UInt64) -> Oneof) -> Oneof {
+    package func apply<Oneof>(state: (UInt64) -> Oneof, entity: (UInt64) -> Oneof) -> Oneof {
         switch self {
         case .stateRevision(let revision): state(revision)
         case .entityRevision(let revision): entity(revision)

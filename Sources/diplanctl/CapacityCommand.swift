@@ -1,0 +1,107 @@
+import ArgumentParser
+import DIPlanClient
+import DIPlanCore
+import DIPlanWire
+
+struct CapacityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capacity",
+        abstract: "Sum targets and places, filtered and grouped.",
+        discussion: """
+            Figures: TARGET (the plan's regional promise; '>' marks "more than"), PLANNED,
+            EXISTING (operational places on record), REPORTED (region-wide progress a source
+            reports), OCCUPIED, HELD, FREE, NEED (assessed), UNALLOC (target − Σ planned).
+            '?' is unknown, 'N+?' a sum with unknown parts, '-' nothing to sum.
+
+            --group-by takes region, plan, municipality, service, group or none, comma-separated;
+            'service' groups by service type within target group, as plans set their targets.
+
+            Examples:
+              diplanctl capacity --region latgale --group-by service
+              diplanctl capacity --region latgale --service day-care --group ft-children --group-by municipality
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Only this region (repeatable).") var region: [Region] = []
+    @Option(help: "Only this plan (repeatable).") var plan: [String] = []
+    @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
+    @Option(help: "Only this target group (repeatable): grt-adults, ft-children, children-in-care.") var group: [TargetGroup] = []
+    @Option(help: "Only this service type (repeatable), e.g. day-care, group-apartment.") var service: [ServiceType] = []
+    @Option(name: .customLong("group-by"), help: "How to group: region, plan, municipality, service, group, none.")
+    var groupBy = "none"
+
+    func validate() throws { _ = try groupings() }
+
+    func groupings() throws -> [CapacityGrouping] {
+        var keys: [CapacityGrouping] = []
+        for word in groupBy.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where word != "none" {
+            guard let key = CapacityGrouping(rawValue: word) else {
+                throw ValidationError("--group-by: \"\(word)\" is not one of region, plan, municipality, service, group, none")
+            }
+            if !keys.contains(key) { keys.append(key) }
+            if key == .serviceType && !keys.contains(.targetGroup) { keys.append(.targetGroup) }
+        }
+        return keys
+    }
+
+    func run() async throws {
+        let query = CapacityQuery(
+            regions: Set(region), planIDs: Set(plan), municipalityIDs: Set(municipality), targetGroups: Set(group),
+            serviceTypes: Set(service), groupBy: try groupings())
+        try await calling { () throws(RPCError) in
+            let client = try connection.connect()
+            let (response, revision) = try await client.call(
+                Method.Plans.queryCapacity, CapacityGroup.request(query), as: Diplan_V1_QueryCapacityResponse.self)
+            if connection.output == .json { return emitJSON(response) }
+            emit(Self.table(response.groups.map(CapacityGroup.init(proto:)), keys: query.groupBy, revision: revision)
+                .render(connection.output))
+        }
+    }
+
+    static func table(_ groups: [CapacityGroup], keys: [CapacityGrouping], revision: UInt64) -> Table {
+        let keyHeaders = keys.map { key in
+            switch key {
+            case .region: "REGION"
+            case .plan: "PLAN"
+            case .municipality: "MUNICIPALITY"
+            case .serviceType: "SERVICE"
+            case .targetGroup: "GROUP"
+            }
+        }
+        let figures = ["TARGET", "PLANNED", "EXISTING", "REPORTED", "OCCUPIED", "HELD", "FREE", "NEED", "UNALLOC", "LINES", "UNIT", "SOURCES"]
+        var table = Table()
+        table.headers = keyHeaders + figures
+        table.numeric = Set(keyHeaders.count..<(keyHeaders.count + 10))
+        var sources: [String] = []
+        for group in groups {
+            let keyCells = keys.map { key -> String in
+                switch key {
+                case .region: group.key.region?.rawValue ?? "-"
+                case .plan: group.key.planID ?? "-"
+                case .municipality: group.key.municipalityID ?? "-"
+                case .serviceType: group.key.serviceType?.rawValue ?? "-"
+                case .targetGroup: group.key.targetGroup?.rawValue ?? "-"
+                }
+            }
+            let notes = group.totals.sources.sorted().map { source -> String in
+                if let index = sources.firstIndex(of: source) { return "\(index + 1)" }
+                sources.append(source)
+                return "\(sources.count)"
+            }
+            let target = (group.targetBound == .moreThan && !group.target.isUnknown ? ">" : "") + group.target.display
+            table.add(
+                row: keyCells + [
+                    target, group.totals.planned.display, group.totals.existing.display, group.reportedExisting.display,
+                    group.totals.occupied.display, group.totals.held.display, group.totals.free.display,
+                    group.totals.assessedNeed.display, group.unallocated.display, "\(group.totals.lineCount)",
+                    group.unit?.rawValue ?? "mixed", notes.joined(separator: ","),
+                ])
+        }
+        table.footnotes = ["Revision \(revision). Sources:"] + sources.enumerated().map { "  [\($0.offset + 1)] \($0.element)" }
+        return table
+    }
+}
+
+extension Table {
+    init() { self.init("") ; headers = [] }
+}

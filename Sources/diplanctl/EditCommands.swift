@@ -1,0 +1,360 @@
+import ArgumentParser
+import DIPlanClient
+import DIPlanCore
+import DIPlanWire
+
+/// Sends one update through its own method and reports the revision it made.
+func send<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ connection: ConnectionOptions, _ method: String, _ request: Request, as: Response.Type, done: String
+) async throws(RPCError) {
+    let client = try connection.connect()
+    let (response, revision) = try await client.call(method, request, as: Response.self)
+    if connection.output == .json { return emitJSON(response) }
+    emit("\(done); revision \(revision)\n")
+}
+
+import SwiftProtobuf
+
+struct MunicipalityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "municipality", abstract: "List and edit municipalities.", subcommands: [List.self, Set.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List municipalities.", discussion: "Example:\n  diplanctl municipality list --region kurzeme")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Only this region (repeatable).") var region: [Region] = []
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ListMunicipalitiesRequest()
+                request.regions = region.map(\.proto)
+                request.page.pageSize = 1000
+                let (response, _) = try await client.call(
+                    Method.Plans.listMunicipalities, request, as: Diplan_V1_ListMunicipalitiesResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                var table = Table("ID", "NAME", "KIND", "REGION", "DI PROJECT")
+                for municipality in response.municipalities {
+                    table.add(
+                        municipality.id, municipality.name, Municipality.Kind(proto: municipality.kind)?.rawValue ?? "?",
+                        Region(proto: municipality.region)?.rawValue ?? "?",
+                        Bool?(proto: municipality.diProject).map { $0 ? "yes" : "no" } ?? "?")
+                }
+                emit(table.render(connection.output))
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or change a municipality.",
+            discussion: "Example:\n  diplanctl municipality set zilupe --name \"Zilupes novads\" --kind novads --region latgale")
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument(help: "Its slug id.") var id: String
+        @Option(help: "Its name.") var name: String
+        @Option(help: "novads or republican-city.") var kind: Municipality.Kind
+        @Option(help: "Its planning region.") var region: Region
+        @Option(name: .customLong("di-project"), help: "Whether it takes part in the DI project: yes, no or unknown.")
+        var diProject = "unknown"
+        @Option(help: "Where the facts come from.") var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.municipality = Municipality(
+                    id: id, name: name, kind: kind, region: region,
+                    inDIProject: diProject == "yes" ? true : diProject == "no" ? false : nil, source: source
+                ).proto
+                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.upsertMunicipality, request, as: Diplan_V1_UpsertMunicipalityResponse.self,
+                    done: "municipality \(id) set")
+            }
+        }
+    }
+}
+
+struct TargetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "target", abstract: "Set a plan's targets.", subcommands: [Set.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set what a plan promises for a service and target group.",
+            discussion: "Example:\n  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --amount 6 --municipality daugavpils-city")
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Option var plan: String
+        @Option var service: ServiceType
+        @Option var group: TargetGroup
+        @Option(help: "Places (or clients) promised.") var amount: UInt32
+        @Flag(name: .customLong("more-than"), help: "The promise is more than the amount.") var moreThan = false
+        @Option(help: "A municipality named as provider (repeatable).") var municipality: [String] = []
+        @Option(help: "Where the target comes from.") var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_SetPlanTargetRequest()
+                request.target = PlanTarget(
+                    key: TargetKey(planID: plan, serviceType: service, targetGroup: group), amount: amount,
+                    bound: moreThan ? .moreThan : .exact, municipalityIDs: municipality, source: source
+                ).proto
+                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(connection, Method.Plans.setPlanTarget, request, as: Diplan_V1_SetPlanTargetResponse.self, done: "target set")
+            }
+        }
+    }
+}
+
+/// The four options that name a capacity line.
+struct LineKeyOptions: ParsableArguments {
+    @Option var plan: String
+    @Option var municipality: String
+    @Option var service: ServiceType
+    @Option var group: TargetGroup
+
+    var key: LineKey { LineKey(planID: plan, municipalityID: municipality, serviceType: service, targetGroup: group) }
+}
+
+struct LineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "line", abstract: "Set or delete capacity lines.", subcommands: [Set.self, Delete.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or replace a capacity line. Figures left out are unknown.",
+            discussion: """
+                Example:
+                  diplanctl line set --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children \\
+                      --planned 12 --existing 12 --occupied 9 --source "Ludza social service, 2024-03"
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @OptionGroup var line: LineKeyOptions
+        @Option(help: "Planned places (? for unknown).") var planned: KnownCount?
+        @Option(help: "Operational places.") var existing: KnownCount?
+        @Option(help: "Occupied places.") var occupied: KnownCount?
+        @Option(help: "Assessed need (an aggregate count).") var need: KnownCount?
+        @Option(name: .customLong("cost-cents"), help: "Planned eligible cost, euro cents.") var costCents: Int64?
+        @Option(help: "When the figures were true (default: today).") var updated: CalendarDate?
+        @Option(help: "Where the figures come from.") var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(
+                    key: line.key, planned: planned?.value, existing: existing?.value, occupied: occupied?.value,
+                    assessedNeed: need?.value, plannedCostCents: costCents, updated: updated, source: source
+                ).proto
+                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.upsertCapacityLine, request, as: Diplan_V1_UpsertCapacityLineResponse.self,
+                    done: "line \(line.key) set")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a capacity line.",
+            discussion: "Example:\n  diplanctl line delete --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children")
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @OptionGroup var line: LineKeyOptions
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_DeleteCapacityLineRequest()
+                request.key = line.key.proto
+                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.deleteCapacityLine, request, as: Diplan_V1_DeleteCapacityLineResponse.self,
+                    done: "line \(line.key) deleted")
+            }
+        }
+    }
+}
+
+struct FacilityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "facility", abstract: "List and edit facilities.", subcommands: [List.self, Set.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List facilities.", discussion: "Example:\n  diplanctl facility list --municipality ludza")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
+        @Option(help: "Only this plan (repeatable).") var plan: [String] = []
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ListFacilitiesRequest()
+                request.municipalityIds = municipality
+                request.planIds = plan
+                request.page.pageSize = 1000
+                let (response, _) = try await client.call(Method.Plans.listFacilities, request, as: Diplan_V1_ListFacilitiesResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                var table = Table("ID", "MUNICIPALITY", "SERVICE", "GROUP", "PLACES", "STATUS", "NAME", numeric: [4])
+                for facility in response.facilities {
+                    table.add(
+                        facility.id, facility.municipalityID, ServiceType(proto: facility.serviceType)?.rawValue ?? "?",
+                        TargetGroup(proto: facility.targetGroup)?.rawValue ?? "?", "\(facility.maxPlaces)",
+                        Facility.Status(proto: facility.status)?.rawValue ?? "?", facility.name)
+                }
+                emit(table.render(connection.output))
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or change a facility; a line's existing places follow its operational facilities.",
+            discussion: """
+                Example:
+                  diplanctl facility set ludza-dac --plan latgale-2017-2020 --municipality ludza --name "Ludzas DAC" \\
+                      --service day-care --group ft-children --places 12 --status operational
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument var id: String
+        @Option var plan: String
+        @Option var municipality: String
+        @Option var name: String
+        @Option var service: ServiceType
+        @Option var group: TargetGroup
+        @Option(help: "Maximum places.") var places: UInt32
+        @Option(help: "planned, under-construction, operational or closed.") var status: Facility.Status
+        @Option(help: "The ERDF project that builds it.") var project: String?
+        @Option var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_UpsertFacilityRequest()
+                request.facility = Facility(
+                    id: id, planID: plan, municipalityID: municipality, name: name, serviceType: service, targetGroup: group,
+                    maxPlaces: places, status: status, projectID: project, source: source
+                ).proto
+                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.upsertFacility, request, as: Diplan_V1_UpsertFacilityResponse.self,
+                    done: "facility \(id) set")
+            }
+        }
+    }
+}
+
+struct ProjectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project", abstract: "List, show and edit ERDF projects (measure 9.3.1.1).",
+        subcommands: [List.self, Show.self, Set.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List projects.", discussion: "Example:\n  diplanctl project list --plan latgale-2017-2020")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
+        @Option(help: "Only this plan (repeatable).") var plan: [String] = []
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ListProjectsRequest()
+                request.municipalityIds = municipality
+                request.planIds = plan
+                request.page.pageSize = 1000
+                let (response, _) = try await client.call(Method.Plans.listProjects, request, as: Diplan_V1_ListProjectsResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                var table = Table("ID", "MUNICIPALITY", "ROUND", "ELIGIBLE €", "ERDF €", "STATUS", "TITLE", numeric: [2, 3, 4])
+                for project in response.projects {
+                    table.add(
+                        project.id, project.municipalityID, "\(project.selectionRound)", euro(project.eligibleCostCents),
+                        euro(project.erdfCents), Project.Status(proto: project.status)?.rawValue ?? "?", project.title)
+                }
+                emit(table.render(connection.output))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a project.", discussion: "Example:\n  diplanctl project show ludza-dac -o json")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var id: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_GetProjectRequest()
+                request.projectID = id
+                let (response, _) = try await client.call(Method.Plans.getProject, request, as: Diplan_V1_GetProjectResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                let project = response.project
+                var table = Table("FIELD", "VALUE")
+                table.add("id", project.id)
+                table.add("title", project.title)
+                table.add("plan", project.planID)
+                table.add("municipality", project.municipalityID)
+                table.add("selection round", "\(project.selectionRound)")
+                table.add("eligible cost €", euro(project.eligibleCostCents))
+                table.add("ERDF / national / municipal €", "\(euro(project.erdfCents)) / \(euro(project.nationalCents)) / \(euro(project.municipalCents))")
+                table.add("dates", "\(project.startDate.isEmpty ? "?" : project.startDate) – \(project.endDate.isEmpty ? "?" : project.endDate)")
+                table.add("status", Project.Status(proto: project.status)?.rawValue ?? "?")
+                for output in project.outputs {
+                    table.add("builds", "\(output.places) places of \(ServiceType(proto: output.serviceType)?.rawValue ?? "?") for \(TargetGroup(proto: output.targetGroup)?.rawValue ?? "?")")
+                }
+                table.add("source", project.source)
+                emit(table.render(connection.output))
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or change a project; its shares must add up and stay within the municipality's envelope.",
+            discussion: """
+                Example:
+                  diplanctl project set ludza-dac --plan latgale-2017-2020 --municipality ludza --title "Dienas aprūpes centrs" \\
+                      --round 1 --erdf-cents 8500000 --national-cents 750000 --municipal-cents 750000 --status contracted
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument var id: String
+        @Option var plan: String
+        @Option var municipality: String
+        @Option var title: String
+        @Option(help: "Selection round, 1 or 2.") var round: UInt32
+        @Option(name: .customLong("erdf-cents")) var erdfCents: Int64 = 0
+        @Option(name: .customLong("national-cents")) var nationalCents: Int64 = 0
+        @Option(name: .customLong("municipal-cents")) var municipalCents: Int64 = 0
+        @Option(help: "planned, applied, contracted, in-progress, completed, rejected or withdrawn.") var status: Project.Status
+        @Option var start: CalendarDate?
+        @Option var end: CalendarDate?
+        @Option var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_UpsertProjectRequest()
+                request.project = Project(
+                    id: id, planID: plan, municipalityID: municipality, title: title, selectionRound: round,
+                    eligibleCostCents: erdfCents + nationalCents + municipalCents, erdfCents: erdfCents,
+                    nationalCents: nationalCents, municipalCents: municipalCents, startDate: start, endDate: end,
+                    status: status, source: source
+                ).proto
+                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(connection, Method.Plans.upsertProject, request, as: Diplan_V1_UpsertProjectResponse.self, done: "project \(id) set")
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import DIPlanClient
+import DIPlanCore
+import DIPlanWire
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan", abstract: "List, show and advance DI plans.",
+        subcommands: [List.self, Show.self, Events.self, Advance.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the plans.", discussion: "Example:\n  diplanctl plan list --region latgale")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Only plans of this region (repeatable).") var region: [Region] = []
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ListPlansRequest()
+                request.regions = region.map(\.proto)
+                request.page.pageSize = 1000
+                let (response, _) = try await client.call(Method.Plans.listPlans, request, as: Diplan_V1_ListPlansResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                var table = Table("ID", "REGION", "PERIOD", "STATUS", "AMENDMENT", "DEVELOPER")
+                for plan in response.plans {
+                    table.add(
+                        plan.id, Region(proto: plan.region)?.rawValue ?? "?", "\(plan.periodStartYear)–\(plan.periodEndYear)",
+                        PlanStatus(proto: plan.status)?.rawValue ?? "?", "\(plan.amendmentNumber)", plan.developer)
+                }
+                emit(table.render(connection.output))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a plan, its targets and its history.",
+            discussion: "Example:\n  diplanctl plan show latgale-2017-2020")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The plan's id.") var id: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_GetPlanRequest()
+                request.planID = id
+                let (response, revision) = try await client.call(Method.Plans.getPlan, request, as: Diplan_V1_GetPlanResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                let plan = response.plan
+                var text = """
+                    \(plan.title)
+                      id           \(plan.id)
+                      region       \(Region(proto: plan.region)?.name ?? "?")
+                      period       \(plan.periodStartYear)–\(plan.periodEndYear)
+                      status       \(PlanStatus(proto: plan.status)?.rawValue ?? "?") (amendment \(plan.amendmentNumber))
+                      developer    \(plan.developer.isEmpty ? "-" : plan.developer)
+                      ESF project  \(plan.esfProject.isEmpty ? "-" : plan.esfProject)
+                      deadline     \(plan.approvalDeadline.isEmpty ? "-" : plan.approvalDeadline)
+                      source       \(plan.source)
+                      revision     \(plan.revision) (state \(revision))
+
+
+                    """
+                var targets = Table("GROUP", "SERVICE", "TARGET", "REPORTED", "AS OF", "MUNICIPALITIES", numeric: [2, 3])
+                for target in response.targets {
+                    var reported = "?"
+                    if case .reportedExisting(let value)? = target.reportedExistingKnown { reported = "\(value)" }
+                    targets.add(
+                        TargetGroup(proto: target.targetGroup)?.rawValue ?? "?", ServiceType(proto: target.serviceType)?.rawValue ?? "?",
+                        (target.bound == .moreThan ? ">" : "") + "\(target.amount)", reported,
+                        target.reportedAsOf.isEmpty ? "-" : target.reportedAsOf,
+                        target.municipalityIds.isEmpty ? "(regional)" : target.municipalityIds.joined(separator: " "))
+                }
+                text += targets.render(connection.output) + "\n" + eventsTable(plan.events).render(connection.output)
+                emit(text)
+            }
+        }
+    }
+
+    struct Events: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List a plan's lifecycle history.", discussion: "Example:\n  diplanctl plan events kurzeme-2017-2020")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The plan's id.") var id: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ListPlanEventsRequest()
+                request.planID = id
+                request.page.pageSize = 1000
+                let (response, _) = try await client.call(Method.Plans.listPlanEvents, request, as: Diplan_V1_ListPlanEventsResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit(eventsTable(response.events).render(connection.output))
+            }
+        }
+    }
+
+    struct Advance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a plan one step along its lifecycle.",
+            discussion: """
+                drafting → public-consultation → municipal-agreement → submitted → approved
+                → (amendment-submitted → approved)… → closed. Public consultation may be skipped.
+
+                Example:
+                  diplanctl plan advance kurzeme-2017-2020 --to amendment-submitted --date 2024-02-01 --note "Amendment No. 9"
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument(help: "The plan's id.") var id: String
+        @Option(help: "The status to move to.") var to: PlanStatus
+        @Option(help: "When: YYYY, YYYY-MM or YYYY-MM-DD.") var date: CalendarDate?
+        @Option(help: "What happened.") var note = ""
+        @Option(help: "Where it is recorded (URL or document).") var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_AdvancePlanRequest()
+                request.planID = id
+                request.toStatus = to.proto
+                request.date = date.text
+                request.note = note
+                request.source = source
+                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                let (response, revision) = try await client.call(Method.Plans.advancePlan, request, as: Diplan_V1_AdvancePlanResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit("plan \(id) is now \(to.rawValue) (amendment \(response.plan.amendmentNumber)); revision \(revision)\n")
+            }
+        }
+    }
+}
+
+func eventsTable(_ events: [Diplan_V1_PlanEvent]) -> Table {
+    var table = Table("#", "STATUS", "DATE", "AMENDMENT", "NOTE", numeric: [0, 3])
+    for event in events {
+        table.add(
+            "\(event.sequence)", PlanStatus(proto: event.status)?.rawValue ?? "?", event.date.isEmpty ? "?" : event.date,
+            "\(event.amendmentNumber)", event.note)
+    }
+    return table
+}

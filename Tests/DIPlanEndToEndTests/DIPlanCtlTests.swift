@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+@Suite("diplanctl, the built binary, against the real daemon", .serialized)
+struct DIPlanCtlTests {
+    @Test func capacityPrintsTheLatgaleTargets() async throws {
+        try await withDaemon { daemon, _ in
+            let result = try diplanctl(["capacity", "--region", "latgale", "--group-by", "service"], socket: daemon.socketPath)
+            #expect(result.status == 0, "\(result.err)")
+            let rows = result.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            func target(_ service: String, _ group: String) -> String? {
+                rows.first { $0.count > 2 && $0[0] == service && $0[1] == group }?[2]
+            }
+            #expect(target("group-apartment", "grt-adults") == "140")
+            #expect(target("day-care", "grt-adults") == "216")
+            #expect(target("workshop", "grt-adults") == "123")
+            #expect(target("day-care", "ft-children") == "92")
+            #expect(target("respite", "ft-children") == "6")
+            #expect(target("social-rehab", "ft-children") == ">200")
+            #expect(target("family-like-care", "children-in-care") == "52")
+            #expect(target("youth-home", "children-in-care") == "34")
+            #expect(result.out.contains("seeds/latgale-di-plan-approved.txt"))
+        }
+    }
+
+    @Test func outputFormats() async throws {
+        try await withDaemon { daemon, _ in
+            let json = try diplanctl(["plan", "show", "latgale-2017-2020", "-o", "json"], socket: daemon.socketPath)
+            #expect(json.status == 0)
+            let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
+            #expect((object?["plan"] as? [String: Any])?["status"] as? String == "PLAN_STATUS_APPROVED")
+            let csv = try diplanctl(["export", "--plan", "latgale-2017-2020", "-o", "csv"], socket: daemon.socketPath)
+            #expect(csv.status == 0)
+            let lines = csv.out.split(separator: "\n")
+            #expect(lines.first == "plan,municipality,service,group,planned,existing,occupied,held,assessed_need,planned_cost_cents,updated,source")
+            #expect(lines.count == 30)
+            let table = try diplanctl(["municipality", "list", "--region", "kurzeme"], socket: daemon.socketPath)
+            #expect(table.out.contains("Kuldīgas novads"))
+            #expect(table.out.split(separator: "\n").count == 21)
+        }
+    }
+
+    @Test func updatesAndTheirExitCodes() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let set = try diplanctl(
+                ["line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
+                 "--planned", "12", "--existing", "10", "--occupied", "4", "--source", "test"], socket: socket)
+            #expect(set.status == 0, "\(set.err)")
+            let capacity = try diplanctl(["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
+            #expect(capacity.out.contains(",12,10,"))
+
+            // Each class of refusal has its exit code, and changes nothing.
+            let invalid = try diplanctl(
+                ["line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "youth-home", "--group", "grt-adults"],
+                socket: socket)
+            #expect(invalid.status == 3)
+            #expect(invalid.err.contains("INVALID_ARGUMENT"))
+            let missing = try diplanctl(["plan", "show", "riga-2030"], socket: socket)
+            #expect(missing.status == 4)
+            let conflict = try diplanctl(
+                ["line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
+                 "--planned", "1", "--expect-revision", "1"], socket: socket)
+            #expect(conflict.status == 5)
+            #expect(conflict.err.contains("FAILED_PRECONDITION"))
+            let after = try diplanctl(["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
+            #expect(after.out == capacity.out)
+
+            let advance = try diplanctl(["plan", "advance", "latgale-2017-2020", "--to", "closed", "--date", "2024-01-01"], socket: socket)
+            #expect(advance.status == 0, "\(advance.err)")
+            let again = try diplanctl(["plan", "advance", "latgale-2017-2020", "--to", "approved"], socket: socket)
+            #expect(again.status == 5)
+        }
+    }
+
+    @Test func applyAndImportFiles() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let transaction = """
+                {"updates": [
+                  {"upsertCapacityLine": {"line": {"planId": "latgale-2017-2020", "municipalityId": "zilupe",
+                    "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_GRT_ADULTS", "planned": 10}}},
+                  {"upsertCapacityLine": {"line": {"planId": "latgale-2017-2020", "municipalityId": "cibla",
+                    "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_GRT_ADULTS", "planned": 6}}}]}
+                """
+            let applied = try diplanctl(["apply", "-"], socket: socket, input: transaction)
+            #expect(applied.status == 0, "\(applied.err)")
+            let query = try diplanctl(["capacity", "--region", "latgale", "--service", "day-care", "--group", "grt-adults", "-o", "csv"], socket: socket)
+            #expect(query.out.contains("216,16,"))
+
+            let broken = transaction.replacingOccurrences(of: "\"cibla\"", with: "\"skrunda\"")
+            let refused = try diplanctl(["apply", "-"], socket: socket, input: broken)
+            #expect(refused.status == 5)
+            #expect(try diplanctl(["capacity", "--region", "latgale", "--service", "day-care", "--group", "grt-adults", "-o", "csv"], socket: socket).out == query.out)
+
+            let exported = try diplanctl(["export", "--plan", "latgale-2017-2020", "-o", "json"], socket: socket)
+            #expect(exported.status == 0)
+            let imported = try diplanctl(["import", "-"], socket: socket, input: exported.out)
+            #expect(imported.status == 0, "\(imported.err)")
+            #expect(imported.out.contains("imported 21 municipalities, 1 plans"))
+        }
+    }
+
+    @Test func genericCallFromTheDescriptors() async throws {
+        try await withDaemon { daemon, _ in
+            let result = try diplanctl(["call", "diplan.v1.Plans/GetPlan", "{\"planId\": \"kurzeme-2017-2020\"}"], socket: daemon.socketPath)
+            #expect(result.status == 0, "\(result.err)")
+            #expect(result.out.contains("SAFEGE BALTIJA"))
+            let dotted = try diplanctl(["call", "grpc.health.v1.Health.Check", "{}"], socket: daemon.socketPath)
+            #expect(dotted.out.contains("SERVING"))
+            let unknown = try diplanctl(["call", "diplan.v1.Plans/Nope", "{}"], socket: daemon.socketPath)
+            #expect(unknown.status == 4)
+            let badJSON = try diplanctl(["call", "diplan.v1.Plans/GetPlan", "{\"planIdd\": 1}"], socket: daemon.socketPath)
+            #expect(badJSON.status == 3)
+        }
+    }
+
+    @Test func healthExitCodes() async throws {
+        let daemon = try TestDaemon()
+        let up = try diplanctl(["health"], socket: daemon.socketPath)
+        #expect(up.status == 0)
+        #expect(up.out == "SERVING\n")
+        daemon.stop()
+        let down = try diplanctl(["health"], socket: daemon.socketPath)
+        #expect(down.status == 7)
+    }
+
+    @Test func helpHasAnExampleForEachCommand() throws {
+        for command in [
+            ["plan", "list"], ["plan", "show"], ["plan", "events"], ["plan", "advance"], ["capacity"], ["municipality", "list"],
+            ["municipality", "set"], ["target", "set"], ["line", "set"], ["line", "delete"], ["facility", "list"], ["facility", "set"],
+            ["project", "list"], ["project", "show"], ["project", "set"], ["apply"], ["import"], ["export"], ["call"], ["health"],
+        ] {
+            let result = try diplanctl(command + ["--help"], socket: "/nonexistent")
+            #expect(result.status == 0)
+            #expect(result.out.contains("Example"), "\(command.joined(separator: " ")) --help has no example")
+        }
+        let top = try diplanctl(["--help"], socket: "/nonexistent")
+        #expect(top.out.contains("Exit codes"))
+        let completion = try diplanctl(["--generate-completion-script", "bash"], socket: "/nonexistent")
+        #expect(completion.out.contains("complete"))
+    }
+}

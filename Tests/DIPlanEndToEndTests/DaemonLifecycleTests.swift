@@ -1,0 +1,111 @@
+import DIPlanClient
+import DIPlanWire
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Starting and stopping the daemon", .serialized)
+struct DaemonLifecycleTests {
+    /// Runs diplan-server to its end with `arguments`; returns its status and what it logged.
+    func runToEnd(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = try Binaries.url("diplan-server")
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, log)
+    }
+
+    @Test func refusesASocketThatALiveInstanceHolds() async throws {
+        let daemon = try TestDaemon()
+        let (status, log) = try runToEnd(["--socket", daemon.socketPath, "--state-dir", daemon.directory.path("other")])
+        #expect(status != 0)
+        #expect(log.contains("another diplan instance is listening"))
+        // The first instance is untouched.
+        let client = try daemon.client()
+        #expect(try await client.isServing())
+        client.close()
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func removesAStaleSocket() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("d.sock")
+        // A socket file nobody listens on, as a crashed daemon leaves.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: Array(path.utf8))
+        }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        close(fd)
+        #expect(FileManager.default.fileExists(atPath: path))
+        let daemon = try TestDaemon(directory: directory)
+        let client = try daemon.client()
+        #expect(try await client.isServing())
+        client.close()
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func refusesToReplaceAFileOrFollowASymlink() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.path("plain")
+        FileManager.default.createFile(atPath: file, contents: Data("keep me".utf8))
+        let (status, log) = try runToEnd(["--socket", file, "--state-dir", directory.path("s")])
+        #expect(status != 0)
+        #expect(log.contains("is not a socket"))
+        #expect(FileManager.default.contents(atPath: file) == Data("keep me".utf8))
+        let link = directory.path("link")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: file)
+        let (linkStatus, linkLog) = try runToEnd(["--socket", link, "--state-dir", directory.path("s")])
+        #expect(linkStatus != 0)
+        #expect(linkLog.contains("symbolic link"))
+    }
+
+    @Test func refusesAPathTooLongForASocket() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path(String(repeating: "s", count: 120))
+        let (status, log) = try runToEnd(["--socket", path, "--state-dir", directory.path("s")])
+        #expect(status != 0)
+        #expect(log.contains("a Unix socket path holds at most 107"))
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func stopsCleanlyOnSignal(_ signal: Int32) async throws {
+        let daemon = try TestDaemon()
+        let client = try daemon.client()
+        #expect(try await client.isServing())
+        #expect(daemon.stop(signal: signal) == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+        do {
+            _ = try await client.isServing()
+            Issue.record("a stopped daemon answered")
+        } catch {
+            #expect((error as? RPCError)?.code == .unavailable)
+        }
+        #expect(daemon.log.contains("stopped"))
+    }
+
+    @Test func describeReturnsTheWholeContract() async throws {
+        try await withDaemon { _, client in
+            let (response, _) = try await client.call(Method.Admin.describe, Diplan_V1_DescribeRequest(), as: Diplan_V1_DescribeResponse.self)
+            #expect(response.fileDescriptorSet == Data(Contract.fileDescriptorSet))
+            #expect(response.methods.contains(Method.Plans.queryCapacity))
+            #expect(response.methods.contains(Method.Health.watch))
+            for method in [Method.Holds.hold, Method.Watch.watch, Method.Admin.snapshot] {
+                do {
+                    _ = try await client.connection.call(method, payload: [])
+                    Issue.record("\(method) answered")
+                } catch {
+                    #expect((error as? RPCError)?.code == .unimplemented)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import DIPlanClient
+import DIPlanWire
+import Foundation
+import Glibc
+import Testing
+
+/// Where the built binaries are: beside the test bundle in .build.
+enum Binaries {
+    static let directory: URL = {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: bundle.appendingPathComponent("diplan-server").path) { return bundle }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug")
+    }()
+
+    static func url(_ name: String) throws -> URL {
+        let url = directory.appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw TestFailure("\(url.path) is not built: run `swift build` before `swift test` (make test does)")
+        }
+        return url
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A fresh temporary directory, removed by `remove()`.
+struct TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        // Short: socket paths must stay under 108 bytes.
+        url = URL(fileURLWithPath: "/tmp").appendingPathComponent("diplan-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// The real daemon, started from its binary on a temporary socket and state directory.
+final class TestDaemon: @unchecked Sendable {
+    let directory: TemporaryDirectory
+    let socketPath: String
+    let stateDirectory: String
+    let process = Process()
+    private let errors = Pipe()
+    private var collected = Data()
+
+    init(arguments: [String] = [], directory: TemporaryDirectory? = nil) throws {
+        self.directory = try directory ?? TemporaryDirectory()
+        socketPath = self.directory.path("d.sock")
+        stateDirectory = self.directory.path("state")
+        process.executableURL = try Binaries.url("diplan-server")
+        process.arguments = ["--socket", socketPath, "--state-dir", stateDirectory, "--log-level", "debug"] + arguments
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try waitUntilListening()
+    }
+
+    private func waitUntilListening() throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            guard process.isRunning else { throw TestFailure("diplan-server exited: \(log)") }
+            if let client = try? DIPlanClient(socketPath: socketPath, connectTimeout: .seconds(1)) {
+                client.close()
+                return
+            }
+            usleep(20_000)
+        }
+        throw TestFailure("diplan-server did not listen within 20 s: \(log)")
+    }
+
+    func client(timeout: Duration? = .seconds(10)) throws -> DIPlanClient {
+        try DIPlanClient(socketPath: socketPath, defaultTimeout: timeout)
+    }
+
+    /// What the daemon logged so far (read after it stopped).
+    var log: String { String(decoding: collected, as: UTF8.self) }
+
+    /// Sends SIGTERM and waits; returns the exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM) -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, signal)
+        }
+        collected.append(errors.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        directory.remove()
+    }
+}
+
+/// Starts a daemon, runs `body` with it and a client, then stops it and checks it exited 0.
+func withDaemon(
+    arguments: [String] = [], _ body: (TestDaemon, DIPlanClient) async throws -> Void
+) async throws {
+    let daemon = try TestDaemon(arguments: arguments)
+    let client = try daemon.client()
+    do {
+        try await body(daemon, client)
+    } catch {
+        client.close()
+        daemon.stop()
+        throw error
+    }
+    client.close()
+    let status = daemon.stop()
+    #expect(status == 0, "diplan-server exited \(status): \(daemon.log)")
+}
+
+/// Runs diplanctl against a socket; returns its exit status, standard output and standard error.
+func diplanctl(_ arguments: [String], socket: String, input: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = try Binaries.url("diplanctl")
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["DIPLAN_SOCKET"] = socket
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let output = out.fileHandleForReading.readDataToEndOfFile()
+    let error = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+}
