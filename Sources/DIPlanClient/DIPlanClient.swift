@@ -17,7 +17,9 @@ public final class DIPlanClient: Sendable {
     public let defaultTimeout: Duration?
 
     /// Connects to the daemon at `socketPath`.
-    public init(socketPath: String = defaultSocketPath, connectTimeout: Duration = .seconds(5), defaultTimeout: Duration? = .seconds(30))
+    public init(
+        socketPath: String = defaultSocketPath, connectTimeout: Duration = .seconds(5), defaultTimeout: Duration? = .seconds(30)
+    )
         throws(RPCError)
     {
         connection = try ClientConnection.connect(socketPath: socketPath, timeout: connectTimeout)
@@ -34,7 +36,9 @@ public final class DIPlanClient: Sendable {
         _ method: String, _ request: Request, as: Response.Type, timeout: Duration? = nil
     ) async throws(RPCError) -> (Response, UInt64) {
         let payload: [UInt8]
-        do { payload = try request.serializedBytes() } catch { throw RPCError(.invalidArgument, "cannot encode the request: \(error)") }
+        do { payload = try request.serializedBytes() } catch {
+            throw RPCError(.invalidArgument, "cannot encode the request: \(error)")
+        }
         let answer = try await connection.call(method, payload: payload, timeout: timeout ?? defaultTimeout)
         do {
             return (try Response(serializedBytes: answer.payload), answer.revision)
@@ -76,7 +80,8 @@ public final class DIPlanClient: Sendable {
     // MARK: - Queries
 
     public func regions() async throws(RPCError) -> [RegionSummary] {
-        let (response, _) = try await call(Method.Plans.listRegions, Diplan_V1_ListRegionsRequest(), as: Diplan_V1_ListRegionsResponse.self)
+        let (response, _) = try await call(
+            Method.Plans.listRegions, Diplan_V1_ListRegionsRequest(), as: Diplan_V1_ListRegionsResponse.self)
         return response.regions.compactMap { region in
             Region(proto: region.region).map {
                 RegionSummary(region: $0, municipalityCount: Int(region.municipalityCount), planCount: Int(region.planCount))
@@ -84,13 +89,16 @@ public final class DIPlanClient: Sendable {
         }
     }
 
-    public func municipalities(regions: Set<Region> = [], page: PageRequest = PageRequest()) async throws(RPCError)
+    public func municipalities(
+        regions: Set<Region> = [], page: PageRequest = PageRequest()
+    ) async throws(RPCError)
         -> Page<Municipality>
     {
         var request = Diplan_V1_ListMunicipalitiesRequest()
         request.regions = regions.sorted().map(\.proto)
         request.page = page.proto
-        let (response, _) = try await call(Method.Plans.listMunicipalities, request, as: Diplan_V1_ListMunicipalitiesResponse.self)
+        let (response, _) = try await call(
+            Method.Plans.listMunicipalities, request, as: Diplan_V1_ListMunicipalitiesResponse.self)
         return Page(items: try Self.map(response.municipalities, Municipality.init(proto:)), nextToken: response.nextPageToken)
     }
 
@@ -122,13 +130,17 @@ public final class DIPlanClient: Sendable {
     }
 
     /// Capacity figures summed and grouped as the query asks, and the revision they reflect.
-    public func queryCapacity(_ query: CapacityQuery, timeout: Duration? = nil) async throws(RPCError) -> ([CapacityGroup], UInt64) {
+    public func queryCapacity(
+        _ query: CapacityQuery, timeout: Duration? = nil
+    ) async throws(RPCError) -> ([CapacityGroup], UInt64) {
         let (response, revision) = try await call(
             Method.Plans.queryCapacity, CapacityGroup.request(query), as: Diplan_V1_QueryCapacityResponse.self, timeout: timeout)
         return (response.groups.map(CapacityGroup.init(proto:)), revision)
     }
 
-    public func facilities(municipalityIDs: Set<String> = [], planIDs: Set<String> = [], page: PageRequest = PageRequest())
+    public func facilities(
+        municipalityIDs: Set<String> = [], planIDs: Set<String> = [], page: PageRequest = PageRequest()
+    )
         async throws(RPCError) -> Page<Facility>
     {
         var request = Diplan_V1_ListFacilitiesRequest()
@@ -139,7 +151,9 @@ public final class DIPlanClient: Sendable {
         return Page(items: try Self.map(response.facilities, Facility.init(proto:)), nextToken: response.nextPageToken)
     }
 
-    public func projects(municipalityIDs: Set<String> = [], planIDs: Set<String> = [], page: PageRequest = PageRequest())
+    public func projects(
+        municipalityIDs: Set<String> = [], planIDs: Set<String> = [], page: PageRequest = PageRequest()
+    )
         async throws(RPCError) -> Page<Project>
     {
         var request = Diplan_V1_ListProjectsRequest()
@@ -197,7 +211,9 @@ public final class DIPlanClient: Sendable {
         return response.revision
     }
 
-    private static func map<Message, Value>(_ messages: [Message], _ transform: (Message) throws(DomainError) -> Value)
+    private static func map<Message, Value>(
+        _ messages: [Message], _ transform: (Message) throws(DomainError) -> Value
+    )
         throws(RPCError) -> [Value]
     {
         var values: [Value] = []

@@ -19,7 +19,9 @@ extension PlanState {
         return groups.values.sorted { $0.key < $1.key }
     }
 
-    private func groupKey(_ query: CapacityQuery, plan: Plan, municipalityID: String?, targetKey: TargetKey)
+    private func groupKey(
+        _ query: CapacityQuery, plan: Plan, municipalityID: String?, targetKey: TargetKey
+    )
         -> CapacityGroupKey
     {
         var key = CapacityGroupKey()
@@ -41,7 +43,9 @@ extension PlanState {
     }
 
     /// Region-wide answers: targets with the running totals of their lines.
-    private func sumByTarget(_ query: CapacityQuery, plans candidatePlans: [String], into groups: inout [CapacityGroupKey: CapacityGroup]) {
+    private func sumByTarget(
+        _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout [CapacityGroupKey: CapacityGroup]
+    ) {
         for planID in candidatePlans {
             guard let plan = plans[planID] else { continue }
             for targetKey in targetKeysByPlan[planID] ?? [] where matches(query, targetKey) {
@@ -79,7 +83,8 @@ extension PlanState {
             query.municipalityIDs.isEmpty
             ? Set(candidatePlans.compactMap { plans[$0]?.region }).flatMap { municipalitiesByRegion[$0] ?? [] }
             : Array(query.municipalityIDs)
-        let byTotals = query.serviceTypes.isEmpty && query.targetGroups.isEmpty
+        let byTotals =
+            query.serviceTypes.isEmpty && query.targetGroups.isEmpty
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
         for municipalityID in municipalityIDs {
             if byTotals {

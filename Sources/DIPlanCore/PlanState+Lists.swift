@@ -22,7 +22,9 @@ extension PlanState {
         }
     }
 
-    public func municipalities(regions: Set<Region> = [], inDIProject: Bool? = nil, page: PageRequest = PageRequest())
+    public func municipalities(
+        regions: Set<Region> = [], inDIProject: Bool? = nil, page: PageRequest = PageRequest()
+    )
         -> Page<Municipality>
     {
         let ids = (regions.isEmpty ? Set(Region.allCases) : regions).flatMap { municipalitiesByRegion[$0] ?? [] }
@@ -32,7 +34,9 @@ extension PlanState {
         return Page.of(matching, by: \.id, token: \.id, after: page.token.nilIfEmpty, request: page)
     }
 
-    public func plans(regions: Set<Region> = [], statuses: Set<PlanStatus> = [], page: PageRequest = PageRequest())
+    public func plans(
+        regions: Set<Region> = [], statuses: Set<PlanStatus> = [], page: PageRequest = PageRequest()
+    )
         -> Page<Plan>
     {
         let ids = (regions.isEmpty ? Set(Region.allCases) : regions).flatMap { plansByRegion[$0] ?? [] }

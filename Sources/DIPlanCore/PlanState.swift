@@ -60,7 +60,9 @@ public struct PlanState: Sendable {
     /// committed as revision + 1, or the first violation is thrown and nothing
     /// changes.
     @discardableResult
-    public mutating func apply(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext)
+    public mutating func apply(
+        _ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext
+    )
         throws(DomainError) -> Change
     {
         let change = try prepare(updates, expectedRevision: expectedRevision, context: context)
@@ -70,7 +72,9 @@ public struct PlanState: Sendable {
 
     /// Validates updates against the state (at `expectedRevision`, if given)
     /// and returns the change they would make, without making it. `commit` then applies it.
-    public func prepare(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext)
+    public func prepare(
+        _ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext
+    )
         throws(DomainError) -> Change
     {
         guard !updates.isEmpty else {
@@ -172,4 +176,3 @@ extension PlanState.PlanMunicipality {
     init(_ key: LineKey) { self.init(planID: key.planID, municipalityID: key.municipalityID) }
     init(_ project: Project) { self.init(planID: project.planID, municipalityID: project.municipalityID) }
 }
-

@@ -13,7 +13,8 @@ extension PlanTarget {
             }
         }
         if reportedExisting == nil && (reportedAsOf != nil || !reportedSource.isEmpty) {
-            throw .invalidArgument(field: "target.reported_existing", rule: "must be set when reported_as_of or reported_source is")
+            throw .invalidArgument(
+                field: "target.reported_existing", rule: "must be set when reported_as_of or reported_source is")
         }
         try Rules.source(reportedSource, "target.reported_source")
         try Rules.source(source, "target.source")

@@ -1,6 +1,6 @@
 import DIPlanCore
-import Foundation
 import DIPlanWire
+import Foundation
 import Glibc
 import Logging
 
@@ -43,7 +43,9 @@ final class Connection: Sendable {
                 case EINTR: continue
                 case EAGAIN:
                     if midFrame {
-                        logger.notice("client stopped mid-frame; closing", metadata: ["timeout_ms": "\(configuration.readTimeoutMilliseconds)"])
+                        logger.notice(
+                            "client stopped mid-frame; closing",
+                            metadata: ["timeout_ms": "\(configuration.readTimeoutMilliseconds)"])
                         break loop
                     }
                     if server.streams.hasStreams(connection: id) { continue }
@@ -92,7 +94,8 @@ final class Connection: Sendable {
             frame.revision = server.store.revision
             return writer.send(frame)
         case .reject(let callID, let error):
-            logger.info("call refused", metadata: ["call_id": "\(callID)", "code": "\(error.code)", "reason": "\(error.message)"])
+            logger.info(
+                "call refused", metadata: ["call_id": "\(callID)", "code": "\(error.code)", "reason": "\(error.message)"])
             return writer.finish(callID: callID, revision: server.store.revision, error: error)
         case .closeWithError(let error):
             logger.notice("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
@@ -142,4 +145,3 @@ final class Connection: Sendable {
         }
     }
 }
-

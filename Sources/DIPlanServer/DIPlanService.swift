@@ -28,7 +28,8 @@ package final class DIPlanService: Service, Sendable {
 
     package func run() async throws {
         server.start(listener)
-        logger.info("serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
+        logger.info(
+            "serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
         try? await gracefulShutdown()
         logger.info("shutting down: no new connections; finishing in-flight calls")
         server.beginShutdown()
@@ -40,10 +41,14 @@ package final class DIPlanService: Service, Sendable {
     package static func initialState(logger: Logger) throws -> PlanState {
         var state = PlanState()
         let dataset = try Contract.embeddedDataset()
-        try state.apply(dataset.updates, context: ChangeContext(uid: 0, unixMillis: PlansService.unixMillis(), method: "embedded-dataset"))
+        try state.apply(
+            dataset.updates, context: ChangeContext(uid: 0, unixMillis: PlansService.unixMillis(), method: "embedded-dataset"))
         logger.info(
             "loaded the embedded dataset",
-            metadata: ["municipalities": "\(dataset.municipalities.count)", "plans": "\(dataset.plans.count)", "lines": "\(dataset.lines.count)"])
+            metadata: [
+                "municipalities": "\(dataset.municipalities.count)", "plans": "\(dataset.plans.count)",
+                "lines": "\(dataset.lines.count)",
+            ])
         return state
     }
 }

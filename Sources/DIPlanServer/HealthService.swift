@@ -19,7 +19,8 @@ package enum HealthService {
             }
             return (status(), server()?.store.revision ?? 0)
         }
-        router.serverStream(Method.Health.watch, Grpc_Health_V1_HealthCheckRequest.self) { request, context, stream throws(RPCError) in
+        router.serverStream(Method.Health.watch, Grpc_Health_V1_HealthCheckRequest.self) {
+            request, context, stream throws(RPCError) in
             guard let server = server() else { throw RPCError(.unavailable, "the server is not running") }
             var response = status()
             // As gRPC's Watch does: an unknown service is reported, not refused.

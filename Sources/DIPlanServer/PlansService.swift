@@ -89,7 +89,8 @@ package enum PlansService {
             let filter = try domain { () throws(DomainError) in
                 EntityFilter<Facility.Status>(
                     regions: try Region.set(request.regions, "regions"), planIDs: Set(request.planIds),
-                    municipalityIDs: Set(request.municipalityIds), statuses: try Facility.Status.set(request.statuses, "statuses"),
+                    municipalityIDs: Set(request.municipalityIds),
+                    statuses: try Facility.Status.set(request.statuses, "statuses"),
                     serviceTypes: try ServiceType.set(request.serviceTypes, "service_types"),
                     targetGroups: try TargetGroup.set(request.targetGroups, "target_groups"))
             }
@@ -158,7 +159,9 @@ package enum PlansService {
 
     private static func registerUpdates(into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64) {
         /// Applies updates, logs the change with the caller's uid, and returns it.
-        @Sendable func commit(_ updates: [Update], expected: UInt64? = nil, dated: Bool = true, _ context: CallContext)
+        @Sendable func commit(
+            _ updates: [Update], expected: UInt64? = nil, dated: Bool = true, _ context: CallContext
+        )
             throws(RPCError) -> Change
         {
             let unixMillis = now()
@@ -170,11 +173,14 @@ package enum PlansService {
             }
             context.logger.info(
                 "change committed",
-                metadata: ["revision": "\(change.revision)", "uid": "\(context.peer.uid)", "mutations": "\(change.mutations.count)"])
+                metadata: [
+                    "revision": "\(change.revision)", "uid": "\(context.peer.uid)", "mutations": "\(change.mutations.count)",
+                ])
             return change
         }
 
-        router.unary(Method.Plans.upsertMunicipality, Diplan_V1_UpsertMunicipalityRequest.self) { request, context throws(RPCError) in
+        router.unary(Method.Plans.upsertMunicipality, Diplan_V1_UpsertMunicipalityRequest.self) {
+            request, context throws(RPCError) in
             let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
             var response = Diplan_V1_UpsertMunicipalityResponse()
             response.municipality = change.municipality(request.municipality.id)?.proto ?? Diplan_V1_Municipality()
@@ -195,14 +201,16 @@ package enum PlansService {
             response.revision = change.revision
             return (response, change.revision)
         }
-        router.unary(Method.Plans.upsertCapacityLine, Diplan_V1_UpsertCapacityLineRequest.self) { request, context throws(RPCError) in
+        router.unary(Method.Plans.upsertCapacityLine, Diplan_V1_UpsertCapacityLineRequest.self) {
+            request, context throws(RPCError) in
             let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
             var response = Diplan_V1_UpsertCapacityLineResponse()
             response.line = change.lines.first?.proto ?? Diplan_V1_CapacityLine()
             response.revision = change.revision
             return (response, change.revision)
         }
-        router.unary(Method.Plans.deleteCapacityLine, Diplan_V1_DeleteCapacityLineRequest.self) { request, context throws(RPCError) in
+        router.unary(Method.Plans.deleteCapacityLine, Diplan_V1_DeleteCapacityLineRequest.self) {
+            request, context throws(RPCError) in
             let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
             var response = Diplan_V1_DeleteCapacityLineResponse()
             response.revision = change.revision

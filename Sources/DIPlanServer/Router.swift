@@ -56,7 +56,9 @@ package struct Router: Sendable {
         }
     }
 
-    static func decode<Request: Message>(_ type: Request.Type, _ payload: [UInt8], method: String) throws(RPCError)
+    static func decode<Request: Message>(
+        _ type: Request.Type, _ payload: [UInt8], method: String
+    ) throws(RPCError)
         -> Request
     {
         let request: Request

@@ -48,7 +48,9 @@ package final class Server: Sendable {
                     usleep(100_000)
                     continue
                 }
-                if !isDraining { logger.error("accept failed; no longer accepting", metadata: ["error": "\(SystemError("accept"))"]) }
+                if !isDraining {
+                    logger.error("accept failed; no longer accepting", metadata: ["error": "\(SystemError("accept"))"])
+                }
                 return
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
@@ -66,7 +68,9 @@ package final class Server: Sendable {
             return true
         }
         guard admitted else {
-            logger.warning("connection refused: too many connections", metadata: ["limit": "\(configuration.maximumConnections)", "peer": "\(peer)"])
+            logger.warning(
+                "connection refused: too many connections",
+                metadata: ["limit": "\(configuration.maximumConnections)", "peer": "\(peer)"])
             connection.writer.finish(
                 callID: 0, revision: store.revision,
                 error: RPCError(.resourceExhausted, "too many connections (limit \(configuration.maximumConnections))"))

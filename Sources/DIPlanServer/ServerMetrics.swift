@@ -4,7 +4,9 @@ import Synchronization
 /// Calls, errors and latency per method, for Admin/Stats.
 package final class ServerMetrics: Sendable {
     /// Latency bucket bounds in microseconds; a last bucket holds the rest.
-    package static let boundsMicroseconds: [UInt64] = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000]
+    package static let boundsMicroseconds: [UInt64] = [
+        10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000,
+    ]
 
     package struct MethodFigures: Sendable {
         package var calls: UInt64 = 0
@@ -22,7 +24,8 @@ package final class ServerMetrics: Sendable {
     /// so a client cannot grow the table.
     func record(method: String, code: StatusCode, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        let micros = UInt64(max(0, elapsed.components.seconds)) * 1_000_000
+        let micros =
+            UInt64(max(0, elapsed.components.seconds)) * 1_000_000
             + UInt64(max(0, elapsed.components.attoseconds)) / 1_000_000_000_000
         let bucket = Self.boundsMicroseconds.firstIndex { micros <= $0 } ?? Self.boundsMicroseconds.count
         let name = code == .unimplemented && !method.hasPrefix("/") ? "(unknown)" : method

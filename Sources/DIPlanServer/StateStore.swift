@@ -19,7 +19,9 @@ package final class StateStore: Sendable {
 
     /// Applies updates as one transaction and returns the change it made.
     @discardableResult
-    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(DomainError)
+    package func write(
+        _ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext
+    ) throws(DomainError)
         -> Change
     {
         try state.withLock { (state: inout PlanState) throws(DomainError) -> Change in

@@ -60,7 +60,9 @@ package final class StreamRegistry: Sendable {
 
     /// Ends one stream with `error` (nil: OK).
     package func end(connection: UInt64, callID: UInt64, error: RPCError?) {
-        guard let entry = entries.withLock({ $0.removeValue(forKey: Key(connection: connection, callID: callID)) }) else { return }
+        guard let entry = entries.withLock({ $0.removeValue(forKey: Key(connection: connection, callID: callID)) }) else {
+            return
+        }
         entry.onEnd()
         entry.stream.finish(revision: revision(), error: error)
     }
@@ -115,7 +117,8 @@ package final class StreamRegistry: Sendable {
             var timeout: Int32 = -1
             if let nearest {
                 let wait = nearest - ContinuousClock.now
-                timeout = Int32(clamping: max(0, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1))
+                timeout = Int32(
+                    clamping: max(0, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1))
             }
             if poll(&pollfd, 1, timeout) > 0 { _ = read(wakeup.read, &drain, drain.count) }
         }

@@ -9,7 +9,8 @@ extension CapacityQuery {
         }
         self.init(
             regions: try Region.set(request.regions, "regions"), planIDs: Set(request.planIds),
-            municipalityIDs: Set(request.municipalityIds), targetGroups: try TargetGroup.set(request.targetGroups, "target_groups"),
+            municipalityIDs: Set(request.municipalityIds),
+            targetGroups: try TargetGroup.set(request.targetGroups, "target_groups"),
             serviceTypes: try ServiceType.set(request.serviceTypes, "service_types"), groupBy: groupBy)
     }
 }

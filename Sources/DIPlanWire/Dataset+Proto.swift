@@ -15,13 +15,17 @@ extension Dataset {
     package init(proto message: Diplan_V1_Dataset) throws(DomainError) {
         self.init()
         for (index, item) in message.municipalities.enumerated() {
-            municipalities.append(try mapped("dataset.municipalities[\(index)]") { () throws(DomainError) in try Municipality(proto: item) })
+            municipalities.append(
+                try mapped("dataset.municipalities[\(index)]") { () throws(DomainError) in try Municipality(proto: item) })
         }
         for (index, item) in message.plans.enumerated() {
             let plan = try mapped("dataset.plans[\(index)]") { () throws(DomainError) in try Plan(proto: item) }
             var events: [PlanEvent] = []
             for (number, event) in item.events.enumerated() {
-                events.append(try mapped("dataset.plans[\(index)].events[\(number)]") { () throws(DomainError) in try PlanEvent(proto: event) })
+                events.append(
+                    try mapped("dataset.plans[\(index)].events[\(number)]") { () throws(DomainError) in
+                        try PlanEvent(proto: event)
+                    })
             }
             plans.append(PlanRecord(plan: plan, events: events))
         }

@@ -32,7 +32,8 @@ extension Diplan_V1_AdvancePlanRequest: ExpectingRequest {
 
 /// The two forms every request's `expected` oneof takes.
 package enum ExpectedRevision {
-    case state(UInt64), entity(UInt64)
+    case state(UInt64)
+    case entity(UInt64)
 
     init(_ oneof: Diplan_V1_UpsertMunicipalityRequest.OneOf_Expected) {
         switch oneof {

@@ -16,7 +16,8 @@ extension ProtoMapped {
     /// The domain value of a required field, or INVALID_ARGUMENT naming it.
     package static func required(_ proto: Proto, _ field: String) throws(DomainError) -> Self {
         guard let value = Self(proto: proto) else {
-            throw .invalidArgument(field: field, rule: "must be one of \(allCases.map { "\($0.proto)" }.joined(separator: ", ")) (got \(proto))")
+            throw .invalidArgument(
+                field: field, rule: "must be one of \(allCases.map { "\($0.proto)" }.joined(separator: ", ")) (got \(proto))")
         }
         return value
     }
@@ -165,7 +166,8 @@ extension CalendarDate {
     package static func field(_ text: String, _ field: String) throws(DomainError) -> CalendarDate? {
         guard !text.isEmpty else { return nil }
         guard let date = CalendarDate(text) else {
-            throw .invalidArgument(field: field, rule: "must be a date as YYYY, YYYY-MM or YYYY-MM-DD (got \"\(text.prefix(40))\")")
+            throw .invalidArgument(
+                field: field, rule: "must be a date as YYYY, YYYY-MM or YYYY-MM-DD (got \"\(text.prefix(40))\")")
         }
         return date
     }

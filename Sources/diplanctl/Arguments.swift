@@ -33,7 +33,9 @@ struct ExpectationOptions: ParsableArguments {
     @Option(name: .customLong("expect-revision"), help: "Refuse unless the state is at this revision.")
     var stateRevision: UInt64?
 
-    @Option(name: .customLong("expect-entity-revision"), help: "Refuse unless the entity was last changed at this revision (0: it must not exist).")
+    @Option(
+        name: .customLong("expect-entity-revision"),
+        help: "Refuse unless the entity was last changed at this revision (0: it must not exist).")
     var entityRevision: UInt64?
 
     func validate() throws {

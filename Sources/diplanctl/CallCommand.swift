@@ -27,7 +27,8 @@ struct CallCommand: AsyncParsableCommand {
         let text = json == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : json
         try await calling { () throws(RPCError) in
             let client = try connection.connect()
-            let (describe, _) = try await client.call(Method.Admin.describe, Diplan_V1_DescribeRequest(), as: Diplan_V1_DescribeResponse.self)
+            let (describe, _) = try await client.call(
+                Method.Admin.describe, Diplan_V1_DescribeRequest(), as: Diplan_V1_DescribeResponse.self)
             let descriptor = try Self.resolve(method, in: describe.fileDescriptorSet)
             guard let input = MessageTypes.byName[descriptor.input], let output = MessageTypes.byName[descriptor.output] else {
                 throw RPCError(.unimplemented, "this diplanctl does not know the messages of \(descriptor.path); use a newer one")
@@ -54,7 +55,8 @@ struct CallCommand: AsyncParsableCommand {
                     throw RPCError(.unknown, "\(error)")
                 }
             } else {
-                try show(try await client.connection.call(descriptor.path, payload: payload, timeout: client.defaultTimeout).payload)
+                try show(
+                    try await client.connection.call(descriptor.path, payload: payload, timeout: client.defaultTimeout).payload)
             }
         }
     }

@@ -53,8 +53,9 @@ struct CapacityCommand: AsyncParsableCommand {
             let (response, revision) = try await client.call(
                 Method.Plans.queryCapacity, CapacityGroup.request(query), as: Diplan_V1_QueryCapacityResponse.self)
             if connection.output == .json { return emitJSON(response) }
-            emit(Self.table(response.groups.map(CapacityGroup.init(proto:)), keys: query.groupBy, revision: revision)
-                .render(connection.output))
+            emit(
+                Self.table(response.groups.map(CapacityGroup.init(proto:)), keys: query.groupBy, revision: revision)
+                    .render(connection.output))
         }
     }
 
@@ -68,7 +69,10 @@ struct CapacityCommand: AsyncParsableCommand {
             case .targetGroup: "GROUP"
             }
         }
-        let figures = ["TARGET", "PLANNED", "EXISTING", "REPORTED", "OCCUPIED", "HELD", "FREE", "NEED", "UNALLOC", "LINES", "UNIT", "SOURCES"]
+        let figures = [
+            "TARGET", "PLANNED", "EXISTING", "REPORTED", "OCCUPIED", "HELD", "FREE", "NEED", "UNALLOC", "LINES", "UNIT",
+            "SOURCES",
+        ]
         var table = Table()
         table.headers = keyHeaders + figures
         table.numeric = Set(keyHeaders.count..<(keyHeaders.count + 10))
@@ -103,5 +107,8 @@ struct CapacityCommand: AsyncParsableCommand {
 }
 
 extension Table {
-    init() { self.init("") ; headers = [] }
+    init() {
+        self.init("")
+        headers = []
+    }
 }

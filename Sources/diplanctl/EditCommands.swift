@@ -2,6 +2,7 @@ import ArgumentParser
 import DIPlanClient
 import DIPlanCore
 import DIPlanWire
+import SwiftProtobuf
 
 /// Sends one update through its own method and reports the revision it made.
 func send<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -12,8 +13,6 @@ func send<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
     if connection.output == .json { return emitJSON(response) }
     emit("\(done); revision \(revision)\n")
 }
-
-import SwiftProtobuf
 
 struct MunicipalityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,11 +64,13 @@ struct MunicipalityCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_UpsertMunicipalityRequest()
-                request.municipality = Municipality(
-                    id: id, name: name, kind: kind, region: region,
-                    inDIProject: diProject == "yes" ? true : diProject == "no" ? false : nil, source: source
-                ).proto
-                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                request.municipality =
+                    Municipality(
+                        id: id, name: name, kind: kind, region: region,
+                        inDIProject: diProject == "yes" ? true : diProject == "no" ? false : nil, source: source
+                    ).proto
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(
                     connection, Method.Plans.upsertMunicipality, request, as: Diplan_V1_UpsertMunicipalityResponse.self,
                     done: "municipality \(id) set")
@@ -79,12 +80,15 @@ struct MunicipalityCommand: AsyncParsableCommand {
 }
 
 struct TargetCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "target", abstract: "Set a plan's targets.", subcommands: [Set.self])
+    static let configuration = CommandConfiguration(
+        commandName: "target", abstract: "Set a plan's targets.", subcommands: [Set.self])
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set what a plan promises for a service and target group.",
-            discussion: "Example:\n  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --amount 6 --municipality daugavpils-city")
+            discussion:
+                "Example:\n  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --amount 6 --municipality daugavpils-city"
+        )
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
@@ -99,12 +103,15 @@ struct TargetCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_SetPlanTargetRequest()
-                request.target = PlanTarget(
-                    key: TargetKey(planID: plan, serviceType: service, targetGroup: group), amount: amount,
-                    bound: moreThan ? .moreThan : .exact, municipalityIDs: municipality, source: source
-                ).proto
-                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
-                try await send(connection, Method.Plans.setPlanTarget, request, as: Diplan_V1_SetPlanTargetResponse.self, done: "target set")
+                request.target =
+                    PlanTarget(
+                        key: TargetKey(planID: plan, serviceType: service, targetGroup: group), amount: amount,
+                        bound: moreThan ? .moreThan : .exact, municipalityIDs: municipality, source: source
+                    ).proto
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.setPlanTarget, request, as: Diplan_V1_SetPlanTargetResponse.self, done: "target set")
             }
         }
     }
@@ -147,11 +154,13 @@ struct LineCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_UpsertCapacityLineRequest()
-                request.line = CapacityLine(
-                    key: line.key, planned: planned?.value, existing: existing?.value, occupied: occupied?.value,
-                    assessedNeed: need?.value, plannedCostCents: costCents, updated: updated, source: source
-                ).proto
-                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                request.line =
+                    CapacityLine(
+                        key: line.key, planned: planned?.value, existing: existing?.value, occupied: occupied?.value,
+                        assessedNeed: need?.value, plannedCostCents: costCents, updated: updated, source: source
+                    ).proto
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(
                     connection, Method.Plans.upsertCapacityLine, request, as: Diplan_V1_UpsertCapacityLineResponse.self,
                     done: "line \(line.key) set")
@@ -162,7 +171,9 @@ struct LineCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a capacity line.",
-            discussion: "Example:\n  diplanctl line delete --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children")
+            discussion:
+                "Example:\n  diplanctl line delete --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children"
+        )
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
@@ -172,7 +183,8 @@ struct LineCommand: AsyncParsableCommand {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_DeleteCapacityLineRequest()
                 request.key = line.key.proto
-                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(
                     connection, Method.Plans.deleteCapacityLine, request, as: Diplan_V1_DeleteCapacityLineResponse.self,
                     done: "line \(line.key) deleted")
@@ -200,7 +212,8 @@ struct FacilityCommand: AsyncParsableCommand {
                 request.municipalityIds = municipality
                 request.planIds = plan
                 request.page.pageSize = 1000
-                let (response, _) = try await client.call(Method.Plans.listFacilities, request, as: Diplan_V1_ListFacilitiesResponse.self)
+                let (response, _) = try await client.call(
+                    Method.Plans.listFacilities, request, as: Diplan_V1_ListFacilitiesResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 var table = Table("ID", "MUNICIPALITY", "SERVICE", "GROUP", "PLACES", "STATUS", "NAME", numeric: [4])
                 for facility in response.facilities {
@@ -239,11 +252,13 @@ struct FacilityCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_UpsertFacilityRequest()
-                request.facility = Facility(
-                    id: id, planID: plan, municipalityID: municipality, name: name, serviceType: service, targetGroup: group,
-                    maxPlaces: places, status: status, projectID: project, source: source
-                ).proto
-                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                request.facility =
+                    Facility(
+                        id: id, planID: plan, municipalityID: municipality, name: name, serviceType: service, targetGroup: group,
+                        maxPlaces: places, status: status, projectID: project, source: source
+                    ).proto
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(
                     connection, Method.Plans.upsertFacility, request, as: Diplan_V1_UpsertFacilityResponse.self,
                     done: "facility \(id) set")
@@ -272,7 +287,8 @@ struct ProjectCommand: AsyncParsableCommand {
                 request.municipalityIds = municipality
                 request.planIds = plan
                 request.page.pageSize = 1000
-                let (response, _) = try await client.call(Method.Plans.listProjects, request, as: Diplan_V1_ListProjectsResponse.self)
+                let (response, _) = try await client.call(
+                    Method.Plans.listProjects, request, as: Diplan_V1_ListProjectsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 var table = Table("ID", "MUNICIPALITY", "ROUND", "ELIGIBLE €", "ERDF €", "STATUS", "TITLE", numeric: [2, 3, 4])
                 for project in response.projects {
@@ -307,11 +323,18 @@ struct ProjectCommand: AsyncParsableCommand {
                 table.add("municipality", project.municipalityID)
                 table.add("selection round", "\(project.selectionRound)")
                 table.add("eligible cost €", euro(project.eligibleCostCents))
-                table.add("ERDF / national / municipal €", "\(euro(project.erdfCents)) / \(euro(project.nationalCents)) / \(euro(project.municipalCents))")
-                table.add("dates", "\(project.startDate.isEmpty ? "?" : project.startDate) – \(project.endDate.isEmpty ? "?" : project.endDate)")
+                table.add(
+                    "ERDF / national / municipal €",
+                    "\(euro(project.erdfCents)) / \(euro(project.nationalCents)) / \(euro(project.municipalCents))")
+                table.add(
+                    "dates",
+                    "\(project.startDate.isEmpty ? "?" : project.startDate) – \(project.endDate.isEmpty ? "?" : project.endDate)")
                 table.add("status", Project.Status(proto: project.status)?.rawValue ?? "?")
                 for output in project.outputs {
-                    table.add("builds", "\(output.places) places of \(ServiceType(proto: output.serviceType)?.rawValue ?? "?") for \(TargetGroup(proto: output.targetGroup)?.rawValue ?? "?")")
+                    table.add(
+                        "builds",
+                        "\(output.places) places of \(ServiceType(proto: output.serviceType)?.rawValue ?? "?") for \(TargetGroup(proto: output.targetGroup)?.rawValue ?? "?")"
+                    )
                 }
                 table.add("source", project.source)
                 emit(table.render(connection.output))
@@ -346,14 +369,18 @@ struct ProjectCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_UpsertProjectRequest()
-                request.project = Project(
-                    id: id, planID: plan, municipalityID: municipality, title: title, selectionRound: round,
-                    eligibleCostCents: erdfCents + nationalCents + municipalCents, erdfCents: erdfCents,
-                    nationalCents: nationalCents, municipalCents: municipalCents, startDate: start, endDate: end,
-                    status: status, source: source
-                ).proto
-                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
-                try await send(connection, Method.Plans.upsertProject, request, as: Diplan_V1_UpsertProjectResponse.self, done: "project \(id) set")
+                request.project =
+                    Project(
+                        id: id, planID: plan, municipalityID: municipality, title: title, selectionRound: round,
+                        eligibleCostCents: erdfCents + nationalCents + municipalCents, erdfCents: erdfCents,
+                        nationalCents: nationalCents, municipalCents: municipalCents, startDate: start, endDate: end,
+                        status: status, source: source
+                    ).proto
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.upsertProject, request, as: Diplan_V1_UpsertProjectResponse.self,
+                    done: "project \(id) set")
             }
         }
     }

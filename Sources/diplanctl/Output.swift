@@ -24,7 +24,11 @@ struct Table {
         case .csv: return ([headers] + rows).map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
         case .table, .json:
             var widths = headers.map(\.count)
-            for row in rows { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
+            for row in rows {
+                for (index, cell) in row.enumerated() where index < widths.count {
+                    widths[index] = max(widths[index], cell.count)
+                }
+            }
             func line(_ cells: [String]) -> String {
                 cells.enumerated().map { index, cell in
                     let pad = String(repeating: " ", count: max(0, widths[index] - cell.count))
@@ -60,7 +64,8 @@ func emitJSON(_ message: any Message) {
 /// Re-indents compact JSON for people.
 func prettyJSON(_ text: String) -> String {
     guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
-        let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try? JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     else { return text }
     return String(decoding: data, as: UTF8.self)
 }

@@ -47,7 +47,8 @@ struct PlanCommand: AsyncParsableCommand {
                 let client = try connection.connect()
                 var request = Diplan_V1_GetPlanRequest()
                 request.planID = id
-                let (response, revision) = try await client.call(Method.Plans.getPlan, request, as: Diplan_V1_GetPlanResponse.self)
+                let (response, revision) = try await client.call(
+                    Method.Plans.getPlan, request, as: Diplan_V1_GetPlanResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 let plan = response.plan
                 var text = """
@@ -69,7 +70,8 @@ struct PlanCommand: AsyncParsableCommand {
                     var reported = "?"
                     if case .reportedExisting(let value)? = target.reportedExistingKnown { reported = "\(value)" }
                     targets.add(
-                        TargetGroup(proto: target.targetGroup)?.rawValue ?? "?", ServiceType(proto: target.serviceType)?.rawValue ?? "?",
+                        TargetGroup(proto: target.targetGroup)?.rawValue ?? "?",
+                        ServiceType(proto: target.serviceType)?.rawValue ?? "?",
                         (target.bound == .moreThan ? ">" : "") + "\(target.amount)", reported,
                         target.reportedAsOf.isEmpty ? "-" : target.reportedAsOf,
                         target.municipalityIds.isEmpty ? "(regional)" : target.municipalityIds.joined(separator: " "))
@@ -93,7 +95,8 @@ struct PlanCommand: AsyncParsableCommand {
                 var request = Diplan_V1_ListPlanEventsRequest()
                 request.planID = id
                 request.page.pageSize = 1000
-                let (response, _) = try await client.call(Method.Plans.listPlanEvents, request, as: Diplan_V1_ListPlanEventsResponse.self)
+                let (response, _) = try await client.call(
+                    Method.Plans.listPlanEvents, request, as: Diplan_V1_ListPlanEventsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 emit(eventsTable(response.events).render(connection.output))
             }
@@ -128,8 +131,10 @@ struct PlanCommand: AsyncParsableCommand {
                 request.date = date.text
                 request.note = note
                 request.source = source
-                request.expected = expected.expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
-                let (response, revision) = try await client.call(Method.Plans.advancePlan, request, as: Diplan_V1_AdvancePlanResponse.self)
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                let (response, revision) = try await client.call(
+                    Method.Plans.advancePlan, request, as: Diplan_V1_AdvancePlanResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 emit("plan \(id) is now \(to.rawValue) (amendment \(response.plan.amendmentNumber)); revision \(revision)\n")
             }

@@ -13,16 +13,21 @@ struct CapacityQueryTests {
                         amount: 30, municipalityIDs: ["ludza", "balvi"], source: "seed")),
                 .upsertCapacityLine(Fixture.line(planned: 10, existing: 8, occupied: 5)),
                 .upsertCapacityLine(
-                    CapacityLine(key: Fixture.key("balvi"), planned: 12, existing: nil, occupied: nil, updated: CalendarDate("2021-12"), source: "balvi")),
+                    CapacityLine(
+                        key: Fixture.key("balvi"), planned: 12, existing: nil, occupied: nil, updated: CalendarDate("2021-12"),
+                        source: "balvi")),
                 .upsertCapacityLine(
-                    CapacityLine(key: Fixture.key("ludza", .groupApartment, .grtAdults), planned: 6, existing: 6, occupied: 6, updated: CalendarDate("2022-01-05"))),
+                    CapacityLine(
+                        key: Fixture.key("ludza", .groupApartment, .grtAdults), planned: 6, existing: 6, occupied: 6,
+                        updated: CalendarDate("2022-01-05"))),
             ], context: Fixture.context)
         return state
     }
 
     @Test func unknownValuesMakeSumsPartial() throws {
         let state = try Self.state()
-        let groups = try state.queryCapacity(CapacityQuery(serviceTypes: [.dayCareCentre], groupBy: [.serviceType, .targetGroup]))
+        let groups = try state.queryCapacity(
+            CapacityQuery(serviceTypes: [.dayCareCentre], groupBy: [.serviceType, .targetGroup]))
         let group = try #require(groups.first)
         #expect(groups.count == 1)
         #expect(group.target == .exactly(30))

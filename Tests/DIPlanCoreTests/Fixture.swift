@@ -13,8 +13,10 @@ enum Fixture {
                 .upsertMunicipality(Municipality(id: "ludza", name: "Ludzas novads", kind: .novads, region: .latgale)),
                 .upsertMunicipality(Municipality(id: "balvi", name: "Balvu novads", kind: .novads, region: .latgale)),
                 .upsertMunicipality(Municipality(id: "skrunda", name: "Skrundas novads", kind: .novads, region: .kurzeme)),
-                .upsertPlan(Plan(id: plan, region: .latgale, title: "Latgale DI plan", periodStartYear: 2017, periodEndYear: 2020)),
-                .upsertPlan(Plan(id: otherPlan, region: .kurzeme, title: "Kurzeme DI plan", periodStartYear: 2017, periodEndYear: 2020)),
+                .upsertPlan(
+                    Plan(id: plan, region: .latgale, title: "Latgale DI plan", periodStartYear: 2017, periodEndYear: 2020)),
+                .upsertPlan(
+                    Plan(id: otherPlan, region: .kurzeme, title: "Kurzeme DI plan", periodStartYear: 2017, periodEndYear: 2020)),
             ], context: context)
         return state
     }

@@ -34,7 +34,8 @@ struct LifecycleTests {
             let before = state.observable
             let events = state.planEvents(Fixture.plan).count
             if Self.allowed.contains(where: { $0 == (from, to) }) {
-                try state.apply(.advancePlan(PlanAdvance(planID: Fixture.plan, to: to, date: CalendarDate("2030-01-01"), note: "n")))
+                try state.apply(
+                    .advancePlan(PlanAdvance(planID: Fixture.plan, to: to, date: CalendarDate("2030-01-01"), note: "n")))
                 #expect(state.plan(Fixture.plan)?.status == to)
                 let history = state.planEvents(Fixture.plan)
                 #expect(history.count == events + 1)
@@ -63,10 +64,12 @@ struct LifecycleTests {
 
     @Test func datesDoNotGoBack() throws {
         var state = try Fixture.state()
-        try state.apply(.advancePlan(PlanAdvance(planID: Fixture.plan, to: .publicConsultation, date: CalendarDate("2018-04-20"))))
+        try state.apply(
+            .advancePlan(PlanAdvance(planID: Fixture.plan, to: .publicConsultation, date: CalendarDate("2018-04-20"))))
         let before = state.observable
         #expect(throws: DomainError.self) {
-            try state.apply(.advancePlan(PlanAdvance(planID: Fixture.plan, to: .municipalAgreement, date: CalendarDate("2018-03"))))
+            try state.apply(
+                .advancePlan(PlanAdvance(planID: Fixture.plan, to: .municipalAgreement, date: CalendarDate("2018-03"))))
         }
         #expect(state.observable == before)
         try state.apply(.advancePlan(PlanAdvance(planID: Fixture.plan, to: .municipalAgreement, date: CalendarDate("2018"))))

@@ -7,7 +7,9 @@ struct DIPlanCtlTests {
         try await withDaemon { daemon, _ in
             let result = try diplanctl(["capacity", "--region", "latgale", "--group-by", "service"], socket: daemon.socketPath)
             #expect(result.status == 0, "\(result.err)")
-            let rows = result.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            let rows = result.out.split(separator: "\n").map {
+                $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            }
             func target(_ service: String, _ group: String) -> String? {
                 rows.first { $0.count > 2 && $0[0] == service && $0[1] == group }?[2]
             }
@@ -32,7 +34,10 @@ struct DIPlanCtlTests {
             let csv = try diplanctl(["export", "--plan", "latgale-2017-2020", "-o", "csv"], socket: daemon.socketPath)
             #expect(csv.status == 0)
             let lines = csv.out.split(separator: "\n")
-            #expect(lines.first == "plan,municipality,service,group,planned,existing,occupied,held,assessed_need,planned_cost_cents,updated,source")
+            #expect(
+                lines.first
+                    == "plan,municipality,service,group,planned,existing,occupied,held,assessed_need,planned_cost_cents,updated,source"
+            )
             #expect(lines.count == 30)
             let table = try diplanctl(["municipality", "list", "--region", "kurzeme"], socket: daemon.socketPath)
             #expect(table.out.contains("Kuldīgas novads"))
@@ -44,29 +49,41 @@ struct DIPlanCtlTests {
         try await withDaemon { daemon, _ in
             let socket = daemon.socketPath
             let set = try diplanctl(
-                ["line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
-                 "--planned", "12", "--existing", "10", "--occupied", "4", "--source", "test"], socket: socket)
+                [
+                    "line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group",
+                    "ft-children",
+                    "--planned", "12", "--existing", "10", "--occupied", "4", "--source", "test",
+                ], socket: socket)
             #expect(set.status == 0, "\(set.err)")
-            let capacity = try diplanctl(["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
+            let capacity = try diplanctl(
+                ["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
             #expect(capacity.out.contains(",12,10,"))
 
             // Each class of refusal has its exit code, and changes nothing.
             let invalid = try diplanctl(
-                ["line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "youth-home", "--group", "grt-adults"],
+                [
+                    "line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "youth-home", "--group",
+                    "grt-adults",
+                ],
                 socket: socket)
             #expect(invalid.status == 3)
             #expect(invalid.err.contains("INVALID_ARGUMENT"))
             let missing = try diplanctl(["plan", "show", "riga-2030"], socket: socket)
             #expect(missing.status == 4)
             let conflict = try diplanctl(
-                ["line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
-                 "--planned", "1", "--expect-revision", "1"], socket: socket)
+                [
+                    "line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group",
+                    "ft-children",
+                    "--planned", "1", "--expect-revision", "1",
+                ], socket: socket)
             #expect(conflict.status == 5)
             #expect(conflict.err.contains("FAILED_PRECONDITION"))
-            let after = try diplanctl(["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
+            let after = try diplanctl(
+                ["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
             #expect(after.out == capacity.out)
 
-            let advance = try diplanctl(["plan", "advance", "latgale-2017-2020", "--to", "closed", "--date", "2024-01-01"], socket: socket)
+            let advance = try diplanctl(
+                ["plan", "advance", "latgale-2017-2020", "--to", "closed", "--date", "2024-01-01"], socket: socket)
             #expect(advance.status == 0, "\(advance.err)")
             let again = try diplanctl(["plan", "advance", "latgale-2017-2020", "--to", "approved"], socket: socket)
             #expect(again.status == 5)
@@ -85,13 +102,19 @@ struct DIPlanCtlTests {
                 """
             let applied = try diplanctl(["apply", "-"], socket: socket, input: transaction)
             #expect(applied.status == 0, "\(applied.err)")
-            let query = try diplanctl(["capacity", "--region", "latgale", "--service", "day-care", "--group", "grt-adults", "-o", "csv"], socket: socket)
+            let query = try diplanctl(
+                ["capacity", "--region", "latgale", "--service", "day-care", "--group", "grt-adults", "-o", "csv"], socket: socket
+            )
             #expect(query.out.contains("216,16,"))
 
             let broken = transaction.replacingOccurrences(of: "\"cibla\"", with: "\"skrunda\"")
             let refused = try diplanctl(["apply", "-"], socket: socket, input: broken)
             #expect(refused.status == 5)
-            #expect(try diplanctl(["capacity", "--region", "latgale", "--service", "day-care", "--group", "grt-adults", "-o", "csv"], socket: socket).out == query.out)
+            #expect(
+                try diplanctl(
+                    ["capacity", "--region", "latgale", "--service", "day-care", "--group", "grt-adults", "-o", "csv"],
+                    socket: socket
+                ).out == query.out)
 
             let exported = try diplanctl(["export", "--plan", "latgale-2017-2020", "-o", "json"], socket: socket)
             #expect(exported.status == 0)
@@ -103,7 +126,8 @@ struct DIPlanCtlTests {
 
     @Test func genericCallFromTheDescriptors() async throws {
         try await withDaemon { daemon, _ in
-            let result = try diplanctl(["call", "diplan.v1.Plans/GetPlan", "{\"planId\": \"kurzeme-2017-2020\"}"], socket: daemon.socketPath)
+            let result = try diplanctl(
+                ["call", "diplan.v1.Plans/GetPlan", "{\"planId\": \"kurzeme-2017-2020\"}"], socket: daemon.socketPath)
             #expect(result.status == 0, "\(result.err)")
             #expect(result.out.contains("SAFEGE BALTIJA"))
             let dotted = try diplanctl(["call", "grpc.health.v1.Health.Check", "{}"], socket: daemon.socketPath)
@@ -128,7 +152,8 @@ struct DIPlanCtlTests {
     @Test func helpHasAnExampleForEachCommand() throws {
         for command in [
             ["plan", "list"], ["plan", "show"], ["plan", "events"], ["plan", "advance"], ["capacity"], ["municipality", "list"],
-            ["municipality", "set"], ["target", "set"], ["line", "set"], ["line", "delete"], ["facility", "list"], ["facility", "set"],
+            ["municipality", "set"], ["target", "set"], ["line", "set"], ["line", "delete"], ["facility", "list"],
+            ["facility", "set"],
             ["project", "list"], ["project", "show"], ["project", "set"], ["apply"], ["import"], ["export"], ["call"], ["health"],
         ] {
             let result = try diplanctl(command + ["--help"], socket: "/nonexistent")

@@ -41,7 +41,9 @@ struct DaemonLifecycleTests {
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: Array(path.utf8))
         }
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         close(fd)
         #expect(FileManager.default.fileExists(atPath: path))
         let daemon = try TestDaemon(directory: directory)
@@ -94,7 +96,8 @@ struct DaemonLifecycleTests {
 
     @Test func describeReturnsTheWholeContract() async throws {
         try await withDaemon { _, client in
-            let (response, _) = try await client.call(Method.Admin.describe, Diplan_V1_DescribeRequest(), as: Diplan_V1_DescribeResponse.self)
+            let (response, _) = try await client.call(
+                Method.Admin.describe, Diplan_V1_DescribeRequest(), as: Diplan_V1_DescribeResponse.self)
             #expect(response.fileDescriptorSet == Data(Contract.fileDescriptorSet))
             #expect(response.methods.contains(Method.Plans.queryCapacity))
             #expect(response.methods.contains(Method.Health.watch))

@@ -240,7 +240,8 @@ struct BadInputTests {
         try await withDaemon(arguments: ["--max-connections", "2"]) { daemon, client in
             // The start-up probe's connection may still be closing.
             for _ in 0..<200 {
-                let (stats, _) = try await client.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+                let (stats, _) = try await client.call(
+                    Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
                 if stats.connections == 1 { break }
                 try await Task.sleep(for: .milliseconds(10))
             }

@@ -46,12 +46,16 @@ struct QueryTests {
             let (groups, revision) = try await client.queryCapacity(
                 CapacityQuery(regions: [.latgale], groupBy: [.serviceType, .targetGroup]))
             #expect(revision >= 1)
-            let figures = Dictionary(uniqueKeysWithValues: groups.map { ("\($0.key.serviceType!.rawValue)/\($0.key.targetGroup!.rawValue)", $0.target.value) })
-            #expect(figures == [
-                "group-apartment/grt-adults": 140, "day-care/grt-adults": 216, "workshop/grt-adults": 123,
-                "day-care/ft-children": 92, "respite/ft-children": 6, "social-rehab/ft-children": 200,
-                "family-like-care/children-in-care": 52, "youth-home/children-in-care": 34,
-            ])
+            let figures = Dictionary(
+                uniqueKeysWithValues: groups.map {
+                    ("\($0.key.serviceType!.rawValue)/\($0.key.targetGroup!.rawValue)", $0.target.value)
+                })
+            #expect(
+                figures == [
+                    "group-apartment/grt-adults": 140, "day-care/grt-adults": 216, "workshop/grt-adults": 123,
+                    "day-care/ft-children": 92, "respite/ft-children": 6, "social-rehab/ft-children": 200,
+                    "family-like-care/children-in-care": 52, "youth-home/children-in-care": 34,
+                ])
             let dayCare = try #require(groups.first { $0.key.serviceType == .dayCareCentre && $0.key.targetGroup == .grtAdults })
             #expect(dayCare.reportedExisting == .exactly(163))
 

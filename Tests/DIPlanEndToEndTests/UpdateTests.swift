@@ -25,117 +25,173 @@ struct UpdateTests {
     }
 
     static let refusals: [Case] = [
-        Case(name: "municipality with a bad id", method: Method.Plans.upsertMunicipality, request: {
-            var request = Diplan_V1_UpsertMunicipalityRequest()
-            request.municipality = Municipality(id: "Bad Id", name: "x", kind: .novads, region: .latgale).proto
-            return request
-        }, expected: .invalidArgument),
-        Case(name: "municipality without region", method: Method.Plans.upsertMunicipality, request: {
-            var request = Diplan_V1_UpsertMunicipalityRequest()
-            request.municipality.id = "zilupe"
-            request.municipality.name = "Zilupes novads"
-            request.municipality.kind = .novads
-            return request
-        }, expected: .invalidArgument),
-        Case(name: "municipality moving region under its lines", method: Method.Plans.upsertMunicipality, request: {
-            var request = Diplan_V1_UpsertMunicipalityRequest()
-            request.municipality = Municipality(id: "ludza", name: "Ludzas novads", kind: .novads, region: .riga).proto
-            return request
-        }, expected: .failedPrecondition),
-        Case(name: "plan with a backwards period", method: Method.Plans.upsertPlan, request: {
-            var request = Diplan_V1_UpsertPlanRequest()
-            request.plan = Plan(id: "riga-2021-2027", region: .riga, title: "Rīga", periodStartYear: 2027, periodEndYear: 2021).proto()
-            return request
-        }, expected: .invalidArgument),
-        Case(name: "target of a type not for the group", method: Method.Plans.setPlanTarget, request: {
-            var request = Diplan_V1_SetPlanTargetRequest()
-            request.target = PlanTarget(key: TargetKey(planID: plan, serviceType: .youthHome, targetGroup: .grtAdults), amount: 3).proto
-            return request
-        }, expected: .invalidArgument),
-        Case(name: "target of an unknown plan", method: Method.Plans.setPlanTarget, request: {
-            var request = Diplan_V1_SetPlanTargetRequest()
-            request.target = PlanTarget(key: TargetKey(planID: "nope", serviceType: .respite, targetGroup: .ftChildren), amount: 3).proto
-            return request
-        }, expected: .notFound),
-        Case(name: "line in another region's municipality", method: Method.Plans.upsertCapacityLine, request: {
-            var request = Diplan_V1_UpsertCapacityLineRequest()
-            request.line = CapacityLine(key: LineKey(planID: plan, municipalityID: "skrunda", serviceType: .respite, targetGroup: .ftChildren)).proto
-            return request
-        }, expected: .failedPrecondition),
-        Case(name: "line with occupied over existing", method: Method.Plans.upsertCapacityLine, request: {
-            var request = Diplan_V1_UpsertCapacityLineRequest()
-            request.line = CapacityLine(key: key, existing: 3, occupied: 4).proto
-            return request
-        }, expected: .failedPrecondition),
-        Case(name: "line with a bad date", method: Method.Plans.upsertCapacityLine, request: {
-            var request = Diplan_V1_UpsertCapacityLineRequest()
-            request.line = CapacityLine(key: key, planned: 3).proto
-            request.line.updated = "31.12.2021"
-            return request
-        }, expected: .invalidArgument),
-        Case(name: "line expecting a stale entity revision", method: Method.Plans.upsertCapacityLine, request: {
-            var request = Diplan_V1_UpsertCapacityLineRequest()
-            request.line = CapacityLine(key: key, planned: 3).proto
-            request.expectedEntityRevision = 0
-            return request
-        }, expected: .failedPrecondition),
-        Case(name: "delete of a missing line", method: Method.Plans.deleteCapacityLine, request: {
-            var request = Diplan_V1_DeleteCapacityLineRequest()
-            request.key = LineKey(planID: plan, municipalityID: "cibla", serviceType: .respite, targetGroup: .ftChildren).proto
-            return request
-        }, expected: .notFound),
-        Case(name: "facility of an unknown municipality", method: Method.Plans.upsertFacility, request: {
-            var request = Diplan_V1_UpsertFacilityRequest()
-            request.facility = Facility(
-                id: "f", planID: plan, municipalityID: "atlantis", name: "F", serviceType: .respite, targetGroup: .ftChildren,
-                maxPlaces: 2, status: .operational).proto
-            return request
-        }, expected: .notFound),
-        Case(name: "project whose shares do not add up", method: Method.Plans.upsertProject, request: {
-            var request = Diplan_V1_UpsertProjectRequest()
-            request.project = Project(
-                id: "p", planID: plan, municipalityID: "ludza", title: "P", selectionRound: 1, eligibleCostCents: 100,
-                erdfCents: 50, nationalCents: 0, municipalCents: 0, status: .planned).proto
-            return request
-        }, expected: .invalidArgument),
-        Case(name: "plan step against the lifecycle", method: Method.Plans.advancePlan, request: {
-            var request = Diplan_V1_AdvancePlanRequest()
-            request.planID = plan
-            request.toStatus = .drafting
-            return request
-        }, expected: .failedPrecondition),
-        Case(name: "plan step with a stale state revision", method: Method.Plans.advancePlan, request: {
-            var request = Diplan_V1_AdvancePlanRequest()
-            request.planID = plan
-            request.toStatus = .amendmentSubmitted
-            request.expectedRevision = 0
-            return request
-        }, expected: .failedPrecondition),
-        Case(name: "transaction with one bad update", method: Method.Plans.apply, request: {
-            var request = Diplan_V1_ApplyRequest()
-            request.updates = [
-                Update.upsertCapacityLine(CapacityLine(key: key, planned: 12)).proto,
-                Update.upsertCapacityLine(CapacityLine(key: LineKey(planID: plan, municipalityID: "ludza", serviceType: .youthHome, targetGroup: .ftChildren))).proto,
-            ]
-            return request
-        }, expected: .invalidArgument),
-        Case(name: "transaction at a stale revision", method: Method.Plans.apply, request: {
-            var request = Diplan_V1_ApplyRequest()
-            request.updates = [Update.upsertCapacityLine(CapacityLine(key: key, planned: 12)).proto]
-            request.expectedRevision = 0
-            return request
-        }, expected: .failedPrecondition),
-        Case(name: "empty transaction", method: Method.Plans.apply, request: { Diplan_V1_ApplyRequest() }, expected: .invalidArgument),
-        Case(name: "import of a plan with a history off the lifecycle", method: Method.Plans.import, request: {
-            var request = Diplan_V1_ImportRequest()
-            var plan = Plan(id: "vidzeme-2017-2020", region: .vidzeme, title: "V", periodStartYear: 2017, periodEndYear: 2020).proto()
-            plan.events = [
-                PlanEvent(planID: "", sequence: 0, status: .drafting, date: nil).proto,
-                PlanEvent(planID: "", sequence: 0, status: .closed, date: nil).proto,
-            ]
-            request.dataset.plans = [plan]
-            return request
-        }, expected: .failedPrecondition),
+        Case(
+            name: "municipality with a bad id", method: Method.Plans.upsertMunicipality,
+            request: {
+                var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.municipality = Municipality(id: "Bad Id", name: "x", kind: .novads, region: .latgale).proto
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "municipality without region", method: Method.Plans.upsertMunicipality,
+            request: {
+                var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.municipality.id = "zilupe"
+                request.municipality.name = "Zilupes novads"
+                request.municipality.kind = .novads
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "municipality moving region under its lines", method: Method.Plans.upsertMunicipality,
+            request: {
+                var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.municipality = Municipality(id: "ludza", name: "Ludzas novads", kind: .novads, region: .riga).proto
+                return request
+            }, expected: .failedPrecondition),
+        Case(
+            name: "plan with a backwards period", method: Method.Plans.upsertPlan,
+            request: {
+                var request = Diplan_V1_UpsertPlanRequest()
+                request.plan = Plan(
+                    id: "riga-2021-2027", region: .riga, title: "Rīga", periodStartYear: 2027, periodEndYear: 2021
+                ).proto()
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "target of a type not for the group", method: Method.Plans.setPlanTarget,
+            request: {
+                var request = Diplan_V1_SetPlanTargetRequest()
+                request.target =
+                    PlanTarget(key: TargetKey(planID: plan, serviceType: .youthHome, targetGroup: .grtAdults), amount: 3).proto
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "target of an unknown plan", method: Method.Plans.setPlanTarget,
+            request: {
+                var request = Diplan_V1_SetPlanTargetRequest()
+                request.target =
+                    PlanTarget(key: TargetKey(planID: "nope", serviceType: .respite, targetGroup: .ftChildren), amount: 3).proto
+                return request
+            }, expected: .notFound),
+        Case(
+            name: "line in another region's municipality", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line =
+                    CapacityLine(
+                        key: LineKey(planID: plan, municipalityID: "skrunda", serviceType: .respite, targetGroup: .ftChildren)
+                    ).proto
+                return request
+            }, expected: .failedPrecondition),
+        Case(
+            name: "line with occupied over existing", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(key: key, existing: 3, occupied: 4).proto
+                return request
+            }, expected: .failedPrecondition),
+        Case(
+            name: "line with a bad date", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(key: key, planned: 3).proto
+                request.line.updated = "31.12.2021"
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "line expecting a stale entity revision", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(key: key, planned: 3).proto
+                request.expectedEntityRevision = 0
+                return request
+            }, expected: .failedPrecondition),
+        Case(
+            name: "delete of a missing line", method: Method.Plans.deleteCapacityLine,
+            request: {
+                var request = Diplan_V1_DeleteCapacityLineRequest()
+                request.key =
+                    LineKey(planID: plan, municipalityID: "cibla", serviceType: .respite, targetGroup: .ftChildren).proto
+                return request
+            }, expected: .notFound),
+        Case(
+            name: "facility of an unknown municipality", method: Method.Plans.upsertFacility,
+            request: {
+                var request = Diplan_V1_UpsertFacilityRequest()
+                request.facility =
+                    Facility(
+                        id: "f", planID: plan, municipalityID: "atlantis", name: "F", serviceType: .respite,
+                        targetGroup: .ftChildren,
+                        maxPlaces: 2, status: .operational
+                    ).proto
+                return request
+            }, expected: .notFound),
+        Case(
+            name: "project whose shares do not add up", method: Method.Plans.upsertProject,
+            request: {
+                var request = Diplan_V1_UpsertProjectRequest()
+                request.project =
+                    Project(
+                        id: "p", planID: plan, municipalityID: "ludza", title: "P", selectionRound: 1, eligibleCostCents: 100,
+                        erdfCents: 50, nationalCents: 0, municipalCents: 0, status: .planned
+                    ).proto
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "plan step against the lifecycle", method: Method.Plans.advancePlan,
+            request: {
+                var request = Diplan_V1_AdvancePlanRequest()
+                request.planID = plan
+                request.toStatus = .drafting
+                return request
+            }, expected: .failedPrecondition),
+        Case(
+            name: "plan step with a stale state revision", method: Method.Plans.advancePlan,
+            request: {
+                var request = Diplan_V1_AdvancePlanRequest()
+                request.planID = plan
+                request.toStatus = .amendmentSubmitted
+                request.expectedRevision = 0
+                return request
+            }, expected: .failedPrecondition),
+        Case(
+            name: "transaction with one bad update", method: Method.Plans.apply,
+            request: {
+                var request = Diplan_V1_ApplyRequest()
+                request.updates = [
+                    Update.upsertCapacityLine(CapacityLine(key: key, planned: 12)).proto,
+                    Update.upsertCapacityLine(
+                        CapacityLine(
+                            key: LineKey(planID: plan, municipalityID: "ludza", serviceType: .youthHome, targetGroup: .ftChildren)
+                        )
+                    ).proto,
+                ]
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "transaction at a stale revision", method: Method.Plans.apply,
+            request: {
+                var request = Diplan_V1_ApplyRequest()
+                request.updates = [Update.upsertCapacityLine(CapacityLine(key: key, planned: 12)).proto]
+                request.expectedRevision = 0
+                return request
+            }, expected: .failedPrecondition),
+        Case(
+            name: "empty transaction", method: Method.Plans.apply, request: { Diplan_V1_ApplyRequest() },
+            expected: .invalidArgument),
+        Case(
+            name: "import of a plan with a history off the lifecycle", method: Method.Plans.import,
+            request: {
+                var request = Diplan_V1_ImportRequest()
+                var plan = Plan(id: "vidzeme-2017-2020", region: .vidzeme, title: "V", periodStartYear: 2017, periodEndYear: 2020)
+                    .proto()
+                plan.events = [
+                    PlanEvent(planID: "", sequence: 0, status: .drafting, date: nil).proto,
+                    PlanEvent(planID: "", sequence: 0, status: .closed, date: nil).proto,
+                ]
+                request.dataset.plans = [plan]
+                return request
+            }, expected: .failedPrecondition),
     ]
 
     @Test func everyRefusalLeavesTheStateAsItWas() async throws {
@@ -165,15 +221,53 @@ struct UpdateTests {
                 #expect(new == revision + 1)
                 revision = new
             }
-            expectNext(try await client.apply(.upsertMunicipality(Municipality(id: "zilupe", name: "Zilupes novads", kind: .novads, region: .latgale, inDIProject: true, source: "test"))))
-            expectNext(try await client.apply(.upsertPlan(Plan(id: "riga-2017-2020", region: .riga, title: "Rīgas DI plāns", periodStartYear: 2017, periodEndYear: 2020, developer: "SUSTENTO"), draftingDate: CalendarDate("2017"))))
-            expectNext(try await client.apply(.setPlanTarget(PlanTarget(key: TargetKey(planID: Self.plan, serviceType: .halfWayHouse, targetGroup: .grtAdults), amount: 5, source: "test"))))
-            expectNext(try await client.apply(.upsertCapacityLine(CapacityLine(key: Self.key, planned: 12, existing: 10, occupied: 7, assessedNeed: 15, plannedCostCents: 300_000_00, source: "test"), .entityRevision(1))))
-            expectNext(try await client.apply(.upsertProject(Project(id: "ludza-dac", planID: Self.plan, municipalityID: "ludza", title: "DAC", selectionRound: 1, eligibleCostCents: 200_000_00, erdfCents: 170_000_00, nationalCents: 15_000_00, municipalCents: 15_000_00, status: .contracted))))
-            expectNext(try await client.apply(.upsertFacility(Facility(id: "ludza-dac", planID: Self.plan, municipalityID: "ludza", name: "Ludzas DAC", serviceType: .dayCareCentre, targetGroup: .ftChildren, maxPlaces: 10, status: .operational, projectID: "ludza-dac"))))
-            expectNext(try await client.apply(.advancePlan(PlanAdvance(planID: Self.plan, to: .amendmentSubmitted, date: CalendarDate("2020-02-01"), note: "No. 3"))))
+            expectNext(
+                try await client.apply(
+                    .upsertMunicipality(
+                        Municipality(
+                            id: "zilupe", name: "Zilupes novads", kind: .novads, region: .latgale, inDIProject: true,
+                            source: "test"))))
+            expectNext(
+                try await client.apply(
+                    .upsertPlan(
+                        Plan(
+                            id: "riga-2017-2020", region: .riga, title: "Rīgas DI plāns", periodStartYear: 2017,
+                            periodEndYear: 2020, developer: "SUSTENTO"), draftingDate: CalendarDate("2017"))))
+            expectNext(
+                try await client.apply(
+                    .setPlanTarget(
+                        PlanTarget(
+                            key: TargetKey(planID: Self.plan, serviceType: .halfWayHouse, targetGroup: .grtAdults), amount: 5,
+                            source: "test"))))
+            expectNext(
+                try await client.apply(
+                    .upsertCapacityLine(
+                        CapacityLine(
+                            key: Self.key, planned: 12, existing: 10, occupied: 7, assessedNeed: 15, plannedCostCents: 300_000_00,
+                            source: "test"), .entityRevision(1))))
+            expectNext(
+                try await client.apply(
+                    .upsertProject(
+                        Project(
+                            id: "ludza-dac", planID: Self.plan, municipalityID: "ludza", title: "DAC", selectionRound: 1,
+                            eligibleCostCents: 200_000_00, erdfCents: 170_000_00, nationalCents: 15_000_00,
+                            municipalCents: 15_000_00, status: .contracted))))
+            expectNext(
+                try await client.apply(
+                    .upsertFacility(
+                        Facility(
+                            id: "ludza-dac", planID: Self.plan, municipalityID: "ludza", name: "Ludzas DAC",
+                            serviceType: .dayCareCentre, targetGroup: .ftChildren, maxPlaces: 10, status: .operational,
+                            projectID: "ludza-dac"))))
+            expectNext(
+                try await client.apply(
+                    .advancePlan(
+                        PlanAdvance(planID: Self.plan, to: .amendmentSubmitted, date: CalendarDate("2020-02-01"), note: "No. 3")))
+            )
 
-            let line = try await client.queryCapacity(CapacityQuery(municipalityIDs: ["ludza"], serviceTypes: [.dayCareCentre], groupBy: [.municipality])).0
+            let line = try await client.queryCapacity(
+                CapacityQuery(municipalityIDs: ["ludza"], serviceTypes: [.dayCareCentre], groupBy: [.municipality])
+            ).0
             #expect(line.first?.totals.free == .exactly(3))
             #expect(line.first?.totals.needGap == .exactly(3))
             #expect(try await client.plan(Self.plan).plan.status == .amendmentSubmitted)
@@ -186,18 +280,26 @@ struct UpdateTests {
 
             let transaction = try await client.apply(
                 [
-                    .upsertCapacityLine(CapacityLine(key: LineKey(planID: Self.plan, municipalityID: "zilupe", serviceType: .dayCareCentre, targetGroup: .ftChildren), planned: 4)),
-                    .deleteCapacityLine(LineKey(planID: Self.plan, municipalityID: "balvi", serviceType: .dayCareCentre, targetGroup: .ftChildren)),
+                    .upsertCapacityLine(
+                        CapacityLine(
+                            key: LineKey(
+                                planID: Self.plan, municipalityID: "zilupe", serviceType: .dayCareCentre, targetGroup: .ftChildren
+                            ), planned: 4)),
+                    .deleteCapacityLine(
+                        LineKey(planID: Self.plan, municipalityID: "balvi", serviceType: .dayCareCentre, targetGroup: .ftChildren)
+                    ),
                 ], expectedRevision: revision)
             expectNext(transaction)
             let municipalities = try await client.queryCapacity(
-                CapacityQuery(targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality])).0.compactMap(\.key.municipalityID)
+                CapacityQuery(targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality])
+            ).0.compactMap(\.key.municipalityID)
             #expect(municipalities.contains("zilupe"))
             #expect(!municipalities.contains("balvi"))
 
             // The same transaction again at the old revision is a conflict, and changes nothing.
             do {
-                _ = try await client.apply([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 1))], expectedRevision: revision - 1)
+                _ = try await client.apply(
+                    [.upsertCapacityLine(CapacityLine(key: Self.key, planned: 1))], expectedRevision: revision - 1)
                 Issue.record("a stale transaction was applied")
             } catch {
                 #expect((error as? RPCError)?.code == .failedPrecondition)

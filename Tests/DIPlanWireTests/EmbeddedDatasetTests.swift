@@ -15,7 +15,8 @@ struct EmbeddedDatasetTests {
 
     static func target(_ state: PlanState, _ service: ServiceType, _ group: TargetGroup) throws -> CapacityGroup {
         let groups = try state.queryCapacity(
-            CapacityQuery(regions: [.latgale], targetGroups: [group], serviceTypes: [service], groupBy: [.serviceType, .targetGroup]))
+            CapacityQuery(
+                regions: [.latgale], targetGroups: [group], serviceTypes: [service], groupBy: [.serviceType, .targetGroup]))
         #expect(groups.count == 1)
         return try #require(groups.first)
     }
@@ -43,7 +44,8 @@ struct EmbeddedDatasetTests {
     @Test func childrensDayCareOverTheEightNamedMunicipalities() throws {
         let state = try Self.state()
         let groups = try state.queryCapacity(
-            CapacityQuery(regions: [.latgale], targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality]))
+            CapacityQuery(
+                regions: [.latgale], targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality]))
         #expect(
             Set(groups.compactMap(\.key.municipalityID))
                 == ["balvi", "karsava", "kraslava", "ludza", "rezekne", "rugaji", "daugavpils-city", "rezekne-city"])

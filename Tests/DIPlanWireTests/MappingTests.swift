@@ -40,9 +40,11 @@ struct MappingTests {
         let change = Change(
             revision: 7, uid: 1000, unixMillis: 1_700_000_000_000, method: "/diplan.v1.Plans/Apply",
             mutations: [
-                .municipality(Municipality(id: "ludza", name: "Ludzas novads", kind: .novads, region: .latgale, inDIProject: true)),
+                .municipality(
+                    Municipality(id: "ludza", name: "Ludzas novads", kind: .novads, region: .latgale, inDIProject: true)),
                 .lineDeleted(LineKey(planID: "p", municipalityID: "m", serviceType: .youthHome, targetGroup: .childrenInCare)),
-                .planEvent(PlanEvent(planID: "p", sequence: 2, status: .submitted, date: CalendarDate("2018-04-27"), recordedBy: 0)),
+                .planEvent(
+                    PlanEvent(planID: "p", sequence: 2, status: .submitted, date: CalendarDate("2018-04-27"), recordedBy: 0)),
             ])
         let bytes: [UInt8] = try change.proto.serializedBytes()
         #expect(try Change(proto: Diplan_V1_Change(serializedBytes: bytes)) == change)

@@ -26,10 +26,12 @@ enum ClientSocket {
             let code = errno
             if code == EAGAIN || code == EINPROGRESS {
                 var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+                let milliseconds = Int32(
+                    clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
                 var error: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
-                if poll(&pollfd, 1, milliseconds) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0 {
+                if poll(&pollfd, 1, milliseconds) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0
+                {
                     close(fd)
                     throw RPCError(.unavailable, "cannot connect to \(path): timed out or refused")
                 }
@@ -67,10 +69,12 @@ enum ClientSocket {
         }
         var thread = pthread_t()
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, box)
         precondition(result == 0, "pthread_create failed: \(result)")
         pthread_detach(thread)
     }

@@ -10,12 +10,15 @@ enum Rules {
         guard Slug.isValid(value) else {
             throw .invalidArgument(
                 field: field,
-                rule: "must be a slug of lower-case letters, digits and single hyphens, 1–\(Slug.maximumLength) characters (got \"\(value.prefix(80))\")"
+                rule:
+                    "must be a slug of lower-case letters, digits and single hyphens, 1–\(Slug.maximumLength) characters (got \"\(value.prefix(80))\")"
             )
         }
     }
 
-    static func text(_ value: String, _ field: String, required: Bool = false, limit: Int = maximumTextLength)
+    static func text(
+        _ value: String, _ field: String, required: Bool = false, limit: Int = maximumTextLength
+    )
         throws(DomainError)
     {
         if required && value.allSatisfy(\.isWhitespace) {

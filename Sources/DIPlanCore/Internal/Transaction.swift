@@ -121,7 +121,9 @@ struct Transaction {
     }
 
     /// The plan and municipality a line, facility or project refers to, in one region.
-    private func resolve(plan planID: String, municipality municipalityID: String, _ field: String) throws(DomainError)
+    private func resolve(
+        plan planID: String, municipality municipalityID: String, _ field: String
+    ) throws(DomainError)
         -> Plan
     {
         guard let plan = plan(planID) else { throw .notFound(kind: "plan", id: planID) }
@@ -151,7 +153,9 @@ struct Transaction {
         stage(.municipality(new.id))
     }
 
-    private mutating func upsert(_ plan: Plan, draftingDate: CalendarDate?, _ expectation: Expectation?)
+    private mutating func upsert(
+        _ plan: Plan, draftingDate: CalendarDate?, _ expectation: Expectation?
+    )
         throws(DomainError)
     {
         try plan.validate()
@@ -422,7 +426,12 @@ struct Transaction {
 extension Mutation {
     /// Where a staged entity sits, to emit mutations in first-touched order.
     enum Slot: Hashable {
-        case municipality(String), plan(String), target(TargetKey), line(LineKey), facility(String), project(String)
+        case municipality(String)
+        case plan(String)
+        case target(TargetKey)
+        case line(LineKey)
+        case facility(String)
+        case project(String)
     }
 }
 
@@ -432,4 +441,3 @@ extension PlanEvent {
         [String(sequence), status.rawValue, date?.description ?? "", String(amendmentNumber), note, source]
     }
 }
-

@@ -77,11 +77,13 @@ enum Posix {
         pthread_attr_setstacksize(&attributes, 512 * 1024)
         var thread = pthread_t()
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(&thread, &attributes, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &thread, &attributes,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         pthread_attr_destroy(&attributes)
         precondition(result == 0, "pthread_create failed: \(result)")
     }
