@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Makes sure what a make target needs is installed: Debian packages through
+# apt when run as root, otherwise the exact command to run.
+#   scripts/deps.sh run|test|bench
+set -euo pipefail
+target=${1:-test}
+
+if ! command -v swift >/dev/null; then
+    echo "deps: swift is not on PATH: install Swift 6 (https://www.swift.org/install/linux/) and add it to PATH" >&2
+    exit 1
+fi
+
+# command → Debian package
+declare -A needed=()
+case "$target" in
+    run) ;;
+    test)
+        needed=([protoc]=protobuf-compiler [protoc-c]=protobuf-c-compiler [pkg-config]=pkg-config)
+        ;;
+    bench)
+        needed=([redis-server]=redis-server [redis-benchmark]=redis-tools)
+        ;;
+esac
+packages=()
+for command in "${!needed[@]}"; do
+    command -v "$command" >/dev/null || packages+=("${needed[$command]}")
+done
+if [ "$target" = test ] && ! pkg-config --exists libprotobuf-c 2>/dev/null; then packages+=(libprotobuf-c-dev); fi
+
+[ ${#packages[@]} -eq 0 ] && exit 0
+mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "deps: installing ${packages[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${packages[@]}" >/dev/null
+else
+    echo "deps: missing packages; run: sudo apt-get install -y ${packages[*]}" >&2
+    exit 1
+fi
