@@ -29,6 +29,8 @@ package final class ClientConnection: Sendable {
         var pending: [UInt64: Pending] = [:]
         var nextCallID: UInt64 = 1
         var closed: RPCError?
+        /// Whether `fd` is still this connection's (the reader closes it once, under the lock).
+        var fdOpen = true
     }
 
     /// How long after its own deadline a call waits for the daemon's DEADLINE_EXCEEDED.
@@ -56,7 +58,10 @@ package final class ClientConnection: Sendable {
 
     /// Closes the connection; calls in flight fail with UNAVAILABLE.
     package func close() {
-        shutdown(fd, Int32(SHUT_RDWR))
+        // Under the lock: once the reader has closed the descriptor, its number may belong to another socket.
+        state.withLock { state in
+            if state.fdOpen { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
     }
 
     /// One unary call.
@@ -97,7 +102,11 @@ package final class ClientConnection: Sendable {
 
     /// Sends raw bytes, for tests of what the daemon does with bad input.
     package func sendRaw(_ bytes: [UInt8]) -> Bool {
-        writeLock.withLock { _ in ClientSocket.writeAll(fd, bytes) }
+        guard state.withLock({ $0.fdOpen }) else { return false }
+        return writeLock.withLock { _ in
+            // The reader closes the descriptor holding this lock, so it is still ours here.
+            state.withLock { $0.fdOpen } && ClientSocket.writeAll(fd, bytes)
+        }
     }
 
     private func start(_ callID: UInt64, method: String, payload: [UInt8], timeout: Duration?, waiter: Waiter) {
@@ -184,13 +193,17 @@ package final class ClientConnection: Sendable {
                 break
             }
         }
-        let pending = state.withLock { state in
-            state.closed = failure
-            defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+        // Locks in the order senders take them: the write lock, then the state.
+        let pending = writeLock.withLock { _ in
+            state.withLock { state in
+                state.closed = failure
+                state.fdOpen = false
+                Glibc.close(fd)
+                defer { state.pending.removeAll() }
+                return Array(state.pending.values)
+            }
         }
         for entry in pending { Self.fail(entry.waiter, failure) }
-        Glibc.close(fd)
     }
 
     /// Hands a frame to its call; returns the error that ends the connection

@@ -3,6 +3,7 @@ import DIPlanWire
 import Foundation
 import Glibc
 import Logging
+import Synchronization
 
 /// One client connection, served on its own thread: read, decode, dispatch,
 /// answer, in the calling thread, with no hop on the way.
@@ -13,6 +14,7 @@ final class Connection: Sendable {
     let writer: ResponseWriter
     private let server: Server
     private let logger: Logger
+    private let fdOpen = Mutex(true)
 
     init(id: UInt64, fd: Int32, peer: PeerCredentials, server: Server, logger: Logger) {
         self.id = id
@@ -69,12 +71,18 @@ final class Connection: Sendable {
         writer.markClosed()
         server.streams.endAll(connection: id)
         server.connectionEnded(self)
-        close(fd)
+        fdOpen.withLock { open in
+            open = false
+            close(fd)
+        }
     }
 
     /// Wakes the connection's thread out of its read, so it finishes and closes.
     func stopReading() {
-        shutdown(fd, Int32(SHUT_RD))
+        // Under the lock: once closed, the descriptor's number may belong to another connection.
+        fdOpen.withLock { open in
+            if open { shutdown(fd, Int32(SHUT_RD)) }
+        }
     }
 
     /// Carries out one action; false when the connection must close.
