@@ -34,18 +34,22 @@ let package = Package(
                 .embedInCode("Resources/diplan.protoset"),
             ]
         ),
+        // Durability: the write-ahead log, snapshots, recovery.
+        .target(name: "DIPlanStorage"),
         // The daemon: socket server, dispatch, lifecycle.
-        .target(name: "DIPlanServer", dependencies: ["DIPlanCore", "DIPlanWire", logging, serviceLifecycle]),
+        .target(name: "DIPlanServer", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle]),
         // The Swift client library.
         .target(name: "DIPlanClient", dependencies: ["DIPlanCore", "DIPlanWire"]),
         .executableTarget(name: "diplan-server", dependencies: ["DIPlanServer", argumentParser, logging, serviceLifecycle]),
-        .executableTarget(name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", argumentParser, swiftProtobuf]),
+        .executableTarget(
+            name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", "DIPlanStorage", argumentParser, swiftProtobuf]),
 
         .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore"]),
         .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", swiftProtobuf]),
+        .testTarget(name: "DIPlanStorageTests", dependencies: ["DIPlanStorage"]),
         .testTarget(
             name: "DIPlanEndToEndTests",
-            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", swiftProtobuf, logging]
+            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", "DIPlanStorage", swiftProtobuf, logging]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,46 @@
+/// CRC-32C (Castagnoli), the checksum of every log record and snapshot, as
+/// etcd, ext4 and iSCSI use it.
+public enum CRC32C {
+    private static let table: [[UInt32]] = {
+        var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+        for index in 0..<256 {
+            var crc = UInt32(index)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            tables[0][index] = crc
+        }
+        for index in 0..<256 {
+            for slice in 1..<8 {
+                let previous = tables[slice - 1][index]
+                tables[slice][index] = (previous >> 8) ^ tables[0][Int(previous & 0xFF)]
+            }
+        }
+        return tables
+    }()
+
+    /// The checksum of `bytes`, continuing from `crc` (0 to start).
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        var crc = ~crc
+        var index = 0
+        let count = bytes.count
+        table.withUnsafeBufferPointer { tables in
+            let t0 = tables[0], t1 = tables[1], t2 = tables[2], t3 = tables[3]
+            let t4 = tables[4], t5 = tables[5], t6 = tables[6], t7 = tables[7]
+            while count - index >= 8 {
+                let low = crc ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24)
+                crc =
+                    t7[Int(low & 0xFF)] ^ t6[Int((low >> 8) & 0xFF)] ^ t5[Int((low >> 16) & 0xFF)] ^ t4[Int(low >> 24)]
+                    ^ t3[Int(bytes[index + 4])] ^ t2[Int(bytes[index + 5])] ^ t1[Int(bytes[index + 6])] ^ t0[Int(bytes[index + 7])]
+                index += 8
+            }
+            while index < count {
+                crc = (crc >> 8) ^ t0[Int((crc ^ UInt32(bytes[index])) & 0xFF)]
+                index += 1
+            }
+        }
+        return ~crc
+    }
+
+    public static func checksum(_ bytes: [UInt8], continuing crc: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBytes { checksum($0, continuing: crc) }
+    }
+}

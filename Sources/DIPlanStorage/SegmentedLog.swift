@@ -1,0 +1,238 @@
+import Glibc
+import Synchronization
+
+/// The write-ahead log on disk: segment files `wal/<first revision>.log` of
+/// length-framed, CRC32C-checked records, appended and fdatasync'ed.
+public final class SegmentedLog: ChangeLog {
+    /// One open segment file; closed when the last user lets go, so a sync
+    /// in progress never sees its descriptor closed under it.
+    final class SegmentFile: Sendable {
+        let path: String
+        let fd: Int32
+        init(path: String, fd: Int32) {
+            self.path = path
+            self.fd = fd
+        }
+        deinit { close(fd) }
+    }
+
+    struct Segment {
+        var path: String
+        var firstRevision: UInt64
+        var lastRevision: UInt64
+        var size: UInt64
+    }
+
+    struct State {
+        var segments: [Segment]
+        var current: SegmentFile?
+        var lastRevision: UInt64
+    }
+
+    /// What opening the log found and did.
+    public struct OpenReport: Sendable {
+        /// A torn last record that was cut off: the segment, the offset and the bytes removed.
+        public var cutTail: (path: String, offset: Int, bytes: Int)?
+        public var segments: Int
+        public var firstRevision: UInt64
+        public var lastRevision: UInt64
+    }
+
+    public let directory: String
+    public let segmentSize: UInt64
+    private let state: Mutex<State>
+
+    private init(directory: String, segmentSize: UInt64, state: State) {
+        self.directory = directory
+        self.segmentSize = segmentSize
+        self.state = Mutex(state)
+    }
+
+    static func segmentName(_ firstRevision: UInt64) -> String {
+        let digits = String(firstRevision)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
+    }
+
+    /// Checks every segment: contiguous revisions, no damage but a torn last
+    /// record. Opening for writing (`repair`) cuts that torn record off.
+    static func scan(directory: String) throws(StorageError) -> (segments: [Segment], tail: (path: String, offset: Int, size: Int)?) {
+        let names = FileIO.exists(directory) ? try FileIO.list(directory).filter { $0.hasSuffix(".log") } : []
+        var segments: [Segment] = []
+        var tail: (path: String, offset: Int, size: Int)?
+        for (index, name) in names.enumerated() {
+            let path = directory + "/" + name
+            let scan = try SegmentScan.read(path, keepPayloads: false)
+            let isLast = index == names.count - 1
+            switch scan.end {
+            case .clean: break
+            case .torn(let offset) where isLast:
+                tail = (path, offset, try FileIO.readAll(path).count - offset)
+            case .torn(let offset):
+                throw .corrupt(path: path, offset: offset, reason: "a damaged record in a segment that later segments follow")
+            case .corrupt(let offset, let reason):
+                throw .corrupt(path: path, offset: offset, reason: reason)
+            }
+            if scan.firstRevision == 0 && scan.records.isEmpty {
+                // A segment file whose header never reached the disk.
+                if isLast { continue }
+                throw .corrupt(path: path, offset: 0, reason: "an empty segment that later segments follow")
+            }
+            if let previous = segments.last, scan.firstRevision != previous.lastRevision + 1 {
+                throw .missing(
+                    "\(name) starts at revision \(scan.firstRevision), but the segment before it ends at \(previous.lastRevision)")
+            }
+            segments.append(
+                Segment(path: path, firstRevision: scan.firstRevision, lastRevision: scan.lastRevision, size: UInt64(scan.goodEnd)))
+        }
+        return (segments, tail)
+    }
+
+    /// Opens the log in `directory` for appending, cutting off a torn last record.
+    public static func open(directory: String, segmentSize: UInt64 = 64 * 1024 * 1024) throws(StorageError)
+        -> (SegmentedLog, OpenReport)
+    {
+        try FileIO.makeDirectory(directory)
+        let (segments, tail) = try scan(directory: directory)
+        var report = OpenReport(
+            cutTail: nil, segments: segments.count, firstRevision: segments.first?.firstRevision ?? 0,
+            lastRevision: segments.last?.lastRevision ?? 0)
+        if let tail {
+            if let segment = segments.last, segment.path == tail.path {
+                try cut(tail.path, at: tail.offset)
+            } else {
+                // The torn file held no whole record at all.
+                guard unlink(tail.path) == 0 else { throw .io(operation: "unlink", path: tail.path, errno: errno) }
+                try FileIO.syncDirectory(directory)
+            }
+            report.cutTail = (tail.path, tail.offset, tail.size)
+        }
+        var current: SegmentFile?
+        if let last = segments.last {
+            current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY | O_APPEND))
+        }
+        let log = SegmentedLog(
+            directory: directory, segmentSize: segmentSize,
+            state: State(segments: segments, current: current, lastRevision: segments.last?.lastRevision ?? 0))
+        return (log, report)
+    }
+
+    private static func cut(_ path: String, at offset: Int) throws(StorageError) {
+        let fd = try FileIO.open(path, O_WRONLY)
+        defer { close(fd) }
+        guard ftruncate(fd, off_t(offset)) == 0 else { throw .io(operation: "ftruncate", path: path, errno: errno) }
+        try FileIO.sync(fd, path: path)
+    }
+
+    public var lastRevision: UInt64 { state.withLock { $0.lastRevision } }
+    public var size: UInt64 { state.withLock { $0.segments.reduce(0) { $0 + $1.size } } }
+
+    public func append(_ record: LogRecord) throws(StorageError) {
+        try state.withLock { (state: inout State) throws(StorageError) in
+            if !state.segments.isEmpty && record.revision != state.lastRevision + 1 {
+                throw .missing("revision \(record.revision) appended after \(state.lastRevision)")
+            }
+            if state.current == nil || state.segments[state.segments.count - 1].size >= segmentSize {
+                try startSegment(&state, firstRevision: record.revision)
+            }
+            let file = state.current!
+            let bytes = SegmentScan.encode(record)
+            let before = state.segments[state.segments.count - 1].size
+            do throws(StorageError) {
+                try FileIO.writeAll(file.fd, bytes, path: file.path)
+            } catch {
+                // Leave no half record behind for the next append to follow.
+                _ = ftruncate(file.fd, off_t(before))
+                throw error
+            }
+            state.segments[state.segments.count - 1].size += UInt64(bytes.count)
+            state.segments[state.segments.count - 1].lastRevision = record.revision
+            state.lastRevision = record.revision
+        }
+    }
+
+    /// Creates the next segment file and makes its name durable.
+    private func startSegment(_ state: inout State, firstRevision: UInt64) throws(StorageError) {
+        if let current = state.current { try FileIO.sync(current.fd, path: current.path) }
+        let path = directory + "/" + Self.segmentName(firstRevision)
+        let fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
+        let file = SegmentFile(path: path, fd: fd)
+        let header = SegmentScan.header(firstRevision: firstRevision)
+        do throws(StorageError) {
+            try FileIO.writeAll(fd, header, path: path)
+            try FileIO.sync(fd, path: path)
+            try FileIO.syncDirectory(directory)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        state.segments.append(
+            Segment(path: path, firstRevision: firstRevision, lastRevision: firstRevision - 1, size: UInt64(header.count)))
+        state.current = file
+    }
+
+    @discardableResult
+    public func sync() throws(StorageError) -> UInt64 {
+        let (file, revision) = state.withLock { ($0.current, $0.lastRevision) }
+        guard let file else { return revision }
+        try FileIO.sync(file.fd, path: file.path)
+        return revision
+    }
+
+    public func truncate(after revision: UInt64) throws(StorageError) {
+        try state.withLock { (state: inout State) throws(StorageError) in
+            guard revision < state.lastRevision else { return }
+            while let last = state.segments.last, last.firstRevision > revision, state.segments.count > 1 {
+                state.current = nil
+                guard unlink(last.path) == 0 else { throw .io(operation: "unlink", path: last.path, errno: errno) }
+                state.segments.removeLast()
+            }
+            guard var last = state.segments.last else { return }
+            let scan = try SegmentScan.read(last.path, keepPayloads: false)
+            var offset = SegmentScan.headerLength
+            var kept = last.firstRevision - 1
+            let bytes = try FileIO.readAll(last.path)
+            for record in scan.records where record.revision <= revision {
+                offset += SegmentScan.recordHeaderLength + Int(LittleEndian.uint32(bytes, at: offset))
+                kept = record.revision
+            }
+            try Self.cut(last.path, at: offset)
+            last.size = UInt64(offset)
+            last.lastRevision = kept
+            state.segments[state.segments.count - 1] = last
+            state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY | O_APPEND))
+            state.lastRevision = kept
+            try FileIO.syncDirectory(directory)
+        }
+    }
+
+    public func records(from revision: UInt64) throws(StorageError) -> [LogRecord] {
+        let segments = state.withLock { $0.segments }
+        var records: [LogRecord] = []
+        for segment in segments where segment.lastRevision >= revision && segment.lastRevision >= segment.firstRevision {
+            let scan = try SegmentScan.read(segment.path)
+            records += scan.records.filter { $0.revision >= revision && $0.revision <= segment.lastRevision }
+        }
+        return records
+    }
+
+    public func rotate() throws(StorageError) {
+        try state.withLock { (state: inout State) throws(StorageError) in
+            guard let last = state.segments.last, last.lastRevision >= last.firstRevision else { return }
+            try startSegment(&state, firstRevision: state.lastRevision + 1)
+        }
+    }
+
+    @discardableResult
+    public func drop(before revision: UInt64) throws(StorageError) -> UInt64 {
+        try state.withLock { (state: inout State) throws(StorageError) -> UInt64 in
+            var dropped = false
+            while state.segments.count > 1, let first = state.segments.first, first.lastRevision < revision {
+                guard unlink(first.path) == 0 else { throw .io(operation: "unlink", path: first.path, errno: errno) }
+                state.segments.removeFirst()
+                dropped = true
+            }
+            if dropped { try FileIO.syncDirectory(directory) }
+            return state.segments.first?.firstRevision ?? state.lastRevision + 1
+        }
+    }
+}
