@@ -1,0 +1,251 @@
+import DIPlanStorage
+import Foundation
+import Glibc
+import Testing
+
+/// A temporary directory for one test.
+struct Scratch {
+    let path: String
+    init() {
+        path = "/tmp/diplan-storage-\(UUID().uuidString.prefix(8))"
+        mkdir(path, 0o700)
+    }
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+func record(_ revision: UInt64, size: Int = 40) -> LogRecord {
+    LogRecord(revision: revision, payload: (0..<size).map { UInt8(truncatingIfNeeded: Int(revision) &* 31 &+ $0) })
+}
+
+@Suite("The write-ahead log on disk")
+struct SegmentedLogTests {
+    @Test func appendSyncReopen() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        do {
+            let (log, report) = try SegmentedLog.open(directory: scratch.path + "/wal")
+            #expect(report.segments == 0)
+            for revision in UInt64(1)...UInt64(50) { try log.append(record(revision)) }
+            #expect(try log.sync() == 50)
+        }
+        let (log, report) = try SegmentedLog.open(directory: scratch.path + "/wal")
+        #expect(report.cutTail == nil)
+        #expect(log.lastRevision == 50)
+        #expect(try log.records(from: 1) == (1...50).map { record(UInt64($0)) })
+        #expect(try log.records(from: 48).map(\.revision) == [48, 49, 50])
+        // A gap is refused.
+        #expect(throws: StorageError.self) { try log.append(record(52)) }
+    }
+
+    @Test func segmentsRotateAndDrop() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let (log, _) = try SegmentedLog.open(directory: scratch.path, segmentSize: 500)
+        for revision in UInt64(1)...UInt64(40) { try log.append(record(revision)) }
+        try log.sync()
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasSuffix(".log") }
+        #expect(files.count > 3)
+        let oldest = try log.drop(before: 20)
+        #expect(oldest <= 20)
+        #expect(try log.records(from: oldest).first?.revision == oldest)
+        #expect(try log.records(from: 1).last?.revision == 40)
+        let (reopened, _) = try SegmentedLog.open(directory: scratch.path, segmentSize: 500)
+        #expect(reopened.lastRevision == 40)
+    }
+
+    @Test func aTornLastRecordIsCutOff() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let (log, _) = try SegmentedLog.open(directory: scratch.path)
+        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+        try log.sync()
+        let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        // A crash in the middle of writing record 11: its header and part of its payload.
+        let torn = Array(SegmentScanProbe.encode(record(11)).prefix(30))
+        let handle = FileHandle(forWritingAtPath: path)!
+        handle.seekToEndOfFile()
+        handle.write(Data(torn))
+        handle.closeFile()
+        let (reopened, report) = try SegmentedLog.open(directory: scratch.path)
+        #expect(report.cutTail?.offset == size)
+        #expect(report.cutTail?.bytes == 30)
+        #expect(reopened.lastRevision == 10)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == size)
+        try reopened.append(record(11))
+        #expect(try reopened.records(from: 1).count == 11)
+    }
+
+    @Test func aWholeLastRecordWithABadChecksumIsTorn() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let (log, _) = try SegmentedLog.open(directory: scratch.path)
+        for revision in UInt64(1)...UInt64(5) { try log.append(record(revision)) }
+        try log.sync()
+        let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
+        try flipBit(path, atFromEnd: 3)
+        let (reopened, report) = try SegmentedLog.open(directory: scratch.path)
+        #expect(report.cutTail != nil)
+        #expect(reopened.lastRevision == 4)
+    }
+
+    @Test func aFlippedBitInTheMiddleStopsTheStartWithItsPosition() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let (log, _) = try SegmentedLog.open(directory: scratch.path)
+        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+        try log.sync()
+        let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
+        // Record 5 starts at 16 + 4 × 56; flip a bit of its payload.
+        let offset = 16 + 4 * 56
+        try flipBit(path, at: offset + 20)
+        let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: scratch.path) }
+        #expect(error == .corrupt(path: path, offset: offset, reason: "checksum mismatch in the record of revision 5"))
+        // Nothing was cut.
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == 16 + 10 * 56)
+    }
+
+    @Test func aMissingSegmentStopsTheStart() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let (log, _) = try SegmentedLog.open(directory: scratch.path, segmentSize: 300)
+        for revision in UInt64(1)...UInt64(30) { try log.append(record(revision)) }
+        try log.sync()
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasSuffix(".log") }.sorted()
+        try FileManager.default.removeItem(atPath: scratch.path + "/" + files[1])
+        let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: scratch.path, segmentSize: 300) }
+        if case .missing(let what)? = error { #expect(what.contains("starts at revision")) } else { Issue.record("\(String(describing: error))") }
+    }
+
+    @Test func truncateRemovesWhatWasNotDurable() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let (log, _) = try SegmentedLog.open(directory: scratch.path, segmentSize: 400)
+        for revision in UInt64(1)...UInt64(20) { try log.append(record(revision)) }
+        try log.truncate(after: 7)
+        #expect(log.lastRevision == 7)
+        try log.append(record(8))
+        try log.sync()
+        let (reopened, report) = try SegmentedLog.open(directory: scratch.path, segmentSize: 400)
+        #expect(report.cutTail == nil)
+        #expect(try reopened.records(from: 1).map(\.revision) == Array(UInt64(1)...8))
+    }
+
+    @Test func checksumsAreCRC32C() {
+        // The standard check value of CRC-32C.
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([]) == 0)
+        let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        #expect(CRC32C.checksum(Array(long[500...]), continuing: CRC32C.checksum(Array(long[..<500]))) == CRC32C.checksum(long))
+    }
+}
+
+@Suite("Snapshots and the state directory")
+struct StateDirectoryTests {
+    @Test func snapshotsRoundTripAndDamageIsSeen() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let store = try SnapshotStore(directory: scratch.path)
+        try store.save(revision: 5, payload: [1, 2, 3])
+        let (path, _) = try store.save(revision: 9, payload: Array(repeating: 7, count: 1000))
+        #expect(try store.newestValid().snapshot?.revision == 9)
+        try flipBit(path, at: 500)
+        let (snapshot, damaged) = try store.newestValid()
+        #expect(snapshot?.revision == 5)
+        #expect(snapshot?.payload == [1, 2, 3])
+        #expect(damaged.map(\.0) == [path])
+    }
+
+    @Test func oneDaemonPerDirectory() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let first = try StateDirectory(path: scratch.path)
+        #expect(throws: StorageError.locked(path: scratch.path)) { try StateDirectory(path: scratch.path) }
+        _ = first
+    }
+
+    @Test func recoveryIsSnapshotThenLog() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        do {
+            let directory = try StateDirectory(path: scratch.path)
+            #expect(try directory.isEmpty)
+            let (_, log) = try directory.recover()
+            for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+            try log.sync()
+            try directory.snapshots.save(revision: 6, payload: [6])
+            try log.rotate()
+            for revision in UInt64(11)...UInt64(12) { try log.append(record(revision)) }
+            try log.sync()
+        }
+        let directory = try StateDirectory(path: scratch.path)
+        let (recovery, log) = try directory.recover()
+        #expect(recovery.snapshot?.revision == 6)
+        #expect(recovery.records.map(\.revision) == Array(UInt64(7)...12))
+        #expect(log.lastRevision == 12)
+        let report = try StateDirectory.verify(path: scratch.path)
+        #expect(report.lastRevision == 12)
+        #expect(report.snapshotRevision == 6)
+    }
+
+    @Test func aLogThatDoesNotReachTheSnapshotIsRefused() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        do {
+            let directory = try StateDirectory(path: scratch.path)
+            let (_, log) = try directory.recover(segmentSize: 200)
+            for revision in UInt64(1)...UInt64(20) { try log.append(record(revision)) }
+            try log.sync()
+            try directory.snapshots.save(revision: 15, payload: [15])
+            try log.drop(before: 16)
+            // The snapshot the log was pruned for goes missing.
+            for path in try directory.snapshots.paths() { unlink(path) }
+        }
+        let directory = try StateDirectory(path: scratch.path)
+        #expect(throws: StorageError.self) { try directory.recover(segmentSize: 200) }
+        #expect(throws: StorageError.self) { try StateDirectory.verify(path: scratch.path) }
+    }
+}
+
+@Suite("The in-memory twin")
+struct MemoryLogTests {
+    @Test func failsOnDemand() throws {
+        let log = MemoryLog()
+        try log.append(record(1))
+        log.failAppends(with: .io(operation: "write", path: "memory", errno: ENOSPC))
+        #expect(throws: StorageError.self) { try log.append(record(2)) }
+        log.failAppends(with: nil)
+        try log.append(record(2))
+        log.failSyncs(with: .io(operation: "fdatasync", path: "memory", errno: EIO))
+        #expect(throws: StorageError.self) { try log.sync() }
+        #expect(log.syncedRevision == 0)
+        try log.truncate(after: 1)
+        #expect(log.lastRevision == 1)
+    }
+}
+
+/// Flips one bit of a file.
+func flipBit(_ path: String, at offset: Int) throws {
+    var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    bytes[offset] ^= 0x10
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+func flipBit(_ path: String, atFromEnd distance: Int) throws {
+    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+    try flipBit(path, at: size - distance)
+}
+
+/// The record encoding, as the log writes it (length, CRC32C, revision, payload).
+enum SegmentScanProbe {
+    static func encode(_ record: LogRecord) -> [UInt8] {
+        var bytes: [UInt8] = []
+        func append(_ value: UInt64, _ count: Int) { for index in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(index * 8))) } }
+        append(UInt64(record.payload.count), 4)
+        var body: [UInt8] = []
+        for index in 0..<8 { body.append(UInt8(truncatingIfNeeded: record.revision >> UInt64(index * 8))) }
+        body += record.payload
+        append(UInt64(CRC32C.checksum(body)), 4)
+        return bytes + body
+    }
+}
