@@ -11,32 +11,32 @@ public struct PlanState: Sendable {
     }
 
     /// The revision of the last committed change; 0 for the empty state.
-    public private(set) var revision: UInt64 = 0
+    public internal(set) var revision: UInt64 = 0
 
-    private(set) var municipalities: [String: Municipality] = [:]
-    private(set) var plans: [String: Plan] = [:]
-    private(set) var events: [String: [PlanEvent]] = [:]
-    private(set) var targets: [TargetKey: PlanTarget] = [:]
-    private(set) var lines: [LineKey: CapacityLine] = [:]
-    private(set) var facilities: [String: Facility] = [:]
-    private(set) var projects: [String: Project] = [:]
+    var municipalities: [String: Municipality] = [:]
+    var plans: [String: Plan] = [:]
+    var events: [String: [PlanEvent]] = [:]
+    var targets: [TargetKey: PlanTarget] = [:]
+    var lines: [LineKey: CapacityLine] = [:]
+    var facilities: [String: Facility] = [:]
+    var projects: [String: Project] = [:]
 
     // MARK: - Indexes
 
-    private(set) var municipalitiesByRegion: [Region: Set<String>] = [:]
-    private(set) var plansByRegion: [Region: Set<String>] = [:]
-    private(set) var linesByMunicipality: [String: Set<LineKey>] = [:]
-    private(set) var facilitiesByLine: [LineKey: Set<String>] = [:]
-    private(set) var facilitiesByMunicipality: [String: Set<String>] = [:]
-    private(set) var projectsByPlanMunicipality: [PlanMunicipality: Set<String>] = [:]
-    private(set) var projectsByMunicipality: [String: Set<String>] = [:]
+    var municipalitiesByRegion: [Region: Set<String>] = [:]
+    var plansByRegion: [Region: Set<String>] = [:]
+    var linesByMunicipality: [String: Set<LineKey>] = [:]
+    var facilitiesByLine: [LineKey: Set<String>] = [:]
+    var facilitiesByMunicipality: [String: Set<String>] = [:]
+    var projectsByPlanMunicipality: [PlanMunicipality: Set<String>] = [:]
+    var projectsByMunicipality: [String: Set<String>] = [:]
     /// Every target key of a plan that has a target or a line.
-    private(set) var targetKeysByPlan: [String: Set<TargetKey>] = [:]
+    var targetKeysByPlan: [String: Set<TargetKey>] = [:]
 
     // MARK: - Running totals
 
-    private(set) var totalsByTarget: [TargetKey: CapacityTotals] = [:]
-    private(set) var totalsByPlanMunicipality: [PlanMunicipality: CapacityTotals] = [:]
+    var totalsByTarget: [TargetKey: CapacityTotals] = [:]
+    var totalsByPlanMunicipality: [PlanMunicipality: CapacityTotals] = [:]
 
     public init() {}
 
@@ -116,7 +116,7 @@ public struct PlanState: Sendable {
         revision = change.revision
     }
 
-    private mutating func put(_ municipality: Municipality) {
+    mutating func put(_ municipality: Municipality) {
         if let old = municipalities[municipality.id] {
             municipalitiesByRegion[old.region]?.remove(old.id)
         }
@@ -124,18 +124,18 @@ public struct PlanState: Sendable {
         municipalitiesByRegion[municipality.region, default: []].insert(municipality.id)
     }
 
-    private mutating func put(_ plan: Plan) {
+    mutating func put(_ plan: Plan) {
         if let old = plans[plan.id] { plansByRegion[old.region]?.remove(old.id) }
         plans[plan.id] = plan
         plansByRegion[plan.region, default: []].insert(plan.id)
     }
 
-    private mutating func put(_ target: PlanTarget) {
+    mutating func put(_ target: PlanTarget) {
         targets[target.key] = target
         targetKeysByPlan[target.key.planID, default: []].insert(target.key)
     }
 
-    private mutating func put(_ line: CapacityLine) {
+    mutating func put(_ line: CapacityLine) {
         if lines[line.key] != nil { removeLine(line.key) }
         lines[line.key] = line
         linesByMunicipality[line.key.municipalityID, default: []].insert(line.key)
@@ -144,14 +144,14 @@ public struct PlanState: Sendable {
         totalsByPlanMunicipality[PlanMunicipality(line.key), default: CapacityTotals()].add(line)
     }
 
-    private mutating func removeLine(_ key: LineKey) {
+    mutating func removeLine(_ key: LineKey) {
         guard let old = lines.removeValue(forKey: key) else { return }
         linesByMunicipality[key.municipalityID]?.remove(key)
         totalsByTarget[key.targetKey]?.add(old, sign: -1)
         totalsByPlanMunicipality[PlanMunicipality(key)]?.add(old, sign: -1)
     }
 
-    private mutating func put(_ facility: Facility) {
+    mutating func put(_ facility: Facility) {
         if let old = facilities[facility.id] {
             facilitiesByLine[old.lineKey]?.remove(old.id)
             facilitiesByMunicipality[old.municipalityID]?.remove(old.id)
@@ -161,7 +161,7 @@ public struct PlanState: Sendable {
         facilitiesByMunicipality[facility.municipalityID, default: []].insert(facility.id)
     }
 
-    private mutating func put(_ project: Project) {
+    mutating func put(_ project: Project) {
         if let old = projects[project.id] {
             projectsByPlanMunicipality[PlanMunicipality(old)]?.remove(old.id)
             projectsByMunicipality[old.municipalityID]?.remove(old.id)

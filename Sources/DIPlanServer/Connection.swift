@@ -132,8 +132,11 @@ final class Connection: Sendable {
             method: frame.method, connectionID: id, peer: peer, deadline: deadline, logger: logger)
         switch route {
         case .unary(let handler):
+            let epoch = server.store.epoch
             do throws(RPCError) {
                 let reply = try handler(Array(frame.payload), context)
+                // No client sees a state before it is durable.
+                do throws(StoreError) { try server.store.awaitVisible(reply.revision, epoch: epoch) } catch { throw error.rpc }
                 server.metrics.record(method: frame.method, code: .ok, since: arrival)
                 writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
             } catch {

@@ -34,22 +34,15 @@ package final class DIPlanService: Service, Sendable {
         logger.info("shutting down: no new connections; finishing in-flight calls")
         server.beginShutdown()
         await server.waitUntilDrained()
+        server.store.close()
         logger.info("stopped", metadata: ["revision": "\(server.store.revision)"])
     }
 
-    /// The state a daemon starts with when its state directory is empty.
-    package static func initialState(logger: Logger) throws -> PlanState {
-        var state = PlanState()
-        let dataset = try Contract.embeddedDataset()
-        try state.apply(
-            dataset.updates, context: ChangeContext(uid: 0, unixMillis: PlansService.unixMillis(), method: "embedded-dataset"))
-        logger.info(
-            "loaded the embedded dataset",
-            metadata: [
-                "municipalities": "\(dataset.municipalities.count)", "plans": "\(dataset.plans.count)",
-                "lines": "\(dataset.lines.count)",
-            ])
-        return state
+    /// A store in memory only, on the embedded dataset (for tests and tools).
+    package static func inMemoryStore(logger: Logger) throws -> StateStore {
+        let store = StateStore(logger: logger)
+        try StateRecovery.loadEmbeddedDataset(into: store, logger: logger)
+        return store
     }
 }
 

@@ -168,8 +168,11 @@ package enum PlansService {
             let today = CalendarDate.utc(unixSeconds: unixMillis / 1000)
             // Line figures sent without a date are true today; an import keeps its dataset's dates as they are.
             let updates = dated ? updates.map { $0.datingLine(today) } : updates
-            let change = try domain { () throws(DomainError) in
-                try store.write(updates, expectedRevision: expected, context: context.changeContext(now: unixMillis))
+            let change: Change
+            do throws(StoreError) {
+                change = try store.write(updates, expectedRevision: expected, context: context.changeContext(now: unixMillis))
+            } catch {
+                throw error.rpc
             }
             context.logger.info(
                 "change committed",

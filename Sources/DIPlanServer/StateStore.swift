@@ -1,31 +1,320 @@
 import DIPlanCore
+import DIPlanStorage
+import DIPlanWire
+import Glibc
+import Logging
 import Synchronization
 
-/// The daemon's state: one `PlanState` behind a lock that readers and the
-/// writer hold for microseconds. Writes are validated and committed whole.
-package final class StateStore: Sendable {
-    private let state: Mutex<PlanState>
+/// When a change's log record is made durable, as Redis's `appendfsync`.
+package enum FsyncMode: String, Sendable, CaseIterable {
+    /// Before the change is answered or seen: one fdatasync shared by every change that waits for it.
+    case always
+    /// About once a second, in the background.
+    case everysec
+    /// When the kernel writes back.
+    case none
+}
 
-    package init(_ state: PlanState = PlanState()) {
-        self.state = Mutex(state)
+/// Why the store refused a write.
+package enum StoreError: Error, Sendable {
+    /// The domain refused it.
+    case domain(DomainError)
+    /// It could not be made durable (a full disk, an I/O error); nothing changed.
+    case unavailable(String)
+
+    package var rpc: RPCError {
+        switch self {
+        case .domain(let error): RPCError(error)
+        case .unavailable(let message): RPCError(.unavailable, message)
+        }
+    }
+}
+
+/// The daemon's state: one `PlanState` that a single writer changes under a
+/// lock held for microseconds, with every change appended to the log before
+/// it is committed, and — under `always` — answered and shown only once an
+/// fdatasync has made it durable. Changes whose fdatasync fails are taken back
+/// out of memory and the log, and fail with UNAVAILABLE.
+package final class StateStore: Sendable {
+    struct Core {
+        var plan: PlanState
+        /// The undo of every committed change not yet durable, oldest first.
+        var pending: [Undo] = []
+        var recordsSinceSnapshot = 0
+    }
+
+    struct Gate {
+        /// The last revision appended to the log.
+        var written: UInt64
+        /// The last revision known durable.
+        var durable: UInt64
+        /// Counts failed syncs; a write made in an earlier epoch than the current one was reverted.
+        var epoch: UInt64 = 0
+        var lastFailure = ""
+        /// Set when the log could not even be cut back: writes are refused until a restart.
+        var broken: String?
+        var stopping = false
+        var snapshotRequested = false
+    }
+
+    package struct Options: Sendable {
+        package var fsync = FsyncMode.always
+        /// Take a snapshot after this many records (0: never automatically).
+        package var snapshotEveryRecords = 10_000
+        package init() {}
+    }
+
+    private let core: Mutex<Core>
+    private let gate: Condition<Gate>
+    /// The revision readers may see without waiting (durable under `always`).
+    private let visible: Atomic<UInt64>
+    private let epochNow = Atomic<UInt64>(0)
+    private let log: (any ChangeLog)?
+    private let directory: StateDirectory?
+    private let options: Options
+    private let logger: Logger
+    private let snapshotting = Mutex(false)
+    package let metrics = StorageMetrics()
+
+    /// A store over `state`, logging to `log` (nil: memory only) in `directory` (nil: no snapshots).
+    package init(
+        _ state: PlanState = PlanState(), log: (any ChangeLog)? = nil, directory: StateDirectory? = nil, options: Options = Options(),
+        logger: Logger = Logger(label: "diplan.store")
+    ) {
+        core = Mutex(Core(plan: state))
+        gate = Condition(Gate(written: state.revision, durable: state.revision))
+        visible = Atomic(state.revision)
+        self.log = log
+        self.directory = directory
+        self.options = options
+        self.logger = logger
+        if log != nil {
+            Posix.spawn { [self] in commitLoop() }
+            if directory != nil { Posix.spawn { [self] in snapshotLoop() } }
+        }
     }
 
     /// Reads the state; `body` must not block.
     package func read<T: Sendable, E: Error>(_ body: (borrowing PlanState) throws(E) -> T) throws(E) -> T {
-        try state.withLock { (state: inout PlanState) throws(E) -> T in try body(state) }
+        try core.withLock { (core: inout Core) throws(E) -> T in try body(core.plan) }
     }
 
     package var revision: UInt64 { read { $0.revision } }
+    package var durableRevision: UInt64 { gate.read { $0.durable } }
+    /// The failure count readers note before reading (see `awaitVisible`).
+    package var epoch: UInt64 { epochNow.load(ordering: .acquiring) }
+    package var logBytes: UInt64 { log?.size ?? 0 }
 
-    /// Applies updates as one transaction and returns the change it made.
+    /// Applies updates as one transaction, logs it, and — under `always` —
+    /// returns only once it is durable.
     @discardableResult
-    package func write(
-        _ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext
-    ) throws(DomainError)
-        -> Change
-    {
-        try state.withLock { (state: inout PlanState) throws(DomainError) -> Change in
-            try state.apply(updates, expectedRevision: expectedRevision, context: context)
+    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change {
+        let (change, epoch) = try core.withLock { (core: inout Core) throws(StoreError) -> (Change, UInt64) in
+            if let broken = gate.read({ $0.broken }) { throw .unavailable("the log is broken; restart the daemon: \(broken)") }
+            let change: Change
+            do throws(DomainError) {
+                change = try core.plan.prepare(updates, expectedRevision: expectedRevision, context: context)
+            } catch {
+                throw .domain(error)
+            }
+            if let log {
+                do { try log.append(LogRecord(revision: change.revision, payload: change.recordBytes())) } catch {
+                    logger.error("a change could not be logged; nothing changed", metadata: ["error": "\(error)"])
+                    throw .unavailable("the change could not be written to the log: \(error)")
+                }
+            }
+            if options.fsync == .always && log != nil { core.pending.append(core.plan.undo(for: change)) }
+            core.plan.commit(change)
+            core.recordsSinceSnapshot += 1
+            let snapshotDue = options.snapshotEveryRecords > 0 && core.recordsSinceSnapshot >= options.snapshotEveryRecords
+            let epoch = gate.update { gate in
+                gate.written = change.revision
+                if snapshotDue { gate.snapshotRequested = true }
+                return gate.epoch
+            }
+            if snapshotDue { core.recordsSinceSnapshot = 0 }
+            if options.fsync != .always || log == nil { visible.store(change.revision, ordering: .releasing) }
+            return (change, epoch)
+        }
+        if options.fsync == .always && log != nil {
+            try awaitDurable(change.revision, epoch: epoch)
+        }
+        return change
+    }
+
+    /// Returns once `revision` may be shown: at once unless it is not yet
+    /// durable under `always`. Throws when the change it reflects was reverted.
+    package func awaitVisible(_ revision: UInt64, epoch: UInt64) throws(StoreError) {
+        if revision <= visible.load(ordering: .acquiring) { return }
+        try awaitDurable(revision, epoch: epoch)
+    }
+
+    private func awaitDurable(_ revision: UInt64, epoch: UInt64) throws(StoreError) {
+        let outcome = gate.wait { gate -> Result<Void, StoreError>? in
+            if gate.epoch != epoch && gate.durable < revision {
+                return .failure(.unavailable("the change could not be made durable: \(gate.lastFailure)"))
+            }
+            if gate.durable >= revision { return .success(()) }
+            if gate.stopping { return .failure(.unavailable("the daemon stopped before the change was durable")) }
+            return nil
+        }
+        if case .failure(let error)? = outcome { throw error }
+    }
+
+    // MARK: - Group commit
+
+    /// Makes what writers appended durable, one fdatasync for all that came
+    /// in while the previous one ran; reverts them all when it fails.
+    private func commitLoop() {
+        guard let log else { return }
+        while true {
+            let wanted = gate.wait(timeoutMilliseconds: options.fsync == .always ? nil : 1_000) { gate -> UInt64? in
+                if gate.written > gate.durable { return gate.written }
+                if gate.stopping { return 0 }
+                return options.fsync == .always ? nil : UInt64?.none
+            }
+            if options.fsync == .none && !(gate.read { $0.stopping }) { continue }
+            if wanted == 0 { return }
+            if wanted == nil { continue }
+            let start = ContinuousClock.now
+            do {
+                let synced = try log.sync()
+                metrics.recordSync(since: start)
+                core.withLock { core in
+                    core.pending.removeFirst(core.pending.prefix { $0.revision <= synced }.count)
+                }
+                gate.update { $0.durable = max($0.durable, synced) }
+                visible.store(max(visible.load(ordering: .relaxed), synced), ordering: .releasing)
+            } catch {
+                recoverFromFailedSync(error)
+            }
         }
     }
+
+    private func recoverFromFailedSync(_ error: StorageError) {
+        guard let log else { return }
+        logger.error("fdatasync failed; reverting every change that was not durable", metadata: ["error": "\(error)"])
+        core.withLock { core in
+            let durable = gate.read { $0.durable }
+            var reverted = 0
+            while let undo = core.pending.last, undo.revision > durable {
+                core.plan.revert(undo)
+                core.pending.removeLast()
+                reverted += 1
+            }
+            var broken: String?
+            do { try log.truncate(after: durable) } catch {
+                broken = "\(error)"
+                logger.critical("the log could not be cut back after a failed sync; refusing writes", metadata: ["error": "\(error)"])
+            }
+            epochNow.wrappingAdd(1, ordering: .releasing)
+            gate.update { gate in
+                gate.epoch += 1
+                gate.written = durable
+                gate.lastFailure = "\(error)"
+                if let broken { gate.broken = broken }
+            }
+            logger.warning("changes reverted", metadata: ["count": "\(reverted)", "revision": "\(durable)"])
+        }
+    }
+
+    /// Syncs what is left and stops the background threads.
+    package func close() {
+        gate.update { $0.stopping = true }
+        _ = try? log?.sync()
+    }
+
+    // MARK: - Snapshots, backups, compaction
+
+    private func snapshotLoop() {
+        while true {
+            let go = gate.wait { gate -> Bool? in gate.stopping ? false : (gate.snapshotRequested ? true : nil) }
+            guard go == true else { return }
+            gate.update { $0.snapshotRequested = false }
+            do {
+                let taken = try snapshot()
+                logger.info("snapshot written", metadata: ["revision": "\(taken.revision)", "bytes": "\(taken.bytes)", "path": "\(taken.path)"])
+            } catch {
+                logger.error("snapshot failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The state as of a durable revision, without stopping readers or writers
+    /// (a copy of the value, which later writes copy on write).
+    private func durableCopy() throws(StoreError) -> PlanState {
+        let epoch = self.epoch
+        let copy = core.withLock { $0.plan }
+        try awaitVisible(copy.revision, epoch: epoch)
+        return copy
+    }
+
+    /// Writes a snapshot of the durable state and drops the log it makes unneeded.
+    @discardableResult
+    package func snapshot() throws(StoreError) -> (revision: UInt64, path: String, bytes: UInt64) {
+        guard let directory, let log else { throw .unavailable("this daemon keeps no state directory") }
+        let started = snapshotting.withLock { busy in
+            defer { busy = true }
+            return !busy
+        }
+        guard started else { throw .unavailable("a snapshot is being written; try again when it is done") }
+        defer { snapshotting.withLock { $0 = false } }
+        let copy = try durableCopy()
+        do {
+            try log.rotate()
+            let payload = try copy.snapshotBytes(unixMillis: PlansService.unixMillis())
+            let saved = try directory.snapshots.save(revision: copy.revision, payload: payload)
+            // Two snapshots are kept, and the log since the older: a damaged newest one still has a way back.
+            if let oldest = try directory.snapshots.prune(keep: 2) { try log.drop(before: oldest + 1) }
+            return (copy.revision, saved.path, saved.bytes)
+        } catch let error as StorageError {
+            throw .unavailable("the snapshot could not be written: \(error)")
+        } catch {
+            throw .unavailable("the snapshot could not be encoded: \(error)")
+        }
+    }
+
+    /// Writes a consistent snapshot of the durable state to `path`, for `--restore`.
+    package func backup(to path: String) throws(StoreError) -> (revision: UInt64, bytes: UInt64) {
+        let copy = try durableCopy()
+        do {
+            let payload = try copy.snapshotBytes(unixMillis: PlansService.unixMillis())
+            return (copy.revision, try SnapshotStore.write(revision: copy.revision, payload: payload, to: path))
+        } catch let error as StorageError {
+            throw .unavailable("the backup could not be written: \(error)")
+        } catch {
+            throw .unavailable("the backup could not be encoded: \(error)")
+        }
+    }
+
+    /// Drops the log before `revision` (after a snapshot that covers it); returns the oldest revision kept.
+    package func compact(before revision: UInt64) throws(StoreError) -> UInt64 {
+        guard let directory, let log else { throw .unavailable("this daemon keeps no state directory") }
+        let taken = try snapshot()
+        do {
+            if taken.revision + 1 >= revision { try directory.snapshots.prune(keep: 1) }
+            return try log.drop(before: min(revision, taken.revision + 1))
+        } catch {
+            throw .unavailable("compaction failed: \(error)")
+        }
+    }
+}
+
+/// How long fdatasync takes, for Admin/Stats.
+package final class StorageMetrics: Sendable {
+    package static let boundsMicroseconds: [UInt64] = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 1_000_000]
+    private let figures = Mutex((counts: [UInt64](repeating: 0, count: StorageMetrics.boundsMicroseconds.count + 1), count: UInt64(0), sum: UInt64(0)))
+
+    func recordSync(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let micros = UInt64(max(0, elapsed.components.seconds)) * 1_000_000 + UInt64(max(0, elapsed.components.attoseconds)) / 1_000_000_000_000
+        let bucket = Self.boundsMicroseconds.firstIndex { micros <= $0 } ?? Self.boundsMicroseconds.count
+        figures.withLock {
+            $0.counts[bucket] += 1
+            $0.count += 1
+            $0.sum += micros
+        }
+    }
+
+    package var snapshot: (counts: [UInt64], count: UInt64, sum: UInt64) { figures.withLock { $0 } }
 }

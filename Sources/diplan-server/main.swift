@@ -37,6 +37,15 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout-ms"), help: "A connection idle this long is closed (0: never).")
     var idleTimeout = 0
 
+    @Option(help: "When a change is made durable: always (before it is answered), everysec or none.")
+    var fsync = "always"
+
+    @Option(name: .customLong("snapshot-every"), help: "Write a snapshot after this many changes (0: only on request).")
+    var snapshotEvery = 10_000
+
+    @Option(help: "Start from this backup (Admin/Backup); the state directory must be empty.")
+    var restore: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -58,13 +67,19 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         configuration.readTimeoutMilliseconds = readTimeout
         configuration.idleTimeoutMilliseconds = idleTimeout
 
-        do {
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        } catch {
-            logger.critical("cannot use the state directory", metadata: ["path": "\(stateDirectory)", "error": "\(error)"])
-            throw ExitCode(1)
+        guard let fsyncMode = FsyncMode(rawValue: fsync) else {
+            throw ValidationError("--fsync must be always, everysec or none")
         }
-        let state = try DIPlanService.initialState(logger: logger)
+        var storeOptions = StateStore.Options()
+        storeOptions.fsync = fsyncMode
+        storeOptions.snapshotEveryRecords = snapshotEvery
+        let store: StateStore
+        do {
+            store = try StateRecovery.open(path: stateDirectory, options: storeOptions, restore: restore, logger: logger)
+        } catch {
+            logger.critical("cannot start from the state directory", metadata: ["path": "\(stateDirectory)", "error": "\(error)"])
+            throw ExitCode(2)
+        }
         let listener: UnixListener
         do {
             listener = try UnixListener.bind(path: socket)
@@ -72,8 +87,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
             logger.critical("cannot listen", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        let service = DIPlanService(
-            store: StateStore(state), listener: listener, configuration: configuration, logger: logger)
+        let service = DIPlanService(store: store, listener: listener, configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,0 +1,93 @@
+/// How to take one committed change back out of the state: what its
+/// entities were before it, or that they did not exist.
+public struct Undo: Sendable {
+    enum Step: Sendable {
+        case restore(Mutation)
+        case removeMunicipality(String)
+        case removePlan(String)
+        case removeTarget(TargetKey)
+        case removeLine(LineKey)
+        case removeFacility(String)
+        case removeProject(String)
+        case dropEvent(planID: String)
+    }
+
+    /// The revision of the change it takes back.
+    public let revision: UInt64
+    let steps: [Step]
+}
+
+extension PlanState {
+    /// The undo of `change`, computed against this state, before the change is committed.
+    public func undo(for change: Change) -> Undo {
+        let steps: [Undo.Step] = change.mutations.map { mutation in
+            switch mutation {
+            case .municipality(let value): municipalities[value.id].map { .restore(.municipality($0)) } ?? .removeMunicipality(value.id)
+            case .plan(let value): plans[value.id].map { .restore(.plan($0)) } ?? .removePlan(value.id)
+            case .planEvent(let event): .dropEvent(planID: event.planID)
+            case .target(let value): targets[value.key].map { .restore(.target($0)) } ?? .removeTarget(value.key)
+            case .line(let value): lines[value.key].map { .restore(.line($0)) } ?? .removeLine(value.key)
+            case .lineDeleted(let key): lines[key].map { .restore(.line($0)) } ?? .removeLine(key)
+            case .facility(let value): facilities[value.id].map { .restore(.facility($0)) } ?? .removeFacility(value.id)
+            case .project(let value): projects[value.id].map { .restore(.project($0)) } ?? .removeProject(value.id)
+            }
+        }
+        return Undo(revision: change.revision, steps: steps)
+    }
+
+    /// Takes the last committed change back out: the state is again what it was before it.
+    public mutating func revert(_ undo: Undo) {
+        precondition(undo.revision == revision, "can only revert the last change (\(revision)), not \(undo.revision)")
+        for step in undo.steps.reversed() {
+            switch step {
+            case .restore(let mutation):
+                switch mutation {
+                case .municipality(let value): put(value)
+                case .plan(let value): put(value)
+                case .target(let value): put(value)
+                case .line(let value): put(value)
+                case .facility(let value): put(value)
+                case .project(let value): put(value)
+                case .planEvent, .lineDeleted: break
+                }
+            case .removeMunicipality(let id):
+                if let old = municipalities.removeValue(forKey: id) { municipalitiesByRegion[old.region]?.remove(id) }
+            case .removePlan(let id):
+                if let old = plans.removeValue(forKey: id) { plansByRegion[old.region]?.remove(id) }
+            case .removeTarget(let key):
+                targets[key] = nil
+            case .removeLine(let key):
+                removeLine(key)
+            case .removeFacility(let id):
+                if let old = facilities.removeValue(forKey: id) {
+                    facilitiesByLine[old.lineKey]?.remove(id)
+                    facilitiesByMunicipality[old.municipalityID]?.remove(id)
+                }
+            case .removeProject(let id):
+                if let old = projects.removeValue(forKey: id) {
+                    projectsByPlanMunicipality[PlanMunicipality(old)]?.remove(id)
+                    projectsByMunicipality[old.municipalityID]?.remove(id)
+                }
+            case .dropEvent(let planID):
+                events[planID]?.removeLast()
+                if events[planID]?.isEmpty == true { events[planID] = nil }
+            }
+        }
+        revision -= 1
+    }
+
+    /// A state rebuilt from a snapshot: every entity as it was, with its own revision.
+    public init(restoring dataset: Dataset, revision: UInt64) {
+        self.init()
+        for municipality in dataset.municipalities { put(municipality) }
+        for record in dataset.plans {
+            put(record.plan)
+            if !record.events.isEmpty { events[record.plan.id] = record.events }
+        }
+        for target in dataset.targets { put(target) }
+        for line in dataset.lines { put(line) }
+        for facility in dataset.facilities { put(facility) }
+        for project in dataset.projects { put(project) }
+        self.revision = revision
+    }
+}

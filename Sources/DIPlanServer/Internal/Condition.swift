@@ -1,0 +1,61 @@
+import Glibc
+
+/// A mutex and condition variable around a value, for threads that must
+/// block until the value says they may go on (the durable revision).
+final class Condition<Value>: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_mutex_init(&mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(&condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Changes the value and wakes every waiter.
+    func update<T>(_ body: (inout Value) -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer {
+            pthread_cond_broadcast(&condition)
+            pthread_mutex_unlock(&mutex)
+        }
+        return body(&value)
+    }
+
+    func read<T>(_ body: (Value) -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body(value)
+    }
+
+    /// Blocks until `body` returns non-nil, or `timeoutMilliseconds` pass (nil result).
+    func wait<T>(timeoutMilliseconds: Int? = nil, until body: (Value) -> T?) -> T? {
+        var deadline = timespec()
+        if let timeoutMilliseconds {
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
+            let total = Int(deadline.tv_nsec) + (timeoutMilliseconds % 1000) * 1_000_000
+            deadline.tv_sec += timeoutMilliseconds / 1000 + total / 1_000_000_000
+            deadline.tv_nsec = total % 1_000_000_000
+        }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while true {
+            if let result = body(value) { return result }
+            if timeoutMilliseconds != nil {
+                if pthread_cond_timedwait(&condition, &mutex, &deadline) == ETIMEDOUT { return body(value) }
+            } else {
+                pthread_cond_wait(&condition, &mutex)
+            }
+        }
+    }
+}

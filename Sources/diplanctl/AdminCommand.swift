@@ -1,0 +1,136 @@
+import ArgumentParser
+import DIPlanClient
+import DIPlanStorage
+import DIPlanWire
+import Foundation
+
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin", abstract: "Snapshots, backups, compaction, figures, and offline checks.",
+        subcommands: [Snapshot.self, Backup.self, Compact.self, Stats.self, Verify.self])
+
+    struct Snapshot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a snapshot of the state now, and drop the log it makes unneeded.",
+            discussion: "Example:\n  diplanctl admin snapshot")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                let (response, _) = try await client.call(Method.Admin.snapshot, Diplan_V1_SnapshotRequest(), as: Diplan_V1_SnapshotResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit("snapshot of revision \(response.revision) written to \(response.path) (\(response.bytes) bytes)\n")
+            }
+        }
+    }
+
+    struct Backup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a consistent backup of the running daemon's state to a new file.",
+            discussion: """
+                The daemon writes the file, so the path is the daemon's to write. Restore with
+                diplan-server --restore FILE on an empty state directory.
+
+                Example:
+                  diplanctl admin backup /var/backups/diplan-$(date +%F).snap
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "An absolute path that does not exist yet.") var path: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_BackupRequest()
+                request.path = path
+                let (response, _) = try await client.call(Method.Admin.backup, request, as: Diplan_V1_BackupResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit("backup of revision \(response.revision) written to \(response.path) (\(response.bytes) bytes)\n")
+            }
+        }
+    }
+
+    struct Compact: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop the change history before a revision.",
+            discussion: "Example:\n  diplanctl admin compact 1200")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Keep history from this revision on.") var revision: UInt64
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_CompactRequest()
+                request.revision = revision
+                let (response, _) = try await client.call(Method.Admin.compact, request, as: Diplan_V1_CompactResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit("history kept from revision \(response.oldestRevision)\n")
+            }
+        }
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The daemon's figures: revision, connections, calls and latency per method, log size, fsync latency.",
+            discussion: "Example:\n  diplanctl admin stats -o json")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                let (response, _) = try await client.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                var summary = Table("FIGURE", "VALUE", numeric: [1])
+                summary.add("revision", "\(response.revision)")
+                summary.add("durable revision", "\(response.durableRevision)")
+                summary.add("capacity lines", "\(response.capacityLines)")
+                summary.add("connections", "\(response.connections)")
+                summary.add("connections since start", "\(response.connectionsTotal)")
+                summary.add("uptime s", "\(response.uptimeSeconds)")
+                summary.add("log bytes", "\(response.walBytes)")
+                summary.add("fsyncs", "\(response.fsyncLatency.count)")
+                summary.add("mean fsync µs", response.fsyncLatency.count == 0 ? "-" : "\(response.fsyncLatency.sumUs / response.fsyncLatency.count)")
+                var methods = Table("METHOD", "CALLS", "ERRORS", "MEAN µs", numeric: [1, 2, 3])
+                for method in response.methods {
+                    methods.add(method.method, "\(method.calls)", "\(method.errors)", method.calls == 0 ? "-" : "\(method.latency.sumUs / method.calls)")
+                }
+                emit(summary.render(connection.output) + "\n" + methods.render(connection.output))
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a state directory offline, as redis-check-aof does; changes nothing.",
+            discussion: """
+                Exit 0 when a start would recover it (a torn last record, which a start cuts off,
+                is reported); 2 when it is damaged, with the file and byte where.
+
+                Example:
+                  diplanctl admin verify --state-dir /var/lib/diplan
+                """)
+
+        @Option(name: .customLong("state-dir"), help: "The state directory.") var stateDirectory: String
+
+        func run() throws {
+            do {
+                let report = try StateDirectory.verify(path: stateDirectory)
+                var table = Table("CHECK", "RESULT")
+                table.add("snapshot", report.snapshotRevision.map { "revision \($0)" } ?? "none")
+                for damaged in report.damagedSnapshots { table.add("damaged snapshot (passed over)", damaged) }
+                table.add("log segments", "\(report.segments)")
+                table.add("log revisions", report.firstRevision.map { "\($0)–\(report.lastRevision)" } ?? "none")
+                table.add("torn tail", report.tornTail ?? "none")
+                table.add("recovers to revision", "\(report.lastRevision)")
+                emit(table.render(.table))
+            } catch {
+                FileHandle.standardError.write(Data("diplanctl: \(stateDirectory) is damaged: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+    }
+}
