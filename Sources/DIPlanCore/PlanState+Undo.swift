@@ -22,7 +22,8 @@ extension PlanState {
     public func undo(for change: Change) -> Undo {
         let steps: [Undo.Step] = change.mutations.map { mutation in
             switch mutation {
-            case .municipality(let value): municipalities[value.id].map { .restore(.municipality($0)) } ?? .removeMunicipality(value.id)
+            case .municipality(let value):
+                municipalities[value.id].map { .restore(.municipality($0)) } ?? .removeMunicipality(value.id)
             case .plan(let value): plans[value.id].map { .restore(.plan($0)) } ?? .removePlan(value.id)
             case .planEvent(let event): .dropEvent(planID: event.planID)
             case .target(let value): targets[value.key].map { .restore(.target($0)) } ?? .removeTarget(value.key)

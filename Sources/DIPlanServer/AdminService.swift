@@ -51,7 +51,8 @@ package enum AdminService {
             guard let server = server() else { throw RPCError(.unavailable, "the server is not running") }
             do throws(StoreError) {
                 let taken = try server.store.snapshot()
-                context.logger.notice("snapshot written on request", metadata: ["revision": "\(taken.revision)", "uid": "\(context.peer.uid)"])
+                context.logger.notice(
+                    "snapshot written on request", metadata: ["revision": "\(taken.revision)", "uid": "\(context.peer.uid)"])
                 var response = Diplan_V1_SnapshotResponse()
                 response.revision = taken.revision
                 response.path = taken.path
@@ -71,7 +72,9 @@ package enum AdminService {
             }
             do throws(StoreError) {
                 let taken = try server.store.backup(to: request.path)
-                context.logger.notice("backup written", metadata: ["path": "\(request.path)", "revision": "\(taken.revision)", "uid": "\(context.peer.uid)"])
+                context.logger.notice(
+                    "backup written",
+                    metadata: ["path": "\(request.path)", "revision": "\(taken.revision)", "uid": "\(context.peer.uid)"])
                 var response = Diplan_V1_BackupResponse()
                 response.revision = taken.revision
                 response.path = request.path
@@ -85,11 +88,14 @@ package enum AdminService {
             guard let server = server() else { throw RPCError(.unavailable, "the server is not running") }
             let current = server.store.revision
             guard request.revision >= 1, request.revision <= current + 1 else {
-                throw RPCError(.outOfRange, "revision: must be from 1 to the next revision (\(current + 1)); got \(request.revision)")
+                throw RPCError(
+                    .outOfRange, "revision: must be from 1 to the next revision (\(current + 1)); got \(request.revision)")
             }
             do throws(StoreError) {
                 let oldest = try server.store.compact(before: request.revision)
-                context.logger.notice("log compacted", metadata: ["before": "\(request.revision)", "oldest": "\(oldest)", "uid": "\(context.peer.uid)"])
+                context.logger.notice(
+                    "log compacted",
+                    metadata: ["before": "\(request.revision)", "oldest": "\(oldest)", "uid": "\(context.peer.uid)"])
                 var response = Diplan_V1_CompactResponse()
                 response.oldestRevision = oldest
                 response.revision = current

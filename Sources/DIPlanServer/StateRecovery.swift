@@ -51,7 +51,8 @@ package enum StateRecovery {
                     throw Failure.other("snapshot \(snapshot.path) passed its checksum but does not decode: \(error)")
                 }
                 guard state.revision == snapshot.revision else {
-                    throw Failure.other("snapshot \(snapshot.path) holds revision \(state.revision), its name says \(snapshot.revision)")
+                    throw Failure.other(
+                        "snapshot \(snapshot.path) holds revision \(state.revision), its name says \(snapshot.revision)")
                 }
             }
             for record in recovery.records {
@@ -60,15 +61,19 @@ package enum StateRecovery {
                     throw Failure.record(revision: record.revision, reason: "\(error)")
                 }
                 guard change.revision == record.revision, change.revision == state.revision + 1 else {
-                    throw Failure.record(revision: record.revision, reason: "it holds revision \(change.revision) after \(state.revision)")
+                    throw Failure.record(
+                        revision: record.revision, reason: "it holds revision \(change.revision) after \(state.revision)")
                 }
                 state.commit(change)
             }
             logger.info(
                 "state recovered",
                 metadata: [
-                    "revision": "\(state.revision)", "snapshot": "\(recovery.snapshot?.revision ?? 0)", "records": "\(recovery.records.count)",
-                    "lines": "\(state.lineCount)", "ms": "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)",
+                    "revision": "\(state.revision)", "snapshot": "\(recovery.snapshot?.revision ?? 0)",
+                    "records": "\(recovery.records.count)",
+                    "lines": "\(state.lineCount)",
+                    "ms":
+                        "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)",
                 ])
             let store = StateStore(state, log: log, directory: directory, options: options, logger: logger)
             if state.revision == 0 {
@@ -88,12 +93,17 @@ package enum StateRecovery {
     static func loadEmbeddedDataset(into store: StateStore, logger: Logger) throws {
         let dataset = try Contract.embeddedDataset()
         do throws(StoreError) {
-            try store.write(dataset.updates, context: ChangeContext(uid: 0, unixMillis: PlansService.unixMillis(), method: "embedded-dataset"))
+            try store.write(
+                dataset.updates, context: ChangeContext(uid: 0, unixMillis: PlansService.unixMillis(), method: "embedded-dataset")
+            )
         } catch {
             throw Failure.other("the embedded dataset could not be loaded: \(error.rpc)")
         }
         logger.info(
             "loaded the embedded dataset",
-            metadata: ["municipalities": "\(dataset.municipalities.count)", "plans": "\(dataset.plans.count)", "lines": "\(dataset.lines.count)"])
+            metadata: [
+                "municipalities": "\(dataset.municipalities.count)", "plans": "\(dataset.plans.count)",
+                "lines": "\(dataset.lines.count)",
+            ])
     }
 }

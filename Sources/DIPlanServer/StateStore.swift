@@ -78,7 +78,8 @@ package final class StateStore: Sendable {
 
     /// A store over `state`, logging to `log` (nil: memory only) in `directory` (nil: no snapshots).
     package init(
-        _ state: PlanState = PlanState(), log: (any ChangeLog)? = nil, directory: StateDirectory? = nil, options: Options = Options(),
+        _ state: PlanState = PlanState(), log: (any ChangeLog)? = nil, directory: StateDirectory? = nil,
+        options: Options = Options(),
         logger: Logger = Logger(label: "diplan.store")
     ) {
         core = Mutex(Core(plan: state))
@@ -108,7 +109,8 @@ package final class StateStore: Sendable {
     /// Applies updates as one transaction, logs it, and — under `always` —
     /// returns only once it is durable.
     @discardableResult
-    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change {
+    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change
+    {
         let (change, epoch) = try core.withLock { (core: inout Core) throws(StoreError) -> (Change, UInt64) in
             if let broken = gate.read({ $0.broken }) { throw .unavailable("the log is broken; restart the daemon: \(broken)") }
             let change: Change
@@ -205,7 +207,8 @@ package final class StateStore: Sendable {
             var broken: String?
             do { try log.truncate(after: durable) } catch {
                 broken = "\(error)"
-                logger.critical("the log could not be cut back after a failed sync; refusing writes", metadata: ["error": "\(error)"])
+                logger.critical(
+                    "the log could not be cut back after a failed sync; refusing writes", metadata: ["error": "\(error)"])
             }
             epochNow.wrappingAdd(1, ordering: .releasing)
             gate.update { gate in
@@ -233,7 +236,9 @@ package final class StateStore: Sendable {
             gate.update { $0.snapshotRequested = false }
             do {
                 let taken = try snapshot()
-                logger.info("snapshot written", metadata: ["revision": "\(taken.revision)", "bytes": "\(taken.bytes)", "path": "\(taken.path)"])
+                logger.info(
+                    "snapshot written",
+                    metadata: ["revision": "\(taken.revision)", "bytes": "\(taken.bytes)", "path": "\(taken.path)"])
             } catch {
                 logger.error("snapshot failed", metadata: ["error": "\(error)"])
             }
@@ -302,12 +307,17 @@ package final class StateStore: Sendable {
 
 /// How long fdatasync takes, for Admin/Stats.
 package final class StorageMetrics: Sendable {
-    package static let boundsMicroseconds: [UInt64] = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 1_000_000]
-    private let figures = Mutex((counts: [UInt64](repeating: 0, count: StorageMetrics.boundsMicroseconds.count + 1), count: UInt64(0), sum: UInt64(0)))
+    package static let boundsMicroseconds: [UInt64] = [
+        100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 1_000_000,
+    ]
+    private let figures = Mutex(
+        (counts: [UInt64](repeating: 0, count: StorageMetrics.boundsMicroseconds.count + 1), count: UInt64(0), sum: UInt64(0)))
 
     func recordSync(since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        let micros = UInt64(max(0, elapsed.components.seconds)) * 1_000_000 + UInt64(max(0, elapsed.components.attoseconds)) / 1_000_000_000_000
+        let micros =
+            UInt64(max(0, elapsed.components.seconds)) * 1_000_000 + UInt64(max(0, elapsed.components.attoseconds))
+            / 1_000_000_000_000
         let bucket = Self.boundsMicroseconds.firstIndex { micros <= $0 } ?? Self.boundsMicroseconds.count
         figures.withLock {
             $0.counts[bucket] += 1

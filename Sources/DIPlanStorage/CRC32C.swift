@@ -26,10 +26,14 @@ public enum CRC32C {
             let t0 = tables[0], t1 = tables[1], t2 = tables[2], t3 = tables[3]
             let t4 = tables[4], t5 = tables[5], t6 = tables[6], t7 = tables[7]
             while count - index >= 8 {
-                let low = crc ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24)
+                let low =
+                    crc
+                    ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(
+                        bytes[index + 3]) << 24)
                 crc =
                     t7[Int(low & 0xFF)] ^ t6[Int((low >> 8) & 0xFF)] ^ t5[Int((low >> 16) & 0xFF)] ^ t4[Int(low >> 24)]
-                    ^ t3[Int(bytes[index + 4])] ^ t2[Int(bytes[index + 5])] ^ t1[Int(bytes[index + 6])] ^ t0[Int(bytes[index + 7])]
+                    ^ t3[Int(bytes[index + 4])] ^ t2[Int(bytes[index + 5])] ^ t1[Int(bytes[index + 6])]
+                    ^ t0[Int(bytes[index + 7])]
                 index += 8
             }
             while index < count {

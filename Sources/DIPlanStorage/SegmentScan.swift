@@ -28,9 +28,12 @@ public struct SegmentScan: Sendable {
         guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else {
             // A segment created but never written is empty: nothing to cut.
             if bytes.allSatisfy({ $0 == 0 }) {
-                return SegmentScan(path: path, firstRevision: 0, records: [], goodEnd: 0, end: bytes.isEmpty ? .clean : .torn(offset: 0))
+                return SegmentScan(
+                    path: path, firstRevision: 0, records: [], goodEnd: 0, end: bytes.isEmpty ? .clean : .torn(offset: 0))
             }
-            return SegmentScan(path: path, firstRevision: 0, records: [], goodEnd: 0, end: .corrupt(offset: 0, reason: "not a diplan log segment"))
+            return SegmentScan(
+                path: path, firstRevision: 0, records: [], goodEnd: 0,
+                end: .corrupt(offset: 0, reason: "not a diplan log segment"))
         }
         let first = LittleEndian.uint64(bytes, at: 8)
         var scan = SegmentScan(path: path, firstRevision: first, records: [], goodEnd: headerLength, end: .clean)
@@ -70,7 +73,9 @@ public struct SegmentScan: Sendable {
                 scan.end = .corrupt(offset: offset, reason: "revision \(revision) where \(expected) was due")
                 break
             }
-            scan.records.append(LogRecord(revision: revision, payload: keepPayloads ? Array(bytes[(offset + recordHeaderLength)..<recordEnd]) : []))
+            scan.records.append(
+                LogRecord(
+                    revision: revision, payload: keepPayloads ? Array(bytes[(offset + recordHeaderLength)..<recordEnd]) : []))
             expected += 1
             offset = recordEnd
             scan.goodEnd = offset

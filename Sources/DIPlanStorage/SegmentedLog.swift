@@ -55,7 +55,9 @@ public final class SegmentedLog: ChangeLog {
 
     /// Checks every segment: contiguous revisions, no damage but a torn last
     /// record. Opening for writing (`repair`) cuts that torn record off.
-    static func scan(directory: String) throws(StorageError) -> (segments: [Segment], tail: (path: String, offset: Int, size: Int)?) {
+    static func scan(
+        directory: String
+    ) throws(StorageError) -> (segments: [Segment], tail: (path: String, offset: Int, size: Int)?) {
         let names = FileIO.exists(directory) ? try FileIO.list(directory).filter { $0.hasSuffix(".log") } : []
         var segments: [Segment] = []
         var tail: (path: String, offset: Int, size: Int)?
@@ -79,16 +81,20 @@ public final class SegmentedLog: ChangeLog {
             }
             if let previous = segments.last, scan.firstRevision != previous.lastRevision + 1 {
                 throw .missing(
-                    "\(name) starts at revision \(scan.firstRevision), but the segment before it ends at \(previous.lastRevision)")
+                    "\(name) starts at revision \(scan.firstRevision), but the segment before it ends at \(previous.lastRevision)"
+                )
             }
             segments.append(
-                Segment(path: path, firstRevision: scan.firstRevision, lastRevision: scan.lastRevision, size: UInt64(scan.goodEnd)))
+                Segment(
+                    path: path, firstRevision: scan.firstRevision, lastRevision: scan.lastRevision, size: UInt64(scan.goodEnd)))
         }
         return (segments, tail)
     }
 
     /// Opens the log in `directory` for appending, cutting off a torn last record.
-    public static func open(directory: String, segmentSize: UInt64 = 64 * 1024 * 1024) throws(StorageError)
+    public static func open(
+        directory: String, segmentSize: UInt64 = 64 * 1024 * 1024
+    ) throws(StorageError)
         -> (SegmentedLog, OpenReport)
     {
         try FileIO.makeDirectory(directory)

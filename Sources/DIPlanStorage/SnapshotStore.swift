@@ -63,10 +63,13 @@ public struct SnapshotStore: Sendable {
         let length = LittleEndian.uint64(bytes, at: 16)
         let crc = LittleEndian.uint32(bytes, at: 24)
         guard UInt64(bytes.count - headerLength) == length else {
-            throw .corrupt(path: path, offset: headerLength, reason: "holds \(bytes.count - headerLength) bytes, its header says \(length)")
+            throw .corrupt(
+                path: path, offset: headerLength, reason: "holds \(bytes.count - headerLength) bytes, its header says \(length)")
         }
         let payload = Array(bytes[headerLength...])
-        guard CRC32C.checksum(payload) == crc else { throw .corrupt(path: path, offset: headerLength, reason: "checksum mismatch") }
+        guard CRC32C.checksum(payload) == crc else {
+            throw .corrupt(path: path, offset: headerLength, reason: "checksum mismatch")
+        }
         return Snapshot(revision: revision, payload: payload, path: path)
     }
 

@@ -55,7 +55,8 @@ public final class StateDirectory: Sendable {
                     + (damaged.isEmpty ? "" : " (newer snapshots are damaged: \(damaged.map(\.0).joined(separator: ", ")))"))
         }
         if report.segments == 0 && !damaged.isEmpty {
-            throw .missing("the newest snapshot is damaged and no log covers it: \(damaged.map { "\($0.1)" }.joined(separator: "; "))")
+            throw .missing(
+                "the newest snapshot is damaged and no log covers it: \(damaged.map { "\($0.1)" }.joined(separator: "; "))")
         }
         let records = try log.records(from: base + 1)
         return (Recovery(snapshot: snapshot, records: records, cutTail: report.cutTail, damagedSnapshots: damaged.map(\.0)), log)
@@ -68,7 +69,8 @@ public final class StateDirectory: Sendable {
         let (segments, tail) = try SegmentedLog.scan(directory: path + "/wal")
         let base = snapshot?.revision ?? 0
         if let first = segments.first, first.firstRevision > base + 1 {
-            throw .missing("the log starts at revision \(first.firstRevision), but the newest valid snapshot is of revision \(base)")
+            throw .missing(
+                "the log starts at revision \(first.firstRevision), but the newest valid snapshot is of revision \(base)")
         }
         return VerifyReport(
             snapshotRevision: snapshot?.revision, damagedSnapshots: damaged.map { "\($0.0): \($0.1)" }, segments: segments.count,

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Why storage failed. Corruption stops a start; an I/O failure fails the change.
 public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A write, sync or rename failed (a full disk, an I/O error).
@@ -24,8 +26,6 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         return false
     }
 }
-
-import Glibc
 
 enum SystemErrorText {
     static func of(_ errno: Int32) -> String { String(cString: strerror(errno)) }

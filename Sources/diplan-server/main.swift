@@ -77,7 +77,8 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         do {
             store = try StateRecovery.open(path: stateDirectory, options: storeOptions, restore: restore, logger: logger)
         } catch {
-            logger.critical("cannot start from the state directory", metadata: ["path": "\(stateDirectory)", "error": "\(error)"])
+            logger.critical(
+                "cannot start from the state directory", metadata: ["path": "\(stateDirectory)", "error": "\(error)"])
             throw ExitCode(2)
         }
         let listener: UnixListener

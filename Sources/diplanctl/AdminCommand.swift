@@ -19,7 +19,8 @@ struct AdminCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
-                let (response, _) = try await client.call(Method.Admin.snapshot, Diplan_V1_SnapshotRequest(), as: Diplan_V1_SnapshotResponse.self)
+                let (response, _) = try await client.call(
+                    Method.Admin.snapshot, Diplan_V1_SnapshotRequest(), as: Diplan_V1_SnapshotResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 emit("snapshot of revision \(response.revision) written to \(response.path) (\(response.bytes) bytes)\n")
             }
@@ -82,7 +83,8 @@ struct AdminCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
-                let (response, _) = try await client.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+                let (response, _) = try await client.call(
+                    Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 var summary = Table("FIGURE", "VALUE", numeric: [1])
                 summary.add("revision", "\(response.revision)")
@@ -93,10 +95,14 @@ struct AdminCommand: AsyncParsableCommand {
                 summary.add("uptime s", "\(response.uptimeSeconds)")
                 summary.add("log bytes", "\(response.walBytes)")
                 summary.add("fsyncs", "\(response.fsyncLatency.count)")
-                summary.add("mean fsync µs", response.fsyncLatency.count == 0 ? "-" : "\(response.fsyncLatency.sumUs / response.fsyncLatency.count)")
+                summary.add(
+                    "mean fsync µs",
+                    response.fsyncLatency.count == 0 ? "-" : "\(response.fsyncLatency.sumUs / response.fsyncLatency.count)")
                 var methods = Table("METHOD", "CALLS", "ERRORS", "MEAN µs", numeric: [1, 2, 3])
                 for method in response.methods {
-                    methods.add(method.method, "\(method.calls)", "\(method.errors)", method.calls == 0 ? "-" : "\(method.latency.sumUs / method.calls)")
+                    methods.add(
+                        method.method, "\(method.calls)", "\(method.errors)",
+                        method.calls == 0 ? "-" : "\(method.latency.sumUs / method.calls)")
                 }
                 emit(summary.render(connection.output) + "\n" + methods.render(connection.output))
             }

@@ -11,7 +11,10 @@ struct UndoTests {
             [.upsertMunicipality(Municipality(id: "ludza", name: "Ludza (renamed)", kind: .novads, region: .latgale))],
             [.upsertPlan(Plan(id: "riga-2017-2020", region: .riga, title: "Rīga", periodStartYear: 2017, periodEndYear: 2020))],
             [.advancePlan(PlanAdvance(planID: Fixture.plan, to: .municipalAgreement))],
-            [.setPlanTarget(PlanTarget(key: TargetKey(planID: Fixture.plan, serviceType: .respite, targetGroup: .ftChildren), amount: 6))],
+            [
+                .setPlanTarget(
+                    PlanTarget(key: TargetKey(planID: Fixture.plan, serviceType: .respite, targetGroup: .ftChildren), amount: 6))
+            ],
             [.upsertCapacityLine(Fixture.line(Fixture.key("balvi")))],
             [.upsertCapacityLine(Fixture.line(planned: 99))],
             [.deleteCapacityLine(Fixture.key("ludza", .groupApartment, .grtAdults))],
@@ -45,10 +48,13 @@ struct UndoTests {
 
     @Test func restoringAnExportGivesTheSameState() throws {
         var state = try InvariantTests.populated()
-        try state.apply(.advancePlan(PlanAdvance(planID: Fixture.plan, to: .publicConsultation, date: CalendarDate("2018-04-20"))))
+        try state.apply(
+            .advancePlan(PlanAdvance(planID: Fixture.plan, to: .publicConsultation, date: CalendarDate("2018-04-20"))))
         let restored = PlanState(restoring: try state.export(), revision: state.revision)
         #expect(restored.observable == state.observable)
-        #expect(try restored.queryCapacity(CapacityQuery(groupBy: [.municipality])) == state.queryCapacity(CapacityQuery(groupBy: [.municipality])))
+        #expect(
+            try restored.queryCapacity(CapacityQuery(groupBy: [.municipality]))
+                == state.queryCapacity(CapacityQuery(groupBy: [.municipality])))
         #expect(restored.line(Fixture.key())?.revision == state.line(Fixture.key())?.revision)
     }
 }

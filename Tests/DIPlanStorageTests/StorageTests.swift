@@ -114,7 +114,11 @@ struct SegmentedLogTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasSuffix(".log") }.sorted()
         try FileManager.default.removeItem(atPath: scratch.path + "/" + files[1])
         let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: scratch.path, segmentSize: 300) }
-        if case .missing(let what)? = error { #expect(what.contains("starts at revision")) } else { Issue.record("\(String(describing: error))") }
+        if case .missing(let what)? = error {
+            #expect(what.contains("starts at revision"))
+        } else {
+            Issue.record("\(String(describing: error))")
+        }
     }
 
     @Test func truncateRemovesWhatWasNotDurable() throws {
@@ -240,7 +244,9 @@ func flipBit(_ path: String, atFromEnd distance: Int) throws {
 enum SegmentScanProbe {
     static func encode(_ record: LogRecord) -> [UInt8] {
         var bytes: [UInt8] = []
-        func append(_ value: UInt64, _ count: Int) { for index in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(index * 8))) } }
+        func append(_ value: UInt64, _ count: Int) {
+            for index in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(index * 8))) }
+        }
         append(UInt64(record.payload.count), 4)
         var body: [UInt8] = []
         for index in 0..<8 { body.append(UInt8(truncatingIfNeeded: record.revision >> UInt64(index * 8))) }

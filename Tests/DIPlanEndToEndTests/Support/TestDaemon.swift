@@ -49,9 +49,13 @@ final class TestDaemon: @unchecked Sendable {
     let stateDirectory: String
     let process = Process()
     private let errors = Pipe()
-    private var collected = Data()
+    /// What the daemon logs, drained as it comes so that a full pipe never blocks it.
+    private let collected = LogBuffer()
+    /// Whether the directory is this daemon's to remove (not one that outlives it, as in a crash loop).
+    private let ownsDirectory: Bool
 
     init(arguments: [String] = [], directory: TemporaryDirectory? = nil) throws {
+        ownsDirectory = directory == nil
         self.directory = try directory ?? TemporaryDirectory()
         socketPath = self.directory.path("d.sock")
         stateDirectory = self.directory.path("state")
@@ -60,6 +64,9 @@ final class TestDaemon: @unchecked Sendable {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        let reading = errors.fileHandleForReading
+        let buffer = collected
+        Thread.detachNewThread { buffer.fill(from: reading) }
         try waitUntilListening()
     }
 
@@ -81,7 +88,7 @@ final class TestDaemon: @unchecked Sendable {
     }
 
     /// What the daemon logged so far (read after it stopped).
-    var log: String { String(decoding: collected, as: UTF8.self) }
+    var log: String { collected.text }
 
     /// Sends SIGTERM and waits; returns the exit status.
     @discardableResult
@@ -89,8 +96,8 @@ final class TestDaemon: @unchecked Sendable {
         if process.isRunning {
             kill(process.processIdentifier, signal)
         }
-        collected.append(errors.fileHandleForReading.readDataToEndOfFile())
         process.waitUntilExit()
+        collected.awaitEnd()
         return process.terminationStatus
     }
 
@@ -99,7 +106,37 @@ final class TestDaemon: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        directory.remove()
+        if ownsDirectory { directory.remove() }
+    }
+}
+
+/// Collects a pipe's bytes on a thread of its own until it ends.
+final class LogBuffer: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var data = Data()
+    private var ended = false
+
+    func fill(from handle: FileHandle) {
+        while true {
+            let chunk = handle.availableData
+            lock.lock()
+            if chunk.isEmpty { ended = true } else { data.append(chunk) }
+            lock.broadcast()
+            lock.unlock()
+            if chunk.isEmpty { return }
+        }
+    }
+
+    func awaitEnd() {
+        lock.lock()
+        while !ended { lock.wait() }
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

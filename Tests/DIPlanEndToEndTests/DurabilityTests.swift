@@ -1,0 +1,333 @@
+import DIPlanClient
+import DIPlanCore
+import DIPlanStorage
+import DIPlanWire
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+@Suite("Durability: no acknowledged change lost, damage refused, never guessed around", .serialized)
+struct DurabilityTests {
+    static let plan = "latgale-2017-2020"
+
+    static func line(_ municipality: String, _ service: ServiceType, planned: UInt32) -> CapacityLine {
+        CapacityLine(
+            key: LineKey(planID: plan, municipalityID: municipality, serviceType: service, targetGroup: .grtAdults),
+            planned: planned, source: "crash test")
+    }
+
+    static func planned(_ client: DIPlanClient, _ municipality: String, _ service: ServiceType) async throws -> UInt32? {
+        let lines = try await client.export(planIDs: [plan]).lines
+        return lines.first {
+            $0.key.municipalityID == municipality && $0.key.serviceType == service && $0.key.targetGroup == .grtAdults
+        }?.planned
+    }
+
+    /// Several writers, each a transaction of two lines set to its counter; the
+    /// daemon killed at a random moment; after every restart each writer's last
+    /// acknowledged value (or a later one it sent) is there, both lines agree,
+    /// and the revision has not gone back.
+    @Test func acknowledgedChangesSurviveSIGKILL() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let municipalities = ["aglona", "balvi", "cibla", "dagda"]
+        var acknowledged = [Int](repeating: 0, count: municipalities.count)
+        var sent = [Int](repeating: 0, count: municipalities.count)
+        var acknowledgedRevision: UInt64 = 0
+        var generator = SystemRandomNumberGenerator()
+        let iterations = 25
+        var totalAcknowledged = 0
+        for iteration in 0..<iterations {
+            let daemon = try TestDaemon(arguments: ["--snapshot-every", "300"], directory: directory)
+            let reader = try daemon.client()
+            let revision = try await reader.queryCapacity(CapacityQuery()).1
+            #expect(
+                revision >= acknowledgedRevision,
+                "iteration \(iteration): revision went back from \(acknowledgedRevision) to \(revision)")
+            let lines = try await reader.export(planIDs: [Self.plan]).lines
+            for (index, municipality) in municipalities.enumerated() where sent[index] > 0 {
+                let dayCare = lines.first {
+                    $0.key.municipalityID == municipality && $0.key.serviceType == .dayCareCentre
+                        && $0.key.targetGroup == .grtAdults
+                }?.planned
+                let workshop = lines.first {
+                    $0.key.municipalityID == municipality && $0.key.serviceType == .specialisedWorkshop
+                }?.planned
+                #expect(dayCare == workshop, "iteration \(iteration): a transaction was half applied for \(municipality)")
+                let value = Int(dayCare ?? 0)
+                #expect(
+                    value >= acknowledged[index],
+                    "iteration \(iteration): \(municipality) lost acknowledged value \(acknowledged[index]), has \(value)")
+                #expect(value <= sent[index], "iteration \(iteration): \(municipality) has \(value), never sent")
+                acknowledged[index] = value
+            }
+            reader.close()
+
+            let outcome = Outcomes()
+            let starts = sent
+            let writers = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for (index, municipality) in municipalities.enumerated() {
+                        let start = starts[index]
+                        group.addTask {
+                            guard let client = try? daemon.client(timeout: .seconds(5)) else { return }
+                            defer { client.close() }
+                            var counter = start
+                            while true {
+                                counter += 1
+                                outcome.add(index, -counter, 0)
+                                do {
+                                    let revision = try await client.apply([
+                                        .upsertCapacityLine(Self.line(municipality, .dayCareCentre, planned: UInt32(counter))),
+                                        .upsertCapacityLine(
+                                            Self.line(municipality, .specialisedWorkshop, planned: UInt32(counter))),
+                                    ])
+                                    outcome.add(index, counter, revision)
+                                } catch {
+                                    return
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let pause = Int.random(in: 30...250, using: &generator)
+            try await Task.sleep(for: .milliseconds(pause))
+            daemon.stop(signal: SIGKILL)
+            await writers.value
+            for (index, counter, revision) in outcome.all {
+                if counter < 0 {
+                    sent[index] = max(sent[index], -counter)
+                } else {
+                    acknowledged[index] = max(acknowledged[index], counter)
+                    acknowledgedRevision = max(acknowledgedRevision, revision)
+                    totalAcknowledged += 1
+                }
+            }
+        }
+        #expect(totalAcknowledged > iterations, "the writers barely wrote: \(totalAcknowledged) changes in \(iterations) runs")
+        // The directory verifies offline, and a last start finds every acknowledged value.
+        let report = try StateDirectory.verify(path: directory.path("state"))
+        #expect(report.lastRevision >= acknowledgedRevision)
+        let daemon = try TestDaemon(directory: directory)
+        let client = try daemon.client()
+        for (index, municipality) in municipalities.enumerated() where acknowledged[index] > 0 {
+            #expect(Int(try await Self.planned(client, municipality, .dayCareCentre) ?? 0) >= acknowledged[index])
+        }
+        client.close()
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func aTornLastRecordIsCutAndTheStartGoesOn() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var first: TestDaemon? = try TestDaemon(directory: directory)
+        let client = try first!.client()
+        for value in 1...5 {
+            try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: UInt32(value))))
+        }
+        client.close()
+        #expect(first!.stop() == 0)
+        first = nil
+        // A crash in the middle of writing the next record: half a record at the end of the segment.
+        let segment = try Self.lastSegment(directory)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
+        handle.seekToEndOfFile()
+        handle.write(Data([0x40, 0, 0, 0, 0xAB, 0xCD, 0xEF, 0x01, 7, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]))
+        try handle.close()
+
+        let daemon = try TestDaemon(directory: directory)
+        let again = try daemon.client()
+        #expect(try await Self.planned(again, "ludza", .dayCareCentre) == 5)
+        try await again.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: 6)))
+        again.close()
+        #expect(daemon.stop() == 0)
+        #expect(daemon.log.contains("cut a torn last record"))
+    }
+
+    @Test func aFlippedBitInAMiddleRecordStopsTheStart() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var first: TestDaemon? = try TestDaemon(directory: directory)
+        let client = try first!.client()
+        for value in 1...10 {
+            try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: UInt32(value))))
+        }
+        client.close()
+        #expect(first!.stop() == 0)
+        first = nil
+        let segment = try Self.lastSegment(directory)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: segment)))
+        // Walk to the record of revision 6 and flip a bit in its payload.
+        var offset = 16
+        for _ in 1..<6 {
+            offset += 16 + Int(UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16)
+        }
+        bytes[offset + 30] ^= 0x04
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+
+        let process = Process()
+        process.executableURL = try Binaries.url("diplan-server")
+        process.arguments = ["--socket", directory.path("d.sock"), "--state-dir", directory.path("state")]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(log.contains("corrupt at byte \(offset)"), "\(log)")
+        #expect(!FileManager.default.fileExists(atPath: directory.path("d.sock")))
+        let verify = try diplanctl(["admin", "verify", "--state-dir", directory.path("state")], socket: "/nonexistent")
+        #expect(verify.status == 2)
+        #expect(verify.err.contains("corrupt at byte \(offset)"))
+    }
+
+    @Test func aSnapshotThenTheLogAreReplayed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var first: TestDaemon? = try TestDaemon(directory: directory)
+        let client = try first!.client()
+        for value in 1...3 {
+            try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: UInt32(value))))
+        }
+        let (snapshot, _) = try await client.call(
+            Method.Admin.snapshot, Diplan_V1_SnapshotRequest(), as: Diplan_V1_SnapshotResponse.self)
+        #expect(snapshot.revision == 4)
+        for value in 4...6 {
+            try await client.apply(.upsertCapacityLine(Self.line("balvi", .dayCareCentre, planned: UInt32(value))))
+        }
+        let before = try await client.export()
+        client.close()
+        first!.stop(signal: SIGKILL)
+        first = nil
+        let report = try StateDirectory.verify(path: directory.path("state"))
+        #expect(report.snapshotRevision == 4)
+        #expect(report.lastRevision == 7)
+        let daemon = try TestDaemon(directory: directory)
+        let again = try daemon.client()
+        #expect(try await again.export() == before)
+        #expect(try await again.queryCapacity(CapacityQuery()).1 == 7)
+        again.close()
+        #expect(daemon.stop() == 0)
+        #expect(daemon.log.contains("snapshot=4"))
+    }
+
+    @Test func backupAndRestoreRoundTrip() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let backup = directory.path("backup.snap")
+        let source = try TestDaemon()
+        let client = try source.client()
+        try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: 42)))
+        let (response, _) = try await client.call(
+            Method.Admin.backup,
+            {
+                var request = Diplan_V1_BackupRequest()
+                request.path = backup
+                return request
+            }(),
+            as: Diplan_V1_BackupResponse.self)
+        let atBackup = try await client.export()
+        try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: 43)))
+        // A backup never replaces a file.
+        do {
+            var request = Diplan_V1_BackupRequest()
+            request.path = backup
+            _ = try await client.call(Method.Admin.backup, request, as: Diplan_V1_BackupResponse.self)
+            Issue.record("a backup replaced a file")
+        } catch {
+            #expect((error as? RPCError)?.code == .alreadyExists)
+        }
+        client.close()
+        #expect(source.stop() == 0)
+
+        let restored = try TestDaemon(arguments: ["--restore", backup], directory: directory)
+        let again = try restored.client()
+        #expect(try await again.export() == atBackup)
+        #expect(try await again.queryCapacity(CapacityQuery()).1 == response.revision)
+        again.close()
+        #expect(restored.stop() == 0)
+
+        // --restore refuses a state directory that holds a state.
+        let process = Process()
+        process.executableURL = try Binaries.url("diplan-server")
+        process.arguments = ["--socket", directory.path("x.sock"), "--state-dir", directory.path("state"), "--restore", backup]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+    }
+
+    static var canMountTmpfs: Bool { getuid() == 0 }
+
+    @Test(.enabled(if: canMountTmpfs, "mounting a small tmpfs needs root"))
+    func aFullDiskFailsTheChangeWithUnavailableAndKeepsServingReads() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let mountPoint = directory.path("disk")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint]
+        try mount.run()
+        mount.waitUntilExit()
+        try #require(mount.terminationStatus == 0, "mount -t tmpfs failed")
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = ["-l", mountPoint]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        let daemon = try TestDaemon(
+            arguments: ["--state-dir", mountPoint + "/state", "--snapshot-every", "0"], directory: directory)
+        let client = try daemon.client()
+        // Fill the disk.
+        let filler = mountPoint + "/filler"
+        FileManager.default.createFile(atPath: filler, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
+        let chunk = Data(repeating: 0, count: 4096)
+        while (try? handle.write(contentsOf: chunk)) != nil {}
+        try? handle.close()
+
+        // The segment's last page may still take a record or two; then the disk is full.
+        var before = try await client.export()
+        var revision = try await client.queryCapacity(CapacityQuery()).1
+        var refused = false
+        for value in 1...200 {
+            do {
+                revision = try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: UInt32(value))))
+                before = try await client.export()
+            } catch {
+                #expect(error.code == .unavailable)
+                #expect(error.message.contains("No space left on device"))
+                refused = true
+                break
+            }
+        }
+        #expect(refused, "200 changes fitted on a full disk")
+        #expect(try await client.export() == before)
+        #expect(try await client.queryCapacity(CapacityQuery()).1 == revision)
+        #expect(try await client.isServing())
+
+        try FileManager.default.removeItem(atPath: filler)
+        let next = try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: 99)))
+        #expect(next == revision + 1)
+        client.close()
+        #expect(daemon.stop() == 0)
+    }
+
+    /// What the writers sent (negative counters) and had acknowledged.
+    final class Outcomes: Sendable {
+        private let entries = Mutex<[(Int, Int, UInt64)]>([])
+        func add(_ index: Int, _ counter: Int, _ revision: UInt64) { entries.withLock { $0.append((index, counter, revision)) } }
+        var all: [(Int, Int, UInt64)] { entries.withLock { $0 } }
+    }
+
+    static func lastSegment(_ directory: TemporaryDirectory) throws -> String {
+        let wal = directory.path("state/wal")
+        let names = try FileManager.default.contentsOfDirectory(atPath: wal).filter { $0.hasSuffix(".log") }.sorted()
+        return wal + "/" + names.last!
+    }
+}
