@@ -8,6 +8,7 @@ public enum Mutation: Sendable, Hashable {
     case lineDeleted(LineKey)
     case facility(Facility)
     case project(Project)
+    case hold(Hold)
 }
 
 /// One committed change — a single update or a whole transaction — and the

@@ -10,6 +10,7 @@ public struct Undo: Sendable {
         case removeFacility(String)
         case removeProject(String)
         case dropEvent(planID: String)
+        case removeHold(String)
     }
 
     /// The revision of the change it takes back.
@@ -31,6 +32,7 @@ extension PlanState {
             case .lineDeleted(let key): lines[key].map { .restore(.line($0)) } ?? .removeLine(key)
             case .facility(let value): facilities[value.id].map { .restore(.facility($0)) } ?? .removeFacility(value.id)
             case .project(let value): projects[value.id].map { .restore(.project($0)) } ?? .removeProject(value.id)
+            case .hold(let value): holds[value.id].map { .restore(.hold($0)) } ?? .removeHold(value.id)
             }
         }
         return Undo(revision: change.revision, steps: steps)
@@ -49,6 +51,7 @@ extension PlanState {
                 case .line(let value): put(value)
                 case .facility(let value): put(value)
                 case .project(let value): put(value)
+                case .hold(let value): put(value)
                 case .planEvent, .lineDeleted: break
                 }
             case .removeMunicipality(let id):
@@ -69,6 +72,8 @@ extension PlanState {
                     projectsByPlanMunicipality[PlanMunicipality(old)]?.remove(id)
                     projectsByMunicipality[old.municipalityID]?.remove(id)
                 }
+            case .removeHold(let id):
+                removeHold(id)
             case .dropEvent(let planID):
                 events[planID]?.removeLast()
                 if events[planID]?.isEmpty == true { events[planID] = nil }
@@ -78,7 +83,7 @@ extension PlanState {
     }
 
     /// A state rebuilt from a snapshot: every entity as it was, with its own revision.
-    public init(restoring dataset: Dataset, revision: UInt64) {
+    public init(restoring dataset: Dataset, holds: [Hold] = [], revision: UInt64) {
         self.init()
         for municipality in dataset.municipalities { put(municipality) }
         for record in dataset.plans {
@@ -89,6 +94,7 @@ extension PlanState {
         for line in dataset.lines { put(line) }
         for facility in dataset.facilities { put(facility) }
         for project in dataset.projects { put(project) }
+        for hold in holds { put(hold) }
         self.revision = revision
     }
 }

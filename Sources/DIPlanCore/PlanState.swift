@@ -20,6 +20,7 @@ public struct PlanState: Sendable {
     var lines: [LineKey: CapacityLine] = [:]
     var facilities: [String: Facility] = [:]
     var projects: [String: Project] = [:]
+    var holds: [String: Hold] = [:]
 
     // MARK: - Indexes
 
@@ -32,6 +33,9 @@ public struct PlanState: Sendable {
     var projectsByMunicipality: [String: Set<String>] = [:]
     /// Every target key of a plan that has a target or a line.
     var targetKeysByPlan: [String: Set<TargetKey>] = [:]
+    /// Idempotency key → the hold whose call used it.
+    var holdsByKey: [String: String] = [:]
+    var activeHolds: Set<String> = []
 
     // MARK: - Running totals
 
@@ -111,6 +115,7 @@ public struct PlanState: Sendable {
             case .lineDeleted(let key): removeLine(key)
             case .facility(let facility): put(facility)
             case .project(let project): put(project)
+            case .hold(let hold): put(hold)
             }
         }
         revision = change.revision
@@ -159,6 +164,19 @@ public struct PlanState: Sendable {
         facilities[facility.id] = facility
         facilitiesByLine[facility.lineKey, default: []].insert(facility.id)
         facilitiesByMunicipality[facility.municipalityID, default: []].insert(facility.id)
+    }
+
+    mutating func put(_ hold: Hold) {
+        if let old = holds[hold.id] { removeHold(old.id) }
+        holds[hold.id] = hold
+        for key in [hold.holdKey, hold.confirmKey, hold.releaseKey].compactMap({ $0 }) { holdsByKey[key] = hold.id }
+        if hold.status == .active { activeHolds.insert(hold.id) }
+    }
+
+    mutating func removeHold(_ id: String) {
+        guard let old = holds.removeValue(forKey: id) else { return }
+        for key in [old.holdKey, old.confirmKey, old.releaseKey].compactMap({ $0 }) { holdsByKey[key] = nil }
+        activeHolds.remove(id)
     }
 
     mutating func put(_ project: Project) {

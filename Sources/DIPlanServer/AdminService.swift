@@ -34,6 +34,7 @@ package enum AdminService {
             response.connectionsTotal = server.totalConnections
             response.uptimeSeconds = (ContinuousClock.now - server.metrics.started).components.seconds
             response.watchers = UInt32(server.streams.count)
+            response.activeHolds = UInt32(server.store.read { $0.activeHoldCount })
             response.methods = server.metrics.snapshot.sorted { $0.key < $1.key }.map { method, figures in
                 var stats = Diplan_V1_MethodStats()
                 stats.method = method
@@ -104,10 +105,6 @@ package enum AdminService {
                 throw error.rpc
             }
         }
-        router.notYetServed(Method.Holds.hold, "holds are not served yet")
-        router.notYetServed(Method.Holds.confirm, "holds are not served yet")
-        router.notYetServed(Method.Holds.release, "holds are not served yet")
-        router.notYetServed(Method.Holds.listHolds, "holds are not served yet")
         router.notYetServed(Method.Watch.watch, "the change stream is not served yet")
     }
 }

@@ -17,6 +17,7 @@ package final class DIPlanService: Service, Sendable {
         let holder = ServerHolder()
         var router = Router()
         PlansService.register(into: &router, store: store)
+        HoldsService.register(into: &router, store: store)
         HealthService.register(into: &router) { holder.server }
         AdminService.register(into: &router) { holder.server }
         let streams = StreamRegistry { store.revision }
@@ -28,6 +29,7 @@ package final class DIPlanService: Service, Sendable {
 
     package func run() async throws {
         server.start(listener)
+        HoldsService.startExpiry(store: server.store, logger: logger)
         logger.info(
             "serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
         try? await gracefulShutdown()

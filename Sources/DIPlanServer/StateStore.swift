@@ -109,16 +109,25 @@ package final class StateStore: Sendable {
     /// Applies updates as one transaction, logs it, and — under `always` —
     /// returns only once it is durable.
     @discardableResult
-    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change
-    {
-        let (change, epoch) = try core.withLock { (core: inout Core) throws(StoreError) -> (Change, UInt64) in
+    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change {
+        let (change, _) = try commit { (state) throws(DomainError) -> (Change, Void)? in
+            (try state.prepare(updates, expectedRevision: expectedRevision, context: context), ())
+        }!
+        return change
+    }
+
+    /// Commits the change that `prepare` makes of the current state (none when
+    /// it returns nil), logged first and — under `always` — durable before this returns.
+    package func commit<T>(_ prepare: (borrowing PlanState) throws(DomainError) -> (Change, T)?) throws(StoreError) -> (Change, T)? {
+        let prepared = try core.withLock { (core: inout Core) throws(StoreError) -> (Change, T, UInt64)? in
             if let broken = gate.read({ $0.broken }) { throw .unavailable("the log is broken; restart the daemon: \(broken)") }
-            let change: Change
+            let made: (Change, T)?
             do throws(DomainError) {
-                change = try core.plan.prepare(updates, expectedRevision: expectedRevision, context: context)
+                made = try prepare(core.plan)
             } catch {
                 throw .domain(error)
             }
+            guard let (change, value) = made else { return nil }
             if let log {
                 do { try log.append(LogRecord(revision: change.revision, payload: change.recordBytes())) } catch {
                     logger.error("a change could not be logged; nothing changed", metadata: ["error": "\(error)"])
@@ -136,12 +145,13 @@ package final class StateStore: Sendable {
             }
             if snapshotDue { core.recordsSinceSnapshot = 0 }
             if options.fsync != .always || log == nil { visible.store(change.revision, ordering: .releasing) }
-            return (change, epoch)
+            return (change, value, epoch)
         }
+        guard let (change, value, epoch) = prepared else { return nil }
         if options.fsync == .always && log != nil {
             try awaitDurable(change.revision, epoch: epoch)
         }
-        return change
+        return (change, value)
     }
 
     /// Returns once `revision` may be shown: at once unless it is not yet
@@ -220,6 +230,8 @@ package final class StateStore: Sendable {
             logger.warning("changes reverted", metadata: ["count": "\(reverted)", "revision": "\(durable)"])
         }
     }
+
+    package var isClosed: Bool { gate.read { $0.stopping } }
 
     /// Syncs what is left and stops the background threads.
     package func close() {

@@ -28,6 +28,9 @@ extension Mutation {
         case .project(let value):
             message.kind = .project
             message.project = value.proto
+        case .hold(let value):
+            message.kind = .hold
+            message.hold = value.proto
         }
         return message
     }
@@ -43,7 +46,7 @@ extension Mutation {
         case .deletedLine(let value)?: self = .lineDeleted(try LineKey(proto: value))
         case .facility(let value)?: self = .facility(try Facility(proto: value))
         case .project(let value)?: self = .project(try Project(proto: value))
-        case .hold?: throw .invalidArgument(field: "mutation.hold", rule: "holds are not served yet")
+        case .hold(let value)?: self = .hold(try Hold(proto: value))
         }
     }
 }

@@ -28,6 +28,7 @@ package enum Method {
         package static let confirm = "/diplan.v1.Holds/Confirm"
         package static let release = "/diplan.v1.Holds/Release"
         package static let listHolds = "/diplan.v1.Holds/ListHolds"
+        package static let findFreePlaces = "/diplan.v1.Holds/FindFreePlaces"
     }
 
     package enum Watch {

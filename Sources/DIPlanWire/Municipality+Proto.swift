@@ -10,6 +10,11 @@ extension Municipality {
         message.diProject = inDIProject.proto
         message.source = source
         message.revision = revision
+        if let centre {
+            message.centre.latitude = centre.latitude
+            message.centre.longitude = centre.longitude
+            message.centre.source = centre.source
+        }
         return message
     }
 
@@ -17,6 +22,8 @@ extension Municipality {
         self.init(
             id: message.id, name: message.name, kind: try .required(message.kind, "municipality.kind"),
             region: try .required(message.region, "municipality.region"),
-            inDIProject: Bool?(proto: message.diProject), source: message.source, revision: message.revision)
+            inDIProject: Bool?(proto: message.diProject), source: message.source, revision: message.revision,
+            centre: message.hasCentre
+                ? GeoPoint(latitude: message.centre.latitude, longitude: message.centre.longitude, source: message.centre.source) : nil)
     }
 }

@@ -26,6 +26,7 @@ extension PlanState {
         var message = Diplan_V1_StateSnapshot()
         message.revision = revision
         message.dataset = try export().proto
+        message.holds = allHolds.map(\.proto)
         message.unixMs = unixMillis
         return try message.serializedBytes()
     }
@@ -33,6 +34,8 @@ extension PlanState {
     /// The state a snapshot holds.
     package init(snapshotBytes bytes: [UInt8]) throws {
         let message = try Diplan_V1_StateSnapshot(serializedBytes: bytes)
-        self.init(restoring: try Dataset(proto: message.dataset), revision: message.revision)
+        var holds: [Hold] = []
+        for hold in message.holds { holds.append(try Hold(proto: hold)) }
+        self.init(restoring: try Dataset(proto: message.dataset), holds: holds, revision: message.revision)
     }
 }

@@ -555,6 +555,35 @@ package nonisolated struct Diplan_V1_Municipality: Sendable {
   /// The revision that last changed this municipality.
   package var revision: UInt64 = 0
 
+  /// Its administrative centre, where a source gives it.
+  package var centre: Diplan_V1_GeoPoint {
+    get {_centre ?? Diplan_V1_GeoPoint()}
+    set {_centre = newValue}
+  }
+  /// Returns true if `centre` has been explicitly set.
+  package var hasCentre: Bool {self._centre != nil}
+  /// Clears the value of `centre`. Subsequent reads from it will return its default value.
+  package mutating func clearCentre() {self._centre = nil}
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _centre: Diplan_V1_GeoPoint? = nil
+}
+
+/// A point in WGS 84 degrees, with where it comes from.
+package nonisolated struct Diplan_V1_GeoPoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var latitude: Double = 0
+
+  package var longitude: Double = 0
+
+  package var source: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1046,7 +1075,7 @@ nonisolated extension Diplan_V1_RegionInfo: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Municipality"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{1}region\0\u{3}di_project\0\u{1}source\0\u{1}revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{1}region\0\u{3}di_project\0\u{1}source\0\u{1}revision\0\u{1}centre\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1061,12 +1090,17 @@ nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtob
       case 5: try { try decoder.decodeSingularEnumField(value: &self.diProject) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._centre) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
@@ -1088,6 +1122,9 @@ nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtob
     if self.revision != 0 {
       try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 7)
     }
+    try { if let v = self._centre {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1099,6 +1136,47 @@ nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtob
     if lhs.diProject != rhs.diProject {return false}
     if lhs.source != rhs.source {return false}
     if lhs.revision != rhs.revision {return false}
+    if lhs._centre != rhs._centre {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_GeoPoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".GeoPoint"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}latitude\0\u{1}longitude\0\u{1}source\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.latitude) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.longitude) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.latitude.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.latitude, fieldNumber: 1)
+    }
+    if self.longitude.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.longitude, fieldNumber: 2)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_GeoPoint, rhs: Diplan_V1_GeoPoint) -> Bool {
+    if lhs.latitude != rhs.latitude {return false}
+    if lhs.longitude != rhs.longitude {return false}
+    if lhs.source != rhs.source {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

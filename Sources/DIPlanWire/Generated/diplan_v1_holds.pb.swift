@@ -73,43 +73,105 @@ package nonisolated enum Diplan_V1_HoldStatus: SwiftProtobuf.Enum, Swift.CaseIte
 
 }
 
-package nonisolated struct Diplan_V1_Hold: Sendable {
+package nonisolated struct Diplan_V1_Hold: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  package var id: String = String()
+  package var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  package var referralID: String = String()
+  package var referralID: String {
+    get {_storage._referralID}
+    set {_uniqueStorage()._referralID = newValue}
+  }
 
-  package var target: Diplan_V1_Hold.OneOf_Target? = nil
+  package var target: OneOf_Target? {
+    get {return _storage._target}
+    set {_uniqueStorage()._target = newValue}
+  }
 
   package var facilityID: String {
     get {
-      if case .facilityID(let v)? = target {return v}
+      if case .facilityID(let v)? = _storage._target {return v}
       return String()
     }
-    set {target = .facilityID(newValue)}
+    set {_uniqueStorage()._target = .facilityID(newValue)}
   }
 
   package var line: Diplan_V1_LineKey {
     get {
-      if case .line(let v)? = target {return v}
+      if case .line(let v)? = _storage._target {return v}
       return Diplan_V1_LineKey()
     }
-    set {target = .line(newValue)}
+    set {_uniqueStorage()._target = .line(newValue)}
   }
 
-  package var places: UInt32 = 0
+  package var places: UInt32 {
+    get {_storage._places}
+    set {_uniqueStorage()._places = newValue}
+  }
 
-  package var status: Diplan_V1_HoldStatus = .unspecified
+  package var status: Diplan_V1_HoldStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
   /// Unix time in milliseconds.
-  package var createdUnixMs: Int64 = 0
+  package var createdUnixMs: Int64 {
+    get {_storage._createdUnixMs}
+    set {_uniqueStorage()._createdUnixMs = newValue}
+  }
 
-  package var expiresUnixMs: Int64 = 0
+  package var expiresUnixMs: Int64 {
+    get {_storage._expiresUnixMs}
+    set {_uniqueStorage()._expiresUnixMs = newValue}
+  }
 
-  package var revision: UInt64 = 0
+  package var revision: UInt64 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
+
+  /// The line the places count on (a facility's line for a facility hold).
+  package var lineKey: Diplan_V1_LineKey {
+    get {_storage._lineKey ?? Diplan_V1_LineKey()}
+    set {_uniqueStorage()._lineKey = newValue}
+  }
+  /// Returns true if `lineKey` has been explicitly set.
+  package var hasLineKey: Bool {_storage._lineKey != nil}
+  /// Clears the value of `lineKey`. Subsequent reads from it will return its default value.
+  package mutating func clearLineKey() {_uniqueStorage()._lineKey = nil}
+
+  /// When it was confirmed, released or expired; 0 while active.
+  package var endedUnixMs: Int64 {
+    get {_storage._endedUnixMs}
+    set {_uniqueStorage()._endedUnixMs = newValue}
+  }
+
+  /// The idempotency keys of the calls that made and ended it.
+  package var holdKey: String {
+    get {_storage._holdKey}
+    set {_uniqueStorage()._holdKey = newValue}
+  }
+
+  package var confirmKey: String {
+    get {_storage._confirmKey}
+    set {_uniqueStorage()._confirmKey = newValue}
+  }
+
+  package var releaseKey: String {
+    get {_storage._releaseKey}
+    set {_uniqueStorage()._releaseKey = newValue}
+  }
+
+  /// Free places on the line right after the hold was made.
+  package var freeAfter: UInt32 {
+    get {_storage._freeAfter}
+    set {_uniqueStorage()._freeAfter = newValue}
+  }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -120,6 +182,8 @@ package nonisolated struct Diplan_V1_Hold: Sendable {
   }
 
   package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 package nonisolated struct Diplan_V1_HoldRequest: Sendable {
@@ -302,6 +366,112 @@ package nonisolated struct Diplan_V1_ListHoldsResponse: Sendable {
   package init() {}
 }
 
+package nonisolated struct Diplan_V1_FindFreePlacesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty: any.
+  package var serviceTypes: [Diplan_V1_ServiceType] = []
+
+  package var targetGroups: [Diplan_V1_TargetGroup] = []
+
+  /// The municipality to search from.
+  package var nearMunicipalityID: String = String()
+
+  /// Only lines with at least this many free places; 0 means 1.
+  package var minFree: UInt32 = 0
+
+  /// At most this many candidates; 0 means 20.
+  package var limit: UInt32 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Diplan_V1_FreePlaces: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var line: Diplan_V1_CapacityLine {
+    get {_storage._line ?? Diplan_V1_CapacityLine()}
+    set {_uniqueStorage()._line = newValue}
+  }
+  /// Returns true if `line` has been explicitly set.
+  package var hasLine: Bool {_storage._line != nil}
+  /// Clears the value of `line`. Subsequent reads from it will return its default value.
+  package mutating func clearLine() {_uniqueStorage()._line = nil}
+
+  package var municipalityName: String {
+    get {_storage._municipalityName}
+    set {_uniqueStorage()._municipalityName = newValue}
+  }
+
+  package var region: Diplan_V1_Region {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
+
+  package var free: UInt32 {
+    get {_storage._free}
+    set {_uniqueStorage()._free = newValue}
+  }
+
+  /// Kilometres between the municipal centres, where both are known.
+  package var distanceKnown: OneOf_DistanceKnown? {
+    get {return _storage._distanceKnown}
+    set {_uniqueStorage()._distanceKnown = newValue}
+  }
+
+  package var distanceKm: Double {
+    get {
+      if case .distanceKm(let v)? = _storage._distanceKnown {return v}
+      return 0
+    }
+    set {_uniqueStorage()._distanceKnown = .distanceKm(newValue)}
+  }
+
+  /// 0: the municipality itself; 1: its region; 2: another region.
+  package var tier: UInt32 {
+    get {_storage._tier}
+    set {_uniqueStorage()._tier = newValue}
+  }
+
+  /// Operational facilities of the line.
+  package var facilities: [Diplan_V1_Facility] {
+    get {_storage._facilities}
+    set {_uniqueStorage()._facilities = newValue}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Kilometres between the municipal centres, where both are known.
+  package nonisolated enum OneOf_DistanceKnown: Equatable, Sendable {
+    case distanceKm(Double)
+
+  }
+
+  package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+package nonisolated struct Diplan_V1_FindFreePlacesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var candidates: [Diplan_V1_FreePlaces] = []
+
+  package var revision: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "diplan.v1"
@@ -312,96 +482,188 @@ nonisolated extension Diplan_V1_HoldStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Diplan_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Hold"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}referral_id\0\u{3}facility_id\0\u{1}line\0\u{1}places\0\u{1}status\0\u{3}created_unix_ms\0\u{3}expires_unix_ms\0\u{1}revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}referral_id\0\u{3}facility_id\0\u{1}line\0\u{1}places\0\u{1}status\0\u{3}created_unix_ms\0\u{3}expires_unix_ms\0\u{1}revision\0\u{3}line_key\0\u{3}ended_unix_ms\0\u{3}hold_key\0\u{3}confirm_key\0\u{3}release_key\0\u{3}free_after\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _referralID: String = String()
+    var _target: Diplan_V1_Hold.OneOf_Target?
+    var _places: UInt32 = 0
+    var _status: Diplan_V1_HoldStatus = .unspecified
+    var _createdUnixMs: Int64 = 0
+    var _expiresUnixMs: Int64 = 0
+    var _revision: UInt64 = 0
+    var _lineKey: Diplan_V1_LineKey? = nil
+    var _endedUnixMs: Int64 = 0
+    var _holdKey: String = String()
+    var _confirmKey: String = String()
+    var _releaseKey: String = String()
+    var _freeAfter: UInt32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _referralID = source._referralID
+      _target = source._target
+      _places = source._places
+      _status = source._status
+      _createdUnixMs = source._createdUnixMs
+      _expiresUnixMs = source._expiresUnixMs
+      _revision = source._revision
+      _lineKey = source._lineKey
+      _endedUnixMs = source._endedUnixMs
+      _holdKey = source._holdKey
+      _confirmKey = source._confirmKey
+      _releaseKey = source._releaseKey
+      _freeAfter = source._freeAfter
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.referralID) }()
-      case 3: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.target != nil {try decoder.handleConflictingOneOf()}
-          self.target = .facilityID(v)
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._referralID) }()
+        case 3: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._target != nil {try decoder.handleConflictingOneOf()}
+            _storage._target = .facilityID(v)
+          }
+        }()
+        case 4: try {
+          var v: Diplan_V1_LineKey?
+          var hadOneofValue = false
+          if let current = _storage._target {
+            hadOneofValue = true
+            if case .line(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._target = .line(v)
+          }
+        }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._places) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._createdUnixMs) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._expiresUnixMs) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._revision) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._lineKey) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._endedUnixMs) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._holdKey) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._confirmKey) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._releaseKey) }()
+        case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._freeAfter) }()
+        default: break
         }
-      }()
-      case 4: try {
-        var v: Diplan_V1_LineKey?
-        var hadOneofValue = false
-        if let current = self.target {
-          hadOneofValue = true
-          if case .line(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.target = .line(v)
-        }
-      }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.places) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.createdUnixMs) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self.expiresUnixMs) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
-      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.referralID.isEmpty {
-      try visitor.visitSingularStringField(value: self.referralID, fieldNumber: 2)
-    }
-    switch self.target {
-    case .facilityID?: try {
-      guard case .facilityID(let v)? = self.target else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
-    }()
-    case .line?: try {
-      guard case .line(let v)? = self.target else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    }()
-    case nil: break
-    }
-    if self.places != 0 {
-      try visitor.visitSingularUInt32Field(value: self.places, fieldNumber: 5)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
-    }
-    if self.createdUnixMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdUnixMs, fieldNumber: 7)
-    }
-    if self.expiresUnixMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.expiresUnixMs, fieldNumber: 8)
-    }
-    if self.revision != 0 {
-      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 9)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._referralID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._referralID, fieldNumber: 2)
+      }
+      switch _storage._target {
+      case .facilityID?: try {
+        guard case .facilityID(let v)? = _storage._target else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+      }()
+      case .line?: try {
+        guard case .line(let v)? = _storage._target else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      }()
+      case nil: break
+      }
+      if _storage._places != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._places, fieldNumber: 5)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 6)
+      }
+      if _storage._createdUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdUnixMs, fieldNumber: 7)
+      }
+      if _storage._expiresUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._expiresUnixMs, fieldNumber: 8)
+      }
+      if _storage._revision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._revision, fieldNumber: 9)
+      }
+      try { if let v = _storage._lineKey {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if _storage._endedUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._endedUnixMs, fieldNumber: 11)
+      }
+      if !_storage._holdKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._holdKey, fieldNumber: 12)
+      }
+      if !_storage._confirmKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._confirmKey, fieldNumber: 13)
+      }
+      if !_storage._releaseKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._releaseKey, fieldNumber: 14)
+      }
+      if _storage._freeAfter != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._freeAfter, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Diplan_V1_Hold, rhs: Diplan_V1_Hold) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.referralID != rhs.referralID {return false}
-    if lhs.target != rhs.target {return false}
-    if lhs.places != rhs.places {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.createdUnixMs != rhs.createdUnixMs {return false}
-    if lhs.expiresUnixMs != rhs.expiresUnixMs {return false}
-    if lhs.revision != rhs.revision {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._referralID != rhs_storage._referralID {return false}
+        if _storage._target != rhs_storage._target {return false}
+        if _storage._places != rhs_storage._places {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._createdUnixMs != rhs_storage._createdUnixMs {return false}
+        if _storage._expiresUnixMs != rhs_storage._expiresUnixMs {return false}
+        if _storage._revision != rhs_storage._revision {return false}
+        if _storage._lineKey != rhs_storage._lineKey {return false}
+        if _storage._endedUnixMs != rhs_storage._endedUnixMs {return false}
+        if _storage._holdKey != rhs_storage._holdKey {return false}
+        if _storage._confirmKey != rhs_storage._confirmKey {return false}
+        if _storage._releaseKey != rhs_storage._releaseKey {return false}
+        if _storage._freeAfter != rhs_storage._freeAfter {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -765,6 +1027,210 @@ nonisolated extension Diplan_V1_ListHoldsResponse: SwiftProtobuf.Message, SwiftP
   package static func ==(lhs: Diplan_V1_ListHoldsResponse, rhs: Diplan_V1_ListHoldsResponse) -> Bool {
     if lhs.holds != rhs.holds {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".FindFreePlacesRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_types\0\u{3}target_groups\0\u{3}near_municipality_id\0\u{3}min_free\0\u{1}limit\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedEnumField(value: &self.serviceTypes) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.targetGroups) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.nearMunicipalityID) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.minFree) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.serviceTypes.isEmpty {
+      try visitor.visitPackedEnumField(value: self.serviceTypes, fieldNumber: 1)
+    }
+    if !self.targetGroups.isEmpty {
+      try visitor.visitPackedEnumField(value: self.targetGroups, fieldNumber: 2)
+    }
+    if !self.nearMunicipalityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.nearMunicipalityID, fieldNumber: 3)
+    }
+    if self.minFree != 0 {
+      try visitor.visitSingularUInt32Field(value: self.minFree, fieldNumber: 4)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_FindFreePlacesRequest, rhs: Diplan_V1_FindFreePlacesRequest) -> Bool {
+    if lhs.serviceTypes != rhs.serviceTypes {return false}
+    if lhs.targetGroups != rhs.targetGroups {return false}
+    if lhs.nearMunicipalityID != rhs.nearMunicipalityID {return false}
+    if lhs.minFree != rhs.minFree {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_FreePlaces: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".FreePlaces"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{3}municipality_name\0\u{1}region\0\u{1}free\0\u{3}distance_km\0\u{1}tier\0\u{1}facilities\0")
+
+  fileprivate class _StorageClass {
+    var _line: Diplan_V1_CapacityLine? = nil
+    var _municipalityName: String = String()
+    var _region: Diplan_V1_Region = .unspecified
+    var _free: UInt32 = 0
+    var _distanceKnown: Diplan_V1_FreePlaces.OneOf_DistanceKnown?
+    var _tier: UInt32 = 0
+    var _facilities: [Diplan_V1_Facility] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _line = source._line
+      _municipalityName = source._municipalityName
+      _region = source._region
+      _free = source._free
+      _distanceKnown = source._distanceKnown
+      _tier = source._tier
+      _facilities = source._facilities
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._line) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._municipalityName) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._region) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._free) }()
+        case 5: try {
+          var v: Double?
+          try decoder.decodeSingularDoubleField(value: &v)
+          if let v = v {
+            if _storage._distanceKnown != nil {try decoder.handleConflictingOneOf()}
+            _storage._distanceKnown = .distanceKm(v)
+          }
+        }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._tier) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._facilities) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._line {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._municipalityName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._municipalityName, fieldNumber: 2)
+      }
+      if _storage._region != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._region, fieldNumber: 3)
+      }
+      if _storage._free != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._free, fieldNumber: 4)
+      }
+      try { if case .distanceKm(let v)? = _storage._distanceKnown {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._tier != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._tier, fieldNumber: 6)
+      }
+      if !_storage._facilities.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._facilities, fieldNumber: 7)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_FreePlaces, rhs: Diplan_V1_FreePlaces) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._line != rhs_storage._line {return false}
+        if _storage._municipalityName != rhs_storage._municipalityName {return false}
+        if _storage._region != rhs_storage._region {return false}
+        if _storage._free != rhs_storage._free {return false}
+        if _storage._distanceKnown != rhs_storage._distanceKnown {return false}
+        if _storage._tier != rhs_storage._tier {return false}
+        if _storage._facilities != rhs_storage._facilities {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_FindFreePlacesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".FindFreePlacesResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}candidates\0\u{1}revision\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.candidates) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.candidates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.candidates, fieldNumber: 1)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_FindFreePlacesResponse, rhs: Diplan_V1_FindFreePlacesResponse) -> Bool {
+    if lhs.candidates != rhs.candidates {return false}
     if lhs.revision != rhs.revision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

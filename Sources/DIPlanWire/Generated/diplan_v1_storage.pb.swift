@@ -45,6 +45,9 @@ package nonisolated struct Diplan_V1_StateSnapshot: Sendable {
   /// When it was taken, Unix milliseconds.
   package var unixMs: Int64 = 0
 
+  /// Every hold, active or ended (their idempotency keys stay answerable).
+  package var holds: [Diplan_V1_Hold] = []
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -58,7 +61,7 @@ fileprivate nonisolated let _protobuf_package = "diplan.v1"
 
 nonisolated extension Diplan_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StateSnapshot"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}dataset\0\u{3}unix_ms\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}dataset\0\u{3}unix_ms\0\u{1}holds\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -69,6 +72,7 @@ nonisolated extension Diplan_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._dataset) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.unixMs) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.holds) }()
       default: break
       }
     }
@@ -88,6 +92,9 @@ nonisolated extension Diplan_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProto
     if self.unixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.unixMs, fieldNumber: 3)
     }
+    if !self.holds.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.holds, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -95,6 +102,7 @@ nonisolated extension Diplan_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProto
     if lhs.revision != rhs.revision {return false}
     if lhs._dataset != rhs._dataset {return false}
     if lhs.unixMs != rhs.unixMs {return false}
+    if lhs.holds != rhs.holds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -97,6 +97,51 @@ void   diplan__v1__municipality__free_unpacked
   assert(message->base.descriptor == &diplan__v1__municipality__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   diplan__v1__geo_point__init
+                     (Diplan__V1__GeoPoint         *message)
+{
+  static const Diplan__V1__GeoPoint init_value = DIPLAN__V1__GEO_POINT__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__geo_point__get_packed_size
+                     (const Diplan__V1__GeoPoint *message)
+{
+  assert(message->base.descriptor == &diplan__v1__geo_point__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__geo_point__pack
+                     (const Diplan__V1__GeoPoint *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__geo_point__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__geo_point__pack_to_buffer
+                     (const Diplan__V1__GeoPoint *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__geo_point__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__GeoPoint *
+       diplan__v1__geo_point__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__GeoPoint *)
+     protobuf_c_message_unpack (&diplan__v1__geo_point__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__geo_point__free_unpacked
+                     (Diplan__V1__GeoPoint *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__geo_point__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   diplan__v1__plan_event__init
                      (Diplan__V1__PlanEvent         *message)
 {
@@ -592,7 +637,7 @@ const ProtobufCMessageDescriptor diplan__v1__region_info__descriptor =
   (ProtobufCMessageInit) diplan__v1__region_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__municipality__field_descriptors[7] =
+static const ProtobufCFieldDescriptor diplan__v1__municipality__field_descriptors[8] =
 {
   {
     "id",
@@ -678,8 +723,21 @@ static const ProtobufCFieldDescriptor diplan__v1__municipality__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "centre",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Municipality, centre),
+    &diplan__v1__geo_point__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__municipality__field_indices_by_name[] = {
+  7,   /* field[7] = centre */
   4,   /* field[4] = di_project */
   0,   /* field[0] = id */
   2,   /* field[2] = kind */
@@ -691,7 +749,7 @@ static const unsigned diplan__v1__municipality__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__municipality__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor diplan__v1__municipality__descriptor =
 {
@@ -701,11 +759,75 @@ const ProtobufCMessageDescriptor diplan__v1__municipality__descriptor =
   "Diplan__V1__Municipality",
   "diplan.v1",
   sizeof(Diplan__V1__Municipality),
-  7,
+  8,
   diplan__v1__municipality__field_descriptors,
   diplan__v1__municipality__field_indices_by_name,
   1,  diplan__v1__municipality__number_ranges,
   (ProtobufCMessageInit) diplan__v1__municipality__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__geo_point__field_descriptors[3] =
+{
+  {
+    "latitude",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__GeoPoint, latitude),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "longitude",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__GeoPoint, longitude),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__GeoPoint, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__geo_point__field_indices_by_name[] = {
+  0,   /* field[0] = latitude */
+  1,   /* field[1] = longitude */
+  2,   /* field[2] = source */
+};
+static const ProtobufCIntRange diplan__v1__geo_point__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor diplan__v1__geo_point__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.GeoPoint",
+  "GeoPoint",
+  "Diplan__V1__GeoPoint",
+  "diplan.v1",
+  sizeof(Diplan__V1__GeoPoint),
+  3,
+  diplan__v1__geo_point__field_descriptors,
+  diplan__v1__geo_point__field_indices_by_name,
+  1,  diplan__v1__geo_point__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__geo_point__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor diplan__v1__plan_event__field_descriptors[9] =

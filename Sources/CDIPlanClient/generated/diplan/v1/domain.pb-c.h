@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Diplan__V1__RegionInfo Diplan__V1__RegionInfo;
 typedef struct Diplan__V1__Municipality Diplan__V1__Municipality;
+typedef struct Diplan__V1__GeoPoint Diplan__V1__GeoPoint;
 typedef struct Diplan__V1__PlanEvent Diplan__V1__PlanEvent;
 typedef struct Diplan__V1__Plan Diplan__V1__Plan;
 typedef struct Diplan__V1__PlanTarget Diplan__V1__PlanTarget;
@@ -184,10 +185,29 @@ struct  Diplan__V1__Municipality
    * The revision that last changed this municipality.
    */
   uint64_t revision;
+  /*
+   * Its administrative centre, where a source gives it.
+   */
+  Diplan__V1__GeoPoint *centre;
 };
 #define DIPLAN__V1__MUNICIPALITY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__municipality__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__MUNICIPALITY_KIND__MUNICIPALITY_KIND_UNSPECIFIED, DIPLAN__V1__REGION__REGION_UNSPECIFIED, DIPLAN__V1__PARTICIPATION__PARTICIPATION_UNKNOWN, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__MUNICIPALITY_KIND__MUNICIPALITY_KIND_UNSPECIFIED, DIPLAN__V1__REGION__REGION_UNSPECIFIED, DIPLAN__V1__PARTICIPATION__PARTICIPATION_UNKNOWN, (char *)protobuf_c_empty_string, 0, NULL }
+
+
+/*
+ * A point in WGS 84 degrees, with where it comes from.
+ */
+struct  Diplan__V1__GeoPoint
+{
+  ProtobufCMessage base;
+  double latitude;
+  double longitude;
+  char *source;
+};
+#define DIPLAN__V1__GEO_POINT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__geo_point__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -537,6 +557,25 @@ Diplan__V1__Municipality *
 void   diplan__v1__municipality__free_unpacked
                      (Diplan__V1__Municipality *message,
                       ProtobufCAllocator *allocator);
+/* Diplan__V1__GeoPoint methods */
+void   diplan__v1__geo_point__init
+                     (Diplan__V1__GeoPoint         *message);
+size_t diplan__v1__geo_point__get_packed_size
+                     (const Diplan__V1__GeoPoint   *message);
+size_t diplan__v1__geo_point__pack
+                     (const Diplan__V1__GeoPoint   *message,
+                      uint8_t             *out);
+size_t diplan__v1__geo_point__pack_to_buffer
+                     (const Diplan__V1__GeoPoint   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__GeoPoint *
+       diplan__v1__geo_point__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__geo_point__free_unpacked
+                     (Diplan__V1__GeoPoint *message,
+                      ProtobufCAllocator *allocator);
 /* Diplan__V1__PlanEvent methods */
 void   diplan__v1__plan_event__init
                      (Diplan__V1__PlanEvent         *message);
@@ -716,6 +755,9 @@ typedef void (*Diplan__V1__RegionInfo_Closure)
 typedef void (*Diplan__V1__Municipality_Closure)
                  (const Diplan__V1__Municipality *message,
                   void *closure_data);
+typedef void (*Diplan__V1__GeoPoint_Closure)
+                 (const Diplan__V1__GeoPoint *message,
+                  void *closure_data);
 typedef void (*Diplan__V1__PlanEvent_Closure)
                  (const Diplan__V1__PlanEvent *message,
                   void *closure_data);
@@ -761,6 +803,7 @@ extern const ProtobufCEnumDescriptor    diplan__v1__project_status__descriptor;
 extern const ProtobufCEnumDescriptor    diplan__v1__target_bound__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__region_info__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__municipality__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__geo_point__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__plan_event__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__plan__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__plan_target__descriptor;

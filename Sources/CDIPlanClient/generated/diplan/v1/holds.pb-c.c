@@ -412,7 +412,142 @@ void   diplan__v1__list_holds_response__free_unpacked
   assert(message->base.descriptor == &diplan__v1__list_holds_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor diplan__v1__hold__field_descriptors[9] =
+void   diplan__v1__find_free_places_request__init
+                     (Diplan__V1__FindFreePlacesRequest         *message)
+{
+  static const Diplan__V1__FindFreePlacesRequest init_value = DIPLAN__V1__FIND_FREE_PLACES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__find_free_places_request__get_packed_size
+                     (const Diplan__V1__FindFreePlacesRequest *message)
+{
+  assert(message->base.descriptor == &diplan__v1__find_free_places_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__find_free_places_request__pack
+                     (const Diplan__V1__FindFreePlacesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__find_free_places_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__find_free_places_request__pack_to_buffer
+                     (const Diplan__V1__FindFreePlacesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__find_free_places_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__FindFreePlacesRequest *
+       diplan__v1__find_free_places_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__FindFreePlacesRequest *)
+     protobuf_c_message_unpack (&diplan__v1__find_free_places_request__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__find_free_places_request__free_unpacked
+                     (Diplan__V1__FindFreePlacesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__find_free_places_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__free_places__init
+                     (Diplan__V1__FreePlaces         *message)
+{
+  static const Diplan__V1__FreePlaces init_value = DIPLAN__V1__FREE_PLACES__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__free_places__get_packed_size
+                     (const Diplan__V1__FreePlaces *message)
+{
+  assert(message->base.descriptor == &diplan__v1__free_places__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__free_places__pack
+                     (const Diplan__V1__FreePlaces *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__free_places__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__free_places__pack_to_buffer
+                     (const Diplan__V1__FreePlaces *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__free_places__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__FreePlaces *
+       diplan__v1__free_places__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__FreePlaces *)
+     protobuf_c_message_unpack (&diplan__v1__free_places__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__free_places__free_unpacked
+                     (Diplan__V1__FreePlaces *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__free_places__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__find_free_places_response__init
+                     (Diplan__V1__FindFreePlacesResponse         *message)
+{
+  static const Diplan__V1__FindFreePlacesResponse init_value = DIPLAN__V1__FIND_FREE_PLACES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__find_free_places_response__get_packed_size
+                     (const Diplan__V1__FindFreePlacesResponse *message)
+{
+  assert(message->base.descriptor == &diplan__v1__find_free_places_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__find_free_places_response__pack
+                     (const Diplan__V1__FindFreePlacesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__find_free_places_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__find_free_places_response__pack_to_buffer
+                     (const Diplan__V1__FindFreePlacesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__find_free_places_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__FindFreePlacesResponse *
+       diplan__v1__find_free_places_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__FindFreePlacesResponse *)
+     protobuf_c_message_unpack (&diplan__v1__find_free_places_response__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__find_free_places_response__free_unpacked
+                     (Diplan__V1__FindFreePlacesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__find_free_places_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor diplan__v1__hold__field_descriptors[15] =
 {
   {
     "id",
@@ -522,22 +657,100 @@ static const ProtobufCFieldDescriptor diplan__v1__hold__field_descriptors[9] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "line_key",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Hold, line_key),
+    &diplan__v1__line_key__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ended_unix_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Hold, ended_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hold_key",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Hold, hold_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confirm_key",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Hold, confirm_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "release_key",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Hold, release_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "free_after",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Hold, free_after),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__hold__field_indices_by_name[] = {
+  12,   /* field[12] = confirm_key */
   6,   /* field[6] = created_unix_ms */
+  10,   /* field[10] = ended_unix_ms */
   7,   /* field[7] = expires_unix_ms */
   2,   /* field[2] = facility_id */
+  14,   /* field[14] = free_after */
+  11,   /* field[11] = hold_key */
   0,   /* field[0] = id */
   3,   /* field[3] = line */
+  9,   /* field[9] = line_key */
   4,   /* field[4] = places */
   1,   /* field[1] = referral_id */
+  13,   /* field[13] = release_key */
   8,   /* field[8] = revision */
   5,   /* field[5] = status */
 };
 static const ProtobufCIntRange diplan__v1__hold__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor diplan__v1__hold__descriptor =
 {
@@ -547,7 +760,7 @@ const ProtobufCMessageDescriptor diplan__v1__hold__descriptor =
   "Diplan__V1__Hold",
   "diplan.v1",
   sizeof(Diplan__V1__Hold),
-  9,
+  15,
   diplan__v1__hold__field_descriptors,
   diplan__v1__hold__field_indices_by_name,
   1,  diplan__v1__hold__number_ranges,
@@ -1079,6 +1292,263 @@ const ProtobufCMessageDescriptor diplan__v1__list_holds_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__list_holds_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor diplan__v1__find_free_places_request__field_descriptors[5] =
+{
+  {
+    "service_types",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__FindFreePlacesRequest, n_service_types),
+    offsetof(Diplan__V1__FindFreePlacesRequest, service_types),
+    &diplan__v1__service_type__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_groups",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__FindFreePlacesRequest, n_target_groups),
+    offsetof(Diplan__V1__FindFreePlacesRequest, target_groups),
+    &diplan__v1__target_group__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "near_municipality_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FindFreePlacesRequest, near_municipality_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_free",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FindFreePlacesRequest, min_free),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FindFreePlacesRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__find_free_places_request__field_indices_by_name[] = {
+  4,   /* field[4] = limit */
+  3,   /* field[3] = min_free */
+  2,   /* field[2] = near_municipality_id */
+  0,   /* field[0] = service_types */
+  1,   /* field[1] = target_groups */
+};
+static const ProtobufCIntRange diplan__v1__find_free_places_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor diplan__v1__find_free_places_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.FindFreePlacesRequest",
+  "FindFreePlacesRequest",
+  "Diplan__V1__FindFreePlacesRequest",
+  "diplan.v1",
+  sizeof(Diplan__V1__FindFreePlacesRequest),
+  5,
+  diplan__v1__find_free_places_request__field_descriptors,
+  diplan__v1__find_free_places_request__field_indices_by_name,
+  1,  diplan__v1__find_free_places_request__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__find_free_places_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__free_places__field_descriptors[7] =
+{
+  {
+    "line",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FreePlaces, line),
+    &diplan__v1__capacity_line__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "municipality_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FreePlaces, municipality_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "region",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FreePlaces, region),
+    &diplan__v1__region__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "free",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FreePlaces, free),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "distance_km",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Diplan__V1__FreePlaces, distance_known_case),
+    offsetof(Diplan__V1__FreePlaces, distance_km),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tier",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FreePlaces, tier),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "facilities",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__FreePlaces, n_facilities),
+    offsetof(Diplan__V1__FreePlaces, facilities),
+    &diplan__v1__facility__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__free_places__field_indices_by_name[] = {
+  4,   /* field[4] = distance_km */
+  6,   /* field[6] = facilities */
+  3,   /* field[3] = free */
+  0,   /* field[0] = line */
+  1,   /* field[1] = municipality_name */
+  2,   /* field[2] = region */
+  5,   /* field[5] = tier */
+};
+static const ProtobufCIntRange diplan__v1__free_places__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor diplan__v1__free_places__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.FreePlaces",
+  "FreePlaces",
+  "Diplan__V1__FreePlaces",
+  "diplan.v1",
+  sizeof(Diplan__V1__FreePlaces),
+  7,
+  diplan__v1__free_places__field_descriptors,
+  diplan__v1__free_places__field_indices_by_name,
+  1,  diplan__v1__free_places__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__free_places__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__find_free_places_response__field_descriptors[2] =
+{
+  {
+    "candidates",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__FindFreePlacesResponse, n_candidates),
+    offsetof(Diplan__V1__FindFreePlacesResponse, candidates),
+    &diplan__v1__free_places__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FindFreePlacesResponse, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__find_free_places_response__field_indices_by_name[] = {
+  0,   /* field[0] = candidates */
+  1,   /* field[1] = revision */
+};
+static const ProtobufCIntRange diplan__v1__find_free_places_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor diplan__v1__find_free_places_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.FindFreePlacesResponse",
+  "FindFreePlacesResponse",
+  "Diplan__V1__FindFreePlacesResponse",
+  "diplan.v1",
+  sizeof(Diplan__V1__FindFreePlacesResponse),
+  2,
+  diplan__v1__find_free_places_response__field_descriptors,
+  diplan__v1__find_free_places_response__field_indices_by_name,
+  1,  diplan__v1__find_free_places_response__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__find_free_places_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue diplan__v1__hold_status__enum_values_by_number[5] =
 {
   { "HOLD_STATUS_UNSPECIFIED", "DIPLAN__V1__HOLD_STATUS__HOLD_STATUS_UNSPECIFIED", 0 },
@@ -1113,15 +1583,17 @@ const ProtobufCEnumDescriptor diplan__v1__hold_status__descriptor =
   diplan__v1__hold_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor diplan__v1__holds__method_descriptors[4] =
+static const ProtobufCMethodDescriptor diplan__v1__holds__method_descriptors[5] =
 {
   { "Hold", &diplan__v1__hold_request__descriptor, &diplan__v1__hold_response__descriptor },
   { "Confirm", &diplan__v1__confirm_request__descriptor, &diplan__v1__confirm_response__descriptor },
   { "Release", &diplan__v1__release_request__descriptor, &diplan__v1__release_response__descriptor },
   { "ListHolds", &diplan__v1__list_holds_request__descriptor, &diplan__v1__list_holds_response__descriptor },
+  { "FindFreePlaces", &diplan__v1__find_free_places_request__descriptor, &diplan__v1__find_free_places_response__descriptor },
 };
 const unsigned diplan__v1__holds__method_indices_by_name[] = {
   1,        /* Confirm */
+  4,        /* FindFreePlaces */
   0,        /* Hold */
   3,        /* ListHolds */
   2         /* Release */
@@ -1133,7 +1605,7 @@ const ProtobufCServiceDescriptor diplan__v1__holds__descriptor =
   "Holds",
   "Diplan__V1__Holds",
   "diplan.v1",
-  4,
+  5,
   diplan__v1__holds__method_descriptors,
   diplan__v1__holds__method_indices_by_name
 };
@@ -1168,6 +1640,14 @@ void diplan__v1__holds__list_holds(ProtobufCService *service,
 {
   assert(service->descriptor == &diplan__v1__holds__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void diplan__v1__holds__find_free_places(ProtobufCService *service,
+                                         const Diplan__V1__FindFreePlacesRequest *input,
+                                         Diplan__V1__FindFreePlacesResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &diplan__v1__holds__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void diplan__v1__holds__init (Diplan__V1__Holds_Service *service,
                               Diplan__V1__Holds_ServiceDestroy destroy)

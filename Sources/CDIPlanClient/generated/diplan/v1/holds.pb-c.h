@@ -25,6 +25,9 @@ typedef struct Diplan__V1__ReleaseRequest Diplan__V1__ReleaseRequest;
 typedef struct Diplan__V1__ReleaseResponse Diplan__V1__ReleaseResponse;
 typedef struct Diplan__V1__ListHoldsRequest Diplan__V1__ListHoldsRequest;
 typedef struct Diplan__V1__ListHoldsResponse Diplan__V1__ListHoldsResponse;
+typedef struct Diplan__V1__FindFreePlacesRequest Diplan__V1__FindFreePlacesRequest;
+typedef struct Diplan__V1__FreePlaces Diplan__V1__FreePlaces;
+typedef struct Diplan__V1__FindFreePlacesResponse Diplan__V1__FindFreePlacesResponse;
 
 
 /* --- enums --- */
@@ -60,6 +63,24 @@ struct  Diplan__V1__Hold
   int64_t created_unix_ms;
   int64_t expires_unix_ms;
   uint64_t revision;
+  /*
+   * The line the places count on (a facility's line for a facility hold).
+   */
+  Diplan__V1__LineKey *line_key;
+  /*
+   * When it was confirmed, released or expired; 0 while active.
+   */
+  int64_t ended_unix_ms;
+  /*
+   * The idempotency keys of the calls that made and ended it.
+   */
+  char *hold_key;
+  char *confirm_key;
+  char *release_key;
+  /*
+   * Free places on the line right after the hold was made.
+   */
+  uint32_t free_after;
   Diplan__V1__Hold__TargetCase target_case;
   union {
     char *facility_id;
@@ -68,7 +89,7 @@ struct  Diplan__V1__Hold
 };
 #define DIPLAN__V1__HOLD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__hold__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__HOLD_STATUS__HOLD_STATUS_UNSPECIFIED, 0, 0, 0, DIPLAN__V1__HOLD__TARGET__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__HOLD_STATUS__HOLD_STATUS_UNSPECIFIED, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__HOLD__TARGET__NOT_SET, {0} }
 
 
 typedef enum {
@@ -188,6 +209,78 @@ struct  Diplan__V1__ListHoldsResponse
 #define DIPLAN__V1__LIST_HOLDS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__list_holds_response__descriptor) \
     , 0,NULL, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Diplan__V1__FindFreePlacesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Empty: any.
+   */
+  size_t n_service_types;
+  Diplan__V1__ServiceType *service_types;
+  size_t n_target_groups;
+  Diplan__V1__TargetGroup *target_groups;
+  /*
+   * The municipality to search from.
+   */
+  char *near_municipality_id;
+  /*
+   * Only lines with at least this many free places; 0 means 1.
+   */
+  uint32_t min_free;
+  /*
+   * At most this many candidates; 0 means 20.
+   */
+  uint32_t limit;
+};
+#define DIPLAN__V1__FIND_FREE_PLACES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__find_free_places_request__descriptor) \
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+typedef enum {
+  DIPLAN__V1__FREE_PLACES__DISTANCE_KNOWN__NOT_SET = 0,
+  DIPLAN__V1__FREE_PLACES__DISTANCE_KNOWN_DISTANCE_KM = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__FREE_PLACES__DISTANCE_KNOWN__CASE)
+} Diplan__V1__FreePlaces__DistanceKnownCase;
+
+struct  Diplan__V1__FreePlaces
+{
+  ProtobufCMessage base;
+  Diplan__V1__CapacityLine *line;
+  char *municipality_name;
+  Diplan__V1__Region region;
+  uint32_t free;
+  /*
+   * 0: the municipality itself; 1: its region; 2: another region.
+   */
+  uint32_t tier;
+  /*
+   * Operational facilities of the line.
+   */
+  size_t n_facilities;
+  Diplan__V1__Facility **facilities;
+  Diplan__V1__FreePlaces__DistanceKnownCase distance_known_case;
+  union {
+    double distance_km;
+  };
+};
+#define DIPLAN__V1__FREE_PLACES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__free_places__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, DIPLAN__V1__REGION__REGION_UNSPECIFIED, 0, 0, 0,NULL, DIPLAN__V1__FREE_PLACES__DISTANCE_KNOWN__NOT_SET, {0} }
+
+
+struct  Diplan__V1__FindFreePlacesResponse
+{
+  ProtobufCMessage base;
+  size_t n_candidates;
+  Diplan__V1__FreePlaces **candidates;
+  uint64_t revision;
+};
+#define DIPLAN__V1__FIND_FREE_PLACES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__find_free_places_response__descriptor) \
+    , 0,NULL, 0 }
 
 
 /* Diplan__V1__Hold methods */
@@ -361,6 +454,63 @@ Diplan__V1__ListHoldsResponse *
 void   diplan__v1__list_holds_response__free_unpacked
                      (Diplan__V1__ListHoldsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Diplan__V1__FindFreePlacesRequest methods */
+void   diplan__v1__find_free_places_request__init
+                     (Diplan__V1__FindFreePlacesRequest         *message);
+size_t diplan__v1__find_free_places_request__get_packed_size
+                     (const Diplan__V1__FindFreePlacesRequest   *message);
+size_t diplan__v1__find_free_places_request__pack
+                     (const Diplan__V1__FindFreePlacesRequest   *message,
+                      uint8_t             *out);
+size_t diplan__v1__find_free_places_request__pack_to_buffer
+                     (const Diplan__V1__FindFreePlacesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__FindFreePlacesRequest *
+       diplan__v1__find_free_places_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__find_free_places_request__free_unpacked
+                     (Diplan__V1__FindFreePlacesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__FreePlaces methods */
+void   diplan__v1__free_places__init
+                     (Diplan__V1__FreePlaces         *message);
+size_t diplan__v1__free_places__get_packed_size
+                     (const Diplan__V1__FreePlaces   *message);
+size_t diplan__v1__free_places__pack
+                     (const Diplan__V1__FreePlaces   *message,
+                      uint8_t             *out);
+size_t diplan__v1__free_places__pack_to_buffer
+                     (const Diplan__V1__FreePlaces   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__FreePlaces *
+       diplan__v1__free_places__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__free_places__free_unpacked
+                     (Diplan__V1__FreePlaces *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__FindFreePlacesResponse methods */
+void   diplan__v1__find_free_places_response__init
+                     (Diplan__V1__FindFreePlacesResponse         *message);
+size_t diplan__v1__find_free_places_response__get_packed_size
+                     (const Diplan__V1__FindFreePlacesResponse   *message);
+size_t diplan__v1__find_free_places_response__pack
+                     (const Diplan__V1__FindFreePlacesResponse   *message,
+                      uint8_t             *out);
+size_t diplan__v1__find_free_places_response__pack_to_buffer
+                     (const Diplan__V1__FindFreePlacesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__FindFreePlacesResponse *
+       diplan__v1__find_free_places_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__find_free_places_response__free_unpacked
+                     (Diplan__V1__FindFreePlacesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Diplan__V1__Hold_Closure)
@@ -390,6 +540,15 @@ typedef void (*Diplan__V1__ListHoldsRequest_Closure)
 typedef void (*Diplan__V1__ListHoldsResponse_Closure)
                  (const Diplan__V1__ListHoldsResponse *message,
                   void *closure_data);
+typedef void (*Diplan__V1__FindFreePlacesRequest_Closure)
+                 (const Diplan__V1__FindFreePlacesRequest *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__FreePlaces_Closure)
+                 (const Diplan__V1__FreePlaces *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__FindFreePlacesResponse_Closure)
+                 (const Diplan__V1__FindFreePlacesResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -413,6 +572,10 @@ struct Diplan__V1__Holds_Service
                      const Diplan__V1__ListHoldsRequest *input,
                      Diplan__V1__ListHoldsResponse_Closure closure,
                      void *closure_data);
+  void (*find_free_places)(Diplan__V1__Holds_Service *service,
+                           const Diplan__V1__FindFreePlacesRequest *input,
+                           Diplan__V1__FindFreePlacesResponse_Closure closure,
+                           void *closure_data);
 };
 typedef void (*Diplan__V1__Holds_ServiceDestroy)(Diplan__V1__Holds_Service *);
 void diplan__v1__holds__init (Diplan__V1__Holds_Service *service,
@@ -424,7 +587,8 @@ void diplan__v1__holds__init (Diplan__V1__Holds_Service *service,
       function_prefix__ ## hold,\
       function_prefix__ ## confirm,\
       function_prefix__ ## release,\
-      function_prefix__ ## list_holds  }
+      function_prefix__ ## list_holds,\
+      function_prefix__ ## find_free_places  }
 void diplan__v1__holds__hold(ProtobufCService *service,
                              const Diplan__V1__HoldRequest *input,
                              Diplan__V1__HoldResponse_Closure closure,
@@ -441,6 +605,10 @@ void diplan__v1__holds__list_holds(ProtobufCService *service,
                                    const Diplan__V1__ListHoldsRequest *input,
                                    Diplan__V1__ListHoldsResponse_Closure closure,
                                    void *closure_data);
+void diplan__v1__holds__find_free_places(ProtobufCService *service,
+                                         const Diplan__V1__FindFreePlacesRequest *input,
+                                         Diplan__V1__FindFreePlacesResponse_Closure closure,
+                                         void *closure_data);
 
 /* --- descriptors --- */
 
@@ -454,6 +622,9 @@ extern const ProtobufCMessageDescriptor diplan__v1__release_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__release_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__list_holds_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__list_holds_response__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__find_free_places_request__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__free_places__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__find_free_places_response__descriptor;
 extern const ProtobufCServiceDescriptor diplan__v1__holds__descriptor;
 
 PROTOBUF_C__END_DECLS

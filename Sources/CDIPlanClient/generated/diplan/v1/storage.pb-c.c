@@ -52,7 +52,7 @@ void   diplan__v1__state_snapshot__free_unpacked
   assert(message->base.descriptor == &diplan__v1__state_snapshot__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor diplan__v1__state_snapshot__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__state_snapshot__field_descriptors[4] =
 {
   {
     "revision",
@@ -90,16 +90,29 @@ static const ProtobufCFieldDescriptor diplan__v1__state_snapshot__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "holds",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__StateSnapshot, n_holds),
+    offsetof(Diplan__V1__StateSnapshot, holds),
+    &diplan__v1__hold__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__state_snapshot__field_indices_by_name[] = {
   1,   /* field[1] = dataset */
+  3,   /* field[3] = holds */
   0,   /* field[0] = revision */
   2,   /* field[2] = unix_ms */
 };
 static const ProtobufCIntRange diplan__v1__state_snapshot__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor diplan__v1__state_snapshot__descriptor =
 {
@@ -109,7 +122,7 @@ const ProtobufCMessageDescriptor diplan__v1__state_snapshot__descriptor =
   "Diplan__V1__StateSnapshot",
   "diplan.v1",
   sizeof(Diplan__V1__StateSnapshot),
-  3,
+  4,
   diplan__v1__state_snapshot__field_descriptors,
   diplan__v1__state_snapshot__field_indices_by_name,
   1,  diplan__v1__state_snapshot__number_ranges,

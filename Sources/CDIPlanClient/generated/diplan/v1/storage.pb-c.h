@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "diplan/v1/domain.pb-c.h"
+#include "diplan/v1/holds.pb-c.h"
 
 typedef struct Diplan__V1__StateSnapshot Diplan__V1__StateSnapshot;
 
@@ -39,10 +40,15 @@ struct  Diplan__V1__StateSnapshot
    * When it was taken, Unix milliseconds.
    */
   int64_t unix_ms;
+  /*
+   * Every hold, active or ended (their idempotency keys stay answerable).
+   */
+  size_t n_holds;
+  Diplan__V1__Hold **holds;
 };
 #define DIPLAN__V1__STATE_SNAPSHOT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__state_snapshot__descriptor) \
-    , 0, NULL, 0 }
+    , 0, NULL, 0, 0,NULL }
 
 
 /* Diplan__V1__StateSnapshot methods */

@@ -1,0 +1,49 @@
+/// A line with free places, as a search near a municipality finds it.
+public struct FreePlaces: Sendable, Hashable {
+    public var line: CapacityLine
+    public var municipality: Municipality
+    public var free: Int64
+    /// Between the municipal centres, where both are known.
+    public var distanceKilometres: Double?
+    /// 0: the municipality itself; 1: its region; 2: another region.
+    public var tier: Int
+    public var facilities: [Facility]
+}
+
+extension PlanState {
+    /// Lines of the given services and target groups with at least `minimumFree`
+    /// free places: the municipality's own first, then the rest of its region
+    /// nearest first, then the other regions nearest first (unknown distances last, by id).
+    public func freePlaces(
+        near municipalityID: String, serviceTypes: Set<ServiceType> = [], targetGroups: Set<TargetGroup> = [], minimumFree: Int64 = 1,
+        limit: Int = 20
+    ) throws(DomainError) -> [FreePlaces] {
+        guard let origin = municipalities[municipalityID] else { throw .notFound(kind: "municipality", id: municipalityID) }
+        var found: [FreePlaces] = []
+        for (id, keys) in linesByMunicipality {
+            guard let municipality = municipalities[id] else { continue }
+            for key in keys where (serviceTypes.isEmpty || serviceTypes.contains(key.serviceType))
+                && (targetGroups.isEmpty || targetGroups.contains(key.targetGroup))
+            {
+                guard let line = lines[key], let free = line.free, free >= max(1, minimumFree) else { continue }
+                let tier = id == origin.id ? 0 : municipality.region == origin.region ? 1 : 2
+                let distance = origin.centre.flatMap { from in municipality.centre.map { from.distance(to: $0) } }
+                let sited = (facilitiesByLine[key] ?? []).compactMap { facilities[$0] }.filter { $0.status == .operational }
+                found.append(
+                    FreePlaces(
+                        line: line, municipality: municipality, free: free, distanceKilometres: tier == 0 ? 0 : distance, tier: tier,
+                        facilities: sited.sorted { $0.id < $1.id }))
+            }
+        }
+        found.sort { a, b in
+            if a.tier != b.tier { return a.tier < b.tier }
+            switch (a.distanceKilometres, b.distanceKilometres) {
+            case let (x?, y?) where x != y: return x < y
+            case (_?, nil): return true
+            case (nil, _?): return false
+            default: return a.line.key < b.line.key
+            }
+        }
+        return Array(found.prefix(max(1, limit)))
+    }
+}

@@ -1,0 +1,117 @@
+import DIPlanCore
+import DIPlanWire
+import Glibc
+import Logging
+
+/// diplan.v1.Holds: local services hold places, confirm or release them;
+/// leases lapse by themselves, each lapse a logged change.
+package enum HoldsService {
+    package static func register(into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis) {
+        @Sendable func run(_ action: HoldAction, _ context: CallContext) throws(RPCError) -> (Hold, UInt32, UInt64) {
+            let unixMillis = now()
+            let result: (Change, Hold)?
+            var retried: Hold?
+            do throws(StoreError) {
+                result = try store.commit { (state) throws(DomainError) -> (Change, Hold)? in
+                    switch try state.prepare(action, context: context.changeContext(now: unixMillis)) {
+                    case .change(let change, let hold): return (change, hold)
+                    case .retry(let hold):
+                        retried = hold
+                        return nil
+                    case .nothing: return nil
+                    }
+                }
+            } catch {
+                throw error.rpc
+            }
+            if let (change, hold) = result {
+                context.logger.info(
+                    "hold changed", metadata: ["hold": "\(hold.id)", "status": "\(hold.status.rawValue)", "revision": "\(change.revision)", "uid": "\(context.peer.uid)"])
+                return (hold, hold.freeAfter, change.revision)
+            }
+            guard let hold = retried else { throw RPCError(.internal, "the holds call made no change") }
+            // A retry answers what the first call answered, at the revision that made it.
+            return (hold, hold.freeAfter, hold.revision)
+        }
+
+        router.unary(Method.Holds.hold, Diplan_V1_HoldRequest.self) { request, context throws(RPCError) in
+            let action = HoldAction.hold(try domain { () throws(DomainError) in try HoldRequest(proto: request) })
+            let (hold, free, revision) = try run(action, context)
+            var response = Diplan_V1_HoldResponse()
+            response.hold = hold.proto
+            response.free = free
+            response.revision = revision
+            return (response, revision)
+        }
+        router.unary(Method.Holds.confirm, Diplan_V1_ConfirmRequest.self) { request, context throws(RPCError) in
+            let (hold, _, revision) = try run(.confirm(holdID: request.holdID, idempotencyKey: request.idempotencyKey), context)
+            var response = Diplan_V1_ConfirmResponse()
+            response.hold = hold.proto
+            response.revision = revision
+            return (response, revision)
+        }
+        router.unary(Method.Holds.release, Diplan_V1_ReleaseRequest.self) { request, context throws(RPCError) in
+            let (hold, _, revision) = try run(.release(holdID: request.holdID, idempotencyKey: request.idempotencyKey), context)
+            var response = Diplan_V1_ReleaseResponse()
+            response.hold = hold.proto
+            response.revision = revision
+            return (response, revision)
+        }
+        router.unary(Method.Holds.listHolds, Diplan_V1_ListHoldsRequest.self) { request, _ throws(RPCError) in
+            let statuses = try domain { () throws(DomainError) in try Hold.Status.set(request.statuses, "statuses") }
+            return try store.read { (state) throws(RPCError) in
+                let page = try domain { () throws(DomainError) in
+                    try state.holds(
+                        municipalityIDs: Set(request.municipalityIds), facilityID: request.facilityID.isEmpty ? nil : request.facilityID,
+                        statuses: statuses, page: PageRequest(size: Int(request.pageSize), token: request.pageToken))
+                }
+                var response = Diplan_V1_ListHoldsResponse()
+                response.holds = page.items.map(\.proto)
+                response.nextPageToken = page.nextToken
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Holds.findFreePlaces, Diplan_V1_FindFreePlacesRequest.self) { request, _ throws(RPCError) in
+            let (services, groups) = try domain { () throws(DomainError) in
+                (try ServiceType.set(request.serviceTypes, "service_types"), try TargetGroup.set(request.targetGroups, "target_groups"))
+            }
+            return try store.read { (state) throws(RPCError) in
+                let found = try domain { () throws(DomainError) in
+                    try state.freePlaces(
+                        near: request.nearMunicipalityID, serviceTypes: services, targetGroups: groups,
+                        minimumFree: Int64(max(1, request.minFree)), limit: request.limit == 0 ? 20 : Int(min(request.limit, 1000)))
+                }
+                var response = Diplan_V1_FindFreePlacesResponse()
+                response.candidates = found.map(\.proto)
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+    }
+
+    /// Lapses holds whose lease ended, as logged changes by uid 0, on a thread
+    /// of its own that wakes at the next lease end (at least once a second).
+    package static func startExpiry(store: StateStore, logger: Logger, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis) {
+        Posix.spawn {
+            while !store.isClosed {
+                let unixMillis = now()
+                do throws(StoreError) {
+                    if let (change, _) = try store.commit({ (state) throws(DomainError) -> (Change, Void)? in
+                        guard case .change(let change, _) = try state.prepare(.expire, context: ChangeContext(uid: 0, unixMillis: unixMillis, method: "expiry")) else {
+                            return nil
+                        }
+                        return (change, ())
+                    }) {
+                        logger.info("holds expired", metadata: ["count": "\(change.mutations.filter { if case .hold = $0 { true } else { false } }.count)", "revision": "\(change.revision)"])
+                    }
+                } catch {
+                    logger.error("expiring holds failed", metadata: ["error": "\(error.rpc)"])
+                }
+                let next = store.read { $0.nextExpiry }
+                let wait = next.map { max(1, min(1_000, $0 - now())) } ?? 1_000
+                usleep(useconds_t(wait * 1_000))
+            }
+        }
+    }
+}
