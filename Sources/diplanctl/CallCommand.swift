@@ -106,6 +106,7 @@ enum MessageTypes {
         Diplan_V1_BackupResponse.self, Diplan_V1_HoldRequest.self, Diplan_V1_HoldResponse.self,
         Diplan_V1_ConfirmRequest.self, Diplan_V1_ConfirmResponse.self, Diplan_V1_ReleaseRequest.self,
         Diplan_V1_ReleaseResponse.self, Diplan_V1_ListHoldsRequest.self, Diplan_V1_ListHoldsResponse.self,
+        Diplan_V1_FindFreePlacesRequest.self, Diplan_V1_FindFreePlacesResponse.self,
         Diplan_V1_ListRegionsRequest.self, Diplan_V1_ListRegionsResponse.self, Diplan_V1_ListMunicipalitiesRequest.self,
         Diplan_V1_ListMunicipalitiesResponse.self, Diplan_V1_ListPlansRequest.self, Diplan_V1_ListPlansResponse.self,
         Diplan_V1_GetPlanRequest.self, Diplan_V1_GetPlanResponse.self, Diplan_V1_QueryCapacityRequest.self,

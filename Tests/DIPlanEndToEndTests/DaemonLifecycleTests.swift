@@ -101,7 +101,7 @@ struct DaemonLifecycleTests {
             #expect(response.fileDescriptorSet == Data(Contract.fileDescriptorSet))
             #expect(response.methods.contains(Method.Plans.queryCapacity))
             #expect(response.methods.contains(Method.Health.watch))
-            for method in [Method.Holds.hold, Method.Watch.watch] {
+            for method in [Method.Watch.watch] {
                 do {
                     _ = try await client.connection.call(method, payload: [])
                     Issue.record("\(method) answered")

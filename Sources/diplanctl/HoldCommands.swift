@@ -1,0 +1,167 @@
+import ArgumentParser
+import DIPlanClient
+import DIPlanCore
+import DIPlanWire
+import Foundation
+
+struct FreeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "free",
+        abstract: "Find free places near a municipality: its own first, then its region nearest first, then other regions.",
+        discussion: "Example:\n  diplanctl free --service day-care --group ft-children --near ludza")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "The service type (repeatable).") var service: [ServiceType] = []
+    @Option(help: "The target group (repeatable).") var group: [TargetGroup] = []
+    @Option(help: "The municipality to search from.") var near: String
+    @Option(name: .customLong("min-free"), help: "Only lines with at least this many free places.") var minFree: UInt32 = 1
+    @Option(help: "At most this many lines.") var limit: UInt32 = 20
+
+    func run() async throws {
+        try await calling { () throws(RPCError) in
+            let client = try connection.connect()
+            var request = Diplan_V1_FindFreePlacesRequest()
+            request.serviceTypes = service.map(\.proto)
+            request.targetGroups = group.map(\.proto)
+            request.nearMunicipalityID = near
+            request.minFree = minFree
+            request.limit = limit
+            let (response, _) = try await client.call(Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
+            if connection.output == .json { return emitJSON(response) }
+            var table = Table("MUNICIPALITY", "NAME", "SERVICE", "GROUP", "FREE", "KM", "PLAN", "FACILITIES", numeric: [4, 5])
+            for candidate in response.candidates {
+                var distance = "?"
+                if case .distanceKm(let km)? = candidate.distanceKnown { distance = String(Int(km.rounded())) }
+                table.add(
+                    candidate.line.municipalityID, candidate.municipalityName, ServiceType(proto: candidate.line.serviceType)?.rawValue ?? "?",
+                    TargetGroup(proto: candidate.line.targetGroup)?.rawValue ?? "?", "\(candidate.free)", distance, candidate.line.planID,
+                    candidate.facilities.map(\.id).joined(separator: " "))
+            }
+            emit(table.render(connection.output))
+        }
+    }
+}
+
+struct HoldCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hold", abstract: "Hold, confirm and release places; list holds.",
+        subcommands: [Place.self, Confirm.self, Release.self, List.self])
+
+    struct Place: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "place",
+            abstract: "Hold places on a line (or a facility) for an opaque referral id.",
+            discussion: """
+                A retry with the same --key never holds twice. The lease lapses by itself (default 48 h).
+
+                Example:
+                  diplanctl hold place --key svc-42-1 --referral R-2024-0042 --plan latgale-2017-2020 \\
+                      --municipality ludza --service day-care --group ft-children
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Your idempotency key for this hold.") var key: String
+        @Option(help: "The opaque referral id (no names).") var referral: String
+        @Option(help: "A facility id, instead of a line.") var facility: String?
+        @Option var plan: String?
+        @Option var municipality: String?
+        @Option var service: ServiceType?
+        @Option var group: TargetGroup?
+        @Option(help: "How many places.") var places: UInt32 = 1
+        @Option(name: .customLong("lease-seconds"), help: "The lease (default 48 h).") var leaseSeconds: UInt32 = 0
+
+        func validate() throws {
+            if facility == nil && (plan == nil || municipality == nil || service == nil || group == nil) {
+                throw ValidationError("give --facility, or --plan, --municipality, --service and --group")
+            }
+        }
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_HoldRequest()
+                request.idempotencyKey = key
+                request.referralID = referral
+                if let facility {
+                    request.facilityID = facility
+                } else if let plan, let municipality, let service, let group {
+                    request.line = LineKey(planID: plan, municipalityID: municipality, serviceType: service, targetGroup: group).proto
+                }
+                request.places = places
+                request.leaseSeconds = leaseSeconds
+                let (response, revision) = try await client.call(Method.Holds.hold, request, as: Diplan_V1_HoldResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit("hold \(response.hold.id): \(response.hold.places) places until \(response.hold.expiresUnixMs) (Unix ms); \(response.free) free after it; revision \(revision)\n")
+            }
+        }
+    }
+
+    struct Confirm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn a hold into occupied places.", discussion: "Example:\n  diplanctl hold confirm h57 --key svc-42-2")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var id: String
+        @Option(help: "Your idempotency key for this call.") var key: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ConfirmRequest()
+                request.holdID = id
+                request.idempotencyKey = key
+                let (response, revision) = try await client.call(Method.Holds.confirm, request, as: Diplan_V1_ConfirmResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit("hold \(id) confirmed; revision \(revision)\n")
+            }
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release a hold's places.", discussion: "Example:\n  diplanctl hold release h57 --key svc-42-3")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument var id: String
+        @Option(help: "Your idempotency key for this call.") var key: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ReleaseRequest()
+                request.holdID = id
+                request.idempotencyKey = key
+                let (response, revision) = try await client.call(Method.Holds.release, request, as: Diplan_V1_ReleaseResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                emit("hold \(id) released; revision \(revision)\n")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List holds.", discussion: "Example:\n  diplanctl hold list --municipality ludza")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ListHoldsRequest()
+                request.municipalityIds = municipality
+                request.pageSize = 1000
+                let (response, _) = try await client.call(Method.Holds.listHolds, request, as: Diplan_V1_ListHoldsResponse.self)
+                if connection.output == .json { return emitJSON(response) }
+                var table = Table("ID", "STATUS", "PLACES", "MUNICIPALITY", "SERVICE", "GROUP", "REFERRAL", "EXPIRES (UNIX MS)", numeric: [2])
+                for hold in response.holds {
+                    table.add(
+                        hold.id, Hold.Status(proto: hold.status)?.rawValue ?? "?", "\(hold.places)", hold.lineKey.municipalityID,
+                        ServiceType(proto: hold.lineKey.serviceType)?.rawValue ?? "?", TargetGroup(proto: hold.lineKey.targetGroup)?.rawValue ?? "?",
+                        hold.referralID, "\(hold.expiresUnixMs)")
+                }
+                emit(table.render(connection.output))
+            }
+        }
+    }
+}
