@@ -8,11 +8,10 @@ package enum AdminService {
     package static let version = "0.1.0"
 
     package static func register(into router: inout Router, server: @escaping @Sendable () -> Server?) {
-        let methods = router.methods + [Method.Admin.describe, Method.Admin.stats]
         router.unary(Method.Admin.describe, Diplan_V1_DescribeRequest.self) { _, _ throws(RPCError) in
             var response = Diplan_V1_DescribeResponse()
             response.fileDescriptorSet = Data(Contract.fileDescriptorSet)
-            response.methods = methods.sorted()
+            response.methods = server()?.router.methods ?? []
             response.version = version
             response.revision = server()?.store.revision ?? 0
             return (response, response.revision)
@@ -33,7 +32,8 @@ package enum AdminService {
             response.connections = UInt32(server.connectionCount)
             response.connectionsTotal = server.totalConnections
             response.uptimeSeconds = (ContinuousClock.now - server.metrics.started).components.seconds
-            response.watchers = UInt32(server.streams.count)
+            response.watchers = UInt32(server.store.hub.watcherCount)
+            response.oldestRevision = server.store.hub.oldestRevision
             response.activeHolds = UInt32(server.store.read { $0.activeHoldCount })
             response.methods = server.metrics.snapshot.sorted { $0.key < $1.key }.map { method, figures in
                 var stats = Diplan_V1_MethodStats()
@@ -105,6 +105,5 @@ package enum AdminService {
                 throw error.rpc
             }
         }
-        router.notYetServed(Method.Watch.watch, "the change stream is not served yet")
     }
 }

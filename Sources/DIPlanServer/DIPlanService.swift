@@ -19,6 +19,7 @@ package final class DIPlanService: Service, Sendable {
         PlansService.register(into: &router, store: store)
         HoldsService.register(into: &router, store: store)
         HealthService.register(into: &router) { holder.server }
+        WatchService.register(into: &router) { holder.server }
         AdminService.register(into: &router) { holder.server }
         let streams = StreamRegistry { store.revision }
         server = Server(configuration: configuration, store: store, router: router, streams: streams, logger: logger)

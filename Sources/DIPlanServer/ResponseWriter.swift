@@ -70,6 +70,17 @@ package final class ResponseStream: Sendable {
         return writer.send(frame)
     }
 
+    /// Sends one message of the stream, already encoded.
+    @discardableResult
+    package func sendEncoded(_ payload: [UInt8], revision: UInt64) -> Bool {
+        guard !isFinished else { return false }
+        var frame = Diplan_Rpc_V1_ResponseFrame()
+        frame.callID = callID
+        frame.payload = Data(payload)
+        frame.revision = revision
+        return writer.send(frame)
+    }
+
     /// Ends the stream with a status, once; later calls do nothing.
     package func finish(revision: UInt64, error: RPCError? = nil) {
         let first = finished.withLock { finished in

@@ -55,6 +55,7 @@ package enum StateRecovery {
                         "snapshot \(snapshot.path) holds revision \(state.revision), its name says \(snapshot.revision)")
                 }
             }
+            var history: [Change] = []
             for record in recovery.records {
                 let change: Change
                 do { change = try Change(recordBytes: record.payload) } catch {
@@ -65,6 +66,7 @@ package enum StateRecovery {
                         revision: record.revision, reason: "it holds revision \(change.revision) after \(state.revision)")
                 }
                 state.commit(change)
+                history.append(change)
             }
             logger.info(
                 "state recovered",
@@ -75,7 +77,7 @@ package enum StateRecovery {
                     "ms":
                         "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)",
                 ])
-            let store = StateStore(state, log: log, directory: directory, options: options, logger: logger)
+            let store = StateStore(state, log: log, directory: directory, options: options, history: history, logger: logger)
             if state.revision == 0 {
                 try loadEmbeddedDataset(into: store, logger: logger)
             }

@@ -40,6 +40,8 @@ package final class StateStore: Sendable {
         var plan: PlanState
         /// The undo of every committed change not yet durable, oldest first.
         var pending: [Undo] = []
+        /// Committed changes not yet durable, with their scopes, to publish once they are.
+        var unpublished: [(Change, [MutationScope])] = []
         var recordsSinceSnapshot = 0
     }
 
@@ -75,13 +77,15 @@ package final class StateStore: Sendable {
     private let logger: Logger
     private let snapshotting = Mutex(false)
     package let metrics = StorageMetrics()
+    /// Every visible change, for watchers.
+    package let hub: WatchHub
 
     /// A store over `state`, logging to `log` (nil: memory only) in `directory` (nil: no snapshots).
     package init(
         _ state: PlanState = PlanState(), log: (any ChangeLog)? = nil, directory: StateDirectory? = nil,
-        options: Options = Options(),
-        logger: Logger = Logger(label: "diplan.store")
+        options: Options = Options(), history: [Change] = [], logger: Logger = Logger(label: "diplan.store")
     ) {
+        hub = WatchHub(revision: state.revision, history: history.map { ($0, state.scopes(of: $0)) }, logger: logger)
         core = Mutex(Core(plan: state))
         gate = Condition(Gate(written: state.revision, durable: state.revision))
         visible = Atomic(state.revision)
@@ -134,8 +138,11 @@ package final class StateStore: Sendable {
                     throw .unavailable("the change could not be written to the log: \(error)")
                 }
             }
-            if options.fsync == .always && log != nil { core.pending.append(core.plan.undo(for: change)) }
+            let deferred = options.fsync == .always && log != nil
+            if deferred { core.pending.append(core.plan.undo(for: change)) }
             core.plan.commit(change)
+            let scopes = core.plan.scopes(of: change)
+            if deferred { core.unpublished.append((change, scopes)) } else { hub.publish([(change, scopes)]) }
             core.recordsSinceSnapshot += 1
             let snapshotDue = options.snapshotEveryRecords > 0 && core.recordsSinceSnapshot >= options.snapshotEveryRecords
             let epoch = gate.update { gate in
@@ -192,11 +199,16 @@ package final class StateStore: Sendable {
             do {
                 let synced = try log.sync()
                 metrics.recordSync(since: start)
-                core.withLock { core in
+                let durable = core.withLock { core in
                     core.pending.removeFirst(core.pending.prefix { $0.revision <= synced }.count)
+                    let count = core.unpublished.prefix { $0.0.revision <= synced }.count
+                    defer { core.unpublished.removeFirst(count) }
+                    return Array(core.unpublished.prefix(count))
                 }
                 gate.update { $0.durable = max($0.durable, synced) }
                 visible.store(max(visible.load(ordering: .relaxed), synced), ordering: .releasing)
+                // Only this thread publishes under `always`: in revision order.
+                hub.publish(durable)
             } catch {
                 recoverFromFailedSync(error)
             }
@@ -214,6 +226,7 @@ package final class StateStore: Sendable {
                 core.pending.removeLast()
                 reverted += 1
             }
+            core.unpublished.removeAll { $0.0.revision > durable }
             var broken: String?
             do { try log.truncate(after: durable) } catch {
                 broken = "\(error)"
@@ -310,7 +323,9 @@ package final class StateStore: Sendable {
         let taken = try snapshot()
         do {
             if taken.revision + 1 >= revision { try directory.snapshots.prune(keep: 1) }
-            return try log.drop(before: min(revision, taken.revision + 1))
+            let oldest = try log.drop(before: min(revision, taken.revision + 1))
+            hub.compact(before: revision)
+            return max(oldest, hub.oldestRevision)
         } catch {
             throw .unavailable("compaction failed: \(error)")
         }

@@ -2,6 +2,7 @@ import DIPlanClient
 import DIPlanWire
 import Foundation
 import Glibc
+import SwiftProtobuf
 import Testing
 
 @Suite("Starting and stopping the daemon", .serialized)
@@ -101,14 +102,13 @@ struct DaemonLifecycleTests {
             #expect(response.fileDescriptorSet == Data(Contract.fileDescriptorSet))
             #expect(response.methods.contains(Method.Plans.queryCapacity))
             #expect(response.methods.contains(Method.Health.watch))
-            for method in [Method.Watch.watch] {
-                do {
-                    _ = try await client.connection.call(method, payload: [])
-                    Issue.record("\(method) answered")
-                } catch {
-                    #expect((error as? RPCError)?.code == .unimplemented)
-                }
+            // Every method of the contract is served.
+            let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: response.fileDescriptorSet)
+            let contract = set.file.flatMap { file in
+                file.service.flatMap { service in service.method.map { "/\(file.package).\(service.name)/\($0.name)" } }
             }
+            #expect(contract.count > 30)
+            #expect(Set(contract).subtracting(response.methods).isEmpty, "not served: \(Set(contract).subtracting(response.methods))")
         }
     }
 }
