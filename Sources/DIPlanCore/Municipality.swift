@@ -51,7 +51,8 @@ public struct GeoPoint: Sendable, Hashable {
         let radians = Double.pi / 180
         let dLat = (other.latitude - latitude) * radians
         let dLon = (other.longitude - longitude) * radians
-        let a = Self.sin2(dLat / 2) + Self.cosine(latitude * radians) * Self.cosine(other.latitude * radians) * Self.sin2(dLon / 2)
+        let a =
+            Self.sin2(dLat / 2) + Self.cosine(latitude * radians) * Self.cosine(other.latitude * radians) * Self.sin2(dLon / 2)
         return 2 * 6_371.0 * Self.arcsine(a.squareRoot())
     }
 

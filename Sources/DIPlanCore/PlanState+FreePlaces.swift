@@ -15,14 +15,16 @@ extension PlanState {
     /// free places: the municipality's own first, then the rest of its region
     /// nearest first, then the other regions nearest first (unknown distances last, by id).
     public func freePlaces(
-        near municipalityID: String, serviceTypes: Set<ServiceType> = [], targetGroups: Set<TargetGroup> = [], minimumFree: Int64 = 1,
+        near municipalityID: String, serviceTypes: Set<ServiceType> = [], targetGroups: Set<TargetGroup> = [],
+        minimumFree: Int64 = 1,
         limit: Int = 20
     ) throws(DomainError) -> [FreePlaces] {
         guard let origin = municipalities[municipalityID] else { throw .notFound(kind: "municipality", id: municipalityID) }
         var found: [FreePlaces] = []
         for (id, keys) in linesByMunicipality {
             guard let municipality = municipalities[id] else { continue }
-            for key in keys where (serviceTypes.isEmpty || serviceTypes.contains(key.serviceType))
+            for key in keys
+            where (serviceTypes.isEmpty || serviceTypes.contains(key.serviceType))
                 && (targetGroups.isEmpty || targetGroups.contains(key.targetGroup))
             {
                 guard let line = lines[key], let free = line.free, free >= max(1, minimumFree) else { continue }
@@ -31,7 +33,8 @@ extension PlanState {
                 let sited = (facilitiesByLine[key] ?? []).compactMap { facilities[$0] }.filter { $0.status == .operational }
                 found.append(
                     FreePlaces(
-                        line: line, municipality: municipality, free: free, distanceKilometres: tier == 0 ? 0 : distance, tier: tier,
+                        line: line, municipality: municipality, free: free, distanceKilometres: tier == 0 ? 0 : distance,
+                        tier: tier,
                         facilities: sited.sorted { $0.id < $1.id }))
             }
         }

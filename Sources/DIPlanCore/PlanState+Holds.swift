@@ -22,7 +22,8 @@ extension PlanState {
 
     /// Holds in stable order (by the revision that made them), filtered.
     public func holds(
-        municipalityIDs: Set<String> = [], facilityID: String? = nil, statuses: Set<Hold.Status> = [], page: PageRequest = PageRequest()
+        municipalityIDs: Set<String> = [], facilityID: String? = nil, statuses: Set<Hold.Status> = [],
+        page: PageRequest = PageRequest()
     ) throws(DomainError) -> Page<Hold> {
         let after = page.token.isEmpty ? nil : holds[page.token]?.revision
         if !page.token.isEmpty && after == nil {
@@ -30,7 +31,8 @@ extension PlanState {
         }
         let matching = holds.values.filter { hold in
             (municipalityIDs.isEmpty || municipalityIDs.contains(hold.lineKey.municipalityID))
-                && (facilityID.map { hold.target == .facility($0) } ?? true) && (statuses.isEmpty || statuses.contains(hold.status))
+                && (facilityID.map { hold.target == .facility($0) } ?? true)
+                && (statuses.isEmpty || statuses.contains(hold.status))
         }
         return Page.of(matching, by: \.revision, token: \.id, after: after, request: page)
     }
@@ -54,7 +56,8 @@ extension PlanState {
             }
             guard var hold = holds[id] else { throw .notFound(kind: "hold", id: id) }
             guard hold.status == .active else {
-                throw .failedPrecondition("hold \(id) is \(hold.status.rawValue); only an active hold can be \(confirming ? "confirmed" : "released")")
+                throw .failedPrecondition(
+                    "hold \(id) is \(hold.status.rawValue); only an active hold can be \(confirming ? "confirmed" : "released")")
             }
             guard now < hold.expiresMillis else {
                 throw .failedPrecondition("hold \(id) expired at \(hold.expiresMillis) (Unix ms); its places are free again")
@@ -75,7 +78,8 @@ extension PlanState {
             hold.revision = revision
             line.revision = revision
             let change = Change(
-                revision: revision, uid: context.uid, unixMillis: now, method: context.method, mutations: [.line(line), .hold(hold)])
+                revision: revision, uid: context.uid, unixMillis: now, method: context.method,
+                mutations: [.line(line), .hold(hold)])
             return .change(change, hold)
         case .expire:
             let due = activeHolds.compactMap { holds[$0] }.filter { $0.expiresMillis <= now }.sorted { $0.revision < $1.revision }
@@ -94,11 +98,15 @@ extension PlanState {
                 mutations.append(.hold(hold))
             }
             mutations = changedLines.values.sorted { $0.key < $1.key }.map { .line($0) } + mutations
-            return .change(Change(revision: revision, uid: context.uid, unixMillis: now, method: context.method, mutations: mutations), due[0])
+            return .change(
+                Change(revision: revision, uid: context.uid, unixMillis: now, method: context.method, mutations: mutations),
+                due[0])
         }
     }
 
-    private func prepareHold(_ request: HoldRequest, now: Int64, revision: UInt64, context: ChangeContext) throws(DomainError) -> HoldOutcome {
+    private func prepareHold(
+        _ request: HoldRequest, now: Int64, revision: UInt64, context: ChangeContext
+    ) throws(DomainError) -> HoldOutcome {
         try Self.checkKey(request.idempotencyKey)
         guard Hold.isOpaqueID(request.referralID) else {
             throw .invalidArgument(
@@ -107,12 +115,14 @@ extension PlanState {
         }
         let places = request.places == 0 ? 1 : request.places
         guard Hold.placesRange.contains(places) else {
-            throw .invalidArgument(field: "places", rule: "must be \(Hold.placesRange.lowerBound)–\(Hold.placesRange.upperBound) (got \(places))")
+            throw .invalidArgument(
+                field: "places", rule: "must be \(Hold.placesRange.lowerBound)–\(Hold.placesRange.upperBound) (got \(places))")
         }
         let lease = request.leaseSeconds == 0 ? Hold.defaultLeaseSeconds : request.leaseSeconds
         guard Hold.leaseSecondsRange.contains(lease) else {
             throw .invalidArgument(
-                field: "lease_seconds", rule: "must be \(Hold.leaseSecondsRange.lowerBound)–\(Hold.leaseSecondsRange.upperBound) (got \(lease))")
+                field: "lease_seconds",
+                rule: "must be \(Hold.leaseSecondsRange.lowerBound)–\(Hold.leaseSecondsRange.upperBound) (got \(lease))")
         }
         if let previous = holdsByKey[request.idempotencyKey], let hold = holds[previous] {
             let same =
@@ -131,7 +141,8 @@ extension PlanState {
         case .facility(let id):
             guard let facility = facilities[id] else { throw .notFound(kind: "facility", id: id) }
             guard facility.status == .operational else {
-                throw .failedPrecondition("facility \(id) is \(facility.status.rawValue); only an operational facility's places can be held")
+                throw .failedPrecondition(
+                    "facility \(id) is \(facility.status.rawValue); only an operational facility's places can be held")
             }
             lineKey = facility.lineKey
         }
@@ -148,7 +159,8 @@ extension PlanState {
             id: "h\(revision)", referralID: request.referralID, target: request.target, lineKey: lineKey, places: places,
             status: .active, createdMillis: now, expiresMillis: now + Int64(lease) * 1000, holdKey: request.idempotencyKey,
             freeAfter: UInt32(free - Int64(places)), revision: revision)
-        let change = Change(revision: revision, uid: context.uid, unixMillis: now, method: context.method, mutations: [.line(line), .hold(hold)])
+        let change = Change(
+            revision: revision, uid: context.uid, unixMillis: now, method: context.method, mutations: [.line(line), .hold(hold)])
         return .change(change, hold)
     }
 

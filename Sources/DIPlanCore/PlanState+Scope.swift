@@ -13,11 +13,13 @@ extension PlanState {
             case .plan(let value): MutationScope(region: value.region)
             case .planEvent(let value): MutationScope(region: plans[value.planID]?.region)
             case .target(let value): MutationScope(region: plans[value.key.planID]?.region)
-            case .line(let value): MutationScope(region: plans[value.key.planID]?.region, municipalityID: value.key.municipalityID)
+            case .line(let value):
+                MutationScope(region: plans[value.key.planID]?.region, municipalityID: value.key.municipalityID)
             case .lineDeleted(let key): MutationScope(region: plans[key.planID]?.region, municipalityID: key.municipalityID)
             case .facility(let value): MutationScope(region: plans[value.planID]?.region, municipalityID: value.municipalityID)
             case .project(let value): MutationScope(region: plans[value.planID]?.region, municipalityID: value.municipalityID)
-            case .hold(let value): MutationScope(region: plans[value.lineKey.planID]?.region, municipalityID: value.lineKey.municipalityID)
+            case .hold(let value):
+                MutationScope(region: plans[value.lineKey.planID]?.region, municipalityID: value.lineKey.municipalityID)
             }
         }
     }

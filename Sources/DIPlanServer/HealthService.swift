@@ -25,8 +25,14 @@ package enum HealthService {
             var response = status()
             // As gRPC's Watch does: an unknown service is reported, not refused.
             if !services.contains(request.service) { response.status = .serviceUnknown }
+            // Registered before the first answer: a shutdown that starts now either ends this stream or refuses it.
+            let registered = server.streams.register(
+                connection: context.connectionID, stream: stream, deadline: context.deadline, tag: tag)
+            if !registered { response.status = .notServing }
             stream.send(response, revision: server.store.revision)
-            server.streams.register(connection: context.connectionID, stream: stream, deadline: context.deadline, tag: tag)
+            if !registered {
+                stream.finish(revision: server.store.revision, error: RPCError(.unavailable, "the server is shutting down"))
+            }
         }
     }
 }

@@ -6,7 +6,9 @@ import Logging
 /// diplan.v1.Holds: local services hold places, confirm or release them;
 /// leases lapse by themselves, each lapse a logged change.
 package enum HoldsService {
-    package static func register(into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis) {
+    package static func register(
+        into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis
+    ) {
         @Sendable func run(_ action: HoldAction, _ context: CallContext) throws(RPCError) -> (Hold, UInt32, UInt64) {
             let unixMillis = now()
             let result: (Change, Hold)?
@@ -26,7 +28,11 @@ package enum HoldsService {
             }
             if let (change, hold) = result {
                 context.logger.info(
-                    "hold changed", metadata: ["hold": "\(hold.id)", "status": "\(hold.status.rawValue)", "revision": "\(change.revision)", "uid": "\(context.peer.uid)"])
+                    "hold changed",
+                    metadata: [
+                        "hold": "\(hold.id)", "status": "\(hold.status.rawValue)", "revision": "\(change.revision)",
+                        "uid": "\(context.peer.uid)",
+                    ])
                 return (hold, hold.freeAfter, change.revision)
             }
             guard let hold = retried else { throw RPCError(.internal, "the holds call made no change") }
@@ -62,7 +68,8 @@ package enum HoldsService {
             return try store.read { (state) throws(RPCError) in
                 let page = try domain { () throws(DomainError) in
                     try state.holds(
-                        municipalityIDs: Set(request.municipalityIds), facilityID: request.facilityID.isEmpty ? nil : request.facilityID,
+                        municipalityIDs: Set(request.municipalityIds),
+                        facilityID: request.facilityID.isEmpty ? nil : request.facilityID,
                         statuses: statuses, page: PageRequest(size: Int(request.pageSize), token: request.pageToken))
                 }
                 var response = Diplan_V1_ListHoldsResponse()
@@ -74,13 +81,17 @@ package enum HoldsService {
         }
         router.unary(Method.Holds.findFreePlaces, Diplan_V1_FindFreePlacesRequest.self) { request, _ throws(RPCError) in
             let (services, groups) = try domain { () throws(DomainError) in
-                (try ServiceType.set(request.serviceTypes, "service_types"), try TargetGroup.set(request.targetGroups, "target_groups"))
+                (
+                    try ServiceType.set(request.serviceTypes, "service_types"),
+                    try TargetGroup.set(request.targetGroups, "target_groups")
+                )
             }
             return try store.read { (state) throws(RPCError) in
                 let found = try domain { () throws(DomainError) in
                     try state.freePlaces(
                         near: request.nearMunicipalityID, serviceTypes: services, targetGroups: groups,
-                        minimumFree: Int64(max(1, request.minFree)), limit: request.limit == 0 ? 20 : Int(min(request.limit, 1000)))
+                        minimumFree: Int64(max(1, request.minFree)),
+                        limit: request.limit == 0 ? 20 : Int(min(request.limit, 1000)))
                 }
                 var response = Diplan_V1_FindFreePlacesResponse()
                 response.candidates = found.map(\.proto)
@@ -92,18 +103,28 @@ package enum HoldsService {
 
     /// Lapses holds whose lease ended, as logged changes by uid 0, on a thread
     /// of its own that wakes at the next lease end (at least once a second).
-    package static func startExpiry(store: StateStore, logger: Logger, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis) {
+    package static func startExpiry(
+        store: StateStore, logger: Logger, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis
+    ) {
         Posix.spawn {
             while !store.isClosed {
                 let unixMillis = now()
                 do throws(StoreError) {
                     if let (change, _) = try store.commit({ (state) throws(DomainError) -> (Change, Void)? in
-                        guard case .change(let change, _) = try state.prepare(.expire, context: ChangeContext(uid: 0, unixMillis: unixMillis, method: "expiry")) else {
+                        guard
+                            case .change(let change, _) = try state.prepare(
+                                .expire, context: ChangeContext(uid: 0, unixMillis: unixMillis, method: "expiry"))
+                        else {
                             return nil
                         }
                         return (change, ())
                     }) {
-                        logger.info("holds expired", metadata: ["count": "\(change.mutations.filter { if case .hold = $0 { true } else { false } }.count)", "revision": "\(change.revision)"])
+                        logger.info(
+                            "holds expired",
+                            metadata: [
+                                "count": "\(change.mutations.filter { if case .hold = $0 { true } else { false } }.count)",
+                                "revision": "\(change.revision)",
+                            ])
                     }
                 } catch {
                     logger.error("expiring holds failed", metadata: ["error": "\(error.rpc)"])

@@ -63,6 +63,10 @@ package final class StateStore: Sendable {
         package var fsync = FsyncMode.always
         /// Take a snapshot after this many records (0: never automatically).
         package var snapshotEveryRecords = 10_000
+        /// Changes kept in memory for watchers that start in the past.
+        package var watchHistory = 100_000
+        /// Changes a watcher may fall behind by before it is cancelled.
+        package var watchQueue = 1_024
         package init() {}
     }
 
@@ -85,7 +89,9 @@ package final class StateStore: Sendable {
         _ state: PlanState = PlanState(), log: (any ChangeLog)? = nil, directory: StateDirectory? = nil,
         options: Options = Options(), history: [Change] = [], logger: Logger = Logger(label: "diplan.store")
     ) {
-        hub = WatchHub(revision: state.revision, history: history.map { ($0, state.scopes(of: $0)) }, logger: logger)
+        hub = WatchHub(
+            revision: state.revision, history: history.map { ($0, state.scopes(of: $0)) }, historyLimit: options.watchHistory,
+            queueLimit: options.watchQueue, logger: logger)
         core = Mutex(Core(plan: state))
         gate = Condition(Gate(written: state.revision, durable: state.revision))
         visible = Atomic(state.revision)
@@ -113,7 +119,8 @@ package final class StateStore: Sendable {
     /// Applies updates as one transaction, logs it, and — under `always` —
     /// returns only once it is durable.
     @discardableResult
-    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change {
+    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change
+    {
         let (change, _) = try commit { (state) throws(DomainError) -> (Change, Void)? in
             (try state.prepare(updates, expectedRevision: expectedRevision, context: context), ())
         }!
@@ -122,7 +129,9 @@ package final class StateStore: Sendable {
 
     /// Commits the change that `prepare` makes of the current state (none when
     /// it returns nil), logged first and — under `always` — durable before this returns.
-    package func commit<T>(_ prepare: (borrowing PlanState) throws(DomainError) -> (Change, T)?) throws(StoreError) -> (Change, T)? {
+    package func commit<T>(
+        _ prepare: (borrowing PlanState) throws(DomainError) -> (Change, T)?
+    ) throws(StoreError) -> (Change, T)? {
         let prepared = try core.withLock { (core: inout Core) throws(StoreError) -> (Change, T, UInt64)? in
             if let broken = gate.read({ $0.broken }) { throw .unavailable("the log is broken; restart the daemon: \(broken)") }
             let made: (Change, T)?
@@ -323,9 +332,10 @@ package final class StateStore: Sendable {
         let taken = try snapshot()
         do {
             if taken.revision + 1 >= revision { try directory.snapshots.prune(keep: 1) }
-            let oldest = try log.drop(before: min(revision, taken.revision + 1))
+            try log.drop(before: min(revision, taken.revision + 1))
             hub.compact(before: revision)
-            return max(oldest, hub.oldestRevision)
+            // What a watcher can start from: the history the hub still holds.
+            return hub.oldestRevision
         } catch {
             throw .unavailable("compaction failed: \(error)")
         }

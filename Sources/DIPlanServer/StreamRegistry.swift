@@ -48,14 +48,22 @@ package final class StreamRegistry: Sendable {
         entries.withLock { $0[Key(connection: connection, callID: callID)] != nil }
     }
 
-    /// Keeps a stream open until its deadline, a cancel, or its connection closing.
+    /// Keeps a stream open until its deadline, a cancel, or its connection
+    /// closing. False once shutdown has begun: the caller then ends the stream itself.
+    @discardableResult
     package func register(
         connection: UInt64, stream: ResponseStream, deadline: ContinuousClock.Instant?, tag: String,
         onEnd: @escaping @Sendable () -> Void = {}
-    ) {
+    ) -> Bool {
         let entry = Entry(stream: stream, deadline: deadline, tag: tag, onEnd: onEnd)
-        entries.withLock { $0[Key(connection: connection, callID: stream.callID)] = entry }
-        poke()
+        let registered = entries.withLock { entries in
+            // Read under the lock that shutdown collects the entries under: a stream is either ended by it or refused here.
+            guard !stopped.load(ordering: .relaxed) else { return false }
+            entries[Key(connection: connection, callID: stream.callID)] = entry
+            return true
+        }
+        if registered { poke() }
+        return registered
     }
 
     /// Ends one stream with `error` (nil: OK).
@@ -83,8 +91,8 @@ package final class StreamRegistry: Sendable {
 
     /// Ends every stream with `error` and stops keeping time.
     package func shutdown(error: RPCError) {
-        stopped.store(true, ordering: .relaxed)
         let all = entries.withLock { entries in
+            stopped.store(true, ordering: .relaxed)
             defer { entries.removeAll() }
             return Array(entries.values)
         }

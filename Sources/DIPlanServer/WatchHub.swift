@@ -44,7 +44,10 @@ package final class WatchHub: Sendable {
     private let state: Mutex<State>
     private let logger: Logger
 
-    package init(revision: UInt64, history: [(Change, [MutationScope])], historyLimit: Int = 100_000, queueLimit: Int = 1_024, logger: Logger) {
+    package init(
+        revision: UInt64, history: [(Change, [MutationScope])], historyLimit: Int = 100_000, queueLimit: Int = 1_024,
+        logger: Logger
+    ) {
         self.historyLimit = historyLimit
         self.queueLimit = queueLimit
         self.logger = logger
@@ -91,18 +94,22 @@ package final class WatchHub: Sendable {
     }
 
     /// Starts a watcher at `from` (0: the next change): the history it missed, then the live feed.
-    func subscribe(from: UInt64, filter: WatchFilter, stream: ResponseStream, progressMilliseconds: Int) throws(RPCError) -> Watcher {
+    func subscribe(
+        from: UInt64, filter: WatchFilter, stream: ResponseStream, progressMilliseconds: Int
+    ) throws(RPCError) -> Watcher {
         try state.withLock { (state: inout State) throws(RPCError) -> Watcher in
             let start = from == 0 ? state.revision + 1 : from
             if start < state.floor {
                 throw RPCError(
                     .outOfRange,
-                    "revision \(start) is compacted; the oldest revision kept is \(state.floor) (resync from a snapshot, then watch from there)")
+                    "revision \(start) is compacted; the oldest revision kept is \(state.floor) (resync from a snapshot, then watch from there)"
+                )
             }
             let backlog = state.history.filter { $0.change.revision >= start }
             let watcher = Watcher(
                 stream: stream, filter: filter, next: start, backlog: backlog, limit: backlog.count + queueLimit,
-                progressMilliseconds: progressMilliseconds, revision: { [weak self] in self?.state.withLock { $0.revision } ?? 0 })
+                progressMilliseconds: progressMilliseconds, revision: { [weak self] in self?.state.withLock { $0.revision } ?? 0 }
+            )
             state.watchers[ObjectIdentifier(watcher)] = watcher
             watcher.started(current: state.revision, oldest: state.floor)
             return watcher
@@ -133,7 +140,8 @@ final class Watcher: Sendable {
     private let revision: @Sendable () -> UInt64
 
     init(
-        stream: ResponseStream, filter: WatchFilter, next: UInt64, backlog: [WatchHub.Entry], limit: Int, progressMilliseconds: Int,
+        stream: ResponseStream, filter: WatchFilter, next: UInt64, backlog: [WatchHub.Entry], limit: Int,
+        progressMilliseconds: Int,
         revision: @escaping @Sendable () -> UInt64
     ) {
         self.stream = stream
@@ -196,7 +204,9 @@ final class Watcher: Sendable {
                 if overflowed {
                     stream.finish(
                         revision: revision(),
-                        error: RPCError(.resourceExhausted, "the watcher fell behind its queue of \(limit) changes; resume from revision \(next)"))
+                        error: RPCError(
+                            .resourceExhausted,
+                            "the watcher fell behind its queue of \(limit) changes; resume from revision \(next)"))
                 }
                 return
             }

@@ -19,25 +19,15 @@ package enum WatchService {
             }
             let progress = request.progressIntervalMs == 0 ? 5_000 : Int(min(max(request.progressIntervalMs, 10), 3_600_000))
             let hub = server.store.hub
-            let watcher = try hub.subscribe(from: request.fromRevision, filter: filter, stream: stream, progressMilliseconds: progress)
-            server.streams.register(
-                connection: context.connectionID, stream: stream, deadline: context.deadline, tag: tag, onEnd: { hub.unsubscribe(watcher) })
-        }
-    }
-}
-
-extension ChangeKind: ProtoMapped {
-    package var proto: Diplan_V1_ChangeKind {
-        switch self {
-        case .municipality: .municipality
-        case .plan: .plan
-        case .planEvent: .planEvent
-        case .target: .target
-        case .line: .line
-        case .lineDeleted: .lineDeleted
-        case .facility: .facility
-        case .project: .project
-        case .hold: .hold
+            let watcher = try hub.subscribe(
+                from: request.fromRevision, filter: filter, stream: stream, progressMilliseconds: progress)
+            let registered = server.streams.register(
+                connection: context.connectionID, stream: stream, deadline: context.deadline, tag: tag,
+                onEnd: { hub.unsubscribe(watcher) })
+            if !registered {
+                hub.unsubscribe(watcher)
+                stream.finish(revision: server.store.revision, error: RPCError(.unavailable, "the server is shutting down"))
+            }
         }
     }
 }

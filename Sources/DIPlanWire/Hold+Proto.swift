@@ -42,11 +42,13 @@ extension Hold {
         case nil: throw .invalidArgument(field: "hold.target", rule: "is required")
         }
         self.init(
-            id: message.id, referralID: message.referralID, target: target, lineKey: try LineKey(proto: message.lineKey, field: "hold.line_key"),
+            id: message.id, referralID: message.referralID, target: target,
+            lineKey: try LineKey(proto: message.lineKey, field: "hold.line_key"),
             places: message.places, status: try .required(message.status, "hold.status"), createdMillis: message.createdUnixMs,
             expiresMillis: message.expiresUnixMs, endedMillis: message.endedUnixMs == 0 ? nil : message.endedUnixMs,
             holdKey: message.holdKey, confirmKey: message.confirmKey.isEmpty ? nil : message.confirmKey,
-            releaseKey: message.releaseKey.isEmpty ? nil : message.releaseKey, freeAfter: message.freeAfter, revision: message.revision)
+            releaseKey: message.releaseKey.isEmpty ? nil : message.releaseKey, freeAfter: message.freeAfter,
+            revision: message.revision)
     }
 }
 

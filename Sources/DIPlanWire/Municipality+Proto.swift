@@ -24,6 +24,7 @@ extension Municipality {
             region: try .required(message.region, "municipality.region"),
             inDIProject: Bool?(proto: message.diProject), source: message.source, revision: message.revision,
             centre: message.hasCentre
-                ? GeoPoint(latitude: message.centre.latitude, longitude: message.centre.longitude, source: message.centre.source) : nil)
+                ? GeoPoint(latitude: message.centre.latitude, longitude: message.centre.longitude, source: message.centre.source)
+                : nil)
     }
 }

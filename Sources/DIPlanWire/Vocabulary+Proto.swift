@@ -176,3 +176,19 @@ extension CalendarDate {
 extension Optional where Wrapped == CalendarDate {
     package var text: String { self?.description ?? "" }
 }
+
+extension ChangeKind: ProtoMapped {
+    package var proto: Diplan_V1_ChangeKind {
+        switch self {
+        case .municipality: .municipality
+        case .plan: .plan
+        case .planEvent: .planEvent
+        case .target: .target
+        case .line: .line
+        case .lineDeleted: .lineDeleted
+        case .facility: .facility
+        case .project: .project
+        case .hold: .hold
+        }
+    }
+}

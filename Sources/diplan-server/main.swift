@@ -43,6 +43,12 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-every"), help: "Write a snapshot after this many changes (0: only on request).")
     var snapshotEvery = 10_000
 
+    @Option(name: .customLong("watch-queue"), help: "Changes a watcher may fall behind by before it is cancelled.")
+    var watchQueue = 1_024
+
+    @Option(name: .customLong("watch-history"), help: "Changes kept in memory for watchers that start in the past.")
+    var watchHistory = 100_000
+
     @Option(help: "Start from this backup (Admin/Backup); the state directory must be empty.")
     var restore: String?
 
@@ -73,6 +79,8 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         var storeOptions = StateStore.Options()
         storeOptions.fsync = fsyncMode
         storeOptions.snapshotEveryRecords = snapshotEvery
+        storeOptions.watchQueue = max(1, watchQueue)
+        storeOptions.watchHistory = max(1, watchHistory)
         let store: StateStore
         do {
             store = try StateRecovery.open(path: stateDirectory, options: storeOptions, restore: restore, logger: logger)

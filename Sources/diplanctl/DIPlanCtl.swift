@@ -33,7 +33,7 @@ struct DIPlanCtl: AsyncParsableCommand {
         subcommands: [
             PlanCommand.self, CapacityCommand.self, MunicipalityCommand.self, TargetCommand.self, LineCommand.self,
             FacilityCommand.self, ProjectCommand.self, ApplyCommand.self, ImportCommand.self, ExportCommand.self,
-            CallCommand.self, HealthCommand.self, AdminCommand.self, FreeCommand.self, HoldCommand.self,
+            CallCommand.self, HealthCommand.self, AdminCommand.self, FreeCommand.self, HoldCommand.self, WatchCommand.self,
         ])
 }
 

@@ -26,15 +26,18 @@ struct FreeCommand: AsyncParsableCommand {
             request.nearMunicipalityID = near
             request.minFree = minFree
             request.limit = limit
-            let (response, _) = try await client.call(Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
+            let (response, _) = try await client.call(
+                Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
             if connection.output == .json { return emitJSON(response) }
             var table = Table("MUNICIPALITY", "NAME", "SERVICE", "GROUP", "FREE", "KM", "PLAN", "FACILITIES", numeric: [4, 5])
             for candidate in response.candidates {
                 var distance = "?"
                 if case .distanceKm(let km)? = candidate.distanceKnown { distance = String(Int(km.rounded())) }
                 table.add(
-                    candidate.line.municipalityID, candidate.municipalityName, ServiceType(proto: candidate.line.serviceType)?.rawValue ?? "?",
-                    TargetGroup(proto: candidate.line.targetGroup)?.rawValue ?? "?", "\(candidate.free)", distance, candidate.line.planID,
+                    candidate.line.municipalityID, candidate.municipalityName,
+                    ServiceType(proto: candidate.line.serviceType)?.rawValue ?? "?",
+                    TargetGroup(proto: candidate.line.targetGroup)?.rawValue ?? "?", "\(candidate.free)", distance,
+                    candidate.line.planID,
                     candidate.facilities.map(\.id).joined(separator: " "))
             }
             emit(table.render(connection.output))
@@ -85,13 +88,16 @@ struct HoldCommand: AsyncParsableCommand {
                 if let facility {
                     request.facilityID = facility
                 } else if let plan, let municipality, let service, let group {
-                    request.line = LineKey(planID: plan, municipalityID: municipality, serviceType: service, targetGroup: group).proto
+                    request.line =
+                        LineKey(planID: plan, municipalityID: municipality, serviceType: service, targetGroup: group).proto
                 }
                 request.places = places
                 request.leaseSeconds = leaseSeconds
                 let (response, revision) = try await client.call(Method.Holds.hold, request, as: Diplan_V1_HoldResponse.self)
                 if connection.output == .json { return emitJSON(response) }
-                emit("hold \(response.hold.id): \(response.hold.places) places until \(response.hold.expiresUnixMs) (Unix ms); \(response.free) free after it; revision \(revision)\n")
+                emit(
+                    "hold \(response.hold.id): \(response.hold.places) places until \(response.hold.expiresUnixMs) (Unix ms); \(response.free) free after it; revision \(revision)\n"
+                )
             }
         }
     }
@@ -110,7 +116,8 @@ struct HoldCommand: AsyncParsableCommand {
                 var request = Diplan_V1_ConfirmRequest()
                 request.holdID = id
                 request.idempotencyKey = key
-                let (response, revision) = try await client.call(Method.Holds.confirm, request, as: Diplan_V1_ConfirmResponse.self)
+                let (response, revision) = try await client.call(
+                    Method.Holds.confirm, request, as: Diplan_V1_ConfirmResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 emit("hold \(id) confirmed; revision \(revision)\n")
             }
@@ -131,7 +138,8 @@ struct HoldCommand: AsyncParsableCommand {
                 var request = Diplan_V1_ReleaseRequest()
                 request.holdID = id
                 request.idempotencyKey = key
-                let (response, revision) = try await client.call(Method.Holds.release, request, as: Diplan_V1_ReleaseResponse.self)
+                let (response, revision) = try await client.call(
+                    Method.Holds.release, request, as: Diplan_V1_ReleaseResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 emit("hold \(id) released; revision \(revision)\n")
             }
@@ -153,11 +161,13 @@ struct HoldCommand: AsyncParsableCommand {
                 request.pageSize = 1000
                 let (response, _) = try await client.call(Method.Holds.listHolds, request, as: Diplan_V1_ListHoldsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
-                var table = Table("ID", "STATUS", "PLACES", "MUNICIPALITY", "SERVICE", "GROUP", "REFERRAL", "EXPIRES (UNIX MS)", numeric: [2])
+                var table = Table(
+                    "ID", "STATUS", "PLACES", "MUNICIPALITY", "SERVICE", "GROUP", "REFERRAL", "EXPIRES (UNIX MS)", numeric: [2])
                 for hold in response.holds {
                     table.add(
                         hold.id, Hold.Status(proto: hold.status)?.rawValue ?? "?", "\(hold.places)", hold.lineKey.municipalityID,
-                        ServiceType(proto: hold.lineKey.serviceType)?.rawValue ?? "?", TargetGroup(proto: hold.lineKey.targetGroup)?.rawValue ?? "?",
+                        ServiceType(proto: hold.lineKey.serviceType)?.rawValue ?? "?",
+                        TargetGroup(proto: hold.lineKey.targetGroup)?.rawValue ?? "?",
                         hold.referralID, "\(hold.expiresUnixMs)")
                 }
                 emit(table.render(connection.output))

@@ -31,7 +31,9 @@ struct HoldTests {
     }
 
     static func hold(_ key: String, places: UInt32 = 1, lease: UInt32 = 0, referral: String = "ref-1") -> HoldAction {
-        .hold(HoldRequest(idempotencyKey: key, referralID: referral, target: .line(Fixture.key()), places: places, leaseSeconds: lease))
+        .hold(
+            HoldRequest(
+                idempotencyKey: key, referralID: referral, target: .line(Fixture.key()), places: places, leaseSeconds: lease))
     }
 
     @Test func holdConfirmRelease() throws {
@@ -48,7 +50,8 @@ struct HoldTests {
         #expect(state.line(Fixture.key())?.held == 0)
         #expect(state.line(Fixture.key())?.occupied == 8)
 
-        let second = try #require(try Self.run(&state, .hold(HoldRequest(idempotencyKey: "k3", referralID: "ref-2", target: .facility("ludza-dac")))))
+        let second = try #require(
+            try Self.run(&state, .hold(HoldRequest(idempotencyKey: "k3", referralID: "ref-2", target: .facility("ludza-dac")))))
         #expect(second.lineKey == Fixture.key())
         try Self.run(&state, .release(holdID: second.id, idempotencyKey: "k4"))
         #expect(state.hold(second.id)?.status == .released)
@@ -90,9 +93,14 @@ struct HoldTests {
         #expect(try Self.run(&state, .expire, at: Self.start + 59_999) == nil)
         #expect(state.hold(hold.id)?.status == .active)
         // Too late to confirm.
-        #expect(throws: DomainError.self) { try Self.run(&state, .confirm(holdID: hold.id, idempotencyKey: "c"), at: Self.start + 60_000) }
+        #expect(throws: DomainError.self) {
+            try Self.run(&state, .confirm(holdID: hold.id, idempotencyKey: "c"), at: Self.start + 60_000)
+        }
         let change = try state.prepare(.expire, context: Self.context(at: Self.start + 60_000))
-        guard case .change(let expiry, _) = change else { Issue.record("nothing expired"); return }
+        guard case .change(let expiry, _) = change else {
+            Issue.record("nothing expired")
+            return
+        }
         state.commit(expiry)
         #expect(state.hold(hold.id)?.status == .expired)
         #expect(state.hold(hold.id)?.endedMillis == Self.start + 60_000)
@@ -130,14 +138,27 @@ struct HoldTests {
 
     @Test func freePlacesNearAMunicipality() throws {
         var state = try Fixture.state()
-        try state.apply(.upsertMunicipality(Municipality(id: "ludza", name: "Ludza", kind: .novads, region: .latgale, centre: GeoPoint(latitude: 56.55, longitude: 27.72, source: "t"))))
-        try state.apply(.upsertMunicipality(Municipality(id: "balvi", name: "Balvi", kind: .novads, region: .latgale, centre: GeoPoint(latitude: 57.13, longitude: 27.27, source: "t"))))
-        try state.apply(.upsertMunicipality(Municipality(id: "zilupe", name: "Zilupe", kind: .novads, region: .latgale, centre: GeoPoint(latitude: 56.39, longitude: 28.12, source: "t"))))
+        try state.apply(
+            .upsertMunicipality(
+                Municipality(
+                    id: "ludza", name: "Ludza", kind: .novads, region: .latgale,
+                    centre: GeoPoint(latitude: 56.55, longitude: 27.72, source: "t"))))
+        try state.apply(
+            .upsertMunicipality(
+                Municipality(
+                    id: "balvi", name: "Balvi", kind: .novads, region: .latgale,
+                    centre: GeoPoint(latitude: 57.13, longitude: 27.27, source: "t"))))
+        try state.apply(
+            .upsertMunicipality(
+                Municipality(
+                    id: "zilupe", name: "Zilupe", kind: .novads, region: .latgale,
+                    centre: GeoPoint(latitude: 56.39, longitude: 28.12, source: "t"))))
         try state.apply(.upsertMunicipality(Municipality(id: "cibla", name: "Cibla", kind: .novads, region: .latgale)))
         for (municipality, existing) in [("ludza", 1), ("balvi", 3), ("zilupe", 2), ("cibla", 5)] {
             try state.apply(.upsertCapacityLine(Fixture.line(Fixture.key(municipality), existing: UInt32(existing), occupied: 0)))
         }
-        try state.apply(.upsertCapacityLine(Fixture.line(Fixture.key("skrunda", plan: Fixture.otherPlan), existing: 9, occupied: 0)))
+        try state.apply(
+            .upsertCapacityLine(Fixture.line(Fixture.key("skrunda", plan: Fixture.otherPlan), existing: 9, occupied: 0)))
         let found = try state.freePlaces(near: "ludza", serviceTypes: [.dayCareCentre], targetGroups: [.ftChildren])
         // Ludza itself; then Zilupe (about 30 km) before Balvi (about 70 km); Cibla has no centre; then Kurzeme.
         #expect(found.map(\.municipality.id) == ["ludza", "zilupe", "balvi", "cibla", "skrunda"])

@@ -108,7 +108,8 @@ struct DaemonLifecycleTests {
                 file.service.flatMap { service in service.method.map { "/\(file.package).\(service.name)/\($0.name)" } }
             }
             #expect(contract.count > 30)
-            #expect(Set(contract).subtracting(response.methods).isEmpty, "not served: \(Set(contract).subtracting(response.methods))")
+            #expect(
+                Set(contract).subtracting(response.methods).isEmpty, "not served: \(Set(contract).subtracting(response.methods))")
         }
     }
 }

@@ -8,9 +8,12 @@ import Testing
 
 @Suite("Holds over the socket", .serialized)
 struct HoldsTests {
-    static let key = LineKey(planID: "latgale-2017-2020", municipalityID: "ludza", serviceType: .dayCareCentre, targetGroup: .ftChildren)
+    static let key = LineKey(
+        planID: "latgale-2017-2020", municipalityID: "ludza", serviceType: .dayCareCentre, targetGroup: .ftChildren)
 
-    static func holdRequest(_ idempotencyKey: String, referral: String = "ref-1", places: UInt32 = 1, lease: UInt32 = 0) -> Diplan_V1_HoldRequest {
+    static func holdRequest(
+        _ idempotencyKey: String, referral: String = "ref-1", places: UInt32 = 1, lease: UInt32 = 0
+    ) -> Diplan_V1_HoldRequest {
         var request = Diplan_V1_HoldRequest()
         request.idempotencyKey = idempotencyKey
         request.referralID = referral
@@ -21,7 +24,9 @@ struct HoldsTests {
     }
 
     static func prepareLine(_ client: DIPlanClient, existing: UInt32, occupied: UInt32) async throws {
-        try await client.apply(.upsertCapacityLine(CapacityLine(key: key, planned: existing, existing: existing, occupied: occupied, source: "test")))
+        try await client.apply(
+            .upsertCapacityLine(CapacityLine(key: key, planned: existing, existing: existing, occupied: occupied, source: "test"))
+        )
     }
 
     @Test func exactlyTheFreeNumberOfRacingHoldsSucceed() async throws {
@@ -33,7 +38,9 @@ struct HoldsTests {
                         let racer = try daemon.client()
                         defer { racer.close() }
                         do {
-                            _ = try await racer.call(Method.Holds.hold, Self.holdRequest("race-\(index)", referral: "ref-\(index)"), as: Diplan_V1_HoldResponse.self)
+                            _ = try await racer.call(
+                                Method.Holds.hold, Self.holdRequest("race-\(index)", referral: "ref-\(index)"),
+                                as: Diplan_V1_HoldResponse.self)
                             return .ok
                         } catch {
                             return (error as? RPCError)?.code ?? .unknown
@@ -55,11 +62,13 @@ struct HoldsTests {
     @Test func holdConfirmReleaseAndIdempotentRetries() async throws {
         try await withDaemon { _, client in
             try await Self.prepareLine(client, existing: 10, occupied: 6)
-            let (held, revision) = try await client.call(Method.Holds.hold, Self.holdRequest("k-1", places: 2), as: Diplan_V1_HoldResponse.self)
+            let (held, revision) = try await client.call(
+                Method.Holds.hold, Self.holdRequest("k-1", places: 2), as: Diplan_V1_HoldResponse.self)
             #expect(held.free == 2)
             #expect(held.hold.status == .active)
             // A retry answers the same, at the same revision, and holds nothing more.
-            let (again, againRevision) = try await client.call(Method.Holds.hold, Self.holdRequest("k-1", places: 2), as: Diplan_V1_HoldResponse.self)
+            let (again, againRevision) = try await client.call(
+                Method.Holds.hold, Self.holdRequest("k-1", places: 2), as: Diplan_V1_HoldResponse.self)
             #expect(again.hold == held.hold)
             #expect(againRevision == revision)
             #expect(try await client.export().lines.first { $0.key == Self.key }?.held == 2)
@@ -95,7 +104,8 @@ struct HoldsTests {
             } catch {
                 #expect((error as? RPCError)?.code == .failedPrecondition)
             }
-            let (list, _) = try await client.call(Method.Holds.listHolds, Diplan_V1_ListHoldsRequest(), as: Diplan_V1_ListHoldsResponse.self)
+            let (list, _) = try await client.call(
+                Method.Holds.listHolds, Diplan_V1_ListHoldsRequest(), as: Diplan_V1_ListHoldsResponse.self)
             #expect(list.holds.map(\.id) == [held.hold.id])
         }
     }
@@ -105,7 +115,9 @@ struct HoldsTests {
             try await Self.prepareLine(client, existing: 10, occupied: 0)
             for referral in ["Anna Kalniņa", "010203-12345 Anna", String(repeating: "a", count: 65)] {
                 do {
-                    _ = try await client.call(Method.Holds.hold, Self.holdRequest("k-\(referral.count)", referral: referral), as: Diplan_V1_HoldResponse.self)
+                    _ = try await client.call(
+                        Method.Holds.hold, Self.holdRequest("k-\(referral.count)", referral: referral),
+                        as: Diplan_V1_HoldResponse.self)
                     Issue.record("referral id \(referral) was accepted")
                 } catch {
                     #expect((error as? RPCError)?.code == .invalidArgument)
@@ -121,7 +133,8 @@ struct HoldsTests {
         var daemon: TestDaemon? = try TestDaemon(directory: directory)
         var client = try daemon!.client()
         try await Self.prepareLine(client, existing: 10, occupied: 0)
-        let (held, _) = try await client.call(Method.Holds.hold, Self.holdRequest("short", lease: 1), as: Diplan_V1_HoldResponse.self)
+        let (held, _) = try await client.call(
+            Method.Holds.hold, Self.holdRequest("short", lease: 1), as: Diplan_V1_HoldResponse.self)
         client.close()
         daemon!.stop(signal: SIGKILL)
         daemon = nil
@@ -131,7 +144,8 @@ struct HoldsTests {
         var status = Diplan_V1_HoldStatus.active
         for _ in 0..<100 where status == .active {
             try await Task.sleep(for: .milliseconds(50))
-            let (list, _) = try await client.call(Method.Holds.listHolds, Diplan_V1_ListHoldsRequest(), as: Diplan_V1_ListHoldsResponse.self)
+            let (list, _) = try await client.call(
+                Method.Holds.listHolds, Diplan_V1_ListHoldsRequest(), as: Diplan_V1_ListHoldsResponse.self)
             status = list.holds.first { $0.id == held.hold.id }?.status ?? .unspecified
         }
         #expect(status == .expired)
@@ -139,7 +153,8 @@ struct HoldsTests {
         daemon!.stop(signal: SIGKILL)
         daemon = try TestDaemon(directory: directory)
         client = try daemon!.client()
-        let (list, _) = try await client.call(Method.Holds.listHolds, Diplan_V1_ListHoldsRequest(), as: Diplan_V1_ListHoldsResponse.self)
+        let (list, _) = try await client.call(
+            Method.Holds.listHolds, Diplan_V1_ListHoldsRequest(), as: Diplan_V1_ListHoldsResponse.self)
         #expect(list.holds.first?.status == .expired)
         #expect(try await client.export().lines.first { $0.key == Self.key }?.held == 0)
         client.close()
@@ -153,17 +168,22 @@ struct HoldsTests {
                 try await client.apply(
                     .upsertCapacityLine(
                         CapacityLine(
-                            key: LineKey(planID: "latgale-2017-2020", municipalityID: municipality, serviceType: .dayCareCentre, targetGroup: .ftChildren),
+                            key: LineKey(
+                                planID: "latgale-2017-2020", municipalityID: municipality, serviceType: .dayCareCentre,
+                                targetGroup: .ftChildren),
                             existing: UInt32(free), occupied: 0)))
             }
             var request = Diplan_V1_FindFreePlacesRequest()
             request.nearMunicipalityID = "ludza"
             request.serviceTypes = [.dayCareCentre]
             request.targetGroups = [.ftChildren]
-            let (found, _) = try await client.call(Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
+            let (found, _) = try await client.call(
+                Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
             // Kārsava (about 25 km) is nearer Ludza than Balvi (about 70 km) and Krāslava (about 80 km).
             #expect(found.candidates.map(\.line.municipalityID) == ["ludza", "karsava", "balvi", "kraslava"])
-            let cli = try diplanctl(["free", "--service", "day-care", "--group", "ft-children", "--near", "ludza", "--min-free", "2"], socket: daemon.socketPath)
+            let cli = try diplanctl(
+                ["free", "--service", "day-care", "--group", "ft-children", "--near", "ludza", "--min-free", "2"],
+                socket: daemon.socketPath)
             #expect(cli.status == 0, "\(cli.err)")
             let rows = cli.out.split(separator: "\n").dropFirst().map { $0.split(separator: " ").first.map(String.init) ?? "" }
             #expect(rows.prefix(3) == ["karsava", "balvi", "kraslava"])

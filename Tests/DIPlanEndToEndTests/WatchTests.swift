@@ -1,0 +1,209 @@
+import DIPlanClient
+import DIPlanCore
+import DIPlanWire
+import Foundation
+import Glibc
+import SwiftProtobuf
+import Testing
+
+@Suite("Watch: every change, in order, from any kept revision", .serialized)
+struct WatchTests {
+    static func line(_ municipality: String, planned: UInt32) -> Update {
+        .upsertCapacityLine(
+            CapacityLine(
+                key: LineKey(
+                    planID: "latgale-2017-2020", municipalityID: municipality, serviceType: .dayCareCentre,
+                    targetGroup: .grtAdults),
+                planned: planned))
+    }
+
+    static func watch(
+        _ raw: RawConnection, id: UInt64 = 1, from: UInt64, municipalities: [String] = [], kinds: [Diplan_V1_ChangeKind] = [],
+        progressMs: UInt32 = 0
+    ) {
+        var request = Diplan_V1_WatchRequest()
+        request.fromRevision = from
+        request.municipalityIds = municipalities
+        request.kinds = kinds
+        request.progressIntervalMs = progressMs
+        raw.call(id, Method.Watch.watch, request)
+    }
+
+    /// The next watch message (which must come).
+    static func next(_ raw: RawConnection, timeout: Double = 10) throws -> Diplan_V1_WatchResponse {
+        let frame = try raw.frame(timeout: timeout)
+        guard !frame.endOfStream else { throw TestFailure("the stream ended: \(frame.status.code) \(frame.status.message)") }
+        return try Diplan_V1_WatchResponse(serializedBytes: frame.payload)
+    }
+
+    /// The revisions of the next `count` changes, skipping progress frames.
+    static func changes(_ raw: RawConnection, _ count: Int) throws -> [Diplan_V1_Change] {
+        var changes: [Diplan_V1_Change] = []
+        while changes.count < count {
+            let message = try next(raw)
+            if case .change(let change)? = message.event { changes.append(change) }
+        }
+        return changes
+    }
+
+    @Test func fromNowAndFromTheMiddle() async throws {
+        try await withDaemon { daemon, client in
+            let start = try await client.queryCapacity(CapacityQuery()).1
+            let live = try RawConnection(daemon.socketPath)
+            Self.watch(live, from: 0)
+            let started = try Self.next(live)
+            #expect(started.started.currentRevision == start)
+            var revisions: [UInt64] = []
+            for value in 1...5 { revisions.append(try await client.apply(Self.line("ludza", planned: UInt32(value)))) }
+            let seen = try Self.changes(live, 5)
+            #expect(seen.map(\.revision) == revisions)
+            #expect(seen.last?.mutations.first?.line.planned == 5)
+            #expect(seen.first?.method == Method.Plans.apply)
+
+            // From the middle: exactly the changes from that revision on.
+            let middle = try RawConnection(daemon.socketPath)
+            Self.watch(middle, from: revisions[2])
+            _ = try Self.next(middle)
+            #expect(try Self.changes(middle, 3).map(\.revision) == Array(revisions[2...]))
+            // From the first revision: the embedded dataset's load, then everything.
+            let all = try RawConnection(daemon.socketPath)
+            Self.watch(all, from: 1)
+            _ = try Self.next(all)
+            let everything = try Self.changes(all, 6)
+            #expect(everything.map(\.revision) == [1] + revisions)
+            #expect(everything.first?.method == "embedded-dataset")
+        }
+    }
+
+    @Test func filtersAndProgress() async throws {
+        try await withDaemon { daemon, client in
+            let filtered = try RawConnection(daemon.socketPath)
+            Self.watch(filtered, from: 0, municipalities: ["balvi"], progressMs: 100)
+            _ = try Self.next(filtered)
+            try await client.apply(Self.line("ludza", planned: 1))
+            let balvi = try await client.apply(Self.line("balvi", planned: 2))
+            try await client.apply(Self.line("ludza", planned: 3))
+            let seen = try Self.changes(filtered, 1)
+            #expect(seen.map(\.revision) == [balvi])
+            #expect(seen.first?.mutations.map(\.line.municipalityID) == ["balvi"])
+            // Idle: progress frames carry the current revision.
+            var progress: UInt64 = 0
+            for _ in 0..<50 where progress < balvi + 1 {
+                if case .progress(let frame)? = try Self.next(filtered).event {
+                    #expect(frame.revision >= progress)
+                    progress = frame.revision
+                }
+            }
+            #expect(progress == balvi + 1)
+
+            let kinds = try RawConnection(daemon.socketPath)
+            Self.watch(kinds, from: 0, kinds: [.planEvent])
+            _ = try Self.next(kinds)
+            try await client.apply(Self.line("ludza", planned: 4))
+            let advanced = try await client.apply(.advancePlan(PlanAdvance(planID: "latgale-2017-2020", to: .amendmentSubmitted)))
+            let events = try Self.changes(kinds, 1)
+            #expect(events.map(\.revision) == [advanced])
+            #expect(events.first?.mutations.map(\.kind) == [.planEvent])
+        }
+    }
+
+    @Test func aCompactedRevisionIsOutOfRange() async throws {
+        try await withDaemon { daemon, client in
+            for value in 1...4 { try await client.apply(Self.line("ludza", planned: UInt32(value))) }
+            var compact = Diplan_V1_CompactRequest()
+            compact.revision = 4
+            let (compacted, _) = try await client.call(Method.Admin.compact, compact, as: Diplan_V1_CompactResponse.self)
+            #expect(compacted.oldestRevision == 4)
+            let raw = try RawConnection(daemon.socketPath)
+            Self.watch(raw, from: 2)
+            let frame = try raw.frame()
+            #expect(frame.endOfStream)
+            #expect(frame.status.code == StatusCode.outOfRange.rawValue)
+            #expect(frame.status.message.contains("oldest revision kept is 4"))
+            Self.watch(raw, id: 2, from: 4)
+            _ = try Self.next(raw)
+            #expect(try Self.changes(raw, 2).map(\.revision) == [4, 5])
+        }
+    }
+
+    @Test func aSlowWatcherIsCutOffWhileTheFastOneAndTheWriterGoOn() async throws {
+        try await withDaemon(arguments: ["--fsync", "none", "--watch-queue", "50"]) { daemon, client in
+            let start = try await client.queryCapacity(CapacityQuery()).1
+            let slow = try RawConnection(daemon.socketPath)
+            var size: Int32 = 4096
+            setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            Self.watch(slow, from: 0)
+            let fast = try RawConnection(daemon.socketPath)
+            Self.watch(fast, from: 0)
+            _ = try Self.next(fast)
+            // The writer makes 2,000 changes while the slow watcher reads nothing and the fast one reads all.
+            let count = 2_000
+            let reader = Task.detached { try Self.changes(fast, count).map(\.revision) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        for value in 0..<(count / 4) {
+                            try await client.apply(
+                                Self.line(["ludza", "balvi", "cibla", "dagda"][writer], planned: UInt32(value)))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // The fast watcher has every change, in order, without a gap.
+            #expect(try await reader.value == Array((start + 1)...(start + UInt64(count))))
+            // The slow one was cancelled, told where to resume.
+            var last: Diplan_Rpc_V1_ResponseFrame?
+            while case .frame(let frame) = slow.read(timeout: 10) {
+                if frame.endOfStream {
+                    last = frame
+                    break
+                }
+            }
+            #expect(last?.status.code == StatusCode.resourceExhausted.rawValue)
+            #expect(last?.status.message.contains("resume from revision") == true)
+            #expect(try await client.isServing())
+        }
+    }
+
+    @Test func reconnectAndResumeWithoutAGapOrADuplicate() async throws {
+        try await withDaemon { daemon, client in
+            let start = try await client.queryCapacity(CapacityQuery()).1
+            let first = try RawConnection(daemon.socketPath)
+            Self.watch(first, from: start + 1)
+            _ = try Self.next(first)
+            for value in 1...3 { try await client.apply(Self.line("ludza", planned: UInt32(value))) }
+            var received = try Self.changes(first, 3).map(\.revision)
+            shutdown(first.fd, Int32(SHUT_RDWR))
+            // Changes made while nobody watched.
+            for value in 4...6 { try await client.apply(Self.line("ludza", planned: UInt32(value))) }
+            let second = try RawConnection(daemon.socketPath)
+            Self.watch(second, from: received.last! + 1)
+            _ = try Self.next(second)
+            try await client.apply(Self.line("ludza", planned: 7))
+            received += try Self.changes(second, 4).map(\.revision)
+            #expect(received == Array((start + 1)...(start + 7)))
+        }
+    }
+
+    @Test func theClientLibraryAndDiplanctlWatch() async throws {
+        try await withDaemon { daemon, client in
+            let process = Process()
+            process.executableURL = try Binaries.url("diplanctl")
+            process.arguments = ["watch", "--from-revision", "1", "--socket", daemon.socketPath]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let revision = try await client.apply(Self.line("ludza", planned: 11))
+            var text = ""
+            let deadline = Date().addingTimeInterval(10)
+            while !text.contains("planned=11") && Date() < deadline {
+                text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            }
+            process.terminate()
+            process.waitUntilExit()
+            #expect(text.contains("revision \(revision)"))
+            #expect(text.contains("planned=11"))
+        }
+    }
+}
