@@ -4,7 +4,7 @@ RUN_DIR := .run
 SOCKET := $(CURDIR)/$(RUN_DIR)/diplan.sock
 SWIFT_FILES = $(shell git ls-files 'Sources/*.swift' 'Tests/*.swift' Package.swift | grep -v /Generated/)
 
-.PHONY: run test build proto lint format bench clean
+.PHONY: run test build proto lint format bench clean c-example
 
 ## run: build and start the daemon in the foreground on the embedded dataset
 run:
@@ -42,3 +42,13 @@ lint:
 
 clean:
 	rm -rf .build $(RUN_DIR)
+
+## c-example: the C client library and its example, with a plain cc and pkg-config
+C_CLIENT_DIR := Sources/CDIPlanClient
+C_SOURCES = $(C_CLIENT_DIR)/diplan_client.c $(shell find $(C_CLIENT_DIR)/generated -name '*.pb-c.c' | sort)
+C_FLAGS = -O2 -Wall -Wextra -I$(C_CLIENT_DIR)/include -I$(C_CLIENT_DIR)/generated $(shell pkg-config --cflags libprotobuf-c)
+c-example:
+	@scripts/deps.sh test
+	@mkdir -p .build/c
+	cc $(C_FLAGS) -o .build/c/diplan-c-example examples/c/diplan-c-example.c $(C_SOURCES) $(shell pkg-config --libs libprotobuf-c)
+	@echo "built .build/c/diplan-c-example; try: .build/c/diplan-c-example $(SOCKET) ludza R-2024-0042"

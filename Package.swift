@@ -38,6 +38,12 @@ let package = Package(
         .target(name: "DIPlanStorage"),
         // The daemon: socket server, dispatch, lifecycle.
         .target(name: "DIPlanServer", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle]),
+        // The C client on libprotobuf-c, with the protoc-c code of the whole contract.
+        .target(
+            name: "CDIPlanClient",
+            cSettings: [.headerSearchPath("generated")],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
         // The Swift client library.
         .target(name: "DIPlanClient", dependencies: ["DIPlanCore", "DIPlanWire"]),
         .executableTarget(name: "diplan-server", dependencies: ["DIPlanServer", argumentParser, logging, serviceLifecycle]),
