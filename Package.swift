@@ -6,6 +6,7 @@ let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "s
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "diplan",
@@ -37,7 +38,7 @@ let package = Package(
         // Durability: the write-ahead log, snapshots, recovery.
         .target(name: "DIPlanStorage"),
         // The daemon: socket server, dispatch, lifecycle.
-        .target(name: "DIPlanServer", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle]),
+        .target(name: "DIPlanServer", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle, unixSignals]),
         // The C client on libprotobuf-c, with the protoc-c code of the whole contract.
         .target(
             name: "CDIPlanClient",

@@ -11,6 +11,8 @@ final class Connection: Sendable {
     let id: UInt64
     let fd: Int32
     let peer: PeerCredentials
+    /// The peer's groups, for roles.
+    let groups: [UInt32]
     let writer: ResponseWriter
     private let server: Server
     private let logger: Logger
@@ -20,6 +22,7 @@ final class Connection: Sendable {
         self.id = id
         self.fd = fd
         self.peer = peer
+        self.groups = PeerCredentials.groups(of: fd, primary: peer.gid)
         self.writer = ResponseWriter(fd: fd)
         self.server = server
         var logger = logger
@@ -123,6 +126,12 @@ final class Connection: Sendable {
         guard let route = server.router.route(for: frame.method) else {
             return fail(RPCError(.unimplemented, "unknown method \(frame.method.prefix(200))"))
         }
+        let role = server.role(uid: peer.uid, gids: groups)
+        let required = Role.required(for: frame.method)
+        guard role >= required else {
+            logger.notice("call refused: role too low", metadata: ["method": "\(frame.method)", "role": "\(role)", "required": "\(required)"])
+            return fail(RPCError(.permissionDenied, "\(frame.method) needs the \(required) role; uid \(peer.uid) has \(role)"))
+        }
         if let deadline, deadline <= ContinuousClock.now {
             return fail(RPCError(.deadlineExceeded, "the call's deadline passed before it was served"))
         }
@@ -143,6 +152,10 @@ final class Connection: Sendable {
                 fail(error)
             }
         case .serverStream(let handler):
+            let limit = server.configuration.maximumStreamsPerConnection
+            guard server.streams.count(connection: id) < limit else {
+                return fail(RPCError(.resourceExhausted, "this connection has \(limit) streams open, the most allowed"))
+            }
             guard !server.streams.contains(connection: id, callID: callID) else {
                 return fail(RPCError(.invalidArgument, "call id \(callID) is already in flight on this connection"))
             }

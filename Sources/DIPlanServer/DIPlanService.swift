@@ -2,6 +2,7 @@ import DIPlanCore
 import DIPlanWire
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
 
 /// The daemon as a swift-service-lifecycle Service: loads the state, listens,
@@ -11,9 +12,10 @@ package final class DIPlanService: Service, Sendable {
     package let server: Server
     private let listener: UnixListener
     private let logger: Logger
+    private let configPath: String?
 
-    /// Builds the server over `store`, listening on `listener`.
-    package init(store: StateStore, listener: UnixListener, configuration: ServerConfiguration, logger: Logger) {
+    /// Builds the server over `store`, listening on `listener`, with `config` (read from `configPath`, which SIGHUP rereads).
+    package init(store: StateStore, listener: UnixListener, config: DaemonConfig, configPath: String? = nil, logger: Logger) {
         let holder = ServerHolder()
         var router = Router()
         PlansService.register(into: &router, store: store)
@@ -22,23 +24,58 @@ package final class DIPlanService: Service, Sendable {
         WatchService.register(into: &router) { holder.server }
         AdminService.register(into: &router) { holder.server }
         let streams = StreamRegistry { store.revision }
-        server = Server(configuration: configuration, store: store, router: router, streams: streams, logger: logger)
+        server = Server(config: config, store: store, router: router, streams: streams, logger: logger)
         holder.set(server)
         self.listener = listener
         self.logger = logger
+        self.configPath = configPath
+        DaemonLogHandler.setLevel(config.logLevel)
     }
 
     package func run() async throws {
         server.start(listener)
         HoldsService.startExpiry(store: server.store, logger: logger)
-        logger.info(
-            "serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
-        try? await gracefulShutdown()
+        logger.info("serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
+        // The state is loaded and the socket listens: now, and only now, ready.
+        Systemd.notify("READY=1\nSTATUS=\(status)")
+        Systemd.startWatchdog(status: { [server] in Self.status(of: server) }, stopped: { [server] in server.isDraining })
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        Systemd.notify("STOPPING=1\nSTATUS=stopping")
         logger.info("shutting down: no new connections; finishing in-flight calls")
         server.beginShutdown()
         await server.waitUntilDrained()
         server.store.close()
         logger.info("stopped", metadata: ["revision": "\(server.store.revision)"])
+    }
+
+    private var status: String { Self.status(of: server) }
+
+    static func status(of server: Server) -> String {
+        "serving revision \(server.store.revision), \(server.connectionCount) connections"
+    }
+
+    /// Rereads the configuration: roles, log level and limits apply to new calls; a bad file is refused and the old one kept.
+    package func reload() {
+        Systemd.notify("RELOADING=1\nMONOTONIC_USEC=\(Systemd.monotonicMicroseconds)")
+        defer { Systemd.notify("READY=1\nSTATUS=\(status)") }
+        guard let configPath else {
+            logger.notice("SIGHUP: no --config file to reload")
+            return
+        }
+        do {
+            let config = try DaemonConfig.load(path: configPath, base: server.currentConfig.limits)
+            server.apply(config)
+            DaemonLogHandler.setLevel(config.logLevel)
+            logger.notice("configuration reloaded", metadata: ["path": "\(configPath)"])
+        } catch {
+            logger.error("configuration refused; the old one stays in force", metadata: ["path": "\(configPath)", "error": "\(error)"])
+        }
     }
 
     /// A store in memory only, on the embedded dataset (for tests and tools).

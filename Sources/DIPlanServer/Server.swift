@@ -6,7 +6,7 @@ import Synchronization
 
 /// The socket server: accepts connections and gives each its thread.
 package final class Server: Sendable {
-    package let configuration: ServerConfiguration
+    private let config: Mutex<DaemonConfig>
     package let store: StateStore
     package let router: Router
     package let streams: StreamRegistry
@@ -19,8 +19,8 @@ package final class Server: Sendable {
     private let listener = Mutex<UnixListener?>(nil)
     private let acceptorDone = Atomic(false)
 
-    package init(configuration: ServerConfiguration, store: StateStore, router: Router, streams: StreamRegistry, logger: Logger) {
-        self.configuration = configuration
+    package init(config: DaemonConfig, store: StateStore, router: Router, streams: StreamRegistry, logger: Logger) {
+        self.config = Mutex(config)
         self.store = store
         self.router = router
         self.streams = streams
@@ -28,6 +28,15 @@ package final class Server: Sendable {
     }
 
     package var isDraining: Bool { draining.load(ordering: .relaxed) }
+    /// The limits in force (a reload changes them for new connections and calls).
+    package var configuration: ServerConfiguration { config.withLock { $0.limits } }
+    package var currentConfig: DaemonConfig { config.withLock { $0 } }
+
+    /// Puts a reloaded configuration in force.
+    package func apply(_ new: DaemonConfig) { config.withLock { $0 = new } }
+
+    /// The role of a caller, under the configuration in force now.
+    func role(uid: UInt32, gids: [UInt32]) -> Role { config.withLock { $0.role(uid: uid, gids: gids) } }
     package var connectionCount: Int { connections.withLock { $0.count } }
     package var totalConnections: UInt64 { connectionsTotal.load(ordering: .relaxed) }
 
@@ -60,6 +69,7 @@ package final class Server: Sendable {
 
     private func admit(_ fd: Int32) {
         let peer = PeerCredentials.of(fd) ?? PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max)
+        let configuration = self.configuration
         let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let connection = Connection(id: id, fd: fd, peer: peer, server: self, logger: logger)
         let admitted = connections.withLock { connections in

@@ -1,5 +1,5 @@
 /// What the server is allowed and told to do.
-package struct ServerConfiguration: Sendable {
+package struct ServerConfiguration: Sendable, Equatable {
     /// Frames over this many bytes are refused with RESOURCE_EXHAUSTED and the connection closed.
     package var maximumFrameLength = 4 * 1024 * 1024
     /// Connections beyond this are refused with RESOURCE_EXHAUSTED and closed.
@@ -10,6 +10,8 @@ package struct ServerConfiguration: Sendable {
     package var idleTimeoutMilliseconds = 0
     /// A client that does not read its answers for this long is disconnected.
     package var writeTimeoutMilliseconds = 10_000
+    /// Streams (watches) one connection may have open at once.
+    package var maximumStreamsPerConnection = 64
     /// How long shutdown waits for in-flight calls.
     package var shutdownGraceMilliseconds = 10_000
 

@@ -38,6 +38,11 @@ package final class StreamRegistry: Sendable {
 
     package var count: Int { entries.withLock { $0.count } }
 
+    /// How many streams the connection has open.
+    func count(connection: UInt64) -> Int {
+        entries.withLock { $0.keys.filter { $0.connection == connection }.count }
+    }
+
     /// Whether the connection has any stream open.
     func hasStreams(connection: UInt64) -> Bool {
         entries.withLock { $0.keys.contains { $0.connection == connection } }

@@ -52,19 +52,19 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     @Option(help: "Start from this backup (Admin/Backup); the state directory must be empty.")
     var restore: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (the config file's log_level wins).")
     var logLevel = "info"
+
+    @Option(help: "The configuration file: roles, log level, limits (reread on SIGHUP).")
+    var config: String?
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         signal(SIGPIPE, SIG_IGN)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { DaemonLogHandler(label: $0) }
+        DaemonLogHandler.setLevel(level)
         let logger = Logger(label: "diplan")
 
         var configuration = ServerConfiguration()
@@ -89,14 +89,29 @@ struct DIPlanServerCommand: AsyncParsableCommand {
                 "cannot start from the state directory", metadata: ["path": "\(stateDirectory)", "error": "\(error)"])
             throw ExitCode(2)
         }
+        var daemonConfig = DaemonConfig()
+        daemonConfig.logLevel = level
+        daemonConfig.limits = configuration
+        if let config {
+            do {
+                daemonConfig = try DaemonConfig.load(path: config, base: configuration)
+            } catch {
+                logger.critical("the configuration file is refused", metadata: ["path": "\(config)", "error": "\(error)"])
+                throw ExitCode(1)
+            }
+        }
         let listener: UnixListener
         do {
-            listener = try UnixListener.bind(path: socket)
+            if let fd = try Systemd.activationSocket(logger: logger) {
+                listener = UnixListener.adopt(fd: fd)
+            } else {
+                listener = try UnixListener.bind(path: socket)
+            }
         } catch {
             logger.critical("cannot listen", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        let service = DIPlanService(store: store, listener: listener, configuration: configuration, logger: logger)
+        let service = DIPlanService(store: store, listener: listener, config: daemonConfig, configPath: config, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

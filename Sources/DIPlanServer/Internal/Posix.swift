@@ -111,4 +111,17 @@ package struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
     }
 
     package var description: String { "pid=\(pid) uid=\(uid) gid=\(gid)" }
+
+    /// The peer's groups: its primary group and, from SO_PEERGROUPS, its supplementary ones.
+    static func groups(of fd: Int32, primary: UInt32) -> [UInt32] {
+        let peerGroups: Int32 = 59  // SO_PEERGROUPS, Linux 4.13
+        var groups = [UInt32](repeating: 0, count: 64)
+        var length = socklen_t(groups.count * MemoryLayout<UInt32>.size)
+        if getsockopt(fd, SOL_SOCKET, peerGroups, &groups, &length) != 0 {
+            guard errno == ERANGE, length > 0 else { return [primary] }
+            groups = [UInt32](repeating: 0, count: Int(length) / MemoryLayout<UInt32>.size)
+            guard getsockopt(fd, SOL_SOCKET, peerGroups, &groups, &length) == 0 else { return [primary] }
+        }
+        return [primary] + groups.prefix(Int(length) / MemoryLayout<UInt32>.size)
+    }
 }
