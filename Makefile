@@ -4,7 +4,7 @@ RUN_DIR := .run
 SOCKET := $(CURDIR)/$(RUN_DIR)/diplan.sock
 SWIFT_FILES = $(shell git ls-files 'Sources/*.swift' 'Tests/*.swift' Package.swift | grep -v /Generated/)
 
-.PHONY: run test build proto lint format bench clean c-example
+.PHONY: run test build proto lint format bench clean c-example install
 
 ## run: build and start the daemon in the foreground on the embedded dataset
 run:
@@ -52,3 +52,22 @@ c-example:
 	@mkdir -p .build/c
 	cc $(C_FLAGS) -o .build/c/diplan-c-example examples/c/diplan-c-example.c $(C_SOURCES) $(shell pkg-config --libs libprotobuf-c)
 	@echo "built .build/c/diplan-c-example; try: .build/c/diplan-c-example $(SOCKET) ludza R-2024-0042"
+
+## install: the binaries, the systemd units, the sysusers entry and a default configuration
+PREFIX ?= /usr/local
+DESTDIR ?=
+UNITDIR ?= /etc/systemd/system
+install:
+	$(SWIFT) build -c release --product diplan-server
+	$(SWIFT) build -c release --product diplanctl
+	install -D -m 0755 .build/release/diplan-server $(DESTDIR)$(PREFIX)/bin/diplan-server
+	install -D -m 0755 .build/release/diplanctl $(DESTDIR)$(PREFIX)/bin/diplanctl
+	install -D -m 0644 systemd/diplan.service $(DESTDIR)$(UNITDIR)/diplan.service
+	install -D -m 0644 systemd/diplan.socket $(DESTDIR)$(UNITDIR)/diplan.socket
+	install -D -m 0644 systemd/diplan.sysusers $(DESTDIR)/usr/lib/sysusers.d/diplan.conf
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/diplan/README.md
+	[ -e $(DESTDIR)/etc/diplan/diplan.toml ] || install -D -m 0640 etc/diplan.toml $(DESTDIR)/etc/diplan/diplan.toml
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemd-sysusers /usr/lib/sysusers.d/diplan.conf && chgrp diplan /etc/diplan/diplan.toml && systemctl daemon-reload && \
+		echo "installed; start with: systemctl enable --now diplan.socket"; \
+	else echo "installed under $(DESTDIR)$(PREFIX); on a systemd host run: systemd-sysusers && systemctl daemon-reload && systemctl enable --now diplan.socket"; fi

@@ -159,10 +159,19 @@ func withDaemon(
 }
 
 /// Runs diplanctl against a socket; returns its exit status, standard output and standard error.
-func diplanctl(_ arguments: [String], socket: String, input: String? = nil) throws -> (status: Int32, out: String, err: String) {
+func diplanctl(_ arguments: [String], socket: String, input: String? = nil, via wrapper: String? = nil) throws -> (
+    status: Int32, out: String, err: String
+) {
     let process = Process()
-    process.executableURL = try Binaries.url("diplanctl")
-    process.arguments = arguments
+    if let wrapper {
+        // e.g. setpriv … -- diplanctl ARGUMENTS: the wrapper's own arguments come first.
+        let split = arguments.firstIndex(of: "--") ?? 0
+        process.executableURL = URL(fileURLWithPath: wrapper)
+        process.arguments = Array(arguments[1...split]) + [try Binaries.url("diplanctl").path] + Array(arguments[(split + 1)...])
+    } else {
+        process.executableURL = try Binaries.url("diplanctl")
+        process.arguments = arguments
+    }
     var environment = ProcessInfo.processInfo.environment
     environment["DIPLAN_SOCKET"] = socket
     process.environment = environment

@@ -1,0 +1,140 @@
+import DIPlanClient
+import DIPlanWire
+import Foundation
+import Glibc
+import Testing
+
+@Suite("systemd: units, socket activation, sd_notify", .serialized)
+struct SystemdTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    /// The units, with ExecStart pointing at the built daemon (verify checks that it exists).
+    static func units() throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory()
+        let service = try String(contentsOf: root.appendingPathComponent("systemd/diplan.service"), encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/diplan-server", with: try Binaries.url("diplan-server").path)
+        try service.write(toFile: directory.path("diplan.service"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: root.appendingPathComponent("systemd/diplan.socket").path, toPath: directory.path("diplan.socket"))
+        return directory
+    }
+
+    @Test func theUnitsVerifyAndScoreOneOrBetter() throws {
+        let directory = try Self.units()
+        defer { directory.remove() }
+        let (status, output) = try Self.run("/usr/bin/systemd-analyze", ["verify", directory.path("diplan.service"), directory.path("diplan.socket")])
+        #expect(status == 0, "\(output)")
+        #expect(output.isEmpty, "systemd-analyze verify: \(output)")
+        let (_, security) = try Self.run("/usr/bin/systemd-analyze", ["security", "--offline=yes", directory.path("diplan.service")])
+        let line = try #require(security.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(line.split(separator: " ").compactMap { Double($0) }.first)
+        #expect(score <= 1.0, "\(line)")
+    }
+
+    @Test func socketActivationThroughSystemdSocketActivate() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socket = directory.path("activated.sock")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        // The daemon is told a socket path it must not bind: it has to adopt the passed one.
+        process.arguments = [
+            "-l", socket, "--fdname=diplan", try Binaries.url("diplan-server").path, "--socket", directory.path("unused.sock"),
+            "--state-dir", directory.path("state"),
+        ]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        var client: DIPlanClient?
+        for _ in 0..<200 where client == nil {
+            client = try? DIPlanClient(socketPath: socket, connectTimeout: .seconds(1), defaultTimeout: .seconds(10))
+            if client == nil { usleep(20_000) }
+        }
+        let connected = try #require(client)
+        #expect(try await connected.isServing())
+        connected.close()
+        kill(process.processIdentifier, SIGTERM)
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(log.contains("adopted the socket systemd passed"), "\(log)")
+        #expect(!FileManager.default.fileExists(atPath: directory.path("unused.sock")))
+    }
+
+    @Test func notificationsReadyAfterListenWatchdogReloadStopping() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // The service manager's side: a datagram socket.
+        let notifyPath = directory.path("notify.sock")
+        let receiver = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(receiver) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(notifyPath.utf8)) }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(receiver, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        try #require(bound == 0)
+        func receive(timeout: Int32 = 10_000) -> String? {
+            var pollfd = pollfd(fd: receiver, events: Int16(POLLIN), revents: 0)
+            guard poll(&pollfd, 1, timeout) == 1 else { return nil }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = recv(receiver, &buffer, buffer.count, 0)
+            return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
+        }
+        func message(startingWith prefix: String) -> String? {
+            for _ in 0..<100 {
+                guard let message = receive() else { return nil }
+                if message.hasPrefix(prefix) { return message }
+            }
+            return nil
+        }
+
+        let socketPath = directory.path("d.sock")
+        let process = Process()
+        process.executableURL = try Binaries.url("diplan-server")
+        process.arguments = ["--socket", socketPath, "--state-dir", directory.path("state")]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notifyPath
+        environment["WATCHDOG_USEC"] = "200000"
+        process.environment = environment
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+
+        let ready = try #require(message(startingWith: "READY=1"))
+        #expect(ready.contains("STATUS=serving revision 1"))
+        // Ready means listening: a connection made now is served.
+        let client = try DIPlanClient(socketPath: socketPath, connectTimeout: .milliseconds(200))
+        #expect(try await client.isServing())
+        client.close()
+        #expect(message(startingWith: "WATCHDOG=1") != nil)
+        #expect(message(startingWith: "WATCHDOG=1") != nil)
+
+        kill(process.processIdentifier, SIGHUP)
+        let reloading = try #require(message(startingWith: "RELOADING=1"))
+        #expect(reloading.contains("MONOTONIC_USEC="))
+        #expect(message(startingWith: "READY=1") != nil)
+
+        kill(process.processIdentifier, SIGTERM)
+        #expect(message(startingWith: "STOPPING=1") != nil)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}
