@@ -38,7 +38,10 @@ let package = Package(
         // Durability: the write-ahead log, snapshots, recovery.
         .target(name: "DIPlanStorage"),
         // The daemon: socket server, dispatch, lifecycle.
-        .target(name: "DIPlanServer", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle, unixSignals]),
+        .target(
+            name: "DIPlanServer",
+            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle, unixSignals]
+        ),
         // The C client on libprotobuf-c, with the protoc-c code of the whole contract.
         .target(
             name: "CDIPlanClient",
@@ -50,13 +53,15 @@ let package = Package(
         .executableTarget(name: "diplan-server", dependencies: ["DIPlanServer", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", "DIPlanStorage", argumentParser, swiftProtobuf]),
-
         .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore"]),
         .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", swiftProtobuf]),
         .testTarget(name: "DIPlanStorageTests", dependencies: ["DIPlanStorage"]),
         .testTarget(
             name: "DIPlanEndToEndTests",
-            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", "DIPlanStorage", swiftProtobuf, logging]
+            dependencies: [
+                "DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", "DIPlanStorage", swiftProtobuf,
+                logging,
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

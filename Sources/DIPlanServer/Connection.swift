@@ -129,7 +129,9 @@ final class Connection: Sendable {
         let role = server.role(uid: peer.uid, gids: groups)
         let required = Role.required(for: frame.method)
         guard role >= required else {
-            logger.notice("call refused: role too low", metadata: ["method": "\(frame.method)", "role": "\(role)", "required": "\(required)"])
+            logger.notice(
+                "call refused: role too low",
+                metadata: ["method": "\(frame.method)", "role": "\(role)", "required": "\(required)"])
             return fail(RPCError(.permissionDenied, "\(frame.method) needs the \(required) role; uid \(peer.uid) has \(role)"))
         }
         if let deadline, deadline <= ContinuousClock.now {

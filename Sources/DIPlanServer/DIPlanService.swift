@@ -2,8 +2,8 @@ import DIPlanCore
 import DIPlanWire
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import Synchronization
+import UnixSignals
 
 /// The daemon as a swift-service-lifecycle Service: loads the state, listens,
 /// serves until graceful shutdown, then stops accepting, lets in-flight calls
@@ -35,7 +35,8 @@ package final class DIPlanService: Service, Sendable {
     package func run() async throws {
         server.start(listener)
         HoldsService.startExpiry(store: server.store, logger: logger)
-        logger.info("serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
+        logger.info(
+            "serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
         // The state is loaded and the socket listens: now, and only now, ready.
         Systemd.notify("READY=1\nSTATUS=\(status)")
         Systemd.startWatchdog(status: { [server] in Self.status(of: server) }, stopped: { [server] in server.isDraining })
@@ -74,7 +75,8 @@ package final class DIPlanService: Service, Sendable {
             DaemonLogHandler.setLevel(config.logLevel)
             logger.notice("configuration reloaded", metadata: ["path": "\(configPath)"])
         } catch {
-            logger.error("configuration refused; the old one stays in force", metadata: ["path": "\(configPath)", "error": "\(error)"])
+            logger.error(
+                "configuration refused; the old one stays in force", metadata: ["path": "\(configPath)", "error": "\(error)"])
         }
     }
 

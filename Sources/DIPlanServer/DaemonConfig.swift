@@ -64,7 +64,8 @@ package struct DaemonConfig: Sendable, Equatable {
                 section = String(line.dropFirst().dropLast()).trimmingWhitespace
                 if section.hasPrefix("roles.") {
                     guard Role(name: String(section.dropFirst(6))) != nil else {
-                        throw ParseError(line: number, reason: "unknown role \"\(section.dropFirst(6))\" (reader, operator, planner, admin)")
+                        throw ParseError(
+                            line: number, reason: "unknown role \"\(section.dropFirst(6))\" (reader, operator, planner, admin)")
                     }
                 } else {
                     throw ParseError(line: number, reason: "unknown section [\(section)]")
@@ -81,14 +82,16 @@ package struct DaemonConfig: Sendable, Equatable {
                 switch key {
                 case "uids":
                     for item in try value.list(line: number) {
-                        guard let uid = try item.number(line: number).flatMap(UInt32.init(exactly:)) ?? Self.uid(named: item.text) else {
+                        guard let uid = try item.number(line: number).flatMap(UInt32.init(exactly:)) ?? Self.uid(named: item.text)
+                        else {
                             throw ParseError(line: number, reason: "no user \(item)")
                         }
                         config.roleByUID[uid] = max(config.roleByUID[uid] ?? .reader, role)
                     }
                 case "groups":
                     for item in try value.list(line: number) {
-                        guard let gid = try item.number(line: number).flatMap(UInt32.init(exactly:)) ?? Self.gid(named: item.text) else {
+                        guard let gid = try item.number(line: number).flatMap(UInt32.init(exactly:)) ?? Self.gid(named: item.text)
+                        else {
                             throw ParseError(line: number, reason: "no group \(item)")
                         }
                         config.roleByGID[gid] = max(config.roleByGID[gid] ?? .reader, role)
@@ -103,7 +106,9 @@ package struct DaemonConfig: Sendable, Equatable {
 
     private mutating func set(_ key: String, _ value: Value, line: Int) throws {
         func positive() throws -> Int {
-            guard let number = try value.number(line: line), number >= 0 else { throw ParseError(line: line, reason: "\(key) must be a number ≥ 0") }
+            guard let number = try value.number(line: line), number >= 0 else {
+                throw ParseError(line: line, reason: "\(key) must be a number ≥ 0")
+            }
             return number
         }
         switch key {
@@ -139,15 +144,21 @@ package struct DaemonConfig: Sendable, Equatable {
 
     /// A value: a number, a "string", or a [list] of them.
     indirect enum Value: CustomStringConvertible {
-        case number(Int), string(String), list([Value])
+        case number(Int)
+        case string(String)
+        case list([Value])
 
         init(_ text: String, line: Int) throws {
             if text.hasPrefix("[") {
                 guard text.hasSuffix("]") else { throw ParseError(line: line, reason: "a list must end with ]") }
                 let inner = text.dropFirst().dropLast().trimmingWhitespace
-                self = .list(try inner.isEmpty ? [] : inner.split(separator: ",").map { try Value(String($0).trimmingWhitespace, line: line) })
+                self = .list(
+                    try inner.isEmpty
+                        ? [] : inner.split(separator: ",").map { try Value(String($0).trimmingWhitespace, line: line) })
             } else if text.hasPrefix("\"") {
-                guard text.count >= 2, text.hasSuffix("\"") else { throw ParseError(line: line, reason: "a string must end with \"") }
+                guard text.count >= 2, text.hasSuffix("\"") else {
+                    throw ParseError(line: line, reason: "a string must end with \"")
+                }
                 self = .string(String(text.dropFirst().dropLast()))
             } else if let number = Int(text.replacingUnderscores) {
                 self = .number(number)
@@ -189,7 +200,10 @@ package struct DaemonConfig: Sendable, Equatable {
 
 extension StringProtocol {
     var trimmingWhitespace: String {
-        String(drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed())
+        String(
+            drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed().drop(while: {
+                $0 == " " || $0 == "\t" || $0 == "\r"
+            }).reversed())
     }
     var replacingUnderscores: String { String(filter { $0 != "_" }) }
 }

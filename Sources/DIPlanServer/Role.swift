@@ -37,7 +37,8 @@ package enum Role: Int, Comparable, Sendable, CaseIterable, CustomStringConverti
         switch method {
         case Method.Holds.hold, Method.Holds.confirm, Method.Holds.release:
             return .operator
-        case Method.Plans.upsertMunicipality, Method.Plans.upsertPlan, Method.Plans.setPlanTarget, Method.Plans.upsertCapacityLine,
+        case Method.Plans.upsertMunicipality, Method.Plans.upsertPlan, Method.Plans.setPlanTarget,
+            Method.Plans.upsertCapacityLine,
             Method.Plans.deleteCapacityLine, Method.Plans.upsertFacility, Method.Plans.upsertProject, Method.Plans.advancePlan,
             Method.Plans.apply, Method.Plans.import:
             return .planner
@@ -45,7 +46,8 @@ package enum Role: Int, Comparable, Sendable, CaseIterable, CustomStringConverti
             return .admin
         case Method.Plans.listRegions, Method.Plans.listMunicipalities, Method.Plans.listPlans, Method.Plans.getPlan,
             Method.Plans.queryCapacity, Method.Plans.listFacilities, Method.Plans.listProjects, Method.Plans.getProject,
-            Method.Plans.listPlanEvents, Method.Plans.export, Method.Holds.listHolds, Method.Holds.findFreePlaces, Method.Watch.watch,
+            Method.Plans.listPlanEvents, Method.Plans.export, Method.Holds.listHolds, Method.Holds.findFreePlaces,
+            Method.Watch.watch,
             Method.Health.check, Method.Health.watch, Method.Admin.describe, Method.Admin.stats:
             return .reader
         default:

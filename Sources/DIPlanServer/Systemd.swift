@@ -72,7 +72,10 @@ package enum Systemd {
         guard let pidText = getenv("LISTEN_PID"), Int32(String(cString: pidText)) == getpid(),
             let countText = getenv("LISTEN_FDS"), let count = Int32(String(cString: countText)), count > 0
         else { return nil }
-        let names = getenv("LISTEN_FDNAMES").map { String(cString: $0).split(separator: ":", omittingEmptySubsequences: false).map(String.init) } ?? []
+        let names =
+            getenv("LISTEN_FDNAMES").map {
+                String(cString: $0).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            } ?? []
         unsetenv("LISTEN_PID")
         unsetenv("LISTEN_FDS")
         unsetenv("LISTEN_FDNAMES")

@@ -52,7 +52,9 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     @Option(help: "Start from this backup (Admin/Backup); the state directory must be empty.")
     var restore: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (the config file's log_level wins).")
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical (the config file's log_level wins).")
     var logLevel = "info"
 
     @Option(help: "The configuration file: roles, log level, limits (reread on SIGHUP).")

@@ -7,7 +7,7 @@ import Foundation
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Snapshots, backups, compaction, figures, and offline checks.",
-        subcommands: [Snapshot.self, Backup.self, Compact.self, Stats.self, Verify.self])
+        subcommands: [Snapshot.self, Backup.self, Compact.self, Stats.self, Metrics.self, Verify.self])
 
     struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -106,6 +106,68 @@ struct AdminCommand: AsyncParsableCommand {
                 }
                 emit(summary.render(connection.output) + "\n" + methods.render(connection.output))
             }
+        }
+    }
+
+    struct Metrics: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The daemon's figures in Prometheus' text format, for a textfile collector or a scrape proxy.",
+            discussion: "Example:\n  diplanctl admin metrics > /var/lib/node_exporter/textfile/diplan.prom")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                let (stats, _) = try await client.call(
+                    Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+                emit(Self.prometheus(stats))
+            }
+        }
+
+        static func prometheus(_ stats: Diplan_V1_StatsResponse) -> String {
+            var lines: [String] = []
+            func gauge(_ name: String, _ help: String, _ value: UInt64, type: String = "gauge") {
+                lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)", "\(name) \(value)"]
+            }
+            gauge("diplan_revision", "The state revision.", stats.revision)
+            gauge("diplan_durable_revision", "The last revision made durable.", stats.durableRevision)
+            gauge("diplan_oldest_revision", "The oldest revision a watcher may start from.", stats.oldestRevision)
+            gauge("diplan_capacity_lines", "Capacity lines held.", stats.capacityLines)
+            gauge("diplan_connections", "Open connections.", UInt64(stats.connections))
+            gauge("diplan_connections_total", "Connections accepted since start.", stats.connectionsTotal, type: "counter")
+            gauge("diplan_uptime_seconds", "Seconds since start.", UInt64(max(0, stats.uptimeSeconds)))
+            gauge("diplan_wal_bytes", "Bytes of write-ahead log on disk.", stats.walBytes)
+            gauge("diplan_active_holds", "Holds whose lease runs.", UInt64(stats.activeHolds))
+            gauge("diplan_watchers", "Open watch streams.", UInt64(stats.watchers))
+            func histogram(_ name: String, _ help: String, _ value: Diplan_V1_Histogram, labels: String) {
+                var cumulative: UInt64 = 0
+                for (index, count) in value.counts.enumerated() {
+                    cumulative += count
+                    let bound = index < value.boundsUs.count ? String(Double(value.boundsUs[index]) / 1_000_000) : "+Inf"
+                    lines.append("\(name)_bucket{\(labels)\(labels.isEmpty ? "" : ",")le=\"\(bound)\"} \(cumulative)")
+                }
+                lines.append("\(name)_sum{\(labels)} \(Double(value.sumUs) / 1_000_000)")
+                lines.append("\(name)_count{\(labels)} \(value.count)")
+            }
+            lines += [
+                "# HELP diplan_fsync_seconds fdatasync latency of the write-ahead log.", "# TYPE diplan_fsync_seconds histogram",
+            ]
+            histogram("diplan_fsync_seconds", "", stats.fsyncLatency, labels: "")
+            lines += [
+                "# HELP diplan_calls_total Calls per method.", "# TYPE diplan_calls_total counter",
+            ]
+            for method in stats.methods { lines.append("diplan_calls_total{method=\"\(method.method)\"} \(method.calls)") }
+            lines += [
+                "# HELP diplan_call_errors_total Calls per method that did not end OK.",
+                "# TYPE diplan_call_errors_total counter",
+            ]
+            for method in stats.methods { lines.append("diplan_call_errors_total{method=\"\(method.method)\"} \(method.errors)") }
+            lines += ["# HELP diplan_call_seconds Call latency per method.", "# TYPE diplan_call_seconds histogram"]
+            for method in stats.methods {
+                histogram("diplan_call_seconds", "", method.latency, labels: "method=\"\(method.method)\"")
+            }
+            return lines.joined(separator: "\n") + "\n"
         }
     }
 
