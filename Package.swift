@@ -53,13 +53,15 @@ let package = Package(
         .executableTarget(name: "diplan-server", dependencies: ["DIPlanServer", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", "DIPlanStorage", argumentParser, swiftProtobuf]),
+        // What the test targets share: a child process that does not hang in parallel tests.
+        .target(name: "DIPlanTestSupport", path: "Tests/DIPlanTestSupport"),
         .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore"]),
-        .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", swiftProtobuf]),
+        .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanTestSupport", swiftProtobuf]),
         .testTarget(name: "DIPlanStorageTests", dependencies: ["DIPlanStorage"]),
         .testTarget(
             name: "DIPlanEndToEndTests",
             dependencies: [
-                "DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", "DIPlanStorage", swiftProtobuf,
+                "DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", "DIPlanStorage", "DIPlanTestSupport", swiftProtobuf,
                 logging,
             ]
         ),

@@ -1,5 +1,6 @@
 import DIPlanClient
 import DIPlanCore
+import DIPlanTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -18,38 +19,22 @@ struct CClientTests {
         let generated = try FileManager.default.subpathsOfDirectory(atPath: client + "/generated").filter {
             $0.hasSuffix(".pb-c.c")
         }.sorted()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        process.arguments =
+        let (status, _, text) = try ChildProcess.run(
+            "/usr/bin/cc",
             [
                 "-g", "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-Werror", "-I",
                 client + "/include", "-I", client + "/generated", "-o", output, root.appendingPathComponent(source).path,
                 client + "/diplan_client.c",
             ]
-            + generated.map { client + "/generated/" + $0 } + ["-lprotobuf-c", "-lpthread"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("cc failed: \(text)") }
+                + generated.map { client + "/generated/" + $0 } + ["-lprotobuf-c", "-lpthread"])
+        guard status == 0 else { throw TestFailure("cc failed: \(text)") }
         return output
     }
 
     static func run(_ program: String, _ arguments: [String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        process.environment = ["ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "halt_on_error=1"]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output, errors)
+        try ChildProcess.run(
+            program, arguments,
+            environment: ["ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "halt_on_error=1"])
     }
 
     @Test func queriesUpdatesHoldsWatchDeadlinesAndLimitsWithoutALeak() async throws {
@@ -65,28 +50,21 @@ struct CClientTests {
     @Test func aDaemonThatGoesAwayMidCallIsUnavailable() async throws {
         let program = try Self.build("test", "Tests/c/diplan_client_test.c")
         let daemon = try TestDaemon()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = [daemon.socketPath, "vanish"]
-        process.environment = ["ASAN_OPTIONS": "detect_leaks=1"]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try ChildProcess(
+            program, [daemon.socketPath, "vanish"], environment: ["ASAN_OPTIONS": "detect_leaks=1"], stdout: .pipe,
+            stderr: .pipe)
         var text = ""
         let deadline = Date().addingTimeInterval(20)
         while !text.contains("WATCHING") && Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
+            let chunk = process.standardOutput!.availableData
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
         }
         #expect(text.contains("WATCHING"))
         daemon.stop(signal: SIGKILL)
-        text += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)\(errors)")
+        text += String(decoding: process.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: process.standardError!.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.wait() == 0, "\(text)\(errors)")
         #expect(text.contains("vanish: 0 failures"))
         #expect(!errors.contains("LeakSanitizer"))
     }

@@ -1,4 +1,5 @@
 import DIPlanClient
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc
@@ -9,15 +10,8 @@ import Testing
 struct DaemonLifecycleTests {
     /// Runs diplan-server to its end with `arguments`; returns its status and what it logged.
     func runToEnd(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = try Binaries.url("diplan-server")
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, log)
+        let (status, _, log) = try ChildProcess.run(try Binaries.url("diplan-server").path, arguments)
+        return (status, log)
     }
 
     @Test func refusesASocketThatALiveInstanceHolds() async throws {

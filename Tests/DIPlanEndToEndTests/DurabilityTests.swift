@@ -1,6 +1,7 @@
 import DIPlanClient
 import DIPlanCore
 import DIPlanStorage
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc
@@ -167,15 +168,10 @@ struct DurabilityTests {
         bytes[offset + 30] ^= 0x04
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
 
-        let process = Process()
-        process.executableURL = try Binaries.url("diplan-server")
-        process.arguments = ["--socket", directory.path("d.sock"), "--state-dir", directory.path("state")]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
+        let (status, _, log) = try ChildProcess.run(
+            try Binaries.url("diplan-server").path,
+            ["--socket", directory.path("d.sock"), "--state-dir", directory.path("state")])
+        #expect(status == 2)
         #expect(log.contains("corrupt at byte \(offset)"), "\(log)")
         #expect(!FileManager.default.fileExists(atPath: directory.path("d.sock")))
         let verify = try diplanctl(["admin", "verify", "--state-dir", directory.path("state")], socket: "/nonexistent")
@@ -250,13 +246,10 @@ struct DurabilityTests {
         #expect(restored.stop() == 0)
 
         // --restore refuses a state directory that holds a state.
-        let process = Process()
-        process.executableURL = try Binaries.url("diplan-server")
-        process.arguments = ["--socket", directory.path("x.sock"), "--state-dir", directory.path("state"), "--restore", backup]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
+        let refused = try ChildProcess.run(
+            try Binaries.url("diplan-server").path,
+            ["--socket", directory.path("x.sock"), "--state-dir", directory.path("state"), "--restore", backup])
+        #expect(refused.status == 2)
     }
 
     static var canMountTmpfs: Bool { getuid() == 0 }
@@ -267,19 +260,9 @@ struct DurabilityTests {
         defer { directory.remove() }
         let mountPoint = directory.path("disk")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint]
-        try mount.run()
-        mount.waitUntilExit()
-        try #require(mount.terminationStatus == 0, "mount -t tmpfs failed")
-        defer {
-            let umount = Process()
-            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            umount.arguments = ["-l", mountPoint]
-            try? umount.run()
-            umount.waitUntilExit()
-        }
+        let mount = try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint])
+        try #require(mount.status == 0, "mount -t tmpfs failed: \(mount.err)")
+        defer { _ = try? ChildProcess.run("/bin/umount", ["-l", mountPoint]) }
         let daemon = try TestDaemon(
             arguments: ["--state-dir", mountPoint + "/state", "--snapshot-every", "0"], directory: directory)
         let client = try daemon.client()

@@ -126,7 +126,7 @@ struct ProtocolTests {
         let raw = try RawConnection(daemon.socketPath)
         raw.call(3, Method.Health.watch, Grpc_Health_V1_HealthCheckRequest())
         #expect(try raw.frame().callID == 3)
-        kill(daemon.process.processIdentifier, SIGTERM)
+        kill(daemon.process.pid, SIGTERM)
         let notServing = try raw.frame()
         #expect(try Grpc_Health_V1_HealthCheckResponse(serializedBytes: notServing.payload).status == .notServing)
         let end = try raw.frame()

@@ -1,4 +1,5 @@
 import DIPlanClient
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc
@@ -9,19 +10,38 @@ struct RoleTests {
     static let nobody: UInt32 = 65534
 
     /// Runs diplanctl as uid/gid 65534 with no supplementary groups.
-    static func asNobody(_ arguments: [String], socket: String, input: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        try diplanctl(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + arguments, socket: socket, input: input, via: "/usr/bin/setpriv")
+    static func asNobody(
+        _ arguments: [String], socket: String, input: String? = nil
+    ) throws -> (status: Int32, out: String, err: String) {
+        try diplanctl(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + arguments, socket: socket, input: input,
+            via: "/usr/bin/setpriv")
     }
 
     static let updates: [[String]] = [
-        ["line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children", "--planned", "3"],
-        ["line", "delete", "--plan", "latgale-2017-2020", "--municipality", "balvi", "--service", "day-care", "--group", "ft-children"],
+        [
+            "line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group",
+            "ft-children", "--planned", "3",
+        ],
+        [
+            "line", "delete", "--plan", "latgale-2017-2020", "--municipality", "balvi", "--service", "day-care", "--group",
+            "ft-children",
+        ],
         ["municipality", "set", "zilupe", "--name", "Zilupes novads", "--kind", "novads", "--region", "latgale"],
         ["target", "set", "--plan", "latgale-2017-2020", "--service", "respite", "--group", "ft-children", "--amount", "7"],
-        ["facility", "set", "f1", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--name", "F", "--service", "respite", "--group", "ft-children", "--places", "2", "--status", "planned"],
-        ["project", "set", "p1", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--title", "P", "--round", "1", "--status", "planned"],
+        [
+            "facility", "set", "f1", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--name", "F", "--service",
+            "respite", "--group", "ft-children", "--places", "2", "--status", "planned",
+        ],
+        [
+            "project", "set", "p1", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--title", "P", "--round", "1",
+            "--status", "planned",
+        ],
         ["plan", "advance", "latgale-2017-2020", "--to", "amendment-submitted"],
-        ["hold", "place", "--key", "k1", "--referral", "r1", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children"],
+        [
+            "hold", "place", "--key", "k1", "--referral", "r1", "--plan", "latgale-2017-2020", "--municipality", "ludza",
+            "--service", "day-care", "--group", "ft-children",
+        ],
         ["admin", "snapshot"],
     ]
 
@@ -47,8 +67,9 @@ struct RoleTests {
         #expect(try await client.export() == before)
 
         // Raised to planner by the configuration, reloaded without a restart.
-        try "default_role = \"reader\"\n[roles.planner]\nuids = [65534]\n".write(toFile: config, atomically: true, encoding: .utf8)
-        kill(daemon.process.processIdentifier, SIGHUP)
+        try "default_role = \"reader\"\n[roles.planner]\nuids = [65534]\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        kill(daemon.process.pid, SIGHUP)
         var allowed = (status: Int32(-1), out: "", err: "")
         for _ in 0..<100 where allowed.status != 0 {
             usleep(50_000)
@@ -60,7 +81,7 @@ struct RoleTests {
 
         // A bad file is refused and the planner role stays.
         try "default_role = \"emperor\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-        kill(daemon.process.processIdentifier, SIGHUP)
+        kill(daemon.process.pid, SIGHUP)
         usleep(300_000)
         let still = try Self.asNobody(Self.updates[0] + ["--planned", "4"], socket: daemon.socketPath)
         #expect(still.status == 0, "\(still.err)")
@@ -75,15 +96,10 @@ struct RoleTests {
         defer { directory.remove() }
         let config = directory.path("diplan.toml")
         try "[roles.planner]\ngroups = [\"no-such-group-here\"]\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = try Binaries.url("diplan-server")
-        process.arguments = ["--socket", directory.path("d.sock"), "--state-dir", directory.path("state"), "--config", config]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        let (status, _, log) = try ChildProcess.run(
+            try Binaries.url("diplan-server").path,
+            ["--socket", directory.path("d.sock"), "--state-dir", directory.path("state"), "--config", config])
+        #expect(status == 1)
         #expect(log.contains("line 2: no group"))
     }
 

@@ -1,4 +1,5 @@
 import DIPlanClient
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc
@@ -6,20 +7,13 @@ import Testing
 
 @Suite("systemd: units, socket activation, sd_notify", .serialized)
 struct SystemdTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+    /// Runs a program to its end: its status, and what it printed on either stream.
+    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+        let (status, out, err) = try ChildProcess.run(executable, arguments)
+        return (status, out + err)
     }
 
     /// The units, with ExecStart pointing at the built daemon (verify checks that it exists).
@@ -28,17 +22,20 @@ struct SystemdTests {
         let service = try String(contentsOf: root.appendingPathComponent("systemd/diplan.service"), encoding: .utf8)
             .replacingOccurrences(of: "/usr/local/bin/diplan-server", with: try Binaries.url("diplan-server").path)
         try service.write(toFile: directory.path("diplan.service"), atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(atPath: root.appendingPathComponent("systemd/diplan.socket").path, toPath: directory.path("diplan.socket"))
+        try FileManager.default.copyItem(
+            atPath: root.appendingPathComponent("systemd/diplan.socket").path, toPath: directory.path("diplan.socket"))
         return directory
     }
 
     @Test func theUnitsVerifyAndScoreOneOrBetter() throws {
         let directory = try Self.units()
         defer { directory.remove() }
-        let (status, output) = try Self.run("/usr/bin/systemd-analyze", ["verify", directory.path("diplan.service"), directory.path("diplan.socket")])
+        let (status, output) = try Self.run(
+            "/usr/bin/systemd-analyze", ["verify", directory.path("diplan.service"), directory.path("diplan.socket")])
         #expect(status == 0, "\(output)")
         #expect(output.isEmpty, "systemd-analyze verify: \(output)")
-        let (_, security) = try Self.run("/usr/bin/systemd-analyze", ["security", "--offline=yes", directory.path("diplan.service")])
+        let (_, security) = try Self.run(
+            "/usr/bin/systemd-analyze", ["security", "--offline=yes", directory.path("diplan.service")])
         let line = try #require(security.split(separator: "\n").first { $0.contains("Overall exposure level") })
         let score = try #require(line.split(separator: " ").compactMap { Double($0) }.first)
         #expect(score <= 1.0, "\(line)")
@@ -48,19 +45,15 @@ struct SystemdTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let socket = directory.path("activated.sock")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
         // The daemon is told a socket path it must not bind: it has to adopt the passed one.
-        process.arguments = [
-            "-l", socket, "--fdname=diplan", try Binaries.url("diplan-server").path, "--socket", directory.path("unused.sock"),
-            "--state-dir", directory.path("state"),
-        ]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        let process = try ChildProcess(
+            "/usr/bin/systemd-socket-activate",
+            [
+                "-l", socket, "--fdname=diplan", try Binaries.url("diplan-server").path, "--socket",
+                directory.path("unused.sock"),
+                "--state-dir", directory.path("state"),
+            ], stderr: .pipe)
+        defer { process.signal(SIGKILL) }
         var client: DIPlanClient?
         for _ in 0..<200 where client == nil {
             client = try? DIPlanClient(socketPath: socket, connectTimeout: .seconds(1), defaultTimeout: .seconds(10))
@@ -69,10 +62,9 @@ struct SystemdTests {
         let connected = try #require(client)
         #expect(try await connected.isServing())
         connected.close()
-        kill(process.processIdentifier, SIGTERM)
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        process.signal(SIGTERM)
+        let log = String(decoding: process.standardError!.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.wait() == 0)
         #expect(log.contains("adopted the socket systemd passed"), "\(log)")
         #expect(!FileManager.default.fileExists(atPath: directory.path("unused.sock")))
     }
@@ -87,7 +79,9 @@ struct SystemdTests {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(notifyPath.utf8)) }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(receiver, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(receiver, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         try #require(bound == 0)
         func receive(timeout: Int32 = 10_000) -> String? {
             var pollfd = pollfd(fd: receiver, events: Int16(POLLIN), revents: 0)
@@ -105,18 +99,13 @@ struct SystemdTests {
         }
 
         let socketPath = directory.path("d.sock")
-        let process = Process()
-        process.executableURL = try Binaries.url("diplan-server")
-        process.arguments = ["--socket", socketPath, "--state-dir", directory.path("state")]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notifyPath
         environment["WATCHDOG_USEC"] = "200000"
-        process.environment = environment
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        let process = try ChildProcess(
+            try Binaries.url("diplan-server").path, ["--socket", socketPath, "--state-dir", directory.path("state")],
+            environment: environment, stderr: .null)
+        defer { process.signal(SIGKILL) }
 
         let ready = try #require(message(startingWith: "READY=1"))
         #expect(ready.contains("STATUS=serving revision 1"))
@@ -127,14 +116,13 @@ struct SystemdTests {
         #expect(message(startingWith: "WATCHDOG=1") != nil)
         #expect(message(startingWith: "WATCHDOG=1") != nil)
 
-        kill(process.processIdentifier, SIGHUP)
+        process.signal(SIGHUP)
         let reloading = try #require(message(startingWith: "RELOADING=1"))
         #expect(reloading.contains("MONOTONIC_USEC="))
         #expect(message(startingWith: "READY=1") != nil)
 
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         #expect(message(startingWith: "STOPPING=1") != nil)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(process.wait() == 0)
     }
 }

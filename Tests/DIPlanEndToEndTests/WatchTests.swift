@@ -1,5 +1,6 @@
 import DIPlanClient
 import DIPlanCore
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc
@@ -188,20 +189,17 @@ struct WatchTests {
 
     @Test func theClientLibraryAndDiplanctlWatch() async throws {
         try await withDaemon { daemon, client in
-            let process = Process()
-            process.executableURL = try Binaries.url("diplanctl")
-            process.arguments = ["watch", "--from-revision", "1", "--socket", daemon.socketPath]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
+            let process = try ChildProcess(
+                try Binaries.url("diplanctl").path, ["watch", "--from-revision", "1", "--socket", daemon.socketPath],
+                stdout: .pipe)
             let revision = try await client.apply(Self.line("ludza", planned: 11))
             var text = ""
             let deadline = Date().addingTimeInterval(10)
             while !text.contains("planned=11") && Date() < deadline {
-                text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+                text += String(decoding: process.standardOutput!.availableData, as: UTF8.self)
             }
-            process.terminate()
-            process.waitUntilExit()
+            process.signal(SIGTERM)
+            process.wait()
             #expect(text.contains("revision \(revision)"))
             #expect(text.contains("planned=11"))
         }

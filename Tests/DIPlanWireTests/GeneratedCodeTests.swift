@@ -1,3 +1,4 @@
+import DIPlanTestSupport
 import Foundation
 import Testing
 
@@ -8,13 +9,7 @@ struct GeneratedCodeTests {
         .deletingLastPathComponent()
 
     @Test func matchesProto() throws {
-        let process = Process()
-        process.executableURL = Self.root.appendingPathComponent("scripts/proto-check.sh")
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let (status, out, err) = try ChildProcess.run(Self.root.appendingPathComponent("scripts/proto-check.sh").path, [])
+        #expect(status == 0, "\(out)\(err)")
     }
 }

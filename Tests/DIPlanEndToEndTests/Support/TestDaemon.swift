@@ -1,4 +1,5 @@
 import DIPlanClient
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc
@@ -47,8 +48,7 @@ final class TestDaemon: @unchecked Sendable {
     let directory: TemporaryDirectory
     let socketPath: String
     let stateDirectory: String
-    let process = Process()
-    private let errors = Pipe()
+    let process: ChildProcess
     /// What the daemon logs, drained as it comes so that a full pipe never blocks it.
     private let collected = LogBuffer()
     /// Whether the directory is this daemon's to remove (not one that outlives it, as in a crash loop).
@@ -59,12 +59,10 @@ final class TestDaemon: @unchecked Sendable {
         self.directory = try directory ?? TemporaryDirectory()
         socketPath = self.directory.path("d.sock")
         stateDirectory = self.directory.path("state")
-        process.executableURL = try Binaries.url("diplan-server")
-        process.arguments = ["--socket", socketPath, "--state-dir", stateDirectory, "--log-level", "debug"] + arguments
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let reading = errors.fileHandleForReading
+        process = try ChildProcess(
+            try Binaries.url("diplan-server").path,
+            ["--socket", socketPath, "--state-dir", stateDirectory, "--log-level", "debug"] + arguments, stderr: .pipe)
+        let reading = process.standardError!
         let buffer = collected
         Thread.detachNewThread { buffer.fill(from: reading) }
         try waitUntilListening()
@@ -90,22 +88,18 @@ final class TestDaemon: @unchecked Sendable {
     /// What the daemon logged so far (read after it stopped).
     var log: String { collected.text }
 
-    /// Sends SIGTERM and waits; returns the exit status.
+    /// Sends SIGTERM and waits; returns the exit status (128 + the signal when one ended it).
     @discardableResult
     func stop(signal: Int32 = SIGTERM) -> Int32 {
-        if process.isRunning {
-            kill(process.processIdentifier, signal)
-        }
-        process.waitUntilExit()
+        process.signal(signal)
+        let status = process.wait()
         collected.awaitEnd()
-        return process.terminationStatus
+        return status
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.signal(SIGKILL)
+        process.wait()
         if ownsDirectory { directory.remove() }
     }
 }
@@ -159,33 +153,19 @@ func withDaemon(
 }
 
 /// Runs diplanctl against a socket; returns its exit status, standard output and standard error.
-func diplanctl(_ arguments: [String], socket: String, input: String? = nil, via wrapper: String? = nil) throws -> (
+func diplanctl(
+    _ arguments: [String], socket: String, input: String? = nil, via wrapper: String? = nil
+) throws -> (
     status: Int32, out: String, err: String
 ) {
-    let process = Process()
-    if let wrapper {
-        // e.g. setpriv … -- diplanctl ARGUMENTS: the wrapper's own arguments come first.
-        let split = arguments.firstIndex(of: "--") ?? 0
-        process.executableURL = URL(fileURLWithPath: wrapper)
-        process.arguments = Array(arguments[1...split]) + [try Binaries.url("diplanctl").path] + Array(arguments[(split + 1)...])
-    } else {
-        process.executableURL = try Binaries.url("diplanctl")
-        process.arguments = arguments
-    }
     var environment = ProcessInfo.processInfo.environment
     environment["DIPLAN_SOCKET"] = socket
-    process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let error = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    guard let wrapper else {
+        return try ChildProcess.run(try Binaries.url("diplanctl").path, arguments, environment: environment, input: input ?? "")
+    }
+    // e.g. setpriv … -- diplanctl ARGUMENTS: the wrapper's own arguments come first.
+    let split = arguments.firstIndex(of: "--") ?? 0
+    return try ChildProcess.run(
+        wrapper, Array(arguments[1...split]) + [try Binaries.url("diplanctl").path] + Array(arguments[(split + 1)...]),
+        environment: environment, input: input ?? "")
 }
