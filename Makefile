@@ -34,6 +34,11 @@ proto:
 	@scripts/deps.sh test
 	scripts/proto-gen.sh
 
+## bench: the echo floor, diplan and Redis in one run on this machine; writes BENCHMARKS.md
+bench:
+	@scripts/deps.sh bench
+	scripts/bench.sh
+
 format:
 	$(SWIFT) format format -i $(SWIFT_FILES)
 

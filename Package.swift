@@ -7,6 +7,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
     name: "diplan",
@@ -14,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "diplan-server", targets: ["diplan-server"]),
         .executable(name: "diplanctl", targets: ["diplanctl"]),
+        .executable(name: "diplan-bench", targets: ["diplan-bench"]),
         .library(name: "DIPlanClient", targets: ["DIPlanClient"]),
     ],
     dependencies: [
@@ -21,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The domain: entities, invariants, the in-memory state, queries. No I/O.
@@ -53,6 +56,12 @@ let package = Package(
         .executableTarget(name: "diplan-server", dependencies: ["DIPlanServer", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", "DIPlanStorage", argumentParser, swiftProtobuf]),
+        // The load generator, the scale check and the report of `make bench`.
+        .executableTarget(
+            name: "diplan-bench",
+            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanClient", argumentParser, swiftProtobuf, histogram]
+        ),
+
         // What the test targets share: a child process that does not hang in parallel tests.
         .target(name: "DIPlanTestSupport", path: "Tests/DIPlanTestSupport"),
         .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore"]),

@@ -1,10 +1,10 @@
 import DIPlanWire
 import Glibc
 
-/// Socket calls the client makes.
-enum ClientSocket {
+/// Socket calls the client makes (and diplan-bench, which shares them).
+package enum ClientSocket {
     /// Connects to a Unix socket path within `timeout`.
-    static func connect(path: String, timeout: Duration) throws(RPCError) -> Int32 {
+    package static func connect(path: String, timeout: Duration) throws(RPCError) -> Int32 {
         let bytes = Array(path.utf8)
         var address = sockaddr_un()
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
@@ -46,7 +46,7 @@ enum ClientSocket {
     }
 
     /// Writes all of `bytes`; false when the connection is gone.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -62,7 +62,7 @@ enum ClientSocket {
     }
 
     /// Starts a detached thread.
-    static func spawn(_ body: @escaping @Sendable () -> Void) {
+    package static func spawn(_ body: @escaping @Sendable () -> Void) {
         final class Box: @unchecked Sendable {
             let body: @Sendable () -> Void
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }

@@ -1,0 +1,229 @@
+import ArgumentParser
+import DIPlanClient
+import DIPlanWire
+import Foundation
+import Glibc
+import Histogram
+import Synchronization
+
+extension DIPlanBench {
+    /// Many watchers on one daemon while a writer changes it: how long a
+    /// change takes from its acknowledgement to its arrival at the watchers,
+    /// and what the watchers cost the writer.
+    struct Watchers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time changes from their acknowledgement to their arrival at many watchers.",
+            discussion: "Example:\n  diplan-bench watchers --socket .run/diplan.sock --watchers 1000 --rate 10000")
+
+        @Option(help: "The daemon's socket.") var socket: String
+        @Option(help: "Watch streams, one connection each.") var watchers = 1_000
+        @Option(help: "Changes per second the paced writer aims at.") var rate = 10_000
+        @Option(help: "Seconds of each writing phase.") var seconds = 3.0
+        @Option(help: "Connections of the unpaced writer.") var writers = 4
+        @Option(help: "Calls in flight per writer connection.") var depth = 16
+        @Option(help: "Every Nth change is timed at every watcher.") var sampleEvery = 10
+        @Flag(help: "Print the result as one line of JSON.") var json = false
+
+        struct Result: Codable {
+            var watchers: Int
+            var aimedRate: Int
+            var pacedRate: Double
+            var writerAloneRate: Double
+            var writerWithWatchersRate: Double
+            var sampledChanges: Int
+            var deliveriesExpected: Int
+            var deliveriesSeen: Int
+            var watchersCut: Int
+            var deliveryP50Micros: Double
+            var deliveryP99Micros: Double
+            var everyWatcherP50Micros: Double
+            var everyWatcherP99Micros: Double
+        }
+
+        func run() async throws {
+            func unpaced() throws -> Double {
+                try LoadGenerator.run(
+                    LoadOptions(
+                        socketPath: socket, workload: .update, connections: writers, depth: depth, seconds: seconds,
+                        warmupSeconds: 0.5, threads: 1, echo: false)
+                ).callsPerSecond
+            }
+            let alone = try unpaced()
+            let fleet = try WatcherFleet(socket: socket, count: watchers, sampleEvery: UInt64(sampleEvery))
+            fleet.start()
+            let paced = try PacedWriter.run(socket: socket, rate: rate, seconds: seconds, depth: depth)
+            let withWatchers = try unpaced()
+            let arrivals = fleet.stop()
+
+            // Each sampled change: its delivery to each watcher, and to the last of them.
+            var deliveries = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+            var everyWatcher = deliveries
+            var latest: [UInt64: (count: Int, last: UInt64)] = [:]
+            for (revision, arrival) in arrivals.samples {
+                guard let acknowledged = paced.acks[revision] else { continue }
+                _ = deliveries.record(arrival > acknowledged ? arrival - acknowledged : 0)
+                let seen = latest[revision, default: (0, 0)]
+                latest[revision] = (seen.count + 1, max(seen.last, arrival))
+            }
+            let sampled = paced.acks.keys.filter { $0 % UInt64(sampleEvery) == 0 }
+            for revision in sampled {
+                guard let (count, last) = latest[revision], count == watchers - arrivals.cut else { continue }
+                let acknowledged = paced.acks[revision]!
+                _ = everyWatcher.record(last > acknowledged ? last - acknowledged : 0)
+            }
+            let result = Result(
+                watchers: watchers, aimedRate: rate, pacedRate: paced.rate, writerAloneRate: alone,
+                writerWithWatchersRate: withWatchers, sampledChanges: sampled.count,
+                deliveriesExpected: sampled.count * watchers, deliveriesSeen: Int(deliveries.totalCount),
+                watchersCut: arrivals.cut,
+                deliveryP50Micros: Double(deliveries.valueAtPercentile(50)) / 1_000,
+                deliveryP99Micros: Double(deliveries.valueAtPercentile(99)) / 1_000,
+                everyWatcherP50Micros: Double(everyWatcher.valueAtPercentile(50)) / 1_000,
+                everyWatcherP99Micros: Double(everyWatcher.valueAtPercentile(99)) / 1_000)
+            if json {
+                print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+            } else {
+                print(result)
+            }
+        }
+    }
+}
+
+/// Writes updates at a steady rate, up to `depth` in flight, and notes when
+/// each change's acknowledgement arrived.
+enum PacedWriter {
+    struct Outcome {
+        var acks: [UInt64: UInt64] = [:]
+        var rate: Double = 0
+    }
+
+    static func run(socket: String, rate: Int, seconds: Double, depth: Int) throws -> Outcome {
+        let fd = try ClientSocket.connect(path: socket, timeout: .seconds(5))
+        defer { close(fd) }
+        var source = RequestSource(workload: .update, connection: 0, depth: depth)
+        let inbox = FrameInbox()
+        var outcome = Outcome()
+        let interval = UInt64(1e9 / Double(rate))
+        let start = Clock.nanoseconds()
+        let end = start + UInt64(seconds * 1e9)
+        var due = start
+        var inFlight = 0
+        var callID: UInt64 = 0
+        var outgoing: [UInt8] = []
+        while true {
+            var now = Clock.nanoseconds()
+            while now < end && due <= now && inFlight < depth {
+                callID += 1
+                Lane.appendCall(
+                    callID: callID, body: source.next(slot: 0, previous: nil, previousCode: 0), to: &outgoing)
+                inFlight += 1
+                due += interval
+            }
+            if !outgoing.isEmpty {
+                guard ClientSocket.writeAll(fd, outgoing) else { throw ValidationError("the daemon closed the connection") }
+                outgoing.removeAll(keepingCapacity: true)
+            }
+            if now >= end && inFlight == 0 { break }
+            let wait = inFlight == depth || now >= end ? 1_000 : Int32(max(0, Int64(due) - Int64(now)) / 1_000_000)
+            var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pollfd, 1, wait) >= 0 || errno == EINTR else { break }
+            if pollfd.revents == 0 { continue }
+            guard inbox.read(from: fd) > 0 else { throw ValidationError("the daemon closed the connection") }
+            now = Clock.nanoseconds()
+            _ = inbox.frames { message in
+                guard let scan = ResponseScan(message) else { return false }
+                inFlight -= 1
+                if scan.code == 0 { outcome.acks[scan.revision] = now }
+                return true
+            }
+        }
+        outcome.rate = Double(outcome.acks.count) / seconds
+        return outcome
+    }
+}
+
+/// Watch streams on their own connections, read by one thread with poll,
+/// which notes when each sampled change arrived at each of them.
+final class WatcherFleet: @unchecked Sendable {
+    struct Arrivals {
+        /// (revision, arrival) for every sampled change at every watcher.
+        var samples: [(UInt64, UInt64)] = []
+        /// Watchers the daemon cancelled (fell behind).
+        var cut = 0
+    }
+
+    private let fds: [Int32]
+    private let sampleEvery: UInt64
+    private let stopping = Atomic(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var arrivals = Arrivals()
+
+    init(socket: String, count: Int, sampleEvery: UInt64) throws {
+        self.sampleEvery = sampleEvery
+        var fds: [Int32] = []
+        var request = Diplan_V1_WatchRequest()
+        request.progressIntervalMs = 60_000
+        let body = RequestSource.body(Method.Watch.watch, request)
+        for _ in 0..<count {
+            let fd = try ClientSocket.connect(path: socket, timeout: .seconds(5))
+            fds.append(fd)
+            var frame: [UInt8] = []
+            Lane.appendCall(callID: 1, body: body, to: &frame)
+            guard ClientSocket.writeAll(fd, frame) else { throw ValidationError("the daemon refused watcher \(fds.count)") }
+        }
+        // Every watcher has started before the writer begins.
+        for fd in fds {
+            let inbox = FrameInbox(capacity: 4_096)
+            var started = false
+            while !started {
+                guard inbox.read(from: fd) > 0 else { throw ValidationError("a watcher's stream ended before it started") }
+                _ = inbox.frames { message in
+                    guard let scan = ResponseScan(message), scan.code == 0 else { return false }
+                    started = true
+                    return true
+                }
+            }
+        }
+        self.fds = fds
+    }
+
+    func start() {
+        ClientSocket.spawn { [self] in
+            collect()
+            finished.signal()
+        }
+    }
+
+    /// Stops reading, closes the watchers, and returns what arrived.
+    func stop() -> Arrivals {
+        stopping.store(true, ordering: .relaxed)
+        finished.wait()
+        for fd in fds { close(fd) }
+        return arrivals
+    }
+
+    private func collect() {
+        let inboxes = fds.map { _ in FrameInbox(capacity: 64 * 1024) }
+        var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        while !stopping.load(ordering: .relaxed) {
+            guard poll(&polled, nfds_t(polled.count), 100) >= 0 || errno == EINTR else { break }
+            for index in polled.indices where polled[index].fd >= 0 && polled[index].revents != 0 {
+                guard inboxes[index].read(from: fds[index]) > 0 else {
+                    polled[index].fd = -1
+                    continue
+                }
+                let now = Clock.nanoseconds()
+                _ = inboxes[index].frames { message in
+                    guard let scan = ResponseScan(message) else { return false }
+                    if scan.code != 0 {
+                        arrivals.cut += 1
+                    } else if scan.revision % sampleEvery == 0, scan.payload.count > 0, message[scan.payload.lowerBound] == 0x12 {
+                        // WatchResponse field 2: a change (not a started or progress frame).
+                        arrivals.samples.append((scan.revision, now))
+                    }
+                    return true
+                }
+            }
+        }
+    }
+}
