@@ -19,6 +19,13 @@ extension PlanState {
         return groups.values.sorted { $0.key < $1.key }
     }
 
+    /// Changes the group of `key` where it lies in `groups`, adding it first if new.
+    private static func update(
+        _ groups: inout [CapacityGroupKey: CapacityGroup], _ key: CapacityGroupKey, _ body: (inout CapacityGroup) -> Void
+    ) {
+        body(&groups[key, default: CapacityGroup(key: key)])
+    }
+
     private func groupKey(
         _ query: CapacityQuery, plan: Plan, municipalityID: String?, targetKey: TargetKey
     )
@@ -53,22 +60,23 @@ extension PlanState {
                 let target = targets[targetKey]
                 guard target != nil || totals.lineCount > 0 else { continue }
                 let key = groupKey(query, plan: plan, municipalityID: nil, targetKey: targetKey)
-                var group = groups[key] ?? CapacityGroup(key: key)
-                group.totals.add(totals)
-                group.count(unit: targetKey.serviceType.unit)
-                if let target {
-                    group.targetCount += 1
-                    group.target.add(Int64(target.amount))
-                    if target.bound == .moreThan { group.targetBound = .moreThan }
-                    group.unallocated.add(totals.planned.unknown == 0 ? Int64(target.amount) - totals.planned.value : nil)
-                    group.reportedExisting.add(target.reportedExisting.map(Int64.init))
-                    if !target.source.isEmpty { group.totals.sourceCounts[target.source, default: 0] += 1 }
-                    if !target.reportedSource.isEmpty { group.totals.sourceCounts[target.reportedSource, default: 0] += 1 }
-                } else {
-                    group.target.add(nil)
-                    group.unallocated.add(nil)
+                // In place: a group copied out and back would copy its source counts each time.
+                Self.update(&groups, key) { group in
+                    group.totals.add(totals)
+                    group.count(unit: targetKey.serviceType.unit)
+                    if let target {
+                        group.targetCount += 1
+                        group.target.add(Int64(target.amount))
+                        if target.bound == .moreThan { group.targetBound = .moreThan }
+                        group.unallocated.add(totals.planned.unknown == 0 ? Int64(target.amount) - totals.planned.value : nil)
+                        group.reportedExisting.add(target.reportedExisting.map(Int64.init))
+                        if !target.source.isEmpty { group.totals.sourceCounts[target.source, default: 0] += 1 }
+                        if !target.reportedSource.isEmpty { group.totals.sourceCounts[target.reportedSource, default: 0] += 1 }
+                    } else {
+                        group.target.add(nil)
+                        group.unallocated.add(nil)
+                    }
                 }
-                groups[key] = group
             }
         }
     }
@@ -102,22 +110,22 @@ extension PlanState {
                         case .serviceType, .targetGroup: break
                         }
                     }
-                    var group = groups[key] ?? CapacityGroup(key: key)
-                    group.totals.add(totals)
-                    for lineKey in linesByMunicipality[municipalityID] ?? [] where lineKey.planID == planID {
-                        group.count(unit: lineKey.serviceType.unit)
+                    Self.update(&groups, key) { group in
+                        group.totals.add(totals)
+                        for lineKey in linesByMunicipality[municipalityID] ?? [] where lineKey.planID == planID {
+                            group.count(unit: lineKey.serviceType.unit)
+                        }
                     }
-                    groups[key] = group
                 }
             } else {
                 for lineKey in linesByMunicipality[municipalityID] ?? []
                 where candidatePlans.contains(lineKey.planID) && matches(query, lineKey.targetKey) {
                     guard let line = lines[lineKey], let plan = plans[lineKey.planID] else { continue }
                     let key = groupKey(query, plan: plan, municipalityID: municipalityID, targetKey: lineKey.targetKey)
-                    var group = groups[key] ?? CapacityGroup(key: key)
-                    group.totals.add(line)
-                    group.count(unit: lineKey.serviceType.unit)
-                    groups[key] = group
+                    Self.update(&groups, key) { group in
+                        group.totals.add(line)
+                        group.count(unit: lineKey.serviceType.unit)
+                    }
                 }
             }
         }

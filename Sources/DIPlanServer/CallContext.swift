@@ -10,7 +10,8 @@ package struct CallContext: Sendable {
     package var peer: PeerCredentials
     /// When the call must be answered by; nil: no deadline.
     package var deadline: ContinuousClock.Instant?
-    package var logger: Logger
+    /// The connection's logger; `logger` adds the method, when a handler logs.
+    private var connectionLogger: Logger
 
     package init(
         method: String, connectionID: UInt64, peer: PeerCredentials, deadline: ContinuousClock.Instant?, logger: Logger
@@ -19,7 +20,15 @@ package struct CallContext: Sendable {
         self.connectionID = connectionID
         self.peer = peer
         self.deadline = deadline
-        self.logger = logger
+        self.connectionLogger = logger
+    }
+
+    /// A logger that names the connection, the peer and the method. Made when
+    /// asked for: a fast call that logs nothing pays nothing for it.
+    package var logger: Logger {
+        var logger = connectionLogger
+        logger[metadataKey: "method"] = "\(method)"
+        return logger
     }
 
     /// The context a change made by this call records.

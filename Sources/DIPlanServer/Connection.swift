@@ -17,6 +17,10 @@ final class Connection: Sendable {
     private let server: Server
     private let logger: Logger
     private let fdOpen = Mutex(true)
+    /// The role last looked up, and the configuration generation it was looked up under.
+    private let cachedRole = Mutex<(Role, UInt64)?>(nil)
+    /// Replies waiting for the durability of what they show.
+    private let deferred = Atomic<Int>(0)
 
     init(id: UInt64, fd: Int32, peer: PeerCredentials, server: Server, logger: Logger) {
         self.id = id
@@ -62,9 +66,12 @@ final class Connection: Sendable {
             }
             let arrival = ContinuousClock.now
             buffer.withUnsafeBytes { machine.received(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            while let action = machine.next() {
-                if !perform(action, arrival: arrival) { break loop }
-            }
+            // The answers to everything this read brought leave in one write.
+            writer.cork()
+            var open = true
+            while open, let action = machine.next() { open = perform(action, arrival: arrival) }
+            writer.uncork()
+            if !open { break loop }
             if machine.isMidFrame != midFrame {
                 midFrame = machine.isMidFrame
                 Posix.setReadTimeout(
@@ -98,12 +105,9 @@ final class Connection: Sendable {
             server.streams.end(connection: id, callID: callID, error: RPCError(.cancelled, "cancelled by the client"))
             return true
         case .ping(let callID):
-            var frame = Diplan_Rpc_V1_ResponseFrame()
-            frame.callID = callID
-            frame.kind = .ping
-            frame.endOfStream = true
-            frame.revision = server.store.revision
-            return writer.send(frame)
+            return writer.send(
+                callID: callID, payload: UnsafeRawBufferPointer(start: nil, count: 0), revision: server.store.revision,
+                endOfStream: true, ping: true)
         case .reject(let callID, let error):
             logger.info(
                 "call refused", metadata: ["call_id": "\(callID)", "code": "\(error.code)", "reason": "\(error.message)"])
@@ -115,18 +119,56 @@ final class Connection: Sendable {
         }
     }
 
+    /// Sends a reply once the state it shows is durable: no client ever sees a
+    /// state that a crash could take back. Until then the thread goes on with
+    /// the next calls, so that the changes a client pipelines share an
+    /// fdatasync; past `maximumDeferredReplies` held back, it waits.
+    private func answer(
+        _ reply: Reply, callID: UInt64, method: String, arrival: ContinuousClock.Instant, epoch: UInt64
+    ) {
+        deferred.add(1, ordering: .relaxed)
+        let answeredNow = server.store.whenVisible(reply.revision, epoch: epoch) { [self] error in
+            if let error {
+                server.metrics.record(method: method, code: error.rpc.code, since: arrival, connection: id)
+                writer.finish(callID: callID, revision: server.store.revision, error: error.rpc)
+            } else {
+                server.metrics.record(method: method, code: .ok, since: arrival, connection: id)
+                writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
+            }
+            deferred.subtract(1, ordering: .relaxed)
+        }
+        if !answeredNow && deferred.load(ordering: .relaxed) > Self.maximumDeferredReplies {
+            writer.uncork()
+            try? server.store.awaitVisible(reply.revision, epoch: epoch)
+        }
+    }
+
+    /// The caller's role under the configuration in force, looked up again only after a reload.
+    private func currentRole() -> Role {
+        let generation = server.configurationGeneration
+        return cachedRole.withLock { cached in
+            if let (role, seen) = cached, seen == generation { return role }
+            let role = server.role(uid: peer.uid, gids: groups)
+            cached = (role, generation)
+            return role
+        }
+    }
+
+    /// Replies a connection may have waiting for durability before it stops reading.
+    static let maximumDeferredReplies = 1_024
+
     private func call(_ frame: Diplan_Rpc_V1_RequestFrame, arrival: ContinuousClock.Instant) {
         let callID = frame.callID
         let deadline = frame.timeoutMs > 0 ? arrival + .milliseconds(Int(frame.timeoutMs)) : nil
         func fail(_ error: RPCError) {
-            server.metrics.record(method: frame.method, code: error.code, since: arrival)
+            server.metrics.record(method: frame.method, code: error.code, since: arrival, connection: id)
             writer.finish(callID: callID, revision: server.store.revision, error: error)
         }
         guard !server.isDraining else { return fail(RPCError(.unavailable, "the server is shutting down")) }
         guard let route = server.router.route(for: frame.method) else {
             return fail(RPCError(.unimplemented, "unknown method \(frame.method.prefix(200))"))
         }
-        let role = server.role(uid: peer.uid, gids: groups)
+        let role = currentRole()
         let required = Role.required(for: frame.method)
         guard role >= required else {
             logger.notice(
@@ -137,19 +179,15 @@ final class Connection: Sendable {
         if let deadline, deadline <= ContinuousClock.now {
             return fail(RPCError(.deadlineExceeded, "the call's deadline passed before it was served"))
         }
-        var logger = self.logger
-        logger[metadataKey: "method"] = "\(frame.method)"
         let context = CallContext(
             method: frame.method, connectionID: id, peer: peer, deadline: deadline, logger: logger)
         switch route {
         case .unary(let handler):
             let epoch = server.store.epoch
             do throws(RPCError) {
-                let reply = try handler(Array(frame.payload), context)
-                // No client sees a state before it is durable.
-                do throws(StoreError) { try server.store.awaitVisible(reply.revision, epoch: epoch) } catch { throw error.rpc }
-                server.metrics.record(method: frame.method, code: .ok, since: arrival)
-                writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
+                answer(
+                    try handler(Array(frame.payload), context), callID: callID, method: frame.method, arrival: arrival,
+                    epoch: epoch)
             } catch {
                 fail(error)
             }
@@ -164,7 +202,7 @@ final class Connection: Sendable {
             let stream = ResponseStream(callID: callID, writer: writer)
             do throws(RPCError) {
                 try handler(Array(frame.payload), context, stream)
-                server.metrics.record(method: frame.method, code: .ok, since: arrival)
+                server.metrics.record(method: frame.method, code: .ok, since: arrival, connection: id)
             } catch {
                 fail(error)
             }

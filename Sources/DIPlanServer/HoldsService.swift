@@ -14,7 +14,8 @@ package enum HoldsService {
             let result: (Change, Hold)?
             var retried: Hold?
             do throws(StoreError) {
-                result = try store.commit { (state) throws(DomainError) -> (Change, Hold)? in
+                // The connection holds the answer back until the change is durable (Connection.answer).
+                result = try store.commit(awaitingDurability: false) { (state) throws(DomainError) -> (Change, Hold)? in
                     switch try state.prepare(action, context: context.changeContext(now: unixMillis)) {
                     case .change(let change, let hold): return (change, hold)
                     case .retry(let hold):

@@ -75,15 +75,13 @@ package enum PlansService {
                 return (response, state.revision)
             }
         }
-        router.unary(Method.Plans.queryCapacity, Diplan_V1_QueryCapacityRequest.self) { request, _ throws(RPCError) in
+        router.unaryEncoded(Method.Plans.queryCapacity, Diplan_V1_QueryCapacityRequest.self) { request, _ throws(RPCError) in
             let query = try domain { () throws(DomainError) in try CapacityQuery(proto: request) }
-            return try store.read { (state) throws(RPCError) in
-                let groups = try domain { () throws(DomainError) in try state.queryCapacity(query) }
-                var response = Diplan_V1_QueryCapacityResponse()
-                response.groups = groups.map(\.proto)
-                response.revision = state.revision
-                return (response, state.revision)
+            let (groups, revision) = try store.read { (state) throws(RPCError) in
+                (try domain { () throws(DomainError) in try state.queryCapacity(query) }, state.revision)
             }
+            // Encoded outside the state's lock, by hand: the answer local services ask for most.
+            return Reply(payload: CapacityGroup.encodedResponse(groups, revision: revision), revision: revision)
         }
         router.unary(Method.Plans.listFacilities, Diplan_V1_ListFacilitiesRequest.self) { request, _ throws(RPCError) in
             let filter = try domain { () throws(DomainError) in
@@ -170,7 +168,10 @@ package enum PlansService {
             let updates = dated ? updates.map { $0.datingLine(today) } : updates
             let change: Change
             do throws(StoreError) {
-                change = try store.write(updates, expectedRevision: expected, context: context.changeContext(now: unixMillis))
+                // The connection holds the answer back until the change is durable (Connection.answer).
+                change = try store.write(
+                    updates, expectedRevision: expected, context: context.changeContext(now: unixMillis),
+                    awaitingDurability: false)
             } catch {
                 throw error.rpc
             }

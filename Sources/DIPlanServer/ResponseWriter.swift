@@ -5,45 +5,73 @@ import SwiftProtobuf
 import Synchronization
 
 /// Writes response frames to one connection; any thread may, one at a time.
+///
+/// While the connection's own thread serves the requests of one read it corks
+/// the writer: the answers gather in one buffer and leave in one write when it
+/// uncorks — as NIO flushes on `channelReadComplete` — so that a client with
+/// many calls in flight is woken once, not once an answer. Frames are encoded
+/// by hand straight into that buffer (`FrameEncoder.appendResponse`).
 package final class ResponseWriter: Sendable {
+    private struct Output {
+        var closed = false
+        var corked = false
+        var pending: [UInt8] = []
+    }
+
     private let fd: Int32
-    private let closed = Mutex(false)
+    private let output = Mutex(Output())
 
     init(fd: Int32) { self.fd = fd }
 
-    /// Sends one frame; false when the connection is gone.
+    /// Sends one frame (or keeps it for the uncork); false when the connection is gone.
     @discardableResult
-    package func send(_ frame: Diplan_Rpc_V1_ResponseFrame) -> Bool {
-        let bytes: [UInt8]
-        do {
-            let message: [UInt8] = try frame.serializedBytes()
-            bytes = FrameEncoder.frame(message)
-        } catch {
-            return false
-        }
-        return closed.withLock { closed in
-            guard !closed else { return false }
-            let written = bytes.withUnsafeBytes { Posix.writeAll(fd, $0) }
-            if !written { closed = true }
-            return written
+    package func send(
+        callID: UInt64, payload: UnsafeRawBufferPointer, status: (code: Int32, message: String)? = nil, revision: UInt64,
+        endOfStream: Bool = false, ping: Bool = false
+    ) -> Bool {
+        output.withLock { output in
+            guard !output.closed else { return false }
+            FrameEncoder.appendResponse(
+                callID: callID, payload: payload, status: status, revision: revision, endOfStream: endOfStream, ping: ping,
+                to: &output.pending)
+            return output.corked || Self.flush(&output, to: fd)
         }
     }
 
     /// The last frame of a call: its status, and the answer if OK.
     @discardableResult
     package func finish(callID: UInt64, payload: [UInt8] = [], revision: UInt64, error: RPCError? = nil) -> Bool {
-        var frame = Diplan_Rpc_V1_ResponseFrame()
-        frame.callID = callID
-        frame.payload = Data(payload)
-        frame.revision = revision
-        frame.endOfStream = true
-        frame.status.code = error?.code.rawValue ?? 0
-        frame.status.message = error?.message ?? ""
-        return send(frame)
+        payload.withUnsafeBytes { payload in
+            send(
+                callID: callID, payload: payload, status: (error?.code.rawValue ?? 0, error?.message ?? ""), revision: revision,
+                endOfStream: true)
+        }
+    }
+
+    /// Holds frames back until `uncork`.
+    func cork() { output.withLock { $0.corked = true } }
+
+    /// Sends what gathered while corked; false when the connection is gone.
+    @discardableResult
+    func uncork() -> Bool {
+        output.withLock { output in
+            output.corked = false
+            return Self.flush(&output, to: fd)
+        }
     }
 
     /// Marks the connection gone: later sends do nothing.
-    func markClosed() { closed.withLock { $0 = true } }
+    func markClosed() { output.withLock { $0.closed = true } }
+
+    private static func flush(_ output: inout Output, to fd: Int32) -> Bool {
+        guard !output.closed else { return false }
+        guard !output.pending.isEmpty else { return true }
+        let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, $0) }
+        // A large answer (an export) need not keep its buffer.
+        if output.pending.capacity > 1 << 20 { output.pending = [] } else { output.pending.removeAll(keepingCapacity: true) }
+        if !written { output.closed = true }
+        return written
+    }
 }
 
 /// One server-streaming call's way back to its client.
@@ -62,23 +90,15 @@ package final class ResponseStream: Sendable {
     /// Sends one message of the stream; false once the stream or connection has ended.
     @discardableResult
     package func send(_ message: some Message, revision: UInt64) -> Bool {
-        guard !isFinished, let payload: [UInt8] = try? message.serializedBytes() else { return false }
-        var frame = Diplan_Rpc_V1_ResponseFrame()
-        frame.callID = callID
-        frame.payload = Data(payload)
-        frame.revision = revision
-        return writer.send(frame)
+        guard let payload: [UInt8] = try? message.serializedBytes() else { return false }
+        return sendEncoded(payload, revision: revision)
     }
 
     /// Sends one message of the stream, already encoded.
     @discardableResult
     package func sendEncoded(_ payload: [UInt8], revision: UInt64) -> Bool {
         guard !isFinished else { return false }
-        var frame = Diplan_Rpc_V1_ResponseFrame()
-        frame.callID = callID
-        frame.payload = Data(payload)
-        frame.revision = revision
-        return writer.send(frame)
+        return payload.withUnsafeBytes { writer.send(callID: callID, payload: $0, revision: revision) }
     }
 
     /// Ends the stream with a status, once; later calls do nothing.

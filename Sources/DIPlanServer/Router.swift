@@ -40,6 +40,17 @@ package struct Router: Sendable {
         }
     }
 
+    /// Serves `method` with a handler that encodes its own answer (a hot path
+    /// that writes its response by hand, see `ProtoWriter`).
+    package mutating func unaryEncoded<Request: Message & Sendable>(
+        _ method: String, _ type: Request.Type,
+        _ body: @escaping @Sendable (Request, CallContext) throws(RPCError) -> Reply
+    ) {
+        routes[method] = .unary { (payload: [UInt8], context: CallContext) throws(RPCError) -> Reply in
+            try body(try Self.decode(Request.self, payload, method: method), context)
+        }
+    }
+
     package mutating func serverStream<Request: Message & Sendable>(
         _ method: String, _ type: Request.Type,
         _ body: @escaping @Sendable (Request, CallContext, ResponseStream) throws(RPCError) -> Void

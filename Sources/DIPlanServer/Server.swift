@@ -18,6 +18,7 @@ package final class Server: Sendable {
     private let draining = Atomic(false)
     private let listener = Mutex<UnixListener?>(nil)
     private let acceptorDone = Atomic(false)
+    private let generation = Atomic<UInt64>(0)
 
     package init(config: DaemonConfig, store: StateStore, router: Router, streams: StreamRegistry, logger: Logger) {
         self.config = Mutex(config)
@@ -33,7 +34,13 @@ package final class Server: Sendable {
     package var currentConfig: DaemonConfig { config.withLock { $0 } }
 
     /// Puts a reloaded configuration in force.
-    package func apply(_ new: DaemonConfig) { config.withLock { $0 = new } }
+    package func apply(_ new: DaemonConfig) {
+        config.withLock { $0 = new }
+        generation.add(1, ordering: .releasing)
+    }
+
+    /// Changes with every configuration put in force: connections look roles up again.
+    var configurationGeneration: UInt64 { generation.load(ordering: .acquiring) }
 
     /// The role of a caller, under the configuration in force now.
     func role(uid: UInt32, gids: [UInt32]) -> Role { config.withLock { $0.role(uid: uid, gids: gids) } }

@@ -57,6 +57,14 @@ package final class StateStore: Sendable {
         var broken: String?
         var stopping = false
         var snapshotRequested = false
+        /// Answers that show a change not yet durable, oldest first: sent when it is.
+        var waiters: [Waiter] = []
+    }
+
+    /// An answer held back until the revision it shows is durable (nil) or reverted (an error).
+    struct Waiter {
+        var revision: UInt64
+        var deliver: @Sendable (StoreError?) -> Void
     }
 
     package struct Options: Sendable {
@@ -70,7 +78,7 @@ package final class StateStore: Sendable {
         package init() {}
     }
 
-    private let core: Mutex<Core>
+    private let core: ReadWriteLock<Core>
     private let gate: Condition<Gate>
     /// The revision readers may see without waiting (durable under `always`).
     private let visible: Atomic<UInt64>
@@ -92,7 +100,7 @@ package final class StateStore: Sendable {
         hub = WatchHub(
             revision: state.revision, history: history.map { ($0, state.scopes(of: $0)) }, historyLimit: options.watchHistory,
             queueLimit: options.watchQueue, logger: logger)
-        core = Mutex(Core(plan: state))
+        core = ReadWriteLock(Core(plan: state))
         gate = Condition(Gate(written: state.revision, durable: state.revision))
         visible = Atomic(state.revision)
         self.log = log
@@ -107,7 +115,7 @@ package final class StateStore: Sendable {
 
     /// Reads the state; `body` must not block.
     package func read<T: Sendable, E: Error>(_ body: (borrowing PlanState) throws(E) -> T) throws(E) -> T {
-        try core.withLock { (core: inout Core) throws(E) -> T in try body(core.plan) }
+        try core.withReadLock { (core: borrowing Core) throws(E) -> T in try body(core.plan) }
     }
 
     package var revision: UInt64 { read { $0.revision } }
@@ -116,21 +124,24 @@ package final class StateStore: Sendable {
     package var epoch: UInt64 { epochNow.load(ordering: .acquiring) }
     package var logBytes: UInt64 { log?.size ?? 0 }
 
-    /// Applies updates as one transaction, logs it, and — under `always` —
-    /// returns only once it is durable.
+    /// Applies updates as one transaction and logs it; under `always`, returns
+    /// only once it is durable — unless `awaitingDurability` is false, for a
+    /// caller that holds its answer back with `whenVisible` instead.
     @discardableResult
-    package func write(_ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext) throws(StoreError) -> Change
-    {
-        let (change, _) = try commit { (state) throws(DomainError) -> (Change, Void)? in
+    package func write(
+        _ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext, awaitingDurability: Bool = true
+    ) throws(StoreError) -> Change {
+        let (change, _) = try commit(awaitingDurability: awaitingDurability) { (state) throws(DomainError) -> (Change, Void)? in
             (try state.prepare(updates, expectedRevision: expectedRevision, context: context), ())
         }!
         return change
     }
 
     /// Commits the change that `prepare` makes of the current state (none when
-    /// it returns nil), logged first and — under `always` — durable before this returns.
+    /// it returns nil), logged first and — under `always` — durable before this
+    /// returns, unless `awaitingDurability` is false (see `write`).
     package func commit<T>(
-        _ prepare: (borrowing PlanState) throws(DomainError) -> (Change, T)?
+        awaitingDurability: Bool = true, _ prepare: (borrowing PlanState) throws(DomainError) -> (Change, T)?
     ) throws(StoreError) -> (Change, T)? {
         let prepared = try core.withLock { (core: inout Core) throws(StoreError) -> (Change, T, UInt64)? in
             if let broken = gate.read({ $0.broken }) { throw .unavailable("the log is broken; restart the daemon: \(broken)") }
@@ -164,7 +175,7 @@ package final class StateStore: Sendable {
             return (change, value, epoch)
         }
         guard let (change, value, epoch) = prepared else { return nil }
-        if options.fsync == .always && log != nil {
+        if awaitingDurability && options.fsync == .always && log != nil {
             try awaitDurable(change.revision, epoch: epoch)
         }
         return (change, value)
@@ -175,6 +186,33 @@ package final class StateStore: Sendable {
     package func awaitVisible(_ revision: UInt64, epoch: UInt64) throws(StoreError) {
         if revision <= visible.load(ordering: .acquiring) { return }
         try awaitDurable(revision, epoch: epoch)
+    }
+
+    /// Delivers an answer that shows `revision` once it may be shown: now
+    /// (returning true) when it is durable already, otherwise from the commit
+    /// loop once its fdatasync is done — or with UNAVAILABLE once the change it
+    /// shows was reverted. The caller's thread goes on meanwhile: changes that
+    /// one connection pipelines share an fdatasync, as those of many do.
+    @discardableResult
+    package func whenVisible(
+        _ revision: UInt64, epoch: UInt64, _ deliver: @escaping @Sendable (StoreError?) -> Void
+    ) -> Bool {
+        if revision <= visible.load(ordering: .acquiring) {
+            deliver(nil)
+            return true
+        }
+        let outcome = gate.mutate { gate -> StoreError?? in
+            if gate.epoch != epoch && gate.durable < revision {
+                return .some(.unavailable("the change could not be made durable: \(gate.lastFailure)"))
+            }
+            if gate.durable >= revision { return .some(nil) }
+            if gate.stopping { return .some(.unavailable("the daemon stopped before the change was durable")) }
+            gate.waiters.append(Waiter(revision: revision, deliver: deliver))
+            return .none
+        }
+        guard let outcome else { return false }
+        deliver(outcome)
+        return true
     }
 
     private func awaitDurable(_ revision: UInt64, epoch: UInt64) throws(StoreError) {
@@ -214,8 +252,14 @@ package final class StateStore: Sendable {
                     defer { core.unpublished.removeFirst(count) }
                     return Array(core.unpublished.prefix(count))
                 }
-                gate.update { $0.durable = max($0.durable, synced) }
+                let ready = gate.update { gate -> [Waiter] in
+                    gate.durable = max(gate.durable, synced)
+                    let count = gate.waiters.partition { $0.revision > gate.durable }
+                    defer { gate.waiters.removeFirst(count) }
+                    return Array(gate.waiters.prefix(count))
+                }
                 visible.store(max(visible.load(ordering: .relaxed), synced), ordering: .releasing)
+                for waiter in ready { waiter.deliver(nil) }
                 // Only this thread publishes under `always`: in revision order.
                 hub.publish(durable)
             } catch {
@@ -227,6 +271,11 @@ package final class StateStore: Sendable {
     private func recoverFromFailedSync(_ error: StorageError) {
         guard let log else { return }
         logger.error("fdatasync failed; reverting every change that was not durable", metadata: ["error": "\(error)"])
+        var failed: [Waiter] = []
+        defer {
+            let failure = StoreError.unavailable("the change could not be made durable: \(error)")
+            for waiter in failed { waiter.deliver(failure) }
+        }
         core.withLock { core in
             let durable = gate.read { $0.durable }
             var reverted = 0
@@ -248,6 +297,8 @@ package final class StateStore: Sendable {
                 gate.written = durable
                 gate.lastFailure = "\(error)"
                 if let broken { gate.broken = broken }
+                failed = gate.waiters.filter { $0.revision > durable }
+                gate.waiters.removeAll { $0.revision > durable }
             }
             logger.warning("changes reverted", metadata: ["count": "\(reverted)", "revision": "\(durable)"])
         }
@@ -283,7 +334,7 @@ package final class StateStore: Sendable {
     /// (a copy of the value, which later writes copy on write).
     private func durableCopy() throws(StoreError) -> PlanState {
         let epoch = self.epoch
-        let copy = core.withLock { $0.plan }
+        let copy = core.withReadLock { $0.plan }
         try awaitVisible(copy.revision, epoch: epoch)
         return copy
     }

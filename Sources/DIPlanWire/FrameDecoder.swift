@@ -83,6 +83,71 @@ package enum FrameEncoder {
         return bytes
     }
 
+    /// Appends a whole `ResponseFrame` (prefix included), encoded by hand into
+    /// `bytes` — no message value, no copy of the payload but this one. A
+    /// status, when given, marks the call's last frame, as `ResponseFrame`
+    /// says; the bytes are what swift-protobuf would write for the same frame.
+    package static func appendResponse(
+        callID: UInt64, payload: UnsafeRawBufferPointer, status: (code: Int32, message: String)? = nil, revision: UInt64,
+        endOfStream: Bool = false, ping: Bool = false, to bytes: inout [UInt8]
+    ) {
+        var message = status?.message ?? ""
+        let statusLength = status.map { status in
+            (status.code == 0 ? 0 : 1 + varintLength(UInt64(bitPattern: Int64(status.code))))
+                + (message.utf8.isEmpty ? 0 : 1 + varintLength(UInt64(message.utf8.count)) + message.utf8.count)
+        }
+        var length = 0
+        if callID != 0 { length += 1 + varintLength(callID) }
+        if !payload.isEmpty { length += 1 + varintLength(UInt64(payload.count)) + payload.count }
+        if let statusLength { length += 1 + varintLength(UInt64(statusLength)) + statusLength }
+        if revision != 0 { length += 1 + varintLength(revision) }
+        if endOfStream { length += 2 }
+        if ping { length += 2 }
+        bytes.reserveCapacity(bytes.count + FrameDecoder.prefixLength + length)
+        appendPrefix(length: length, to: &bytes)
+        if callID != 0 {
+            bytes.append(0x08)
+            appendVarint(callID, to: &bytes)
+        }
+        if !payload.isEmpty {
+            bytes.append(0x12)
+            appendVarint(UInt64(payload.count), to: &bytes)
+            bytes.append(contentsOf: payload)
+        }
+        if let status, let statusLength {
+            bytes.append(0x1A)
+            appendVarint(UInt64(statusLength), to: &bytes)
+            if status.code != 0 {
+                bytes.append(0x08)
+                appendVarint(UInt64(bitPattern: Int64(status.code)), to: &bytes)
+            }
+            if !message.utf8.isEmpty {
+                bytes.append(0x12)
+                appendVarint(UInt64(message.utf8.count), to: &bytes)
+                message.withUTF8 { bytes.append(contentsOf: $0) }
+            }
+        }
+        if revision != 0 {
+            bytes.append(0x20)
+            appendVarint(revision, to: &bytes)
+        }
+        if endOfStream { bytes += [0x28, 0x01] }
+        if ping { bytes += [0x30, 0x02] }
+    }
+
+    package static func varintLength(_ value: UInt64) -> Int {
+        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
+    }
+
+    package static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
     package static func appendPrefix(length: Int, to bytes: inout [UInt8]) {
         let length = UInt32(length)
         bytes.append(0)

@@ -32,6 +32,13 @@ final class Condition<Value>: @unchecked Sendable {
         return body(&value)
     }
 
+    /// Changes the value without waking anyone: for changes no waiter waits for.
+    func mutate<T>(_ body: (inout Value) -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body(&value)
+    }
+
     func read<T>(_ body: (Value) -> T) -> T {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
