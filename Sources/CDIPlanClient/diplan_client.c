@@ -61,22 +61,21 @@ int diplan_connect(const char *socket_path, int timeout_ms, diplan_client **out,
     strcpy(address.sun_path, socket_path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return fail(status, DIPLAN_UNAVAILABLE, "socket: %s", strerror(errno));
-    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-        if (errno != EAGAIN && errno != EINPROGRESS) {
-            int error = errno;
-            close(fd);
-            return fail(status, DIPLAN_UNAVAILABLE, "cannot connect to %s: %s", socket_path, strerror(error));
-        }
-        struct pollfd ready = {.fd = fd, .events = POLLOUT};
-        int error = 0;
-        socklen_t length = sizeof error;
-        int polled;
-        do polled = poll(&ready, 1, timeout_ms > 0 ? timeout_ms : 5000);
-        while (polled < 0 && errno == EINTR);
-        if (polled != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
-            close(fd);
-            return fail(status, DIPLAN_UNAVAILABLE, "cannot connect to %s: %s", socket_path, polled == 0 ? "timed out" : strerror(error));
-        }
+    /* A Unix socket never connects in the background: EAGAIN says the daemon's backlog
+       is full and the socket is not connected. Try again, every millisecond, until the timeout. */
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
+    int error;
+    for (;;) {
+        error = connect(fd, (struct sockaddr *)&address, sizeof address) == 0 ? 0 : errno;
+        if (error != EAGAIN && error != EINTR) break;
+        if (now_ms() >= deadline) break;
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&pause, NULL);
+    }
+    if (error != 0) {
+        close(fd);
+        return fail(status, DIPLAN_UNAVAILABLE, "cannot connect to %s: %s", socket_path,
+                    error == EAGAIN ? "timed out (its backlog stayed full)" : strerror(error));
     }
     diplan_client *client = calloc(1, sizeof *client);
     if (!client) {

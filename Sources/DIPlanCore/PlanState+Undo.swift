@@ -85,6 +85,12 @@ extension PlanState {
     /// A state rebuilt from a snapshot: every entity as it was, with its own revision.
     public init(restoring dataset: Dataset, holds: [Hold] = [], revision: UInt64) {
         self.init()
+        // Sized once: a million lines grown into by doubling rehash every key again and again.
+        municipalities.reserveCapacity(dataset.municipalities.count)
+        lines.reserveCapacity(dataset.lines.count)
+        linesByMunicipality.reserveCapacity(dataset.municipalities.count)
+        totalsByPlanMunicipality.reserveCapacity(dataset.municipalities.count)
+        self.holds.reserveCapacity(holds.count)
         for municipality in dataset.municipalities { put(municipality) }
         for record in dataset.plans {
             put(record.plan)

@@ -53,7 +53,8 @@ package enum AdminService {
             do throws(StoreError) {
                 let taken = try server.store.snapshot()
                 context.logger.notice(
-                    "snapshot written on request", metadata: ["revision": "\(taken.revision)", "uid": "\(context.peer.uid)"])
+                    "snapshot written on request",
+                    metadata: ["revision": "\(taken.revision)", "uid": "\(context.peer.uid)", "method": context.methodMetadata])
                 var response = Diplan_V1_SnapshotResponse()
                 response.revision = taken.revision
                 response.path = taken.path
@@ -75,7 +76,10 @@ package enum AdminService {
                 let taken = try server.store.backup(to: request.path)
                 context.logger.notice(
                     "backup written",
-                    metadata: ["path": "\(request.path)", "revision": "\(taken.revision)", "uid": "\(context.peer.uid)"])
+                    metadata: [
+                        "path": "\(request.path)", "revision": "\(taken.revision)", "uid": "\(context.peer.uid)",
+                        "method": context.methodMetadata,
+                    ])
                 var response = Diplan_V1_BackupResponse()
                 response.revision = taken.revision
                 response.path = request.path
@@ -96,7 +100,10 @@ package enum AdminService {
                 let oldest = try server.store.compact(before: request.revision)
                 context.logger.notice(
                     "log compacted",
-                    metadata: ["before": "\(request.revision)", "oldest": "\(oldest)", "uid": "\(context.peer.uid)"])
+                    metadata: [
+                        "before": "\(request.revision)", "oldest": "\(oldest)", "uid": "\(context.peer.uid)",
+                        "method": context.methodMetadata,
+                    ])
                 var response = Diplan_V1_CompactResponse()
                 response.oldestRevision = oldest
                 response.revision = current

@@ -23,13 +23,12 @@ package struct CallContext: Sendable {
         self.connectionLogger = logger
     }
 
-    /// A logger that names the connection, the peer and the method. Made when
-    /// asked for: a fast call that logs nothing pays nothing for it.
-    package var logger: Logger {
-        var logger = connectionLogger
-        logger[metadataKey: "method"] = "\(method)"
-        return logger
-    }
+    /// The connection's logger (it names the connection and the peer); handlers
+    /// that log add the method themselves (`methodMetadata`), so that a call
+    /// that logs nothing, or below the level, pays nothing for it.
+    package var logger: Logger { connectionLogger }
+
+    package var methodMetadata: Logger.Metadata.Value { "\(method)" }
 
     /// The context a change made by this call records.
     package func changeContext(now: Int64) -> ChangeContext {

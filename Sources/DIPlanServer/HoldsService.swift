@@ -32,7 +32,7 @@ package enum HoldsService {
                     "hold changed",
                     metadata: [
                         "hold": "\(hold.id)", "status": "\(hold.status.rawValue)", "revision": "\(change.revision)",
-                        "uid": "\(context.peer.uid)",
+                        "uid": "\(context.peer.uid)", "method": context.methodMetadata,
                     ])
                 return (hold, hold.freeAfter, change.revision)
             }

@@ -178,7 +178,8 @@ package enum PlansService {
             context.logger.info(
                 "change committed",
                 metadata: [
-                    "revision": "\(change.revision)", "uid": "\(context.peer.uid)", "mutations": "\(change.mutations.count)",
+                    "revision": "\(change.revision)", "uid": "\(context.peer.uid)", "method": context.methodMetadata,
+                    "mutations": "\(change.mutations.count)",
                 ])
             return change
         }

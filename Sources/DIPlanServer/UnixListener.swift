@@ -28,7 +28,7 @@ package struct UnixListener: Sendable {
     package let path: String?
 
     /// Binds `path` (mode 0660) and listens.
-    package static func bind(path: String, backlog: Int32 = 512) throws(BindError) -> UnixListener {
+    package static func bind(path: String, backlog: Int32 = SOMAXCONN) throws(BindError) -> UnixListener {
         let length = path.utf8.count
         guard length > 0, length <= Posix.maximumPathLength else {
             throw .pathTooLong(path: path, length: length, limit: Posix.maximumPathLength)

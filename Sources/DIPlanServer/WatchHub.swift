@@ -197,7 +197,10 @@ final class Watcher: Sendable {
                     queue.entries.removeFirst(min(entries.count, queue.entries.count))
                     queue.next = (entries.last?.change.revision ?? queue.next - 1) + 1
                 }
-                for entry in entries where !send(entry) { return }
+                // One write for the whole batch, not one per change.
+                stream.writer.cork()
+                let sent = entries.allSatisfy(send)
+                guard stream.writer.uncork(), sent else { return }
             }
             if stopped {
                 let (overflowed, next) = queue.read { ($0.overflowed, $0.next) }

@@ -46,7 +46,7 @@ extension DIPlanBench {
                         Plan(id: "scale-\($0.rawValue)", region: $0, title: "Scale", periodStartYear: 2017, periodEndYear: 2020))
                 },
                 context: context)
-            let batch = 1_000
+            let batch = 100
             for first in stride(from: 0, to: municipalities, by: batch) {
                 var updates: [Update] = []
                 for index in first..<min(first + batch, municipalities) {

@@ -36,8 +36,9 @@ extension DIPlanBench {
             var watchersCut: Int
             var deliveryP50Micros: Double
             var deliveryP99Micros: Double
-            var everyWatcherP50Micros: Double
-            var everyWatcherP99Micros: Double
+            /// Nil when no sampled change reached every watcher still open.
+            var everyWatcherP50Micros: Double?
+            var everyWatcherP99Micros: Double?
         }
 
         func run() async throws {
@@ -78,8 +79,8 @@ extension DIPlanBench {
                 watchersCut: arrivals.cut,
                 deliveryP50Micros: Double(deliveries.valueAtPercentile(50)) / 1_000,
                 deliveryP99Micros: Double(deliveries.valueAtPercentile(99)) / 1_000,
-                everyWatcherP50Micros: Double(everyWatcher.valueAtPercentile(50)) / 1_000,
-                everyWatcherP99Micros: Double(everyWatcher.valueAtPercentile(99)) / 1_000)
+                everyWatcherP50Micros: everyWatcher.totalCount == 0 ? nil : Double(everyWatcher.valueAtPercentile(50)) / 1_000,
+                everyWatcherP99Micros: everyWatcher.totalCount == 0 ? nil : Double(everyWatcher.valueAtPercentile(99)) / 1_000)
             if json {
                 print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
             } else {

@@ -17,28 +17,26 @@ package enum ClientSocket {
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw RPCError(.unavailable, "socket: \(String(cString: strerror(errno)))") }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if result != 0 {
-            let code = errno
-            if code == EAGAIN || code == EINPROGRESS {
-                var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let milliseconds = Int32(
-                    clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-                var error: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                if poll(&pollfd, 1, milliseconds) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0
-                {
-                    close(fd)
-                    throw RPCError(.unavailable, "cannot connect to \(path): timed out or refused")
+        func attempt() -> Int32 {
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
-            } else {
-                close(fd)
-                throw RPCError(.unavailable, "cannot connect to \(path): \(String(cString: strerror(code)))")
             }
+            return result == 0 ? 0 : errno
+        }
+        var code = attempt()
+        // A Unix socket never connects in the background: EAGAIN says the daemon's
+        // backlog is full, and the socket is not connected. Try again until the timeout.
+        let deadline = ContinuousClock.now + timeout
+        while code == EAGAIN && ContinuousClock.now < deadline {
+            usleep(1_000)
+            code = attempt()
+        }
+        if code != 0 {
+            close(fd)
+            let reason = code == EAGAIN ? "timed out (its backlog stayed full)" : String(cString: strerror(code))
+            throw RPCError(.unavailable, "cannot connect to \(path): \(reason)")
         }
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags & ~Int32(O_NONBLOCK))
