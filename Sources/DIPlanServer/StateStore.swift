@@ -88,6 +88,14 @@ package final class StateStore: Sendable {
     private let options: Options
     private let logger: Logger
     private let snapshotting = Mutex(false)
+    /// What each sync made durable, for the completion thread to publish, in order.
+    private let completions = Condition(Completions())
+
+    struct Completions {
+        var batches: [[(Change, [MutationScope])]] = []
+        /// Set when the commit loop has ended: once the batches are done, so is the completion thread.
+        var finished = false
+    }
     package let metrics = StorageMetrics()
     /// Every visible change, for watchers.
     package let hub: WatchHub
@@ -109,6 +117,7 @@ package final class StateStore: Sendable {
         self.logger = logger
         if log != nil {
             Posix.spawn { [self] in commitLoop() }
+            Posix.spawn { [self] in completionLoop() }
             if directory != nil { Posix.spawn { [self] in snapshotLoop() } }
         }
     }
@@ -232,6 +241,7 @@ package final class StateStore: Sendable {
     /// Makes what writers appended durable, one fdatasync for all that came
     /// in while the previous one ran; reverts them all when it fails.
     private func commitLoop() {
+        defer { completions.update { $0.finished = true } }
         guard let log else { return }
         while true {
             let wanted = gate.wait(timeoutMilliseconds: options.fsync == .always ? nil : 1_000) { gate -> UInt64? in
@@ -260,11 +270,24 @@ package final class StateStore: Sendable {
                 }
                 visible.store(max(visible.load(ordering: .relaxed), synced), ordering: .releasing)
                 for waiter in ready { waiter.deliver(nil) }
-                // Only this thread publishes under `always`: in revision order.
-                hub.publish(durable)
+                // Watchers are served by the completion thread (encoding each change), while this one syncs again.
+                completions.update { $0.batches.append(durable) }
             } catch {
                 recoverFromFailedSync(error)
             }
+        }
+    }
+
+    /// Publishes what each sync made durable to watchers — one thread, so that
+    /// watchers see changes in revision order.
+    private func completionLoop() {
+        while true {
+            let batches = completions.wait { completions in
+                completions.batches.isEmpty ? (completions.finished ? [] : nil) : completions.batches
+            }!
+            if batches.isEmpty { return }
+            completions.mutate { $0.batches.removeFirst(batches.count) }
+            for batch in batches { hub.publish(batch) }
         }
     }
 
