@@ -103,4 +103,12 @@ extension PlanState {
         for hold in holds { put(hold) }
         self.revision = revision
     }
+
+    /// Adds one line of a snapshot being restored, as it was: for a snapshot
+    /// too large to hold as a `Dataset` first. No check: the snapshot passed its
+    /// checksum, and its state was valid when it was taken.
+    public mutating func restore(_ line: CapacityLine) { put(line) }
+
+    /// Makes room for `count` lines before `restore` adds them.
+    public mutating func reserveLines(_ count: Int) { lines.reserveCapacity(count) }
 }

@@ -31,11 +31,65 @@ extension PlanState {
         return try message.serializedBytes()
     }
 
-    /// The state a snapshot holds.
+    /// The state a snapshot holds. Its lines — nearly all of a large snapshot —
+    /// are decoded one at a time straight into the state, never as a million
+    /// messages and then a million values: that peak was most of the time a
+    /// large state took to load (the pages it touched).
     package init(snapshotBytes bytes: [UInt8]) throws {
-        let message = try Diplan_V1_StateSnapshot(serializedBytes: bytes)
+        var revision: UInt64 = 0
+        var rest: [UInt8] = []
+        var lineRanges: [Range<Int>] = []
         var holds: [Hold] = []
-        for hold in message.holds { holds.append(try Hold(proto: hold)) }
-        self.init(restoring: try Dataset(proto: message.dataset), holds: holds, revision: message.revision)
+        try bytes.withUnsafeBytes { raw in
+            var snapshot = ProtoReader(raw)
+            while !snapshot.atEnd {
+                guard let (number, wireType) = snapshot.field() else { throw SnapshotError.malformed }
+                switch (number, wireType) {
+                case (1, 0):
+                    guard let value = snapshot.varint() else { throw SnapshotError.malformed }
+                    revision = value
+                case (2, 2):
+                    guard let range = snapshot.delimited() else { throw SnapshotError.malformed }
+                    // The dataset without its lines, to decode as a (small) message; the lines, by position.
+                    var dataset = ProtoReader(raw, range: range)
+                    while !dataset.atEnd {
+                        let start = dataset.offset
+                        guard let (field, type) = dataset.field() else { throw SnapshotError.malformed }
+                        if field == 4 && type == 2 {
+                            guard let line = dataset.delimited() else { throw SnapshotError.malformed }
+                            lineRanges.append(line)
+                        } else {
+                            guard dataset.skip(wireType: type) else { throw SnapshotError.malformed }
+                            rest.append(contentsOf: raw[start..<dataset.offset])
+                        }
+                    }
+                case (4, 2):
+                    guard let range = snapshot.delimited() else { throw SnapshotError.malformed }
+                    holds.append(try Hold(proto: try Diplan_V1_Hold(serializedBytes: Array(raw[range]))))
+                default:
+                    guard snapshot.skip(wireType: wireType) else { throw SnapshotError.malformed }
+                }
+            }
+        }
+        var state = PlanState(
+            restoring: try Dataset(proto: try Diplan_V1_Dataset(serializedBytes: rest)), holds: holds, revision: revision)
+        state.reserveLines(lineRanges.count)
+        for (index, range) in lineRanges.enumerated() {
+            let line: CapacityLine
+            do {
+                line = try CapacityLine(proto: try Diplan_V1_CapacityLine(serializedBytes: Array(bytes[range])))
+            } catch let error as DomainError {
+                throw error.prefixed(by: "dataset.lines[\(index)]")
+            }
+            state.restore(line)
+        }
+        self = state
     }
+}
+
+/// Why a snapshot's bytes could not be read.
+package enum SnapshotError: Error, CustomStringConvertible {
+    case malformed
+
+    package var description: String { "the snapshot is not a well-formed diplan.v1.StateSnapshot" }
 }

@@ -1,4 +1,5 @@
 import DIPlanClient
+import DIPlanWire
 import Glibc
 
 /// One connection of a load run: its calls in flight (one per slot), what it
@@ -87,7 +88,7 @@ final class Lane {
     /// A whole RequestFrame on the wire: the prefix, the call id (field 1), then the body.
     static func appendCall(callID: UInt64, body: [UInt8], to bytes: inout [UInt8]) {
         var id: [UInt8] = [0x08]
-        appendVarint(callID, to: &id)
+        FrameEncoder.appendVarint(callID, to: &id)
         let length = UInt32(id.count + body.count)
         bytes.append(0)
         bytes.append(UInt8(truncatingIfNeeded: length >> 24))

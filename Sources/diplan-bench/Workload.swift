@@ -118,10 +118,10 @@ struct RequestSource {
     static func body(_ method: String, _ message: some Message) -> [UInt8] {
         let payload: [UInt8] = (try? message.serializedBytes()) ?? []
         var bytes: [UInt8] = [0x12]
-        appendVarint(UInt64(method.utf8.count), to: &bytes)
+        FrameEncoder.appendVarint(UInt64(method.utf8.count), to: &bytes)
         bytes += Array(method.utf8)
         bytes.append(0x1A)
-        appendVarint(UInt64(payload.count), to: &bytes)
+        FrameEncoder.appendVarint(UInt64(payload.count), to: &bytes)
         bytes += payload
         return bytes
     }

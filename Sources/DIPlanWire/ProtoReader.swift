@@ -1,0 +1,56 @@
+/// Walks the fields of encoded protobuf without decoding a message: for the
+/// places that only need a few fields of large bytes (a snapshot's million
+/// lines, a benchmark's answers). nil means the bytes are not well-formed.
+package struct ProtoReader {
+    package let bytes: UnsafeRawBufferPointer
+    package private(set) var offset: Int
+    private let end: Int
+
+    /// A reader of `bytes[range]` (all of them when nil); ranges it returns index `bytes`.
+    package init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
+        self.bytes = bytes
+        offset = range?.lowerBound ?? 0
+        end = range?.upperBound ?? bytes.count
+    }
+
+    package var atEnd: Bool { offset >= end }
+
+    /// The next field's number and wire type.
+    package mutating func field() -> (number: UInt64, wireType: UInt64)? {
+        guard let key = varint() else { return nil }
+        return (key >> 3, key & 7)
+    }
+
+    package mutating func varint() -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < end && shift < 64 {
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// A length-delimited field's bytes, as a range of `bytes`.
+    package mutating func delimited() -> Range<Int>? {
+        guard let length = varint(), length <= UInt64(end - offset) else { return nil }
+        let start = offset
+        offset += Int(length)
+        return start..<offset
+    }
+
+    /// Steps over a field's value; false when it does not fit the bytes.
+    package mutating func skip(wireType: UInt64) -> Bool {
+        switch wireType {
+        case 0: return varint() != nil
+        case 1: offset += 8
+        case 2: return delimited() != nil
+        case 5: offset += 4
+        default: return false
+        }
+        return offset <= end
+    }
+}
