@@ -64,7 +64,7 @@ let package = Package(
 
         // What the test targets share: a child process that does not hang in parallel tests.
         .target(name: "DIPlanTestSupport", path: "Tests/DIPlanTestSupport"),
-        .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore"]),
+        .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore", "DIPlanTestSupport"]),
         .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanTestSupport", swiftProtobuf]),
         .testTarget(name: "DIPlanStorageTests", dependencies: ["DIPlanStorage"]),
         .testTarget(

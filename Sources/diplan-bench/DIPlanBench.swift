@@ -58,15 +58,10 @@ struct DIPlanBench: AsyncParsableCommand {
             let client = try DIPlanClient(socketPath: socket)
             defer { client.close() }
             var request = Diplan_V1_UpsertCapacityLineRequest()
-            let key = BenchLines.key(BenchLines.queried)
-            request.line.planID = key.planID
-            request.line.municipalityID = key.municipalityID
-            request.line.serviceType = key.serviceType
-            request.line.targetGroup = key.targetGroup
+            request.line = BenchLines.line(BenchLines.queried)
             request.line.planned = 1_000_000
             request.line.existing = 1_000_000
             request.line.occupied = 0
-            request.line.source = "diplan-bench"
             _ = try await client.call(
                 Method.Plans.upsertCapacityLine, request, as: Diplan_V1_UpsertCapacityLineResponse.self)
         }

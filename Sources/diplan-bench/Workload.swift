@@ -28,6 +28,18 @@ enum BenchLines {
     /// Rewritten by `update`.
     static let updated = "kraslava"
 
+    /// The line of `municipality` (its figures unknown), as the bench writes it.
+    static func line(_ municipality: String) -> Diplan_V1_CapacityLine {
+        let key = key(municipality)
+        var line = Diplan_V1_CapacityLine()
+        line.planID = key.planID
+        line.municipalityID = key.municipalityID
+        line.serviceType = key.serviceType
+        line.targetGroup = key.targetGroup
+        line.source = "diplan-bench"
+        return line
+    }
+
     static func key(_ municipality: String) -> Diplan_V1_LineKey {
         var key = Diplan_V1_LineKey()
         key.planID = plan
@@ -88,13 +100,8 @@ struct RequestSource {
 
     private func update() -> [UInt8] {
         var request = Diplan_V1_UpsertCapacityLineRequest()
-        let key = BenchLines.key(BenchLines.updated)
-        request.line.planID = key.planID
-        request.line.municipalityID = key.municipalityID
-        request.line.serviceType = key.serviceType
-        request.line.targetGroup = key.targetGroup
+        request.line = BenchLines.line(BenchLines.updated)
         request.line.planned = UInt32(sequence % 1_000)
-        request.line.source = "diplan-bench"
         return Self.body(Method.Plans.upsertCapacityLine, request)
     }
 

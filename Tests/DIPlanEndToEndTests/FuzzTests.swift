@@ -1,6 +1,7 @@
 import DIPlanClient
 import DIPlanCore
 import DIPlanServer
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc
@@ -107,18 +108,5 @@ struct FuzzTests {
             #expect(try await fresh.queryCapacity(CapacityQuery()).1 == revision)
             fresh.close()
         }
-    }
-}
-
-/// A small deterministic generator.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
