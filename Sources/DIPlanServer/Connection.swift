@@ -19,6 +19,8 @@ final class Connection: Sendable {
     private let fdOpen = Mutex(true)
     /// The role last looked up, and the configuration generation it was looked up under.
     private let cachedRole = Mutex<(Role, UInt64)?>(nil)
+    /// The highest revision a held-back reply shows, and the epoch it was read in.
+    private let lastHeld = Mutex<(UInt64, UInt64)>((0, 0))
     /// Replies waiting for the durability of what they show.
     private let deferred = Atomic<Int>(0)
 
@@ -78,6 +80,7 @@ final class Connection: Sendable {
                     fd, milliseconds: midFrame ? configuration.readTimeoutMilliseconds : configuration.idleTimeoutMilliseconds)
             }
         }
+        finishHeldReplies()
         writer.markClosed()
         server.streams.endAll(connection: id)
         server.connectionEnded(self)
@@ -137,6 +140,11 @@ final class Connection: Sendable {
             }
             deferred.subtract(1, ordering: .relaxed)
         }
+        if !answeredNow {
+            lastHeld.withLock { held in
+                if reply.revision >= held.0 { held = (reply.revision, epoch) }
+            }
+        }
         if !answeredNow && deferred.load(ordering: .relaxed) > Self.maximumDeferredReplies {
             writer.uncork()
             try? server.store.awaitVisible(reply.revision, epoch: epoch)
@@ -152,6 +160,19 @@ final class Connection: Sendable {
             cached = (role, generation)
             return role
         }
+    }
+
+    /// Before the connection closes (the client left, or the daemon is
+    /// stopping): the replies still waiting for durability go out first, so
+    /// that a change answered as durable is never left unanswered. Bounded: the
+    /// commit loop sends them right after the fdatasync that covers them.
+    private func finishHeldReplies() {
+        guard deferred.load(ordering: .relaxed) > 0 else { return }
+        let (revision, epoch) = lastHeld.withLock { $0 }
+        try? server.store.awaitVisible(revision, epoch: epoch)
+        let deadline = ContinuousClock.now + .seconds(1)
+        while deferred.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline { usleep(100) }
+        writer.uncork()
     }
 
     /// Replies a connection may have waiting for durability before it stops reading.

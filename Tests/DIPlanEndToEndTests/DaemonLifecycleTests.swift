@@ -1,4 +1,5 @@
 import DIPlanClient
+import DIPlanCore
 import DIPlanTestSupport
 import DIPlanWire
 import Foundation
@@ -87,6 +88,37 @@ struct DaemonLifecycleTests {
             #expect((error as? RPCError)?.code == .unavailable)
         }
         #expect(daemon.log.contains("stopped"))
+    }
+
+    /// Under `--fsync always` an update's answer waits for its fdatasync while
+    /// the connection reads on; stopping must not drop those answers: every
+    /// change the daemon applied was answered OK.
+    @Test func changesInFlightWhenStoppedAreAnswered() async throws {
+        let daemon = try TestDaemon()
+        let start = try await daemon.client().queryCapacity(CapacityQuery()).1
+        let raw = try RawConnection(daemon.socketPath)
+        let count = 2_000
+        for index in 0..<count {
+            var request = Diplan_V1_UpsertCapacityLineRequest()
+            request.line = DurabilityTests.line("ludza", .dayCareCentre, planned: UInt32(index + 1)).proto
+            raw.call(UInt64(index + 1), Method.Plans.upsertCapacityLine, request)
+        }
+        _ = try raw.frame()
+        var answeredOK = 1
+        daemon.process.signal(SIGTERM)
+        reading: while true {
+            switch raw.read(timeout: 10) {
+            case .frame(let frame): if frame.status.code == 0 && frame.callID != 0 { answeredOK += 1 }
+            case .closed, .timedOut: break reading
+            }
+        }
+        #expect(daemon.stop() == 0)
+        let restarted = try TestDaemon(directory: daemon.directory)
+        let client = try restarted.client()
+        let applied = try await client.queryCapacity(CapacityQuery()).1 - start
+        #expect(applied == UInt64(answeredOK), "applied \(applied) changes, answered \(answeredOK) OK")
+        client.close()
+        #expect(restarted.stop() == 0)
     }
 
     @Test func describeReturnsTheWholeContract() async throws {
