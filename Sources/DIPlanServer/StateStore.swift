@@ -287,7 +287,8 @@ package final class StateStore: Sendable {
             }!
             if batches.isEmpty { return }
             completions.mutate { $0.batches.removeFirst(batches.count) }
-            for batch in batches { hub.publish(batch) }
+            // All that waited, in one publish: one round of watcher wake-ups however many syncs it spans.
+            hub.publish(batches.flatMap { $0 })
         }
     }
 

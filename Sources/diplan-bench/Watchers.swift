@@ -21,6 +21,7 @@ extension DIPlanBench {
         @Option(help: "Seconds of each writing phase.") var seconds = 3.0
         @Option(help: "Connections of the unpaced writer.") var writers = 4
         @Option(help: "Calls in flight per writer connection.") var depth = 16
+        @Option(help: "Calls the paced writer may have in flight (its one connection).") var pacedDepth = 256
         @Option(help: "Every Nth change is timed at every watcher.") var sampleEvery = 10
         @Flag(help: "Print the result as one line of JSON.") var json = false
 
@@ -52,7 +53,7 @@ extension DIPlanBench {
             let alone = try unpaced()
             let fleet = try WatcherFleet(socket: socket, count: watchers, sampleEvery: UInt64(sampleEvery))
             fleet.start()
-            let paced = try PacedWriter.run(socket: socket, rate: rate, seconds: seconds, depth: depth)
+            let paced = try PacedWriter.run(socket: socket, rate: rate, seconds: seconds, depth: pacedDepth)
             let withWatchers = try unpaced()
             let arrivals = fleet.stop()
 
