@@ -172,7 +172,6 @@ final class Connection: Sendable {
         try? server.store.awaitVisible(revision, epoch: epoch)
         let deadline = ContinuousClock.now + .seconds(1)
         while deferred.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline { usleep(100) }
-        writer.uncork()
     }
 
     /// Replies a connection may have waiting for durability before it stops reading.

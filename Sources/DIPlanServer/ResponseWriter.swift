@@ -90,7 +90,7 @@ package final class ResponseStream: Sendable {
     /// Sends one message of the stream; false once the stream or connection has ended.
     @discardableResult
     package func send(_ message: some Message, revision: UInt64) -> Bool {
-        guard let payload: [UInt8] = try? message.serializedBytes() else { return false }
+        guard !isFinished, let payload: [UInt8] = try? message.serializedBytes() else { return false }
         return sendEncoded(payload, revision: revision)
     }
 

@@ -35,13 +35,8 @@ extension DIPlanBench {
                 tally.calls += 1
                 _ = tally.latency.record(Clock.nanoseconds() - start)
             }
-            var result = LoadResult(
-                options: LoadOptions(
-                    socketPath: path, workload: .update, connections: 1, depth: 1, seconds: seconds, warmupSeconds: 0,
-                    threads: 1, echo: false),
-                tally: tally, seconds: seconds)
-            result.target = "fdatasync-loop"
-            result.workload = "write+fdatasync"
+            let result = LoadResult(
+                target: "fdatasync-loop", workload: "write+fdatasync", connections: 1, depth: 1, tally: tally, seconds: seconds)
             print(json ? result.jsonLine : result.summary)
         }
     }

@@ -22,10 +22,16 @@ struct LoadResult: Codable, Sendable {
     var firstErrorCode: Int32?
 
     init(options: LoadOptions, tally: Tally, seconds: Double) {
-        target = options.echo ? "echo" : "diplan"
-        workload = options.workload.rawValue
-        connections = options.connections
-        depth = options.depth
+        self.init(
+            target: options.echo ? "echo" : "diplan", workload: options.workload.rawValue, connections: options.connections,
+            depth: options.depth, tally: tally, seconds: seconds)
+    }
+
+    init(target: String, workload: String, connections: Int, depth: Int, tally: Tally, seconds: Double) {
+        self.target = target
+        self.workload = workload
+        self.connections = connections
+        self.depth = depth
         calls = tally.calls
         errors = tally.errors
         self.seconds = seconds

@@ -75,8 +75,7 @@ extension DIPlanBench {
             let loadSeconds = (clock.now - loadStart).seconds
             guard loaded.lineCount == state.lineCount else { throw ValidationError("the snapshot lost lines") }
 
-            var pointQuery = CapacityQuery(municipalityIDs: ["m4242"])
-            pointQuery.groupBy = []
+            let pointQuery = CapacityQuery(municipalityIDs: ["m4242"])
             let point = try Self.time(queries) { try state.queryCapacity(pointQuery).count }
             let byRegion = try Self.time(max(1, queries / 10)) {
                 try state.queryCapacity(CapacityQuery(groupBy: [.region])).count
