@@ -72,6 +72,8 @@ final class Connection: Sendable {
             writer.cork()
             var open = true
             while open, let action = machine.next() { open = perform(action, arrival: arrival) }
+            // What this batch wrote is made durable by this thread, unless another already syncs.
+            server.store.syncIfIdle()
             writer.uncork()
             if !open { break loop }
             if machine.isMidFrame != midFrame {

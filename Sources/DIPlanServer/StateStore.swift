@@ -56,7 +56,10 @@ package final class StateStore: Sendable {
         /// Set when the log could not even be cut back: writes are refused until a restart.
         var broken: String?
         var stopping = false
-        var snapshotRequested = false
+        /// Set while one thread syncs (the commit loop, or a connection's in `syncIfIdle`).
+        var syncing = false
+        /// Threads blocked in `awaitDurable`, which the end of a sync must wake.
+        var blocked = 0
         /// Answers that show a change not yet durable, oldest first: sent when it is.
         var waiters: [Waiter] = []
     }
@@ -88,11 +91,15 @@ package final class StateStore: Sendable {
     private let options: Options
     private let logger: Logger
     private let snapshotting = Mutex(false)
+    /// Asks the snapshot thread for a snapshot (on its own condition: writes must not wake it).
+    private let snapshots = Condition((requested: false, stopping: false))
     /// What each sync made durable, for the completion thread to publish, in order.
     private let completions = Condition(Completions())
 
     struct Completions {
         var batches: [[(Change, [MutationScope])]] = []
+        /// Set while the completion thread publishes batches it took.
+        var publishing = false
         /// Set when the commit loop has ended: once the batches are done, so is the completion thread.
         var finished = false
     }
@@ -135,7 +142,8 @@ package final class StateStore: Sendable {
 
     /// Applies updates as one transaction and logs it; under `always`, returns
     /// only once it is durable — unless `awaitingDurability` is false, for a
-    /// caller that holds its answer back with `whenVisible` instead.
+    /// caller that holds its answer back with `whenVisible` instead and then
+    /// calls `syncIfIdle`.
     @discardableResult
     package func write(
         _ updates: [Update], expectedRevision: UInt64? = nil, context: ChangeContext, awaitingDurability: Bool = true
@@ -174,12 +182,16 @@ package final class StateStore: Sendable {
             if deferred { core.unpublished.append((change, scopes)) } else { hub.publish([(change, scopes)]) }
             core.recordsSinceSnapshot += 1
             let snapshotDue = options.snapshotEveryRecords > 0 && core.recordsSinceSnapshot >= options.snapshotEveryRecords
-            let epoch = gate.update { gate in
+            // No one is woken: under `always` the writer's thread syncs (`syncIfIdle`), or the sync running now
+            // hands the change on to the commit loop when it ends.
+            let epoch = gate.mutate { gate in
                 gate.written = change.revision
-                if snapshotDue { gate.snapshotRequested = true }
                 return gate.epoch
             }
-            if snapshotDue { core.recordsSinceSnapshot = 0 }
+            if snapshotDue {
+                core.recordsSinceSnapshot = 0
+                snapshots.update { $0.requested = true }
+            }
             if options.fsync != .always || log == nil { visible.store(change.revision, ordering: .releasing) }
             return (change, value, epoch)
         }
@@ -225,6 +237,10 @@ package final class StateStore: Sendable {
     }
 
     private func awaitDurable(_ revision: UInt64, epoch: UInt64) throws(StoreError) {
+        // Syncs in this thread if no one does: nothing else is woken by a write.
+        syncIfIdle()
+        gate.mutate { $0.blocked += 1 }
+        defer { gate.mutate { $0.blocked -= 1 } }
         let outcome = gate.wait { gate -> Result<Void, StoreError>? in
             if gate.epoch != epoch && gate.durable < revision {
                 return .failure(.unavailable("the change could not be made durable: \(gate.lastFailure)"))
@@ -239,56 +255,132 @@ package final class StateStore: Sendable {
     // MARK: - Group commit
 
     /// Makes what writers appended durable, one fdatasync for all that came
-    /// in while the previous one ran; reverts them all when it fails.
+    /// in while the previous one ran, whenever no connection's thread does
+    /// (`syncIfIdle`); reverts them all when it fails.
     private func commitLoop() {
         defer { completions.update { $0.finished = true } }
+        while awaitNextSync() { sync() }
+    }
+
+    /// Makes the changes written so far durable in the calling thread, unless
+    /// a sync is running already (which then covers them, or the commit loop
+    /// takes them next) or none waits — as Redis syncs before its event loop
+    /// sleeps: a connection that wrote syncs itself, without handing its
+    /// changes to another thread and waiting to be woken.
+    package func syncIfIdle() {
+        guard options.fsync == .always, log != nil else { return }
+        let claimed = gate.mutate { gate -> Bool in
+            guard !gate.syncing, gate.written > gate.durable, !gate.stopping else { return false }
+            gate.syncing = true
+            return true
+        }
+        if claimed { sync() }
+    }
+
+    /// One sync, by the thread that claimed `Gate.syncing`: the changes
+    /// become durable and visible, the next sync may start, and then the
+    /// answers held for them go out — or, when it fails, all are reverted.
+    private func sync() {
         guard let log else { return }
-        while true {
-            let wanted = gate.wait(timeoutMilliseconds: options.fsync == .always ? nil : 1_000) { gate -> UInt64? in
-                if gate.written > gate.durable { return gate.written }
-                if gate.stopping { return 0 }
-                return options.fsync == .always ? nil : UInt64?.none
-            }
-            if options.fsync == .none && !(gate.read { $0.stopping }) { continue }
-            if wanted == 0 { return }
-            if wanted == nil { continue }
-            let start = ContinuousClock.now
-            do {
-                let synced = try log.sync()
-                metrics.recordSync(since: start)
-                let durable = core.withLock { core in
-                    core.pending.removeFirst(core.pending.prefix { $0.revision <= synced }.count)
-                    let count = core.unpublished.prefix { $0.0.revision <= synced }.count
-                    defer { core.unpublished.removeFirst(count) }
-                    return Array(core.unpublished.prefix(count))
-                }
-                let ready = gate.update { gate -> [Waiter] in
-                    gate.durable = max(gate.durable, synced)
-                    let count = gate.waiters.partition { $0.revision > gate.durable }
-                    defer { gate.waiters.removeFirst(count) }
-                    return Array(gate.waiters.prefix(count))
-                }
-                visible.store(max(visible.load(ordering: .relaxed), synced), ordering: .releasing)
-                for waiter in ready { waiter.deliver(nil) }
-                // Watchers are served by the completion thread (encoding each change), while this one syncs again.
-                completions.update { $0.batches.append(durable) }
-            } catch {
+        let start = ContinuousClock.now
+        let synced: UInt64
+        do throws(StorageError) {
+            synced = try log.sync()
+        } catch {
+            if options.fsync == .always {
                 recoverFromFailedSync(error)
+            } else {
+                // The changes were shown already and stay: the next sync tries again.
+                logger.error("fdatasync failed; trying again in a second", metadata: ["error": "\(error)"])
+                gate.update { $0.syncing = false }
+            }
+            return
+        }
+        metrics.recordSync(since: start)
+        let durable = core.withLock { core in
+            core.pending.removeFirst(core.pending.prefix { $0.revision <= synced }.count)
+            let count = core.unpublished.prefix { $0.0.revision <= synced }.count
+            defer { core.unpublished.removeFirst(count) }
+            return Array(core.unpublished.prefix(count))
+        }
+        let ready = gate.mutate { gate -> [Waiter] in
+            gate.durable = max(gate.durable, synced)
+            gate.syncing = false
+            // Wakes the commit loop for changes written meanwhile whose writers found this sync running,
+            // and the threads that wait for durability; at one change in flight, no one.
+            if gate.written > gate.durable || gate.blocked > 0 { self.gate.broadcast() }
+            // Published before the next sync may start, so that watchers see the changes in order.
+            if !durable.isEmpty { publish(durable) }
+            // Under the lock: a later sync, ending meanwhile, must not be overwritten by this one.
+            visible.store(gate.durable, ordering: .releasing)
+            let count = gate.waiters.partition { $0.revision > gate.durable }
+            defer { gate.waiters.removeFirst(count) }
+            return Array(gate.waiters.prefix(count))
+        }
+        // The next sync may run meanwhile: answers to different calls may leave in any order.
+        for waiter in ready { waiter.deliver(nil) }
+    }
+
+    /// Waits until the next sync is due — under `always` as soon as a change
+    /// waits for one and no other thread syncs, under `everysec` a second after
+    /// the last — and claims it; returns false once the store is closing
+    /// (`close` syncs what is left). Under `none` no sync is ever due.
+    private func awaitNextSync() -> Bool {
+        switch options.fsync {
+        case .always:
+            return gate.waitToMutate { gate -> Bool? in
+                if gate.syncing { return nil }
+                if gate.written > gate.durable {
+                    gate.syncing = true
+                    return true
+                }
+                return gate.stopping ? false : nil
+            }
+        case .everysec:
+            while gate.wait(timeoutMilliseconds: 1_000, until: { gate -> Bool? in gate.stopping ? true : nil }) == nil {
+                let due = gate.mutate { gate -> Bool in
+                    gate.syncing = gate.written > gate.durable
+                    return gate.syncing
+                }
+                if due { return true }
+            }
+            return false
+        case .none:
+            return gate.wait { gate -> Bool? in gate.stopping ? false : nil }!
+        }
+    }
+
+    /// Publishes what a sync made durable, in revision order (called by the
+    /// syncing thread before the next sync may start). With no watchers that
+    /// only appends to the history, done here; watchers are woken, one thread
+    /// each, by the completion thread, while syncs go on.
+    private func publish(_ durable: [(Change, [MutationScope])]) {
+        completions.mutate { completions in
+            if completions.batches.isEmpty && !completions.publishing && !hub.hasWatchers {
+                hub.publish(durable)
+            } else {
+                completions.batches.append(durable)
+                self.completions.broadcast()
             }
         }
     }
 
-    /// Publishes what each sync made durable to watchers — one thread, so that
+    /// Publishes to watchers what each sync made durable — one thread, so that
     /// watchers see changes in revision order.
     private func completionLoop() {
         while true {
-            let batches = completions.wait { completions in
-                completions.batches.isEmpty ? (completions.finished ? [] : nil) : completions.batches
-            }!
+            let batches = completions.waitToMutate { completions -> [[(Change, [MutationScope])]]? in
+                if completions.batches.isEmpty { return completions.finished ? [] : nil }
+                defer {
+                    completions.batches = []
+                    completions.publishing = true
+                }
+                return completions.batches
+            }
             if batches.isEmpty { return }
-            completions.mutate { $0.batches.removeFirst(batches.count) }
             // All that waited, in one publish: one round of watcher wake-ups however many syncs it spans.
             hub.publish(batches.flatMap { $0 })
+            completions.mutate { $0.publishing = false }
         }
     }
 
@@ -317,6 +409,7 @@ package final class StateStore: Sendable {
             }
             epochNow.wrappingAdd(1, ordering: .releasing)
             gate.update { gate in
+                gate.syncing = false
                 gate.epoch += 1
                 gate.written = durable
                 gate.lastFailure = "\(error)"
@@ -333,6 +426,7 @@ package final class StateStore: Sendable {
     /// Syncs what is left and stops the background threads.
     package func close() {
         gate.update { $0.stopping = true }
+        snapshots.update { $0.stopping = true }
         _ = try? log?.sync()
     }
 
@@ -340,9 +434,9 @@ package final class StateStore: Sendable {
 
     private func snapshotLoop() {
         while true {
-            let go = gate.wait { gate -> Bool? in gate.stopping ? false : (gate.snapshotRequested ? true : nil) }
+            let go = snapshots.wait { wanted -> Bool? in wanted.stopping ? false : (wanted.requested ? true : nil) }
             guard go == true else { return }
-            gate.update { $0.snapshotRequested = false }
+            snapshots.mutate { $0.requested = false }
             do {
                 let taken = try snapshot()
                 logger.info(

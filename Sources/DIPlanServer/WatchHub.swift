@@ -24,15 +24,63 @@ package struct WatchFilter: Sendable {
 /// queue. Publishing only appends to queues: a slow watcher never slows the
 /// writer or the other watchers; it overflows and is cancelled.
 package final class WatchHub: Sendable {
-    struct Entry: Sendable {
-        var change: Change
-        var scopes: [MutationScope]
-        /// The WatchResponse of the whole change, encoded once for every watcher without a filter.
-        var encoded: [UInt8]
+    /// One published change. Its WatchResponse is encoded the first time a
+    /// watcher without a filter needs it, once for all of them: with no
+    /// watchers, publishing encodes nothing.
+    final class Entry: Sendable {
+        let change: Change
+        let scopes: [MutationScope]
+        private let encoding = Mutex<[UInt8]?>(nil)
+
+        init(change: Change, scopes: [MutationScope]) {
+            self.change = change
+            self.scopes = scopes
+        }
+
+        var encoded: [UInt8] {
+            encoding.withLock { encoded in
+                if let encoded { return encoded }
+                var response = Diplan_V1_WatchResponse()
+                response.change = change.proto
+                let bytes = (try? response.serializedBytes()) ?? []
+                encoded = bytes
+                return bytes
+            }
+        }
+    }
+
+    /// The history as a queue: the oldest entries are dropped from the
+    /// storage only once they are an eighth of it, so that each publish moves
+    /// a few entries on average (a plain array's `removeFirst` moved the whole
+    /// history, 100,000 entries, on every publish).
+    struct History {
+        private var storage: [Entry]
+        private var head = 0
+
+        init(_ entries: [Entry]) { storage = entries }
+
+        var count: Int { storage.count - head }
+        var first: Entry? { head < storage.count ? storage[head] : nil }
+        var entries: ArraySlice<Entry> { storage[head...] }
+
+        mutating func append(contentsOf entries: [Entry]) { storage += entries }
+
+        mutating func removeFirst(_ count: Int) {
+            head += count
+            if head >= 1_024 && head * 8 >= storage.count {
+                storage.removeFirst(head)
+                head = 0
+            }
+        }
+
+        mutating func removeAll(where drop: (Entry) -> Bool) {
+            storage = storage[head...].filter { !drop($0) }
+            head = 0
+        }
     }
 
     struct State {
-        var history: [Entry] = []
+        var history: History
         /// The oldest revision a watcher may start from.
         var floor: UInt64
         var revision: UInt64
@@ -51,26 +99,24 @@ package final class WatchHub: Sendable {
         self.historyLimit = historyLimit
         self.queueLimit = queueLimit
         self.logger = logger
-        let entries = history.suffix(historyLimit).map { Self.entry($0.0, $0.1) }
-        state = Mutex(State(history: Array(entries), floor: entries.first?.change.revision ?? revision + 1, revision: revision))
-    }
-
-    static func entry(_ change: Change, _ scopes: [MutationScope]) -> Entry {
-        var response = Diplan_V1_WatchResponse()
-        response.change = change.proto
-        return Entry(change: change, scopes: scopes, encoded: (try? response.serializedBytes()) ?? [])
+        let entries = history.suffix(historyLimit).map { Entry(change: $0.0, scopes: $0.1) }
+        state = Mutex(
+            State(history: History(Array(entries)), floor: entries.first?.change.revision ?? revision + 1, revision: revision))
     }
 
     package var oldestRevision: UInt64 { state.withLock { $0.floor } }
     package var watcherCount: Int { state.withLock { $0.watchers.count } }
+    package var hasWatchers: Bool { state.withLock { !$0.watchers.isEmpty } }
 
     /// Publishes changes that just became visible, in revision order.
     func publish(_ changes: [(Change, [MutationScope])]) {
         guard !changes.isEmpty else { return }
-        let entries = changes.map { Self.entry($0.0, $0.1) }
+        let entries = changes.map { Entry(change: $0.0, scopes: $0.1) }
+        // Encoded here, in the publishing thread, rather than by the first watcher to send them.
+        if hasWatchers { for entry in entries { _ = entry.encoded } }
         var overflowed: [Watcher] = []
         state.withLock { state in
-            state.history += entries
+            state.history.append(contentsOf: entries)
             if state.history.count > historyLimit {
                 state.history.removeFirst(state.history.count - historyLimit)
                 state.floor = max(state.floor, state.history.first?.change.revision ?? state.floor)
@@ -105,7 +151,7 @@ package final class WatchHub: Sendable {
                     "revision \(start) is compacted; the oldest revision kept is \(state.floor) (resync from a snapshot, then watch from there)"
                 )
             }
-            let backlog = state.history.filter { $0.change.revision >= start }
+            let backlog = state.history.entries.filter { $0.change.revision >= start }
             let watcher = Watcher(
                 stream: stream, filter: filter, next: start, backlog: backlog, limit: backlog.count + queueLimit,
                 progressMilliseconds: progressMilliseconds, revision: { [weak self] in self?.state.withLock { $0.revision } ?? 0 }

@@ -38,6 +38,76 @@ struct StoreTests {
         store.close()
     }
 
+    @Test func theWatchHistoryKeepsExactlyItsLimitOfTheNewestChanges() throws {
+        var state = PlanState()
+        try state.apply(try Contract.embeddedDataset().updates, context: Self.context)
+        var options = StateStore.Options()
+        options.watchHistory = 5
+        // Without a log, each change is published as it commits.
+        let store = StateStore(state, options: options)
+        #expect(store.hub.oldestRevision == 2)
+        // Past 1,024 dropped changes the history's storage is cut back: the count must hold across that.
+        for value in 1...3_000 {
+            try store.write(
+                [.upsertCapacityLine(CapacityLine(key: Self.key, planned: UInt32(value)))], context: Self.context)
+            // The five newest changes, or every change since revision 2 while there are fewer.
+            #expect(store.hub.oldestRevision == (store.revision < 6 ? 2 : store.revision - 4))
+        }
+        #expect(store.revision == 3_001)
+        #expect(store.hub.oldestRevision == 2_997)
+    }
+
+    static func store(fsync: FsyncMode) throws -> (StateStore, MemoryLog) {
+        var state = PlanState()
+        try state.apply(try Contract.embeddedDataset().updates, context: context)
+        var options = StateStore.Options()
+        options.fsync = fsync
+        let log = MemoryLog()
+        return (StateStore(state, log: log, options: options), log)
+    }
+
+    @Test func everysecSyncsOnceASecondNotOnceAChange() throws {
+        let (store, log) = try Self.store(fsync: .everysec)
+        for value in 1...200 {
+            try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: UInt32(value)))], context: Self.context)
+        }
+        // Written and shown at once; not yet synced (the first sync is due a second after the start).
+        #expect(store.revision == 201)
+        #expect(store.metrics.snapshot.count <= 1)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while log.syncedRevision < 201 && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(log.syncedRevision == 201)
+        #expect(store.metrics.snapshot.count <= 6)
+        store.close()
+    }
+
+    @Test func noneNeverSyncsUntilClosed() throws {
+        let (store, log) = try Self.store(fsync: .none)
+        try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 1))], context: Self.context)
+        usleep(200_000)
+        #expect(store.metrics.snapshot.count == 0)
+        #expect(log.syncedRevision < 2)
+        store.close()
+        #expect(log.syncedRevision == 2)
+    }
+
+    @Test func aFailedEverysecSyncKeepsTheShownChangesAndTriesAgain() throws {
+        let (store, log) = try Self.store(fsync: .everysec)
+        log.failSyncs(with: .io(operation: "fdatasync", path: "memory", errno: EIO))
+        try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 7))], context: Self.context)
+        usleep(1_300_000)
+        // The sync failed: the change stays in memory and in the log.
+        #expect(store.read { $0.line(Self.key)?.planned } == 7)
+        #expect(log.lastRevision == 2)
+        log.failSyncs(with: nil)
+        try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 8))], context: Self.context)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while log.syncedRevision < 3 && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(log.syncedRevision == 3)
+        #expect(try log.records(from: 2).map(\.revision) == [2, 3])
+        store.close()
+    }
+
     @Test func aFailedAppendChangesNothing() throws {
         let (store, log) = try Self.store()
         log.failAppends(with: .io(operation: "write", path: "memory", errno: ENOSPC))

@@ -32,6 +32,9 @@ final class Condition<Value>: @unchecked Sendable {
         return body(&value)
     }
 
+    /// Wakes every waiter; for use inside `mutate`, when its change turns out to be awaited.
+    func broadcast() { pthread_cond_broadcast(&condition) }
+
     /// Changes the value without waking anyone: for changes no waiter waits for.
     func mutate<T>(_ body: (inout Value) -> T) -> T {
         pthread_mutex_lock(&mutex)
@@ -63,6 +66,17 @@ final class Condition<Value>: @unchecked Sendable {
             } else {
                 pthread_cond_wait(&condition, &mutex)
             }
+        }
+    }
+
+    /// Blocks until `body` returns non-nil, letting it change the value when
+    /// it does (as claiming a turn); waiters are not woken.
+    func waitToMutate<T>(until body: (inout Value) -> T?) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while true {
+            if let result = body(&value) { return result }
+            pthread_cond_wait(&condition, &mutex)
         }
     }
 }
