@@ -29,11 +29,32 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         self.init(year: numbers[0], month: numbers.count > 1 ? numbers[1] : nil, day: numbers.count > 2 ? numbers[2] : nil)
     }
 
+    /// "YYYY", "YYYY-MM" or "YYYY-MM-DD", written digit by digit (at most ten
+    /// ASCII bytes: a string that needs no allocation; answers carry many).
     public var description: String {
-        var text = String(year)
-        if let month { text += "-" + (month < 10 ? "0" : "") + String(month) }
-        if let day { text += "-" + (day < 10 ? "0" : "") + String(day) }
-        return text
+        String(unsafeUninitializedCapacity: 10) { buffer in
+            var count = 0
+            func digits(_ value: Int, _ width: Int) {
+                var value = value
+                for index in stride(from: count + width - 1, through: count, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                count += width
+            }
+            digits(year, 4)
+            if let month {
+                buffer[count] = UInt8(ascii: "-")
+                count += 1
+                digits(month, 2)
+                if let day {
+                    buffer[count] = UInt8(ascii: "-")
+                    count += 1
+                    digits(day, 2)
+                }
+            }
+            return count
+        }
     }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {

@@ -55,6 +55,11 @@ public struct CapacityTotals: Sendable, Hashable {
     }
 
     public mutating func add(_ other: CapacityTotals) {
+        // Added to nothing, the sum is `other` itself: its tables are shared, not rebuilt entry by entry.
+        if lineCount == 0 && updatedCounts.isEmpty && sourceCounts.isEmpty && self == CapacityTotals() {
+            self = other
+            return
+        }
         planned.add(other.planned)
         existing.add(other.existing)
         occupied.add(other.occupied)
@@ -73,6 +78,8 @@ public struct CapacityTotals: Sendable, Hashable {
     public var oldestUpdated: CalendarDate? { updatedCounts.keys.min() }
     /// Every source the lines cite.
     public var sources: Set<String> { Set(sourceCounts.keys) }
+    /// Every source the lines cite, sorted (as answers list them).
+    public var sortedSources: [String] { sourceCounts.keys.sorted() }
 
     private static func count<Key: Hashable>(_ counts: inout [Key: Int], _ key: Key, by delta: Int) {
         let new = counts[key, default: 0] + delta

@@ -7,16 +7,21 @@ extension PlanState {
     public func queryCapacity(_ query: CapacityQuery) throws(DomainError) -> [CapacityGroup] {
         for id in query.planIDs where plans[id] == nil { throw .notFound(kind: "plan", id: id) }
         for id in query.municipalityIDs where municipalities[id] == nil { throw .notFound(kind: "municipality", id: id) }
-        let candidatePlans = (query.regions.isEmpty ? Set(Region.allCases) : query.regions)
-            .flatMap { plansByRegion[$0] ?? [] }
-            .filter { query.planIDs.isEmpty || query.planIDs.contains($0) }
+        // The plans asked for, in the regions asked for: from the few IDs named, or from the regions' indexes.
+        let candidatePlans: [String] =
+            query.planIDs.isEmpty
+            ? (query.regions.isEmpty ? Region.allCases : Array(query.regions)).flatMap { plansByRegion[$0] ?? [] }
+            : query.planIDs.filter { id in query.regions.isEmpty || plans[id].map { query.regions.contains($0.region) } == true }
         var groups: [CapacityGroupKey: CapacityGroup] = [:]
         if !query.municipalityIDs.isEmpty || query.groupBy.contains(.municipality) {
-            sumLinesByMunicipality(query, plans: Set(candidatePlans), into: &groups)
+            sumLinesByMunicipality(query, plans: candidatePlans, into: &groups)
         } else {
             sumByTarget(query, plans: candidatePlans, into: &groups)
         }
-        return groups.values.sorted { $0.key < $1.key }
+        // Sorted by key through their indexes: a group is large to move.
+        let values = Array(groups.values)
+        let keys = values.map(\.key)
+        return keys.indices.sorted { keys[$0] < keys[$1] }.map { values[$0] }
     }
 
     /// Changes the group of `key` where it lies in `groups`, adding it first if new.
@@ -85,20 +90,22 @@ extension PlanState {
     /// every municipality of the plans' regions). Targets are regional, so
     /// these groups carry no target figure.
     private func sumLinesByMunicipality(
-        _ query: CapacityQuery, plans candidatePlans: Set<String>, into groups: inout [CapacityGroupKey: CapacityGroup]
+        _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout [CapacityGroupKey: CapacityGroup]
     ) {
         let municipalityIDs: [String] =
             query.municipalityIDs.isEmpty
             ? Set(candidatePlans.compactMap { plans[$0]?.region }).flatMap { municipalitiesByRegion[$0] ?? [] }
             : Array(query.municipalityIDs)
+        groups.reserveCapacity(query.groupBy.contains(.municipality) ? municipalityIDs.count : 1)
         let byTotals =
             query.serviceTypes.isEmpty && query.targetGroups.isEmpty
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
+        let candidates = candidatePlans.compactMap { plans[$0] }
         for municipalityID in municipalityIDs {
             if byTotals {
-                for planID in candidatePlans {
-                    guard let plan = plans[planID],
-                        let totals = totalsByPlanMunicipality[PlanMunicipality(planID: planID, municipalityID: municipalityID)],
+                for plan in candidates {
+                    let planID = plan.id
+                    guard let totals = totalsByPlanMunicipality[PlanMunicipality(planID: planID, municipalityID: municipalityID)],
                         totals.lineCount > 0
                     else { continue }
                     var key = CapacityGroupKey()

@@ -187,11 +187,10 @@ final class Connection: Sendable {
             writer.finish(callID: callID, revision: server.store.revision, error: error)
         }
         guard !server.isDraining else { return fail(RPCError(.unavailable, "the server is shutting down")) }
-        guard let route = server.router.route(for: frame.method) else {
+        guard let (route, required) = server.router.route(for: frame.method) else {
             return fail(RPCError(.unimplemented, "unknown method \(frame.method.prefix(200))"))
         }
         let role = currentRole()
-        let required = Role.required(for: frame.method)
         guard role >= required else {
             logger.notice(
                 "call refused: role too low",

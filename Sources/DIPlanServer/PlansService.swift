@@ -75,8 +75,16 @@ package enum PlansService {
                 return (response, state.revision)
             }
         }
-        router.unaryEncoded(Method.Plans.queryCapacity, Diplan_V1_QueryCapacityRequest.self) { request, _ throws(RPCError) in
-            let query = try domain { () throws(DomainError) in try CapacityQuery(proto: request) }
+        router.unaryBytes(Method.Plans.queryCapacity) { payload, _ throws(RPCError) in
+            // Decoded by hand when well-formed and valid; anything else by swift-protobuf, for its errors.
+            let query: CapacityQuery
+            if let decoded = payload.withUnsafeBytes({ CapacityQuery(wellFormed: $0) }) {
+                query = decoded
+            } else {
+                let request = try Router.decode(
+                    Diplan_V1_QueryCapacityRequest.self, payload, method: Method.Plans.queryCapacity)
+                query = try domain { () throws(DomainError) in try CapacityQuery(proto: request) }
+            }
             let (groups, revision) = try store.read { (state) throws(RPCError) in
                 (try domain { () throws(DomainError) in try state.queryCapacity(query) }, state.revision)
             }

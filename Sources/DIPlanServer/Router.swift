@@ -13,11 +13,16 @@ package enum Route: Sendable {
 
 /// The table from method path to route.
 package struct Router: Sendable {
-    private(set) var routes: [String: Route] = [:]
+    /// Each method's route, with the role it needs (found with it rather than by comparing strings per call).
+    private var routes: [String: (route: Route, required: Role)] = [:]
 
     package init() {}
 
-    package func route(for method: String) -> Route? { routes[method] }
+    package func route(for method: String) -> (route: Route, required: Role)? { routes[method] }
+
+    private mutating func add(_ method: String, _ route: Route) {
+        routes[method] = (route, Role.required(for: method))
+    }
 
     /// Every method served, sorted.
     package var methods: [String] { routes.keys.sorted() }
@@ -29,42 +34,47 @@ package struct Router: Sendable {
         _ method: String, _ type: Request.Type,
         _ body: @escaping @Sendable (Request, CallContext) throws(RPCError) -> (Response, UInt64)
     ) {
-        routes[method] = .unary { (payload: [UInt8], context: CallContext) throws(RPCError) -> Reply in
-            let request = try Self.decode(Request.self, payload, method: method)
-            let (response, revision) = try body(request, context)
-            do {
-                return Reply(payload: try response.serializedBytes(), revision: revision)
-            } catch {
-                throw RPCError(.internal, "could not encode the response: \(error)")
-            }
-        }
+        add(
+            method,
+            .unary { (payload: [UInt8], context: CallContext) throws(RPCError) -> Reply in
+                let request = try Self.decode(Request.self, payload, method: method)
+                let (response, revision) = try body(request, context)
+                do {
+                    return Reply(payload: try response.serializedBytes(), revision: revision)
+                } catch {
+                    throw RPCError(.internal, "could not encode the response: \(error)")
+                }
+            })
     }
 
-    /// Serves `method` with a handler that encodes its own answer (a hot path
-    /// that writes its response by hand, see `ProtoWriter`).
-    package mutating func unaryEncoded<Request: Message & Sendable>(
-        _ method: String, _ type: Request.Type,
-        _ body: @escaping @Sendable (Request, CallContext) throws(RPCError) -> Reply
+    /// Serves `method` with a handler of the payload's bytes, which decodes
+    /// the request and encodes the answer itself (a hot path, by hand — see
+    /// `ProtoReader`, `ProtoWriter` — falling back on `decode` for what it
+    /// cannot).
+    package mutating func unaryBytes(
+        _ method: String, _ body: @escaping @Sendable ([UInt8], CallContext) throws(RPCError) -> Reply
     ) {
-        routes[method] = .unary { (payload: [UInt8], context: CallContext) throws(RPCError) -> Reply in
-            try body(try Self.decode(Request.self, payload, method: method), context)
-        }
+        add(method, .unary(body))
     }
 
     package mutating func serverStream<Request: Message & Sendable>(
         _ method: String, _ type: Request.Type,
         _ body: @escaping @Sendable (Request, CallContext, ResponseStream) throws(RPCError) -> Void
     ) {
-        routes[method] = .serverStream { (payload: [UInt8], context: CallContext, stream: ResponseStream) throws(RPCError) in
-            try body(try Self.decode(Request.self, payload, method: method), context, stream)
-        }
+        add(
+            method,
+            .serverStream { (payload: [UInt8], context: CallContext, stream: ResponseStream) throws(RPCError) in
+                try body(try Self.decode(Request.self, payload, method: method), context, stream)
+            })
     }
 
     /// Answers UNIMPLEMENTED, saying which part of diplan will serve it.
     package mutating func notYetServed(_ method: String, _ reason: String) {
-        routes[method] = .unary { (_: [UInt8], _: CallContext) throws(RPCError) -> Reply in
-            throw RPCError(.unimplemented, "\(method) is not served by this version: \(reason)")
-        }
+        add(
+            method,
+            .unary { (_: [UInt8], _: CallContext) throws(RPCError) -> Reply in
+                throw RPCError(.unimplemented, "\(method) is not served by this version: \(reason)")
+            })
     }
 
     static func decode<Request: Message>(

@@ -15,6 +15,83 @@ extension CapacityQuery {
     }
 }
 
+extension CapacityQuery {
+    /// Decodes an encoded `QueryCapacityRequest` by hand — the request local
+    /// services send most — when it is well-formed and valid: nil for
+    /// anything else (a malformed field, a wire type its field does not take,
+    /// an unknown field, invalid UTF-8, an enum value out of range), which the
+    /// caller then decodes with swift-protobuf and `init(proto:)` for their
+    /// errors. Where both decode, they give the same query (a property test
+    /// holds them to it).
+    package init?(wellFormed bytes: UnsafeRawBufferPointer) {
+        var reader = ProtoReader(bytes)
+        var regions = Set<Region>()
+        var planIDs = Set<String>()
+        var municipalityIDs = Set<String>()
+        var targetGroups = Set<TargetGroup>()
+        var serviceTypes = Set<ServiceType>()
+        var groupBy: [CapacityGrouping] = []
+        /// Each value of a repeated enum field, packed or not; false when malformed or invalid (a value
+        /// past Int32 included, whatever swift-protobuf makes of it).
+        func eachEnum(_ wireType: UInt64, _ body: (Int) -> Bool) -> Bool {
+            switch wireType {
+            case 0:
+                guard let value = reader.varint(), value <= UInt64(Int32.max) else { return false }
+                return body(Int(value))
+            case 2:
+                guard let range = reader.delimited() else { return false }
+                var packed = ProtoReader(bytes, range: range)
+                while !packed.atEnd {
+                    guard let value = packed.varint(), value <= UInt64(Int32.max), body(Int(value)) else { return false }
+                }
+                return true
+            default:
+                return false
+            }
+        }
+        /// The values of a repeated filter field; false on UNSPECIFIED or a number no value has.
+        func collect<Value: ProtoMapped>(_ wireType: UInt64, into values: inout Set<Value>) -> Bool
+        where Value.Proto: RawRepresentable, Value.Proto.RawValue == Int {
+            eachEnum(wireType) { raw in
+                guard let proto = Value.Proto(rawValue: raw), let value = Value(proto: proto) else { return false }
+                values.insert(value)
+                return true
+            }
+        }
+        func string(_ wireType: UInt64) -> String? {
+            guard wireType == 2, let range = reader.delimited() else { return nil }
+            return String(validating: bytes[range], as: UTF8.self)
+        }
+        while !reader.atEnd {
+            guard let (number, wireType) = reader.field() else { return nil }
+            let valid: Bool
+            switch number {
+            case 1: valid = collect(wireType, into: &regions)
+            case 2, 3:
+                guard let id = string(wireType) else { return nil }
+                if number == 2 { planIDs.insert(id) } else { municipalityIDs.insert(id) }
+                valid = true
+            case 4: valid = collect(wireType, into: &targetGroups)
+            case 5: valid = collect(wireType, into: &serviceTypes)
+            case 6:
+                valid = eachEnum(wireType) { value in
+                    guard let proto = Diplan_V1_CapacityGrouping(rawValue: value) else { return false }
+                    if proto == .none { return true }
+                    guard let grouping = CapacityGrouping(proto: proto) else { return false }
+                    if !groupBy.contains(grouping) { groupBy.append(grouping) }
+                    return true
+                }
+            default:
+                valid = false
+            }
+            guard valid else { return nil }
+        }
+        self.init(
+            regions: regions, planIDs: planIDs, municipalityIDs: municipalityIDs, targetGroups: targetGroups,
+            serviceTypes: serviceTypes, groupBy: groupBy)
+    }
+}
+
 extension Quantity {
     package var proto: Diplan_V1_Quantity {
         var message = Diplan_V1_Quantity()
@@ -51,7 +128,7 @@ extension CapacityGroup {
         message.plannedCostCents = totals.plannedCostCents.proto
         message.reportedExisting = reportedExisting.proto
         message.oldestUpdated = totals.oldestUpdated.text
-        message.sources = totals.sources.sorted()
+        message.sources = totals.sortedSources
         message.lineCount = UInt32(totals.lineCount)
         message.targetCount = UInt32(targetCount)
         message.unit = unit?.proto ?? .unspecified
@@ -133,7 +210,7 @@ extension CapacityGroup {
         totals.plannedCostCents.write(13, to: &writer)
         reportedExisting.write(14, to: &writer)
         writer.string(15, totals.oldestUpdated.text)
-        for source in totals.sources.sorted() { writer.string(16, source, element: true) }
+        for source in totals.sortedSources { writer.string(16, source, element: true) }
         writer.varint(17, UInt64(totals.lineCount))
         writer.varint(18, UInt64(targetCount))
         writer.signed(19, Int64(unit?.proto.rawValue ?? 0))

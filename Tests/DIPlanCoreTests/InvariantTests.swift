@@ -220,5 +220,21 @@ struct InvariantTests {
         #expect(!CalendarDate("2018")!.isSurelyBefore(CalendarDate("2018-04-20")!))
         #expect(CalendarDate.utc(unixSeconds: 1_700_000_000).description == "2023-11-14")
         #expect(CalendarDate.utc(unixSeconds: 951_782_400).description == "2000-02-29")
+        #expect(CalendarDate("2018")?.description == "2018")
+        // Every precision, every month, every day of a leap year and of the range's ends, as text and back.
+        for year in [1900, 1999, 2000, 2024, 2200] {
+            func padded(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            #expect(CalendarDate(year: year)!.description == "\(year)")
+            for month in 1...12 {
+                let date = CalendarDate(year: year, month: month)!
+                #expect(date.description == "\(year)-\(padded(month))")
+                #expect(CalendarDate(date.description) == date)
+                for day in 1...31 {
+                    guard let date = CalendarDate(year: year, month: month, day: day) else { continue }
+                    #expect(date.description == "\(year)-\(padded(month))-\(padded(day))")
+                    #expect(CalendarDate(date.description) == date)
+                }
+            }
+        }
     }
 }

@@ -90,4 +90,23 @@ struct CapacityEncodingTests {
         let expected: [UInt8] = try response.serializedBytes()
         #expect(CapacityGroup.encodedResponse(groups, revision: state.revision) == expected)
     }
+
+    @Test func extremeFiguresMatchSwiftProtobuf() throws {
+        let extremes = [
+            Quantity(value: Int64.min, known: UInt32.max, unknown: UInt32.max), Quantity(value: -1, known: 1, unknown: 0),
+            Quantity(value: Int64.max, known: 0, unknown: 127), Quantity(value: 128, known: 16_384, unknown: 2_097_152),
+        ]
+        let groups = extremes.enumerated().map { index, quantity in
+            var totals = CapacityTotals()
+            totals.planned = quantity
+            totals.needGap = extremes[(index + 1) % extremes.count]
+            return CapacityGroup(
+                key: CapacityGroupKey(municipalityID: "m\(index)"), target: quantity, targetBound: .moreThan,
+                unallocated: quantity, reportedExisting: Quantity(), targetCount: index, totals: totals, unit: nil)
+        }
+        var response = Diplan_V1_QueryCapacityResponse()
+        response.groups = groups.map(\.proto)
+        response.revision = UInt64.max
+        #expect(CapacityGroup.encodedResponse(groups, revision: UInt64.max) == (try response.serializedBytes()))
+    }
 }

@@ -1,0 +1,135 @@
+import DIPlanCore
+import DIPlanTestSupport
+import DIPlanWire
+import SwiftProtobuf
+import Testing
+
+/// The daemon decodes QueryCapacity requests by hand when it can, and with
+/// swift-protobuf when it cannot; the two must never disagree.
+@Suite("QueryCapacity requests decoded by hand")
+struct QueryDecodingTests {
+    /// What the daemon's slow path makes of the bytes: the query, or nil where it refuses them.
+    static func reference(_ bytes: [UInt8]) -> CapacityQuery? {
+        guard let request = try? Diplan_V1_QueryCapacityRequest(serializedBytes: bytes),
+            request.unknownFields.data.isEmpty
+        else { return nil }
+        return try? CapacityQuery(proto: request)
+    }
+
+    static func handmade(_ bytes: [UInt8]) -> CapacityQuery? {
+        bytes.withUnsafeBytes { CapacityQuery(wellFormed: $0) }
+    }
+
+    static func randomRequest(_ random: inout SplitMix64) -> Diplan_V1_QueryCapacityRequest {
+        // Mostly valid values, now and then UNSPECIFIED or a number no enum has.
+        func value(_ range: ClosedRange<Int>) -> Int {
+            switch random.next() % 10 {
+            case 0: 0
+            case 1: Int(random.next() % 1_000)
+            default: Int.random(in: range, using: &random)
+            }
+        }
+        let names = ["ludza", "latgale-2017-2020", "rēzekne", "", "daugavpils-city", "a", "✓"]
+        var request = Diplan_V1_QueryCapacityRequest()
+        for _ in 0..<random.next() % 3 { request.regions.append(Diplan_V1_Region(rawValue: value(1...5))!) }
+        for _ in 0..<random.next() % 3 { request.planIds.append(names.randomElement(using: &random)!) }
+        for _ in 0..<random.next() % 3 { request.municipalityIds.append(names.randomElement(using: &random)!) }
+        for _ in 0..<random.next() % 3 { request.targetGroups.append(Diplan_V1_TargetGroup(rawValue: value(1...3))!) }
+        for _ in 0..<random.next() % 3 { request.serviceTypes.append(Diplan_V1_ServiceType(rawValue: value(1...9))!) }
+        for _ in 0..<random.next() % 4 { request.groupBy.append(Diplan_V1_CapacityGrouping(rawValue: value(0...5))!) }
+        return request
+    }
+
+    /// The same request with its enum fields unpacked (one tag per value), which decoders must also take.
+    static func unpacked(_ request: Diplan_V1_QueryCapacityRequest) -> [UInt8] {
+        var bytes: [UInt8] = []
+        func varint(_ value: UInt64) { FrameEncoder.appendVarint(value, to: &bytes) }
+        func string(_ field: UInt64, _ text: String) {
+            varint(field << 3 | 2)
+            varint(UInt64(text.utf8.count))
+            bytes += Array(text.utf8)
+        }
+        for value in request.regions {
+            varint(1 << 3)
+            varint(UInt64(value.rawValue))
+        }
+        for id in request.planIds { string(2, id) }
+        for id in request.municipalityIds { string(3, id) }
+        for value in request.targetGroups {
+            varint(4 << 3)
+            varint(UInt64(value.rawValue))
+        }
+        for value in request.serviceTypes {
+            varint(5 << 3)
+            varint(UInt64(value.rawValue))
+        }
+        for value in request.groupBy {
+            varint(6 << 3)
+            varint(UInt64(value.rawValue))
+        }
+        return bytes
+    }
+
+    @Test func theBenchmarksPointQueryTakesTheFastPath() throws {
+        var request = Diplan_V1_QueryCapacityRequest()
+        request.planIds = ["latgale-2017-2020"]
+        request.municipalityIds = ["ludza"]
+        request.serviceTypes = [.dayCareCentre]
+        request.targetGroups = [.ftChildren]
+        request.groupBy = [.municipality, .none, .municipality, .plan]
+        let bytes: [UInt8] = try request.serializedBytes()
+        let query = try #require(Self.handmade(bytes))
+        #expect(query == Self.reference(bytes))
+        #expect(query.groupBy == [.municipality, .plan])
+        #expect(Self.handmade(Self.unpacked(request)) == query)
+    }
+
+    @Test func agreesWithSwiftProtobufOnValidRequests() throws {
+        var random = SplitMix64(seed: 8)
+        var fast = 0
+        for _ in 0..<5_000 {
+            let request = Self.randomRequest(&random)
+            for bytes in [try request.serializedBytes(), Self.unpacked(request)] {
+                let expected = Self.reference(bytes)
+                let decoded = Self.handmade(bytes)
+                // Every request the slow path takes, the fast path takes too, and reads alike.
+                #expect(decoded == expected, "\(bytes)")
+                if decoded != nil { fast += 1 }
+            }
+        }
+        #expect(fast > 1_000)
+    }
+
+    @Test func neverTakesWhatSwiftProtobufRefusesNorReadsItOtherwise() throws {
+        var random = SplitMix64(seed: 9)
+        var refused = 0
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = try Self.randomRequest(&random).serializedBytes()
+            // Damage: flipped bits, truncation, junk appended (unknown fields, bad tags, stray varints).
+            switch random.next() % 4 {
+            case 0:
+                if !bytes.isEmpty { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8)) }
+            case 1:
+                if !bytes.isEmpty { bytes.removeLast(Int(random.next() % UInt64(bytes.count)) + 1) }
+            case 2:
+                bytes += (0..<(1 + random.next() % 6)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            default:
+                bytes = (0..<(random.next() % 24)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            }
+            if let decoded = Self.handmade(bytes) {
+                #expect(decoded == Self.reference(bytes), "\(bytes)")
+            } else {
+                refused += 1
+            }
+        }
+        #expect(refused > 1_000)
+    }
+
+    @Test(arguments: [
+        // An unknown field (7), a wrong wire type for a known one (1 as fixed32), invalid UTF-8, an enum past Int32.
+        [0x38, 0x01] as [UInt8], [0x0D, 1, 0, 0, 0], [0x12, 0x02, 0xC3, 0x28], [0x08, 0x81, 0x80, 0x80, 0x80, 0x10],
+    ])
+    func leavesTheseToSwiftProtobuf(_ bytes: [UInt8]) {
+        #expect(Self.handmade(bytes) == nil)
+    }
+}
