@@ -131,6 +131,12 @@ final class Connection: Sendable {
     private func answer(
         _ reply: Reply, callID: UInt64, method: String, arrival: ContinuousClock.Instant, epoch: UInt64
     ) {
+        // What is durable already (every read but those racing a write) goes out now, with nothing to hold.
+        if server.store.isVisible(reply.revision) {
+            server.metrics.record(method: method, code: .ok, since: arrival, connection: id)
+            writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
+            return
+        }
         deferred.add(1, ordering: .relaxed)
         let answeredNow = server.store.whenVisible(reply.revision, epoch: epoch) { [self] error in
             if let error {

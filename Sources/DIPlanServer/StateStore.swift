@@ -202,6 +202,9 @@ package final class StateStore: Sendable {
         return (change, value)
     }
 
+    /// Whether `revision` may be shown now (it is durable, or need not be).
+    package func isVisible(_ revision: UInt64) -> Bool { revision <= visible.load(ordering: .acquiring) }
+
     /// Returns once `revision` may be shown: at once unless it is not yet
     /// durable under `always`. Throws when the change it reflects was reverted.
     package func awaitVisible(_ revision: UInt64, epoch: UInt64) throws(StoreError) {
