@@ -48,18 +48,23 @@ public struct CapacityGroupKey: Sendable, Hashable, Comparable {
         self.serviceType = serviceType
     }
 
+    /// By region, plan, municipality, target group, then service type; an unset field first.
     public static func < (lhs: CapacityGroupKey, rhs: CapacityGroupKey) -> Bool {
-        func rank<T: Comparable>(_ a: T?, _ b: T?) -> Bool? {
-            switch (a, b) {
-            case let (a?, b?) where a != b: a < b
-            case (nil, _?): true
-            case (_?, nil): false
-            default: nil
-            }
-        }
-        return rank(lhs.region, rhs.region) ?? rank(lhs.planID, rhs.planID)
-            ?? rank(lhs.municipalityID, rhs.municipalityID) ?? rank(lhs.targetGroup, rhs.targetGroup)
-            ?? rank(lhs.serviceType, rhs.serviceType) ?? false
+        // Field by field, without closures: answers sort every group by this.
+        if lhs.region != rhs.region { return before(lhs.region, rhs.region) }
+        if lhs.planID != rhs.planID { return before(lhs.planID, rhs.planID) }
+        if lhs.municipalityID != rhs.municipalityID { return before(lhs.municipalityID, rhs.municipalityID) }
+        if lhs.targetGroup != rhs.targetGroup { return before(lhs.targetGroup, rhs.targetGroup) }
+        if lhs.serviceType != rhs.serviceType { return before(lhs.serviceType, rhs.serviceType) }
+        return false
+    }
+
+    /// Whether `a` sorts before a different `b`: nil first.
+    @inline(__always)
+    private static func before<T: Comparable>(_ a: T?, _ b: T?) -> Bool {
+        guard let a else { return true }
+        guard let b else { return false }
+        return a < b
     }
 }
 

@@ -182,7 +182,8 @@ extension CapacityGroup {
         var writer = ProtoWriter()
         writer.bytes.reserveCapacity(groups.count * 160 + 16)
         for group in groups {
-            writer.message(1) { group.write(to: &$0) }
+            // A group takes from 128 to 16,383 bytes, mostly: its length, two.
+            writer.message(1, lengthBytes: 2) { group.write(to: &$0) }
         }
         writer.varint(2, revision)
         return writer.bytes

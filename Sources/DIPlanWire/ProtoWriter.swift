@@ -35,20 +35,26 @@ package struct ProtoWriter {
         }
     }
 
-    /// A message field, written even when empty (a set sub-message is present).
-    package mutating func message(_ field: Int, _ body: (inout ProtoWriter) -> Void) {
+    /// A message field, written even when empty (a set sub-message is present);
+    /// `lengthBytes`: the bytes its length is expected to take.
+    package mutating func message(_ field: Int, lengthBytes: Int = 1, _ body: (inout ProtoWriter) -> Void) {
         tag(field, 2)
-        // The length goes before the body: one byte is kept for it, and the body moved only when it needs more.
+        // The length goes before the body: `lengthBytes` are kept for it, and the body moved only when its
+        // length takes another number of bytes (the varint must be the shortest, as swift-protobuf writes it).
         let start = bytes.count
-        bytes.append(0)
+        bytes.append(contentsOf: repeatElement(0, count: lengthBytes))
         body(&self)
-        let length = bytes.count - start - 1
-        if length < 0x80 {
-            bytes[start] = UInt8(length)
+        let length = bytes.count - start - lengthBytes
+        if FrameEncoder.varintLength(UInt64(length)) == lengthBytes {
+            var value = length
+            for index in start..<start + lengthBytes {
+                bytes[index] = UInt8(truncatingIfNeeded: value) | (index < start + lengthBytes - 1 ? 0x80 : 0)
+                value >>= 7
+            }
         } else {
             var prefix: [UInt8] = []
             FrameEncoder.appendVarint(UInt64(length), to: &prefix)
-            bytes.replaceSubrange(start..<start + 1, with: prefix)
+            bytes.replaceSubrange(start..<start + lengthBytes, with: prefix)
         }
     }
 

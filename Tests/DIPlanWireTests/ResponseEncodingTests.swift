@@ -104,9 +104,19 @@ struct CapacityEncodingTests {
                 key: CapacityGroupKey(municipalityID: "m\(index)"), target: quantity, targetBound: .moreThan,
                 unallocated: quantity, reportedExisting: Quantity(), targetCount: index, totals: totals, unit: nil)
         }
+        // And a group past 16,383 bytes (its length takes three bytes): 200 sources of 100 bytes.
+        let sources = Set((0..<200).map { "source \($0) " + String(repeating: "x", count: 90) })
+        let totals = CapacityTotals(
+            planned: extremes[0], existing: extremes[1], occupied: extremes[2], held: extremes[3], free: Quantity(),
+            assessedNeed: Quantity(), buildGap: Quantity(), needGap: Quantity(), plannedCostCents: Quantity(), lineCount: 3,
+            oldestUpdated: CalendarDate("2021-12"), sources: sources)
+        let large = CapacityGroup(
+            key: CapacityGroupKey(region: .latgale, planID: "p"), target: Quantity(), targetBound: .exact,
+            unallocated: Quantity(), reportedExisting: Quantity(), targetCount: 0, totals: totals, unit: .places)
+        let all = groups + [large]
         var response = Diplan_V1_QueryCapacityResponse()
-        response.groups = groups.map(\.proto)
+        response.groups = all.map(\.proto)
         response.revision = UInt64.max
-        #expect(CapacityGroup.encodedResponse(groups, revision: UInt64.max) == (try response.serializedBytes()))
+        #expect(CapacityGroup.encodedResponse(all, revision: UInt64.max) == (try response.serializedBytes()))
     }
 }
