@@ -72,9 +72,15 @@ final class Connection: Sendable {
             writer.cork()
             var open = true
             while open, let action = machine.next() { open = perform(action, arrival: arrival) }
-            // What this batch wrote is made durable by this thread, unless another already syncs.
-            server.store.syncIfIdle()
             writer.uncork()
+            // Answers waiting for durability (this batch wrote, or read what was not yet durable): this thread
+            // syncs, unless another already does — after the answers that could leave, so they do not wait for
+            // it. The answers it releases leave together.
+            if deferred.load(ordering: .relaxed) > 0 {
+                writer.cork()
+                server.store.syncIfIdle()
+                writer.uncork()
+            }
             if !open { break loop }
             if machine.isMidFrame != midFrame {
                 midFrame = machine.isMidFrame

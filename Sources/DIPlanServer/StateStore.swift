@@ -314,8 +314,9 @@ package final class StateStore: Sendable {
             if gate.written > gate.durable || gate.blocked > 0 { self.gate.broadcast() }
             // Published before the next sync may start, so that watchers see the changes in order.
             if !durable.isEmpty { publish(durable) }
-            // Under the lock: a later sync, ending meanwhile, must not be overwritten by this one.
-            visible.store(gate.durable, ordering: .releasing)
+            // Under `always` only syncs move what readers see, each under this lock, so a later sync is never
+            // overwritten by an earlier one; otherwise writes show at once and are never taken back here.
+            if options.fsync == .always { visible.store(gate.durable, ordering: .releasing) }
             let count = gate.waiters.partition { $0.revision > gate.durable }
             defer { gate.waiters.removeFirst(count) }
             return Array(gate.waiters.prefix(count))
