@@ -50,10 +50,14 @@ package struct ConnectionStateMachine: Sendable {
             }
         }
         let frame: Diplan_Rpc_V1_RequestFrame
-        do {
-            frame = try Diplan_Rpc_V1_RequestFrame(serializedBytes: message)
-        } catch {
-            return .reject(callID: 0, RPCError(.internal, "the frame is not a diplan.rpc.v1.RequestFrame: \(error)"))
+        if let usual = message.withUnsafeBytes({ Diplan_Rpc_V1_RequestFrame(usual: $0) }) {
+            frame = usual
+        } else {
+            do {
+                frame = try Diplan_Rpc_V1_RequestFrame(serializedBytes: message)
+            } catch {
+                return .reject(callID: 0, RPCError(.internal, "the frame is not a diplan.rpc.v1.RequestFrame: \(error)"))
+            }
         }
         switch frame.kind {
         case .call:

@@ -37,7 +37,11 @@ package enum StateRecovery {
             }
             let started = ContinuousClock.now
             let (recovery, log) = try directory.recover(segmentSize: segmentSize)
-            if let cut = recovery.cutTail {
+            if let cut = recovery.cutTail, cut.offset == 0 && cut.bytes == 0 {
+                logger.warning(
+                    "removed a log segment created but never written (a crash as it was being started)",
+                    metadata: ["segment": "\(cut.path)"])
+            } else if let cut = recovery.cutTail {
                 logger.warning(
                     "cut a torn last record off the log (a crash mid-write)",
                     metadata: ["segment": "\(cut.path)", "offset": "\(cut.offset)", "bytes": "\(cut.bytes)"])

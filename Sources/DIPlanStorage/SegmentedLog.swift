@@ -31,7 +31,8 @@ public final class SegmentedLog: ChangeLog {
 
     /// What opening the log found and did.
     public struct OpenReport: Sendable {
-        /// A torn last record that was cut off: the segment, the offset and the bytes removed.
+        /// A torn last record that was cut off: the segment, the offset and the bytes removed
+        /// (offset and bytes 0: a last segment file created but never written, removed).
         public var cutTail: (path: String, offset: Int, bytes: Int)?
         public var segments: Int
         public var firstRevision: UInt64
@@ -75,8 +76,12 @@ public final class SegmentedLog: ChangeLog {
                 throw .corrupt(path: path, offset: offset, reason: reason)
             }
             if scan.firstRevision == 0 && scan.records.isEmpty {
-                // A segment file whose header never reached the disk.
-                if isLast { continue }
+                // A segment file whose header never reached the disk (a crash as it was being created): removed,
+                // or the next segment would follow it and the start after that would stop at it.
+                if isLast {
+                    tail = tail ?? (path, 0, 0)
+                    continue
+                }
                 throw .corrupt(path: path, offset: 0, reason: "an empty segment that later segments follow")
             }
             if let previous = segments.last, scan.firstRevision != previous.lastRevision + 1 {

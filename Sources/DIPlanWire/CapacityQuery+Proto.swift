@@ -60,7 +60,7 @@ extension CapacityQuery {
         }
         func string(_ wireType: UInt64) -> String? {
             guard wireType == 2, let range = reader.delimited() else { return nil }
-            return String(validating: bytes[range], as: UTF8.self)
+            return reader.string(range)
         }
         while !reader.atEnd {
             guard let (number, wireType) = reader.field() else { return nil }

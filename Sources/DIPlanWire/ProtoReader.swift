@@ -42,6 +42,13 @@ package struct ProtoReader {
         return start..<offset
     }
 
+    /// The bytes of `range` as a string; nil when they are not UTF-8. (Through
+    /// a typed buffer: generic over a slice, validation looked its types up at
+    /// run time, per call.)
+    package func string(_ range: Range<Int>) -> String? {
+        String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]).assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+    }
+
     /// Steps over a field's value; false when it does not fit the bytes.
     package mutating func skip(wireType: UInt64) -> Bool {
         switch wireType {

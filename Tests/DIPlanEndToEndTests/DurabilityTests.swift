@@ -26,7 +26,7 @@ struct DurabilityTests {
     }
 
     /// Several writers, each a transaction of two lines set to its counter; the
-    /// daemon killed at a random moment; after every restart each writer's last
+    /// daemon killed at a random moment, 25 times (DIPLAN_CRASH_ITERATIONS); after every restart each writer's last
     /// acknowledged value (or a later one it sent) is there, both lines agree,
     /// and the revision has not gone back.
     @Test func acknowledgedChangesSurviveSIGKILL() async throws {
@@ -37,7 +37,8 @@ struct DurabilityTests {
         var sent = [Int](repeating: 0, count: municipalities.count)
         var acknowledgedRevision: UInt64 = 0
         var generator = SystemRandomNumberGenerator()
-        let iterations = 25
+        // DIPLAN_CRASH_ITERATIONS runs a longer loop by hand (300 took about three minutes here).
+        let iterations = ProcessInfo.processInfo.environment["DIPLAN_CRASH_ITERATIONS"].flatMap(Int.init) ?? 25
         var totalAcknowledged = 0
         for iteration in 0..<iterations {
             let daemon = try TestDaemon(arguments: ["--snapshot-every", "300"], directory: directory)

@@ -76,6 +76,32 @@ struct SegmentedLogTests {
         #expect(try reopened.records(from: 1).count == 11)
     }
 
+    @Test func aSegmentFileCreatedButNeverWrittenIsRemoved() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        do {
+            let (log, _) = try SegmentedLog.open(directory: scratch.path)
+            for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+            try log.sync()
+        }
+        // A crash right after the next segment's file was created, before its header was written.
+        let empty = scratch.path + "/00000000000000000011.log"
+        #expect(FileManager.default.createFile(atPath: empty, contents: nil))
+        do {
+            let (log, report) = try SegmentedLog.open(directory: scratch.path)
+            #expect(report.cutTail?.path == empty)
+            #expect(!FileManager.default.fileExists(atPath: empty))
+            // Later segments follow without a gap, and every start after that goes on.
+            for revision in UInt64(11)...UInt64(20) { try log.append(record(revision)) }
+            try log.rotate()
+            for revision in UInt64(21)...UInt64(25) { try log.append(record(revision)) }
+            try log.sync()
+        }
+        let (reopened, report) = try SegmentedLog.open(directory: scratch.path)
+        #expect(report.cutTail == nil)
+        #expect(try reopened.records(from: 1).map(\.revision) == Array(UInt64(1)...25))
+    }
+
     @Test func aWholeLastRecordWithABadChecksumIsTorn() throws {
         let scratch = Scratch()
         defer { scratch.remove() }

@@ -1,8 +1,45 @@
 import DIPlanCore
 import DIPlanTestSupport
 import DIPlanWire
+import Foundation
 import SwiftProtobuf
 import Testing
+
+/// `bytes` damaged one way or another: a flipped bit, cut short, junk appended
+/// (unknown fields, bad tags, stray varints), or replaced by junk.
+func damaged(_ bytes: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+    var bytes = bytes
+    switch random.next() % 4 {
+    case 0:
+        if !bytes.isEmpty { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8)) }
+    case 1:
+        if !bytes.isEmpty { bytes.removeLast(Int(random.next() % UInt64(bytes.count)) + 1) }
+    case 2:
+        bytes += (0..<(1 + random.next() % 6)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    default:
+        bytes = (0..<(random.next() % 24)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    }
+    return bytes
+}
+
+/// Feeds 20,000 damaged encodings to a hand decoder: whatever it takes, it
+/// must read as swift-protobuf does. Returns how many it left to swift-protobuf.
+func damagedInputsAgree<Decoded: Equatable>(
+    seed: UInt64, _ make: (inout SplitMix64) throws -> [UInt8], handmade: ([UInt8]) -> Decoded?,
+    reference: ([UInt8]) -> Decoded?
+) rethrows -> Int {
+    var random = SplitMix64(seed: seed)
+    var refused = 0
+    for _ in 0..<20_000 {
+        let bytes = damaged(try make(&random), &random)
+        if let decoded = handmade(bytes) {
+            #expect(decoded == reference(bytes), "\(bytes)")
+        } else {
+            refused += 1
+        }
+    }
+    return refused
+}
 
 /// The daemon decodes QueryCapacity requests by hand when it can, and with
 /// swift-protobuf when it cannot; the two must never disagree.
@@ -101,27 +138,8 @@ struct QueryDecodingTests {
     }
 
     @Test func neverTakesWhatSwiftProtobufRefusesNorReadsItOtherwise() throws {
-        var random = SplitMix64(seed: 9)
-        var refused = 0
-        for _ in 0..<20_000 {
-            var bytes: [UInt8] = try Self.randomRequest(&random).serializedBytes()
-            // Damage: flipped bits, truncation, junk appended (unknown fields, bad tags, stray varints).
-            switch random.next() % 4 {
-            case 0:
-                if !bytes.isEmpty { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8)) }
-            case 1:
-                if !bytes.isEmpty { bytes.removeLast(Int(random.next() % UInt64(bytes.count)) + 1) }
-            case 2:
-                bytes += (0..<(1 + random.next() % 6)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-            default:
-                bytes = (0..<(random.next() % 24)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-            }
-            if let decoded = Self.handmade(bytes) {
-                #expect(decoded == Self.reference(bytes), "\(bytes)")
-            } else {
-                refused += 1
-            }
-        }
+        let refused = try damagedInputsAgree(
+            seed: 9, { try Self.randomRequest(&$0).serializedBytes() }, handmade: Self.handmade, reference: Self.reference)
         #expect(refused > 1_000)
     }
 
@@ -131,5 +149,62 @@ struct QueryDecodingTests {
     ])
     func leavesTheseToSwiftProtobuf(_ bytes: [UInt8]) {
         #expect(Self.handmade(bytes) == nil)
+    }
+}
+
+/// Every frame is decoded by hand when it is the usual kind, and with
+/// swift-protobuf otherwise; the two must never disagree.
+@Suite("Request frames decoded by hand")
+struct FrameDecodingTests {
+    static func randomFrame(_ random: inout SplitMix64) -> Diplan_Rpc_V1_RequestFrame {
+        var frame = Diplan_Rpc_V1_RequestFrame()
+        if random.next() % 4 != 0 { frame.callID = random.next() >> (random.next() % 64) }
+        if random.next() % 5 != 0 {
+            frame.method = ["/diplan.v1.Plans/QueryCapacity", "/x", "ü/✓", ""].randomElement(using: &random)!
+        }
+        if random.next() % 3 != 0 {
+            frame.payload = Data((0..<(random.next() % 300)).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+        }
+        if random.next() % 3 == 0 { frame.timeoutMs = UInt32(truncatingIfNeeded: random.next() >> (random.next() % 64)) }
+        if random.next() % 6 == 0 { frame.metadata = ["trace": "abc"] }
+        switch random.next() % 8 {
+        case 0: frame.kind = .cancel
+        case 1: frame.kind = .ping
+        case 2: frame.kind = .UNRECOGNIZED(Int(random.next() % 100) + 3)
+        default: break
+        }
+        return frame
+    }
+
+    static func reference(_ bytes: [UInt8]) -> Diplan_Rpc_V1_RequestFrame? {
+        try? Diplan_Rpc_V1_RequestFrame(serializedBytes: bytes)
+    }
+
+    static func handmade(_ bytes: [UInt8]) -> Diplan_Rpc_V1_RequestFrame? {
+        bytes.withUnsafeBytes { Diplan_Rpc_V1_RequestFrame(usual: $0) }
+    }
+
+    @Test func agreesWithSwiftProtobufAndTakesTheUsualFrames() throws {
+        var random = SplitMix64(seed: 10)
+        var usual = 0
+        for _ in 0..<10_000 {
+            let frame = Self.randomFrame(&random)
+            let bytes: [UInt8] = try frame.serializedBytes()
+            let decoded = Self.handmade(bytes)
+            if let decoded {
+                #expect(decoded == Self.reference(bytes), "\(bytes)")
+                usual += 1
+            } else {
+                // Only what the hand decoder leaves to swift-protobuf: metadata or an unknown kind.
+                #expect(!frame.metadata.isEmpty || frame.kind.rawValue > 2, "\(frame)")
+            }
+        }
+        #expect(usual > 5_000)
+    }
+
+    @Test func neverTakesWhatSwiftProtobufRefusesNorReadsItOtherwise() throws {
+        let refused = try damagedInputsAgree(
+            seed: 11, { try Self.randomFrame(&$0).serializedBytes() }, handmade: Self.handmade, reference: Self.reference)
+        #expect(refused > 1_000)
     }
 }
