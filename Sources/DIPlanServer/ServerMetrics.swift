@@ -50,9 +50,15 @@ package final class ServerMetrics: Sendable {
         let bucket = Self.boundsMicroseconds.firstIndex { micros <= $0 } ?? Self.boundsMicroseconds.count
         let name = code == .unimplemented && !method.hasPrefix("/") ? "(unknown)" : method
         stripes[Int(connection % UInt64(stripes.count))].figures.withLock { figures in
-            guard figures[name] != nil || figures.count < 256 else { return }
-            // In place: copying the entry out would copy its counts on every call.
-            figures[name, default: MethodFigures()].record(failed: code != .ok, bucket: bucket, micros: micros)
+            // One lookup (hashing the method's name) per call, and the entry changed in place: copying it out
+            // would copy its counts on every call.
+            if let index = figures.index(forKey: name) {
+                figures.values[index].record(failed: code != .ok, bucket: bucket, micros: micros)
+            } else if figures.count < 256 {
+                var new = MethodFigures()
+                new.record(failed: code != .ok, bucket: bucket, micros: micros)
+                figures[name] = new
+            }
         }
     }
 

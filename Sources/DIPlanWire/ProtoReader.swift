@@ -42,11 +42,14 @@ package struct ProtoReader {
         return start..<offset
     }
 
-    /// The bytes of `range` as a string; nil when they are not UTF-8. (Through
-    /// a typed buffer: generic over a slice, validation looked its types up at
-    /// run time, per call.)
+    /// The bytes of `range` as a string; nil when they are not UTF-8.
+    /// (`String(validating:as:)` is generic and looked its types up at run
+    /// time on every call; decoding repairs invalid UTF-8, so a string whose
+    /// bytes are not the ones given was not valid.)
     package func string(_ range: Range<Int>) -> String? {
-        String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]).assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+        let utf8 = UnsafeRawBufferPointer(rebasing: bytes[range]).assumingMemoryBound(to: UInt8.self)
+        let text = String(decoding: utf8, as: UTF8.self)
+        return text.utf8.elementsEqual(utf8) ? text : nil
     }
 
     /// Steps over a field's value; false when it does not fit the bytes.

@@ -121,6 +121,20 @@ struct DaemonLifecycleTests {
         #expect(restarted.stop() == 0)
     }
 
+    @Test func statsCountEachMethodsCallsAndErrors() async throws {
+        try await withDaemon { _, client in
+            for _ in 0..<7 { _ = try await client.queryCapacity(CapacityQuery(regions: [.latgale])) }
+            // Refused: an unknown municipality.
+            await #expect(throws: (any Error).self) {
+                try await client.queryCapacity(CapacityQuery(municipalityIDs: ["nowhere"]))
+            }
+            let (stats, _) = try await client.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+            let query = try #require(stats.methods.first { $0.method == Method.Plans.queryCapacity })
+            #expect(query.calls == 8)
+            #expect(query.errors == 1)
+        }
+    }
+
     @Test func describeReturnsTheWholeContract() async throws {
         try await withDaemon { _, client in
             let (response, _) = try await client.call(
