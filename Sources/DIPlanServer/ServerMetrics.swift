@@ -36,6 +36,9 @@ package final class ServerMetrics: Sendable {
     }
 
     private let stripes: [Stripe] = (0..<16).map { _ in Stripe() }
+    /// The names the table counts, over all its stripes: at most 256, so that a
+    /// client cannot grow it (a stripe of its own each would have allowed 16 times that).
+    private let names = Mutex<Set<String>>([])
     package let started = ContinuousClock.now
 
     package init() {}
@@ -54,12 +57,17 @@ package final class ServerMetrics: Sendable {
             // would copy its counts on every call.
             if let index = figures.index(forKey: name) {
                 figures.values[index].record(failed: code != .ok, bucket: bucket, micros: micros)
-            } else if figures.count < 256 {
+            } else if admit(name) {
                 var new = MethodFigures()
                 new.record(failed: code != .ok, bucket: bucket, micros: micros)
                 figures[name] = new
             }
         }
+    }
+
+    /// Whether `name` may have a row: it has one in another stripe, or there is room for one more.
+    private func admit(_ name: String) -> Bool {
+        names.withLock { names in names.contains(name) || (names.count < 256 && names.insert(name).inserted) }
     }
 
     /// Every method's figures, summed over the stripes.

@@ -135,6 +135,20 @@ struct DaemonLifecycleTests {
         }
     }
 
+    @Test func unknownMethodsCannotGrowTheStatsTablePast256Names() async throws {
+        try await withDaemon { daemon, client in
+            // 400 names no method has, over 20 connections (so over the table's stripes).
+            for connection in 0..<20 {
+                let raw = try RawConnection(daemon.socketPath)
+                for index in 0..<20 { raw.call(UInt64(index + 1), "/nope.\(connection)/M\(index)", Diplan_V1_StatsRequest()) }
+                for _ in 0..<20 { #expect(try raw.frame().status.code == StatusCode.unimplemented.rawValue) }
+            }
+            let (stats, _) = try await client.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+            #expect(stats.methods.count <= 256)
+            #expect(stats.methods.filter { $0.method.hasPrefix("/nope.") }.count >= 200)
+        }
+    }
+
     @Test func describeReturnsTheWholeContract() async throws {
         try await withDaemon { _, client in
             let (response, _) = try await client.call(
