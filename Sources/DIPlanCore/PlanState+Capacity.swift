@@ -100,7 +100,8 @@ extension PlanState {
         let byTotals =
             query.serviceTypes.isEmpty && query.targetGroups.isEmpty
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
-        let candidates = candidatePlans.compactMap { plans[$0] }
+        // The plans themselves, for the running totals; the lines name their own.
+        let candidates = byTotals ? candidatePlans.compactMap { plans[$0] } : []
         for municipalityID in municipalityIDs {
             if byTotals {
                 for plan in candidates {

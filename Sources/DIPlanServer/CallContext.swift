@@ -10,8 +10,10 @@ package struct CallContext: Sendable {
     package var peer: PeerCredentials
     /// When the call must be answered by; nil: no deadline.
     package var deadline: ContinuousClock.Instant?
-    /// The connection's logger; `logger` adds the method, when a handler logs.
-    private var connectionLogger: Logger
+    /// The connection's logger (it names the connection and the peer); handlers
+    /// that log add the method themselves (`methodMetadata`), so that a call
+    /// that logs nothing, or below the level, pays nothing for it.
+    package var logger: Logger
 
     package init(
         method: String, connectionID: UInt64, peer: PeerCredentials, deadline: ContinuousClock.Instant?, logger: Logger
@@ -20,13 +22,8 @@ package struct CallContext: Sendable {
         self.connectionID = connectionID
         self.peer = peer
         self.deadline = deadline
-        self.connectionLogger = logger
+        self.logger = logger
     }
-
-    /// The connection's logger (it names the connection and the peer); handlers
-    /// that log add the method themselves (`methodMetadata`), so that a call
-    /// that logs nothing, or below the level, pays nothing for it.
-    package var logger: Logger { connectionLogger }
 
     package var methodMetadata: Logger.Metadata.Value { "\(method)" }
 

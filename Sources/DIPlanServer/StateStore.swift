@@ -208,7 +208,7 @@ package final class StateStore: Sendable {
     /// Returns once `revision` may be shown: at once unless it is not yet
     /// durable under `always`. Throws when the change it reflects was reverted.
     package func awaitVisible(_ revision: UInt64, epoch: UInt64) throws(StoreError) {
-        if revision <= visible.load(ordering: .acquiring) { return }
+        if isVisible(revision) { return }
         try awaitDurable(revision, epoch: epoch)
     }
 
@@ -221,7 +221,7 @@ package final class StateStore: Sendable {
     package func whenVisible(
         _ revision: UInt64, epoch: UInt64, _ deliver: @escaping @Sendable (StoreError?) -> Void
     ) -> Bool {
-        if revision <= visible.load(ordering: .acquiring) {
+        if isVisible(revision) {
             deliver(nil)
             return true
         }
