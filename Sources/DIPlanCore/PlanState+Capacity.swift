@@ -12,23 +12,13 @@ extension PlanState {
             query.planIDs.isEmpty
             ? (query.regions.isEmpty ? Region.allCases : Array(query.regions)).flatMap { plansByRegion[$0] ?? [] }
             : query.planIDs.filter { id in query.regions.isEmpty || plans[id].map { query.regions.contains($0.region) } == true }
-        var groups: [CapacityGroupKey: CapacityGroup] = [:]
+        var groups = GroupTable()
         if !query.municipalityIDs.isEmpty || query.groupBy.contains(.municipality) {
             sumLinesByMunicipality(query, plans: candidatePlans, into: &groups)
         } else {
             sumByTarget(query, plans: candidatePlans, into: &groups)
         }
-        // Sorted by key through their indexes: a group is large to move.
-        let values = Array(groups.values)
-        let keys = values.map(\.key)
-        return keys.indices.sorted { keys[$0] < keys[$1] }.map { values[$0] }
-    }
-
-    /// Changes the group of `key` where it lies in `groups`, adding it first if new.
-    private static func update(
-        _ groups: inout [CapacityGroupKey: CapacityGroup], _ key: CapacityGroupKey, _ body: (inout CapacityGroup) -> Void
-    ) {
-        body(&groups[key, default: CapacityGroup(key: key)])
+        return groups.sorted()
     }
 
     private func groupKey(
@@ -56,7 +46,7 @@ extension PlanState {
 
     /// Region-wide answers: targets with the running totals of their lines.
     private func sumByTarget(
-        _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout [CapacityGroupKey: CapacityGroup]
+        _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout GroupTable
     ) {
         for planID in candidatePlans {
             guard let plan = plans[planID] else { continue }
@@ -66,7 +56,7 @@ extension PlanState {
                 guard target != nil || totals.lineCount > 0 else { continue }
                 let key = groupKey(query, plan: plan, municipalityID: nil, targetKey: targetKey)
                 // In place: a group copied out and back would copy its source counts each time.
-                Self.update(&groups, key) { group in
+                groups.update(key) { group in
                     group.totals.add(totals)
                     group.count(unit: targetKey.serviceType.unit)
                     if let target {
@@ -90,39 +80,36 @@ extension PlanState {
     /// every municipality of the plans' regions). Targets are regional, so
     /// these groups carry no target figure.
     private func sumLinesByMunicipality(
-        _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout [CapacityGroupKey: CapacityGroup]
+        _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout GroupTable
     ) {
-        let municipalityIDs: [String] =
+        var municipalityIDs: [String] =
             query.municipalityIDs.isEmpty
             ? Set(candidatePlans.compactMap { plans[$0]?.region }).flatMap { municipalitiesByRegion[$0] ?? [] }
             : Array(query.municipalityIDs)
-        groups.reserveCapacity(query.groupBy.contains(.municipality) ? municipalityIDs.count : 1)
+        if query.groupBy.contains(.municipality) {
+            // In order, so that the groups come out sorted when nothing is grouped before the municipality.
+            municipalityIDs.sort()
+            groups.reserveCapacity(municipalityIDs.count)
+        }
         let byTotals =
             query.serviceTypes.isEmpty && query.targetGroups.isEmpty
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
-        // The plans themselves, for the running totals; the lines name their own.
-        let candidates = byTotals ? candidatePlans.compactMap { plans[$0] } : []
         for municipalityID in municipalityIDs {
             if byTotals {
-                for plan in candidates {
-                    let planID = plan.id
-                    guard let totals = totalsByPlanMunicipality[PlanMunicipality(planID: planID, municipalityID: municipalityID)],
-                        totals.lineCount > 0
-                    else { continue }
+                for (planID, municipal) in totalsByMunicipality[municipalityID] ?? [:]
+                where municipal.totals.lineCount > 0 && candidatePlans.contains(planID) {
                     var key = CapacityGroupKey()
                     for grouping in query.groupBy {
                         switch grouping {
-                        case .region: key.region = plan.region
-                        case .plan: key.planID = plan.id
+                        case .region: key.region = plans[planID]?.region
+                        case .plan: key.planID = planID
                         case .municipality: key.municipalityID = municipalityID
                         case .serviceType, .targetGroup: break
                         }
                     }
-                    Self.update(&groups, key) { group in
-                        group.totals.add(totals)
-                        for lineKey in linesByMunicipality[municipalityID] ?? [] where lineKey.planID == planID {
-                            group.count(unit: lineKey.serviceType.unit)
-                        }
+                    groups.update(key) { group in
+                        group.totals.add(municipal.totals)
+                        municipal.countUnits(in: &group)
                     }
                 }
             } else {
@@ -130,12 +117,42 @@ extension PlanState {
                 where candidatePlans.contains(lineKey.planID) && matches(query, lineKey.targetKey) {
                     guard let line = lines[lineKey], let plan = plans[lineKey.planID] else { continue }
                     let key = groupKey(query, plan: plan, municipalityID: municipalityID, targetKey: lineKey.targetKey)
-                    Self.update(&groups, key) { group in
+                    groups.update(key) { group in
                         group.totals.add(line)
                         group.count(unit: lineKey.serviceType.unit)
                     }
                 }
             }
         }
+    }
+}
+
+/// The groups of an answer as they are summed, in the order first met, each
+/// found by its key and changed in place (a group is large to copy).
+struct GroupTable {
+    private var groups: [CapacityGroup] = []
+    private var index: [CapacityGroupKey: Int] = [:]
+
+    mutating func reserveCapacity(_ count: Int) {
+        groups.reserveCapacity(count)
+        index.reserveCapacity(count)
+    }
+
+    /// Changes the group of `key`, adding it first if new.
+    mutating func update(_ key: CapacityGroupKey, _ body: (inout CapacityGroup) -> Void) {
+        // One hash of the key: a mutable access with a default inserts it when missing.
+        let next = groups.count
+        let at = Self.value(&index[key, default: next])
+        if at == next { groups.append(CapacityGroup(key: key)) }
+        body(&groups[at])
+    }
+
+    private static func value(_ slot: inout Int) -> Int { slot }
+
+    /// The groups sorted by key: as they are when they were met in order, or through their indexes.
+    consuming func sorted() -> [CapacityGroup] {
+        guard groups.indices.dropFirst().contains(where: { !(groups[$0 - 1].key < groups[$0].key) }) else { return groups }
+        let keys = groups.map(\.key)
+        return keys.indices.sorted { keys[$0] < keys[$1] }.map { groups[$0] }
     }
 }

@@ -89,7 +89,7 @@ extension PlanState {
         municipalities.reserveCapacity(dataset.municipalities.count)
         lines.reserveCapacity(dataset.lines.count)
         linesByMunicipality.reserveCapacity(dataset.municipalities.count)
-        totalsByPlanMunicipality.reserveCapacity(dataset.municipalities.count)
+        totalsByMunicipality.reserveCapacity(dataset.municipalities.count)
         self.holds.reserveCapacity(holds.count)
         for municipality in dataset.municipalities { put(municipality) }
         for record in dataset.plans {

@@ -40,7 +40,9 @@ public struct PlanState: Sendable {
     // MARK: - Running totals
 
     var totalsByTarget: [TargetKey: CapacityTotals] = [:]
-    var totalsByPlanMunicipality: [PlanMunicipality: CapacityTotals] = [:]
+    /// Municipality → plan → the totals of the plan's lines there: a municipal
+    /// query finds all of a municipality's in one lookup.
+    var totalsByMunicipality: [String: [String: MunicipalTotals]] = [:]
 
     public init() {}
 
@@ -146,14 +148,14 @@ public struct PlanState: Sendable {
         linesByMunicipality[line.key.municipalityID, default: []].insert(line.key)
         targetKeysByPlan[line.key.planID, default: []].insert(line.key.targetKey)
         totalsByTarget[line.key.targetKey, default: CapacityTotals()].add(line)
-        totalsByPlanMunicipality[PlanMunicipality(line.key), default: CapacityTotals()].add(line)
+        totalsByMunicipality[line.key.municipalityID, default: [:]][line.key.planID, default: MunicipalTotals()].add(line)
     }
 
     mutating func removeLine(_ key: LineKey) {
         guard let old = lines.removeValue(forKey: key) else { return }
         linesByMunicipality[key.municipalityID]?.remove(key)
         totalsByTarget[key.targetKey]?.add(old, sign: -1)
-        totalsByPlanMunicipality[PlanMunicipality(key)]?.add(old, sign: -1)
+        totalsByMunicipality[key.municipalityID]?[key.planID]?.add(old, sign: -1)
     }
 
     mutating func put(_ facility: Facility) {
@@ -193,4 +195,26 @@ public struct PlanState: Sendable {
 extension PlanState.PlanMunicipality {
     init(_ key: LineKey) { self.init(planID: key.planID, municipalityID: key.municipalityID) }
     init(_ project: Project) { self.init(planID: project.planID, municipalityID: project.municipalityID) }
+}
+
+/// The running totals of one plan's lines in one municipality, with how many
+/// of them count each unit.
+struct MunicipalTotals {
+    var totals = CapacityTotals()
+    var placesLines = 0
+    var clientsServedLines = 0
+
+    mutating func add(_ line: CapacityLine, sign: Int = 1) {
+        totals.add(line, sign: Int64(sign))
+        switch line.key.serviceType.unit {
+        case .places: placesLines += sign
+        case .clientsServed: clientsServedLines += sign
+        }
+    }
+
+    /// Counts the units of these lines in `group`.
+    func countUnits(in group: inout CapacityGroup) {
+        if placesLines > 0 { group.count(unit: .places) }
+        if clientsServedLines > 0 { group.count(unit: .clientsServed) }
+    }
 }

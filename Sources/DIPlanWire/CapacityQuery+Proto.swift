@@ -169,8 +169,8 @@ extension CapacityGroup {
 }
 
 extension Quantity {
-    fileprivate func write(_ field: Int, to writer: inout ProtoWriter) {
-        writer.message(field, UInt64(bitPattern: value), UInt64(known), UInt64(unknown))
+    fileprivate func write(_ field: Int, to run: inout TripleRun) {
+        run.message(field, UInt64(bitPattern: value), UInt64(known), UInt64(unknown))
     }
 }
 
@@ -197,19 +197,21 @@ extension CapacityGroup {
             writer.signed(4, Int64(key.targetGroup?.proto.rawValue ?? 0))
             writer.string(5, key.planID ?? "")
         }
-        target.write(2, to: &writer)
+        writer.triples(upTo: 1) { target.write(2, to: &$0) }
         writer.signed(3, Int64(targetBound.proto.rawValue))
-        totals.planned.write(4, to: &writer)
-        totals.existing.write(5, to: &writer)
-        totals.occupied.write(6, to: &writer)
-        totals.held.write(7, to: &writer)
-        totals.free.write(8, to: &writer)
-        totals.assessedNeed.write(9, to: &writer)
-        totals.buildGap.write(10, to: &writer)
-        totals.needGap.write(11, to: &writer)
-        unallocated.write(12, to: &writer)
-        totals.plannedCostCents.write(13, to: &writer)
-        reportedExisting.write(14, to: &writer)
+        writer.triples(upTo: 11) { run in
+            totals.planned.write(4, to: &run)
+            totals.existing.write(5, to: &run)
+            totals.occupied.write(6, to: &run)
+            totals.held.write(7, to: &run)
+            totals.free.write(8, to: &run)
+            totals.assessedNeed.write(9, to: &run)
+            totals.buildGap.write(10, to: &run)
+            totals.needGap.write(11, to: &run)
+            unallocated.write(12, to: &run)
+            totals.plannedCostCents.write(13, to: &run)
+            reportedExisting.write(14, to: &run)
+        }
         writer.string(15, totals.oldestUpdated.text)
         for source in totals.sortedSources { writer.string(16, source, element: true) }
         writer.varint(17, UInt64(totals.lineCount))

@@ -58,35 +58,55 @@ package struct ProtoWriter {
         }
     }
 
-    /// A message of three varint fields (a `Quantity`; `field` below 16):
-    /// put together on the stack and appended at once — an answer has a dozen
-    /// per group, and appending byte by byte was a fifth of encoding one.
-    package mutating func message(_ field: Int, _ first: UInt64, _ second: UInt64, _ third: UInt64) {
-        precondition(field < 16, "one-byte tags only")
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { buffer in
-            var count = 2
-            func put(_ value: UInt64) {
-                var value = value
-                while value >= 0x80 {
-                    buffer[count] = UInt8(truncatingIfNeeded: value) | 0x80
-                    count += 1
-                    value >>= 7
-                }
-                buffer[count] = UInt8(value)
-                count += 1
-            }
-            func put(_ number: UInt64, _ value: UInt64) {
-                guard value != 0 else { return }
-                put(number << 3)
-                put(value)
-            }
-            put(1, first)
-            put(2, second)
-            put(3, third)
-            // Three fields of at most eleven bytes: the length takes one byte.
-            buffer[0] = UInt8(field << 3 | 2)
-            buffer[1] = UInt8(count - 2)
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<count]))
+    /// Up to `count` messages of three varint fields each (`Quantity`s),
+    /// put together on the stack and appended at once: an answer has a dozen
+    /// per group, and appending byte by byte, or message by message, was a
+    /// fifth of encoding one.
+    package mutating func triples(upTo count: Int, _ body: (inout TripleRun) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count * TripleRun.maximumLength) { buffer in
+            var run = TripleRun(buffer: buffer)
+            body(&run)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<run.count]))
         }
+    }
+}
+
+/// Messages of three varint fields, written one after another into a buffer on the stack (`ProtoWriter.triples`).
+package struct TripleRun: ~Copyable {
+    /// A tag, a length and three fields of at most eleven bytes.
+    static let maximumLength = 35
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    fileprivate private(set) var count = 0
+
+    fileprivate init(buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    /// One message (`field` below 16): fields 1, 2 and 3, each left out when 0.
+    package mutating func message(_ field: Int, _ first: UInt64, _ second: UInt64, _ third: UInt64) {
+        precondition(field < 16 && count + Self.maximumLength <= buffer.count, "one-byte tags, within the run")
+        let start = count
+        count += 2
+        put(1, first)
+        put(2, second)
+        put(3, third)
+        // Three fields of at most eleven bytes: the length takes one byte.
+        buffer[start] = UInt8(field << 3 | 2)
+        buffer[start + 1] = UInt8(count - start - 2)
+    }
+
+    private mutating func put(_ number: UInt64, _ value: UInt64) {
+        guard value != 0 else { return }
+        put(number << 3)
+        put(value)
+    }
+
+    private mutating func put(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            buffer[count] = UInt8(truncatingIfNeeded: value) | 0x80
+            count += 1
+            value >>= 7
+        }
+        buffer[count] = UInt8(value)
+        count += 1
     }
 }

@@ -87,8 +87,11 @@ struct CapacityQueryTests {
         var state = try Fixture.state()
         var generator = SplitMix64(seed: 42)
         let keys = ["ludza", "balvi"].flatMap { municipality in
-            [(ServiceType.dayCareCentre, TargetGroup.ftChildren), (.groupApartment, .grtAdults), (.respite, .ftChildren)]
-                .map { Fixture.key(municipality, $0.0, $0.1) }
+            [
+                (ServiceType.dayCareCentre, TargetGroup.ftChildren), (.groupApartment, .grtAdults), (.respite, .ftChildren),
+                (.socialRehabilitation, .ftChildren),
+            ]
+            .map { Fixture.key(municipality, $0.0, $0.1) }
         }
         func value(_ limit: UInt64) -> UInt32? { generator.next() % 4 == 0 ? nil : UInt32(generator.next() % limit) }
         for _ in 0..<300 {
@@ -107,6 +110,14 @@ struct CapacityQueryTests {
             let fast = try state.queryCapacity(CapacityQuery(groupBy: [.serviceType]))
             let scanned = try state.queryCapacity(CapacityQuery(municipalityIDs: ["ludza", "balvi"], groupBy: [.serviceType]))
             #expect(fast.map(\.totals) == scanned.map(\.totals))
+            // Per municipality, the running totals (with their units) against the lines themselves: a filter
+            // on every service type makes the query read the lines.
+            for grouping in [[CapacityGrouping.municipality], [.region, .plan, .municipality]] {
+                let kept = try state.queryCapacity(CapacityQuery(regions: [.latgale], groupBy: grouping))
+                let read = try state.queryCapacity(
+                    CapacityQuery(regions: [.latgale], serviceTypes: Set(ServiceType.allCases), groupBy: grouping))
+                #expect(kept == read)
+            }
         }
     }
 }
