@@ -12,9 +12,9 @@ public struct CapacityTotals: Sendable, Hashable {
     public var plannedCostCents = Quantity()
     public var lineCount = 0
     /// How many lines carry each `updated` date (kept so the oldest survives removals).
-    var updatedCounts: [CalendarDate: Int] = [:]
+    var updatedCounts = SortedCounts<CalendarDate>()
     /// How many lines cite each source.
-    var sourceCounts: [String: Int] = [:]
+    var sourceCounts = SortedCounts<String>()
 
     public init() {}
 
@@ -34,8 +34,8 @@ public struct CapacityTotals: Sendable, Hashable {
         self.needGap = needGap
         self.plannedCostCents = plannedCostCents
         self.lineCount = lineCount
-        if let oldestUpdated { updatedCounts[oldestUpdated] = 1 }
-        for source in sources { sourceCounts[source] = 1 }
+        if let oldestUpdated { updatedCounts.add(oldestUpdated, 1) }
+        for source in sources { sourceCounts.add(source, 1) }
     }
 
     /// Adds a line (`sign` 1) or takes it back out (`sign` -1).
@@ -50,8 +50,8 @@ public struct CapacityTotals: Sendable, Hashable {
         needGap.add(line.needGap, sign: sign)
         plannedCostCents.add(line.plannedCostCents, sign: sign)
         lineCount += Int(sign)
-        if let updated = line.updated { Self.count(&updatedCounts, updated, by: Int(sign)) }
-        if !line.source.isEmpty { Self.count(&sourceCounts, line.source, by: Int(sign)) }
+        if let updated = line.updated { updatedCounts.add(updated, Int(sign)) }
+        if !line.source.isEmpty { sourceCounts.add(line.source, Int(sign)) }
     }
 
     public mutating func add(_ other: CapacityTotals) {
@@ -70,19 +70,55 @@ public struct CapacityTotals: Sendable, Hashable {
         needGap.add(other.needGap)
         plannedCostCents.add(other.plannedCostCents)
         lineCount += other.lineCount
-        for (date, count) in other.updatedCounts { Self.count(&updatedCounts, date, by: count) }
-        for (source, count) in other.sourceCounts { Self.count(&sourceCounts, source, by: count) }
+        updatedCounts.add(other.updatedCounts)
+        sourceCounts.add(other.sourceCounts)
     }
 
     /// The oldest `updated` date among the lines.
-    public var oldestUpdated: CalendarDate? { updatedCounts.keys.min() }
+    public var oldestUpdated: CalendarDate? { updatedCounts.first }
     /// Every source the lines cite.
     public var sources: Set<String> { Set(sourceCounts.keys) }
     /// Every source the lines cite, sorted (as answers list them).
-    public var sortedSources: [String] { sourceCounts.keys.sorted() }
+    public var sortedSources: [String] { sourceCounts.keys }
+}
 
-    private static func count<Key: Hashable>(_ counts: inout [Key: Int], _ key: Key, by delta: Int) {
-        let new = counts[key, default: 0] + delta
-        counts[key] = new > 0 ? new : nil
+/// How many times each key was counted, the keys kept in order: the few
+/// dates and sources of a set of lines, found by binary search, cheaper to
+/// build, copy and list in order than a dictionary at that size.
+struct SortedCounts<Key: Comparable & Hashable & Sendable>: Sendable, Hashable {
+    private struct Entry: Sendable, Hashable {
+        var key: Key
+        var count: Int
+    }
+    private var entries: [Entry] = []
+
+    var isEmpty: Bool { entries.isEmpty }
+    /// The keys counted, in order.
+    var keys: [Key] { entries.map(\.key) }
+    var first: Key? { entries.first?.key }
+
+    /// Counts `key` `delta` more times (fewer when negative); a key counted no more is dropped.
+    mutating func add(_ key: Key, _ delta: Int) {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].key < key { low = middle + 1 } else { high = middle }
+        }
+        if low < entries.count && entries[low].key == key {
+            entries[low].count += delta
+            if entries[low].count <= 0 { entries.remove(at: low) }
+        } else if delta > 0 {
+            entries.insert(Entry(key: key, count: delta), at: low)
+        }
+    }
+
+    /// Adds every count of `other`.
+    mutating func add(_ other: SortedCounts) {
+        if isEmpty {
+            self = other
+            return
+        }
+        for entry in other.entries { add(entry.key, entry.count) }
     }
 }

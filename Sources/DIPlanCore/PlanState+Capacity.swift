@@ -22,15 +22,15 @@ extension PlanState {
     }
 
     private func groupKey(
-        _ query: CapacityQuery, plan: Plan, municipalityID: String?, targetKey: TargetKey
+        _ query: CapacityQuery, region: @autoclosure () -> Region?, municipalityID: String?, targetKey: TargetKey
     )
         -> CapacityGroupKey
     {
         var key = CapacityGroupKey()
         for grouping in query.groupBy {
             switch grouping {
-            case .region: key.region = plan.region
-            case .plan: key.planID = plan.id
+            case .region: key.region = region()
+            case .plan: key.planID = targetKey.planID
             case .municipality: key.municipalityID = municipalityID
             case .serviceType: key.serviceType = targetKey.serviceType
             case .targetGroup: key.targetGroup = targetKey.targetGroup
@@ -54,7 +54,7 @@ extension PlanState {
                 let totals = totalsByTarget[targetKey] ?? CapacityTotals()
                 let target = targets[targetKey]
                 guard target != nil || totals.lineCount > 0 else { continue }
-                let key = groupKey(query, plan: plan, municipalityID: nil, targetKey: targetKey)
+                let key = groupKey(query, region: plan.region, municipalityID: nil, targetKey: targetKey)
                 // In place: a group copied out and back would copy its source counts each time.
                 groups.update(key) { group in
                     group.totals.add(totals)
@@ -65,8 +65,8 @@ extension PlanState {
                         if target.bound == .moreThan { group.targetBound = .moreThan }
                         group.unallocated.add(totals.planned.unknown == 0 ? Int64(target.amount) - totals.planned.value : nil)
                         group.reportedExisting.add(target.reportedExisting.map(Int64.init))
-                        if !target.source.isEmpty { group.totals.sourceCounts[target.source, default: 0] += 1 }
-                        if !target.reportedSource.isEmpty { group.totals.sourceCounts[target.reportedSource, default: 0] += 1 }
+                        if !target.source.isEmpty { group.totals.sourceCounts.add(target.source, 1) }
+                        if !target.reportedSource.isEmpty { group.totals.sourceCounts.add(target.reportedSource, 1) }
                     } else {
                         group.target.add(nil)
                         group.unallocated.add(nil)
@@ -113,14 +113,39 @@ extension PlanState {
                     }
                 }
             } else {
-                for lineKey in linesByMunicipality[municipalityID] ?? []
-                where candidatePlans.contains(lineKey.planID) && matches(query, lineKey.targetKey) {
-                    guard let line = lines[lineKey], let plan = plans[lineKey.planID] else { continue }
-                    let key = groupKey(query, plan: plan, municipalityID: municipalityID, targetKey: lineKey.targetKey)
+                forEachLine(of: municipalityID, query, plans: candidatePlans) { line in
+                    let key = groupKey(
+                        query, region: plans[line.key.planID]?.region, municipalityID: municipalityID,
+                        targetKey: line.key.targetKey)
                     groups.update(key) { group in
                         group.totals.add(line)
-                        group.count(unit: lineKey.serviceType.unit)
+                        group.count(unit: line.key.serviceType.unit)
                     }
+                }
+            }
+        }
+    }
+
+    /// The lines of a municipality that pass the query's filters: looked up by
+    /// key when the filters name fewer than the municipality has (a query for
+    /// one line reads that line), read from its index otherwise.
+    private func forEachLine(
+        of municipalityID: String, _ query: CapacityQuery, plans candidatePlans: [String], _ body: (CapacityLine) -> Void
+    ) {
+        guard let keys = linesByMunicipality[municipalityID], !keys.isEmpty else { return }
+        let named = query.planIDs.count * query.serviceTypes.count * query.targetGroups.count
+        guard named > 0 && named < keys.count else {
+            for key in keys where candidatePlans.contains(key.planID) && matches(query, key.targetKey) {
+                if let line = lines[key] { body(line) }
+            }
+            return
+        }
+        for planID in candidatePlans {
+            for serviceType in query.serviceTypes {
+                for targetGroup in query.targetGroups {
+                    let key = LineKey(
+                        planID: planID, municipalityID: municipalityID, serviceType: serviceType, targetGroup: targetGroup)
+                    if let line = lines[key] { body(line) }
                 }
             }
         }
@@ -131,18 +156,34 @@ extension PlanState {
 /// found by its key and changed in place (a group is large to copy).
 struct GroupTable {
     private var groups: [CapacityGroup] = []
+    /// Used once there are (or will be) more groups than a look along them finds fast.
     private var index: [CapacityGroupKey: Int] = [:]
+    private var indexed = false
+    private static let scanned = 8
 
     mutating func reserveCapacity(_ count: Int) {
         groups.reserveCapacity(count)
-        index.reserveCapacity(count)
+        if count > Self.scanned && groups.isEmpty {
+            index.reserveCapacity(count)
+            indexed = true
+        }
     }
 
     /// Changes the group of `key`, adding it first if new.
     mutating func update(_ key: CapacityGroupKey, _ body: (inout CapacityGroup) -> Void) {
-        // One hash of the key: a mutable access with a default inserts it when missing.
         let next = groups.count
-        let at = Self.value(&index[key, default: next])
+        let at: Int
+        if !indexed {
+            at = groups.lastIndex { $0.key == key } ?? next
+            if at == next && next == Self.scanned {
+                for position in groups.indices { index[groups[position].key] = position }
+                index[key] = next
+                indexed = true
+            }
+        } else {
+            // One hash of the key: a mutable access with a default inserts it when missing.
+            at = Self.value(&index[key, default: next])
+        }
         if at == next { groups.append(CapacityGroup(key: key)) }
         body(&groups[at])
     }

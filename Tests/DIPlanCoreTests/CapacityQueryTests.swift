@@ -110,6 +110,19 @@ struct CapacityQueryTests {
             let fast = try state.queryCapacity(CapacityQuery(groupBy: [.serviceType]))
             let scanned = try state.queryCapacity(CapacityQuery(municipalityIDs: ["ludza", "balvi"], groupBy: [.serviceType]))
             #expect(fast.map(\.totals) == scanned.map(\.totals))
+            // A query that names lines reads those lines: one, and two services of one group.
+            for key in keys {
+                let services: Set<ServiceType> = [key.serviceType, .respite]
+                let named = try state.queryCapacity(
+                    CapacityQuery(
+                        planIDs: [key.planID], municipalityIDs: [key.municipalityID], targetGroups: [key.targetGroup],
+                        serviceTypes: services))
+                var expected = CapacityTotals()
+                for service in services {
+                    if let line = state.line(Fixture.key(key.municipalityID, service, key.targetGroup)) { expected.add(line) }
+                }
+                #expect(named.map(\.totals) == (expected.lineCount == 0 ? [] : [expected]))
+            }
             // Per municipality, the running totals (with their units) against the lines themselves: a filter
             // on every service type makes the query read the lines.
             for grouping in [[CapacityGrouping.municipality], [.region, .plan, .municipality]] {
