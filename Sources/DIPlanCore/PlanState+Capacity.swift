@@ -21,7 +21,7 @@ extension PlanState {
         return groups.sorted()
     }
 
-    private func groupKey(
+    private static func groupKey(
         _ query: CapacityQuery, region: @autoclosure () -> Region?, municipalityID: String?, targetKey: TargetKey
     )
         -> CapacityGroupKey
@@ -54,7 +54,7 @@ extension PlanState {
                 let totals = totalsByTarget[targetKey] ?? CapacityTotals()
                 let target = targets[targetKey]
                 guard target != nil || totals.lineCount > 0 else { continue }
-                let key = groupKey(query, region: plan.region, municipalityID: nil, targetKey: targetKey)
+                let key = Self.groupKey(query, region: plan.region, municipalityID: nil, targetKey: targetKey)
                 // In place: a group copied out and back would copy its source counts each time.
                 groups.update(key) { group in
                     group.totals.add(totals)
@@ -113,8 +113,10 @@ extension PlanState {
                     }
                 }
             } else {
+                // The closure takes the plans, not the whole state: what it captures, it copies.
+                let plans = plans
                 forEachLine(of: municipalityID, query, plans: candidatePlans) { line in
-                    let key = groupKey(
+                    let key = Self.groupKey(
                         query, region: plans[line.key.planID]?.region, municipalityID: municipalityID,
                         targetKey: line.key.targetKey)
                     groups.update(key) { group in

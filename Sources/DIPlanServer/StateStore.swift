@@ -131,7 +131,7 @@ package final class StateStore: Sendable {
 
     /// Reads the state; `body` must not block.
     package func read<T: Sendable, E: Error>(_ body: (borrowing PlanState) throws(E) -> T) throws(E) -> T {
-        try core.withReadLock { (core: borrowing Core) throws(E) -> T in try body(core.plan) }
+        try core.withReadLock { (core) throws(E) -> T in try body(core.pointer(to: \.plan)!.pointee) }
     }
 
     package var revision: UInt64 { read { $0.revision } }
@@ -456,7 +456,7 @@ package final class StateStore: Sendable {
     /// (a copy of the value, which later writes copy on write).
     private func durableCopy() throws(StoreError) -> PlanState {
         let epoch = self.epoch
-        let copy = core.withReadLock { $0.plan }
+        let copy = core.withReadLock { $0.pointee.plan }
         try awaitVisible(copy.revision, epoch: epoch)
         return copy
     }
