@@ -31,10 +31,13 @@ package enum StoreError: Error, Sendable {
 }
 
 /// The daemon's state: one `PlanState` that a single writer changes under a
-/// lock held for microseconds, with every change appended to the log before
-/// it is committed, and — under `always` — answered and shown only once an
-/// fdatasync has made it durable. Changes whose fdatasync fails are taken back
-/// out of memory and the log, and fail with UNAVAILABLE.
+/// lock held for microseconds. Under `always` a change is committed in memory
+/// unseen, its record written to the log — with those of every change that
+/// waits for the same fdatasync, in one write — by the sync that makes it
+/// durable, and only then is it answered and shown; changes whose write or
+/// fdatasync fails are taken back out of memory and the log, and fail with
+/// UNAVAILABLE. Otherwise each change is appended to the log before it is
+/// committed, and shown at once.
 package final class StateStore: Sendable {
     struct Core {
         var plan: PlanState
@@ -46,7 +49,7 @@ package final class StateStore: Sendable {
     }
 
     struct Gate {
-        /// The last revision appended to the log.
+        /// The last revision committed (under `always`, its record is written by the next sync).
         var written: UInt64
         /// The last revision known durable.
         var durable: UInt64
@@ -87,6 +90,9 @@ package final class StateStore: Sendable {
     private let visible: Atomic<UInt64>
     private let epochNow = Atomic<UInt64>(0)
     private let log: (any ChangeLog)?
+    /// Under `always`: committed changes whose records the next sync writes,
+    /// all in one write, outside the state's lock (the syncing thread encodes them).
+    private let unlogged = Mutex<[Change]>([])
     private let directory: StateDirectory?
     private let options: Options
     private let logger: Logger
@@ -169,14 +175,17 @@ package final class StateStore: Sendable {
                 throw .domain(error)
             }
             guard let (change, value) = made else { return nil }
-            if let log {
+            let deferred = options.fsync == .always && log != nil
+            if deferred {
+                // Its record is written by the sync that makes it durable, with the others waiting for that sync.
+                unlogged.withLock { $0.append(change) }
+                core.pending.append(core.plan.undo(for: change))
+            } else if let log {
                 do { try log.append(LogRecord(revision: change.revision, payload: change.recordBytes())) } catch {
                     logger.error("a change could not be logged; nothing changed", metadata: ["error": "\(error)"])
                     throw .unavailable("the change could not be written to the log: \(error)")
                 }
             }
-            let deferred = options.fsync == .always && log != nil
-            if deferred { core.pending.append(core.plan.undo(for: change)) }
             core.plan.commit(change)
             let scopes = core.plan.scopes(of: change)
             if deferred { core.unpublished.append((change, scopes)) } else { hub.publish([(change, scopes)]) }
@@ -288,6 +297,14 @@ package final class StateStore: Sendable {
         let start = ContinuousClock.now
         let synced: UInt64
         do throws(StorageError) {
+            // The records of the changes committed since the last sync, in one write (under `always`).
+            let changes = unlogged.withLock { unlogged in
+                defer { unlogged.removeAll(keepingCapacity: true) }
+                return unlogged
+            }
+            if !changes.isEmpty {
+                try log.append(contentsOf: changes.map { LogRecord(revision: $0.revision, payload: $0.recordBytes()) })
+            }
             synced = try log.sync()
         } catch {
             if options.fsync == .always {
@@ -405,6 +422,7 @@ package final class StateStore: Sendable {
                 reverted += 1
             }
             core.unpublished.removeAll { $0.0.revision > durable }
+            unlogged.withLock { $0.removeAll { $0.revision > durable } }
             var broken: String?
             do { try log.truncate(after: durable) } catch {
                 broken = "\(error)"
@@ -431,7 +449,16 @@ package final class StateStore: Sendable {
     package func close() {
         gate.update { $0.stopping = true }
         snapshots.update { $0.stopping = true }
-        _ = try? log?.sync()
+        guard log != nil else { return }
+        // The last sync, once a running one is done: no other starts now.
+        while !gate.mutate({ gate -> Bool in
+            guard !gate.syncing else { return false }
+            gate.syncing = true
+            return true
+        }) {
+            usleep(100)
+        }
+        sync()
     }
 
     // MARK: - Snapshots, backups, compaction

@@ -18,6 +18,8 @@ public struct LogRecord: Sendable, Equatable {
 public protocol ChangeLog: AnyObject, Sendable {
     /// Appends the record of `revision`, which must follow the last one. Not durable until `sync`.
     func append(_ record: LogRecord) throws(StorageError)
+    /// Appends records in order, as one write where it can; when it fails, none of them is kept.
+    func append(contentsOf records: [LogRecord]) throws(StorageError)
     /// Makes every record appended before the call durable; returns the last such revision.
     @discardableResult
     func sync() throws(StorageError) -> UInt64
@@ -34,4 +36,17 @@ public protocol ChangeLog: AnyObject, Sendable {
     var lastRevision: UInt64 { get }
     /// Bytes on disk.
     var size: UInt64 { get }
+}
+
+extension ChangeLog {
+    /// One record at a time, each written as it comes.
+    public func append(contentsOf records: [LogRecord]) throws(StorageError) {
+        let before = lastRevision
+        do throws(StorageError) {
+            for record in records { try append(record) }
+        } catch {
+            if lastRevision != before { try? truncate(after: before) }
+            throw error
+        }
+    }
 }

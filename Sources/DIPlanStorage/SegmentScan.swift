@@ -86,17 +86,16 @@ public struct SegmentScan: Sendable {
     /// The last revision in the segment; firstRevision − 1 when it holds none.
     public var lastRevision: UInt64 { records.last?.revision ?? (firstRevision == 0 ? 0 : firstRevision - 1) }
 
-    /// The bytes of one record as the log writes it.
-    static func encode(_ record: LogRecord) -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(recordHeaderLength + record.payload.count)
+    /// Appends the bytes of one record as the log writes it.
+    static func append(_ record: LogRecord, to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.reserveCapacity(start + recordHeaderLength + record.payload.count)
         LittleEndian.append(UInt32(record.payload.count), to: &bytes)
         LittleEndian.append(UInt32(0), to: &bytes)
         LittleEndian.append(record.revision, to: &bytes)
         bytes.append(contentsOf: record.payload)
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }
-        for index in 0..<4 { bytes[4 + index] = UInt8(truncatingIfNeeded: crc >> UInt32(index * 8)) }
-        return bytes
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 8)...])) }
+        for index in 0..<4 { bytes[start + 4 + index] = UInt8(truncatingIfNeeded: crc >> UInt32(index * 8)) }
     }
 
     static func header(firstRevision: UInt64) -> [UInt8] {

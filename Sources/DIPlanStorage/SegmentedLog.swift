@@ -138,26 +138,46 @@ public final class SegmentedLog: ChangeLog {
     public var size: UInt64 { state.withLock { $0.segments.reduce(0) { $0 + $1.size } } }
 
     public func append(_ record: LogRecord) throws(StorageError) {
+        try append(contentsOf: [record])
+    }
+
+    /// Appends records with one write per segment they land in (one, mostly):
+    /// a group commit's records leave together. When a write fails, the
+    /// segment is cut back to where it was and none of the records is kept.
+    public func append(contentsOf records: [LogRecord]) throws(StorageError) {
         try state.withLock { (state: inout State) throws(StorageError) in
-            if !state.segments.isEmpty && record.revision != state.lastRevision + 1 {
-                throw .missing("revision \(record.revision) appended after \(state.lastRevision)")
+            // An empty log starts wherever its first record does (after a snapshot, say).
+            var last = state.segments.isEmpty ? (records.first?.revision ?? 1) - 1 : state.lastRevision
+            for record in records {
+                guard record.revision == last + 1 else { throw .missing("revision \(record.revision) appended after \(last)") }
+                last = record.revision
             }
-            if state.current == nil || state.segments[state.segments.count - 1].size >= segmentSize {
-                try startSegment(&state, firstRevision: record.revision)
+            var next = 0
+            while next < records.count {
+                if state.current == nil || state.segments[state.segments.count - 1].size >= segmentSize {
+                    try startSegment(&state, firstRevision: records[next].revision)
+                }
+                // This segment's records: up to the one that fills it.
+                let file = state.current!
+                let size = state.segments[state.segments.count - 1].size
+                var bytes: [UInt8] = []
+                while next < records.count && size + UInt64(bytes.count) < segmentSize {
+                    SegmentScan.append(records[next], to: &bytes)
+                    next += 1
+                }
+                do throws(StorageError) {
+                    try FileIO.writeAll(file.fd, bytes, path: file.path)
+                } catch {
+                    // Leave no half record behind for the next append to follow, nor the records of this call
+                    // that an earlier segment took.
+                    _ = ftruncate(file.fd, off_t(size))
+                    if state.lastRevision >= records[0].revision { try? cutBack(&state, after: records[0].revision - 1) }
+                    throw error
+                }
+                state.segments[state.segments.count - 1].size += UInt64(bytes.count)
+                state.segments[state.segments.count - 1].lastRevision = records[next - 1].revision
+                state.lastRevision = records[next - 1].revision
             }
-            let file = state.current!
-            let bytes = SegmentScan.encode(record)
-            let before = state.segments[state.segments.count - 1].size
-            do throws(StorageError) {
-                try FileIO.writeAll(file.fd, bytes, path: file.path)
-            } catch {
-                // Leave no half record behind for the next append to follow.
-                _ = ftruncate(file.fd, off_t(before))
-                throw error
-            }
-            state.segments[state.segments.count - 1].size += UInt64(bytes.count)
-            state.segments[state.segments.count - 1].lastRevision = record.revision
-            state.lastRevision = record.revision
         }
     }
 
@@ -190,30 +210,32 @@ public final class SegmentedLog: ChangeLog {
     }
 
     public func truncate(after revision: UInt64) throws(StorageError) {
-        try state.withLock { (state: inout State) throws(StorageError) in
-            guard revision < state.lastRevision else { return }
-            while let last = state.segments.last, last.firstRevision > revision, state.segments.count > 1 {
-                state.current = nil
-                guard unlink(last.path) == 0 else { throw .io(operation: "unlink", path: last.path, errno: errno) }
-                state.segments.removeLast()
-            }
-            guard var last = state.segments.last else { return }
-            let scan = try SegmentScan.read(last.path, keepPayloads: false)
-            var offset = SegmentScan.headerLength
-            var kept = last.firstRevision - 1
-            let bytes = try FileIO.readAll(last.path)
-            for record in scan.records where record.revision <= revision {
-                offset += SegmentScan.recordHeaderLength + Int(LittleEndian.uint32(bytes, at: offset))
-                kept = record.revision
-            }
-            try Self.cut(last.path, at: offset)
-            last.size = UInt64(offset)
-            last.lastRevision = kept
-            state.segments[state.segments.count - 1] = last
-            state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY | O_APPEND))
-            state.lastRevision = kept
-            try FileIO.syncDirectory(directory)
+        try state.withLock { (state: inout State) throws(StorageError) in try cutBack(&state, after: revision) }
+    }
+
+    private func cutBack(_ state: inout State, after revision: UInt64) throws(StorageError) {
+        guard revision < state.lastRevision else { return }
+        while let last = state.segments.last, last.firstRevision > revision, state.segments.count > 1 {
+            state.current = nil
+            guard unlink(last.path) == 0 else { throw .io(operation: "unlink", path: last.path, errno: errno) }
+            state.segments.removeLast()
         }
+        guard var last = state.segments.last else { return }
+        let scan = try SegmentScan.read(last.path, keepPayloads: false)
+        var offset = SegmentScan.headerLength
+        var kept = last.firstRevision - 1
+        let bytes = try FileIO.readAll(last.path)
+        for record in scan.records where record.revision <= revision {
+            offset += SegmentScan.recordHeaderLength + Int(LittleEndian.uint32(bytes, at: offset))
+            kept = record.revision
+        }
+        try Self.cut(last.path, at: offset)
+        last.size = UInt64(offset)
+        last.lastRevision = kept
+        state.segments[state.segments.count - 1] = last
+        state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY | O_APPEND))
+        state.lastRevision = kept
+        try FileIO.syncDirectory(directory)
     }
 
     public func records(from revision: UInt64) throws(StorageError) -> [LogRecord] {

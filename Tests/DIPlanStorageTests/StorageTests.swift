@@ -53,6 +53,27 @@ struct SegmentedLogTests {
         #expect(reopened.lastRevision == 40)
     }
 
+    @Test func aBatchIsWrittenAcrossSegmentsAndAGapInItWritesNothing() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        do {
+            let (log, _) = try SegmentedLog.open(directory: scratch.path, segmentSize: 500)
+            try log.append(contentsOf: (1...30).map { record(UInt64($0)) })
+            #expect(log.lastRevision == 30)
+            // Revision 33 after 32: refused whole, before anything is written.
+            let gap = [record(31), record(33)]
+            #expect(throws: StorageError.self) { try log.append(contentsOf: gap) }
+            #expect(log.lastRevision == 30)
+            try log.append(contentsOf: [record(31), record(32)])
+            try log.sync()
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasSuffix(".log") }
+        #expect(files.count > 3)
+        let (reopened, report) = try SegmentedLog.open(directory: scratch.path, segmentSize: 500)
+        #expect(report.cutTail == nil)
+        #expect(try reopened.records(from: 1) == (1...32).map { record(UInt64($0)) })
+    }
+
     @Test func aTornLastRecordIsCutOff() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
