@@ -219,7 +219,7 @@ final class Connection: Sendable {
             let epoch = server.store.epoch
             do throws(RPCError) {
                 answer(
-                    try handler(Array(frame.payload), context), callID: callID, method: frame.method, arrival: arrival,
+                    try handler(frame.payload, context), callID: callID, method: frame.method, arrival: arrival,
                     epoch: epoch)
             } catch {
                 fail(error)
@@ -234,7 +234,7 @@ final class Connection: Sendable {
             }
             let stream = ResponseStream(callID: callID, writer: writer)
             do throws(RPCError) {
-                try handler(Array(frame.payload), context, stream)
+                try handler(frame.payload, context, stream)
                 server.metrics.record(method: frame.method, code: .ok, since: arrival, connection: id)
             } catch {
                 fail(error)

@@ -1,14 +1,15 @@
 import DIPlanCore
 import DIPlanWire
+import Foundation
 import SwiftProtobuf
 
 /// How a method is served.
 package enum Route: Sendable {
     /// One request, one answer, computed at once on the connection's thread.
-    case unary(@Sendable (_ payload: [UInt8], _ context: CallContext) throws(RPCError) -> Reply)
+    case unary(@Sendable (_ payload: Data, _ context: CallContext) throws(RPCError) -> Reply)
     /// One request, many answers: the handler sends the first ones and
     /// registers whatever keeps the stream going with the stream registry.
-    case serverStream(@Sendable (_ payload: [UInt8], _ context: CallContext, _ stream: ResponseStream) throws(RPCError) -> Void)
+    case serverStream(@Sendable (_ payload: Data, _ context: CallContext, _ stream: ResponseStream) throws(RPCError) -> Void)
 }
 
 /// The table from method path to route.
@@ -36,7 +37,7 @@ package struct Router: Sendable {
     ) {
         add(
             method,
-            .unary { (payload: [UInt8], context: CallContext) throws(RPCError) -> Reply in
+            .unary { (payload: Data, context: CallContext) throws(RPCError) -> Reply in
                 let request = try Self.decode(Request.self, payload, method: method)
                 let (response, revision) = try body(request, context)
                 do {
@@ -52,7 +53,7 @@ package struct Router: Sendable {
     /// `ProtoReader`, `ProtoWriter` — falling back on `decode` for what it
     /// cannot).
     package mutating func unaryBytes(
-        _ method: String, _ body: @escaping @Sendable ([UInt8], CallContext) throws(RPCError) -> Reply
+        _ method: String, _ body: @escaping @Sendable (Data, CallContext) throws(RPCError) -> Reply
     ) {
         add(method, .unary(body))
     }
@@ -63,7 +64,7 @@ package struct Router: Sendable {
     ) {
         add(
             method,
-            .serverStream { (payload: [UInt8], context: CallContext, stream: ResponseStream) throws(RPCError) in
+            .serverStream { (payload: Data, context: CallContext, stream: ResponseStream) throws(RPCError) in
                 try body(try Self.decode(Request.self, payload, method: method), context, stream)
             })
     }
@@ -72,13 +73,13 @@ package struct Router: Sendable {
     package mutating func notYetServed(_ method: String, _ reason: String) {
         add(
             method,
-            .unary { (_: [UInt8], _: CallContext) throws(RPCError) -> Reply in
+            .unary { (_: Data, _: CallContext) throws(RPCError) -> Reply in
                 throw RPCError(.unimplemented, "\(method) is not served by this version: \(reason)")
             })
     }
 
     static func decode<Request: Message>(
-        _ type: Request.Type, _ payload: [UInt8], method: String
+        _ type: Request.Type, _ payload: Data, method: String
     ) throws(RPCError)
         -> Request
     {
