@@ -46,6 +46,7 @@ final class Connection: Sendable {
         Posix.setReadTimeout(fd, milliseconds: configuration.idleTimeoutMilliseconds)
         Posix.setWriteTimeout(fd, milliseconds: configuration.writeTimeoutMilliseconds)
         var midFrame = false
+        var lastRoute: LastRoute?
         loop: while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count == 0 { break }
@@ -71,7 +72,7 @@ final class Connection: Sendable {
             // The answers to everything this read brought leave in one write.
             writer.cork()
             var open = true
-            while open, let action = machine.next() { open = perform(action, arrival: arrival) }
+            while open, let action = machine.next() { open = perform(action, arrival: arrival, lastRoute: &lastRoute) }
             writer.uncork()
             // Answers waiting for durability (this batch wrote, or read what was not yet durable): this thread
             // syncs, unless another already does — after the answers that could leave, so they do not wait for
@@ -107,10 +108,12 @@ final class Connection: Sendable {
     }
 
     /// Carries out one action; false when the connection must close.
-    private func perform(_ action: ConnectionStateMachine.Action, arrival: ContinuousClock.Instant) -> Bool {
+    private func perform(
+        _ action: ConnectionStateMachine.Action, arrival: ContinuousClock.Instant, lastRoute: inout LastRoute?
+    ) -> Bool {
         switch action {
         case .call(let frame):
-            call(frame, arrival: arrival)
+            call(frame, arrival: arrival, lastRoute: &lastRoute)
             return true
         case .cancel(let callID):
             server.streams.end(connection: id, callID: callID, error: RPCError(.cancelled, "cancelled by the client"))
@@ -191,7 +194,10 @@ final class Connection: Sendable {
     /// Replies a connection may have waiting for durability before it stops reading.
     static let maximumDeferredReplies = 1_024
 
-    private func call(_ frame: Diplan_Rpc_V1_RequestFrame, arrival: ContinuousClock.Instant) {
+    /// The route of the connection's last call, with its method: found again only when the method changes.
+    typealias LastRoute = (method: String, route: Route, required: Role)
+
+    private func call(_ frame: Diplan_Rpc_V1_RequestFrame, arrival: ContinuousClock.Instant, lastRoute: inout LastRoute?) {
         let callID = frame.callID
         let deadline = frame.timeoutMs > 0 ? arrival + .milliseconds(Int(frame.timeoutMs)) : nil
         func fail(_ error: RPCError) {
@@ -199,8 +205,16 @@ final class Connection: Sendable {
             writer.finish(callID: callID, revision: server.store.revision, error: error)
         }
         guard !server.isDraining else { return fail(RPCError(.unavailable, "the server is shutting down")) }
-        guard let (route, required) = server.router.route(for: frame.method) else {
-            return fail(RPCError(.unimplemented, "unknown method \(frame.method.prefix(200))"))
+        let route: Route
+        let required: Role
+        if let last = lastRoute, last.method == frame.method {
+            (route, required) = (last.route, last.required)
+        } else {
+            guard let found = server.router.route(for: frame.method) else {
+                return fail(RPCError(.unimplemented, "unknown method \(frame.method.prefix(200))"))
+            }
+            (route, required) = found
+            lastRoute = (frame.method, route, required)
         }
         let role = currentRole()
         guard role >= required else {

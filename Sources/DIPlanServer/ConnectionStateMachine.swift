@@ -19,6 +19,8 @@ package struct ConnectionStateMachine: Sendable {
 
     private var decoder: FrameDecoder
     private var failed = false
+    /// The method of the last call: a client calls the same few, whose names need not be made anew each time.
+    private var lastMethod = ""
 
     package init(maximumFrameLength: Int) {
         decoder = FrameDecoder(maximumLength: maximumFrameLength)
@@ -38,10 +40,13 @@ package struct ConnectionStateMachine: Sendable {
     /// The next thing to do, or nil until more bytes come.
     package mutating func next() -> Action? {
         guard !failed else { return nil }
-        let message: [UInt8]
+        let decoded: Result<Diplan_Rpc_V1_RequestFrame, any Error>
         do {
-            guard let next = try decoder.next() else { return nil }
-            message = next
+            // Decoded where it lies in the decoder's buffer.
+            guard let next = try decoder.nextFrame({ [lastMethod] in Self.decode($0, knownMethod: lastMethod) }) else {
+                return nil
+            }
+            decoded = next
         } catch {
             failed = true
             switch error {
@@ -50,25 +55,34 @@ package struct ConnectionStateMachine: Sendable {
             }
         }
         let frame: Diplan_Rpc_V1_RequestFrame
-        if let usual = message.withUnsafeBytes({ Diplan_Rpc_V1_RequestFrame(usual: $0) }) {
-            frame = usual
-        } else {
-            do {
-                frame = try Diplan_Rpc_V1_RequestFrame(serializedBytes: message)
-            } catch {
-                return .reject(callID: 0, RPCError(.internal, "the frame is not a diplan.rpc.v1.RequestFrame: \(error)"))
-            }
+        switch decoded {
+        case .success(let decoded): frame = decoded
+        case .failure(let error):
+            return .reject(callID: 0, RPCError(.internal, "the frame is not a diplan.rpc.v1.RequestFrame: \(error)"))
         }
         switch frame.kind {
         case .call:
             guard !frame.method.isEmpty else {
                 return .reject(callID: frame.callID, RPCError(.invalidArgument, "the call names no method"))
             }
+            lastMethod = frame.method
             return .call(frame)
         case .cancel: return .cancel(callID: frame.callID)
         case .ping: return .ping(callID: frame.callID)
         case .UNRECOGNIZED(let kind):
             return .reject(callID: frame.callID, RPCError(.invalidArgument, "frame kind \(kind) is not known"))
+        }
+    }
+
+    /// A frame of the usual kind by hand, anything else by swift-protobuf.
+    private static func decode(
+        _ bytes: UnsafeRawBufferPointer, knownMethod: String
+    ) -> Result<Diplan_Rpc_V1_RequestFrame, any Error> {
+        if let usual = Diplan_Rpc_V1_RequestFrame(usual: bytes, knownMethod: knownMethod) { return .success(usual) }
+        do {
+            return .success(try Diplan_Rpc_V1_RequestFrame(serializedBytes: Array(bytes)))
+        } catch {
+            return .failure(error)
         }
     }
 }

@@ -46,6 +46,13 @@ package struct FrameDecoder: Sendable {
 
     /// The next whole frame's message, nil until one is complete.
     package mutating func next() throws(FramingError) -> [UInt8]? {
+        try nextFrame { Array($0) }
+    }
+
+    /// Hands the next whole frame's message to `body` where it lies in the
+    /// buffer, without copying it (valid only during the call); nil until
+    /// more bytes come.
+    package mutating func nextFrame<R>(_ body: (UnsafeRawBufferPointer) -> R) throws(FramingError) -> R? {
         guard bufferedCount >= Self.prefixLength else { return nil }
         let flag = buffer[readIndex]
         guard flag == 0 else { throw .unsupportedFlag(flag) }
@@ -55,13 +62,14 @@ package struct FrameDecoder: Sendable {
         guard Int(length) <= maximumLength else { throw .tooLong(length: length, limit: maximumLength) }
         let end = readIndex + Self.prefixLength + Int(length)
         guard buffer.count >= end else { return nil }
-        let message = Array(buffer[(readIndex + Self.prefixLength)..<end])
+        let start = readIndex + Self.prefixLength
+        let result = buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
         readIndex = end
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             readIndex = 0
         }
-        return message
+        return result
     }
 
     private mutating func compactIfWorthIt() {

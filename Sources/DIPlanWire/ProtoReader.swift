@@ -1,3 +1,5 @@
+import Glibc
+
 /// Walks the fields of encoded protobuf without decoding a message: for the
 /// places that only need a few fields of large bytes (a snapshot's million
 /// lines, a benchmark's answers). nil means the bytes are not well-formed.
@@ -52,6 +54,17 @@ package struct ProtoReader {
         let utf8 = raw.assumingMemoryBound(to: UInt8.self)
         let text = String(decoding: utf8, as: UTF8.self)
         return Self.isASCII(raw) || text.utf8.elementsEqual(utf8) ? text : nil
+    }
+
+    /// The bytes of `range` as a string: `known` itself when they are its
+    /// bytes (no new string made, nor checked again), else as `string`.
+    package func string(_ range: Range<Int>, reusing known: String) -> String? {
+        var known = known
+        let same = known.withUTF8 { utf8 in
+            utf8.count == range.count
+                && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress! + range.lowerBound, range.count) == 0)
+        }
+        return same ? known : string(range)
     }
 
     private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {

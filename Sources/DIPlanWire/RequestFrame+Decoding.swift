@@ -7,7 +7,9 @@ extension Diplan_Rpc_V1_RequestFrame {
     /// timeout past uint32, invalid UTF-8, malformed bytes), which the caller
     /// decodes with swift-protobuf. Where both decode, they give the same
     /// frame (a property test holds them to it).
-    package init?(usual bytes: UnsafeRawBufferPointer) {
+    /// (`knownMethod`: a method name the caller holds already, such as its
+    /// previous call's, used as the frame's when its bytes are the same.)
+    package init?(usual bytes: UnsafeRawBufferPointer, knownMethod: String = "") {
         self.init()
         var reader = ProtoReader(bytes)
         while !reader.atEnd {
@@ -17,7 +19,7 @@ extension Diplan_Rpc_V1_RequestFrame {
                 guard let value = reader.varint() else { return nil }
                 callID = value
             case (2, 2):
-                guard let range = reader.delimited(), let text = reader.string(range) else { return nil }
+                guard let range = reader.delimited(), let text = reader.string(range, reusing: knownMethod) else { return nil }
                 method = text
             case (3, 2):
                 guard let range = reader.delimited() else { return nil }

@@ -180,8 +180,13 @@ struct FrameDecodingTests {
         try? Diplan_Rpc_V1_RequestFrame(serializedBytes: bytes)
     }
 
+    /// The hand decoder's frame, the same whether or not it was handed the method's name to reuse.
     static func handmade(_ bytes: [UInt8]) -> Diplan_Rpc_V1_RequestFrame? {
-        bytes.withUnsafeBytes { Diplan_Rpc_V1_RequestFrame(usual: $0) }
+        let fresh = bytes.withUnsafeBytes { Diplan_Rpc_V1_RequestFrame(usual: $0) }
+        for known in ["/diplan.v1.Plans/QueryCapacity", "ü/✓", "/y"] {
+            #expect(bytes.withUnsafeBytes { Diplan_Rpc_V1_RequestFrame(usual: $0, knownMethod: known) } == fresh)
+        }
+        return fresh
     }
 
     @Test func agreesWithSwiftProtobufAndTakesTheUsualFrames() throws {
