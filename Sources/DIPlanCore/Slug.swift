@@ -4,7 +4,12 @@ public enum Slug {
     public static let maximumLength = 64
 
     public static func isValid(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        // Read where the string keeps its bytes: every id of every call is checked here.
+        var text = text
+        return text.withUTF8(isValid)
+    }
+
+    private static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !bytes.isEmpty, bytes.count <= maximumLength, bytes.first != UInt8(ascii: "-"),
             bytes.last != UInt8(ascii: "-")
         else { return false }

@@ -6,10 +6,11 @@ enum Rules {
     /// 100 million euro in cents: far above any single line or project.
     static let maximumCents: Int64 = 10_000_000_000
 
-    static func slug(_ value: String, _ field: String) throws(DomainError) {
+    /// (A field's name made from parts, "line.plan_id", is made only for an error: `field` is evaluated then.)
+    static func slug(_ value: String, _ field: @autoclosure () -> String) throws(DomainError) {
         guard Slug.isValid(value) else {
             throw .invalidArgument(
-                field: field,
+                field: field(),
                 rule:
                     "must be a slug of lower-case letters, digits and single hyphens, 1–\(Slug.maximumLength) characters (got \"\(value.prefix(80))\")"
             )
@@ -50,11 +51,13 @@ enum Rules {
         }
     }
 
-    static func serviceType(_ type: ServiceType, validFor group: TargetGroup, _ field: String) throws(DomainError) {
+    static func serviceType(
+        _ type: ServiceType, validFor group: TargetGroup, _ field: @autoclosure () -> String
+    ) throws(DomainError) {
         guard type.isValid(for: group) else {
             let valid = type.targetGroups.map(\.rawValue).sorted().joined(separator: ", ")
             throw .invalidArgument(
-                field: field,
+                field: field(),
                 rule: "service type \(type.rawValue) is not provided for \(group.rawValue) (it is for: \(valid))"
             )
         }

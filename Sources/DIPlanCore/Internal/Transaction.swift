@@ -106,7 +106,10 @@ struct Transaction {
         }
     }
 
-    private func check(_ expectation: Expectation?, entity: String, revision current: UInt64?) throws(DomainError) {
+    /// (`entity` names it in the error, made only when there is one.)
+    private func check(
+        _ expectation: Expectation?, entity: @autoclosure () -> String, revision current: UInt64?
+    ) throws(DomainError) {
         switch expectation {
         case nil: return
         case .stateRevision(let expected):
@@ -115,7 +118,7 @@ struct Transaction {
             }
         case .entityRevision(let expected):
             if expected != (current ?? 0) {
-                throw .revisionMismatch(what: entity, expected: expected, actual: current ?? 0)
+                throw .revisionMismatch(what: entity(), expected: expected, actual: current ?? 0)
             }
         }
     }
@@ -405,12 +408,14 @@ struct Transaction {
     /// for it (MK No. 871 §11.1): Σ project cost ≤ Σ planned line cost, when
     /// every line of the municipality in the plan has a known cost.
     private func checkEnvelope(_ pair: PlanState.PlanMunicipality) throws(DomainError) {
-        let lines = lines(of: pair)
-        guard !lines.isEmpty, lines.allSatisfy({ $0.plannedCostCents != nil }) else { return }
-        let envelope = lines.reduce(Int64(0)) { $0 + ($1.plannedCostCents ?? 0) }
         let committed = projects(of: pair).filter(\.status.countsAgainstEnvelope).reduce(Int64(0)) {
             $0 + $1.eligibleCostCents
         }
+        // Costs are never negative: with nothing committed, no envelope is exceeded (and its lines need no reading).
+        guard committed > 0 else { return }
+        let lines = lines(of: pair)
+        guard !lines.isEmpty, lines.allSatisfy({ $0.plannedCostCents != nil }) else { return }
+        let envelope = lines.reduce(Int64(0)) { $0 + ($1.plannedCostCents ?? 0) }
         if committed > envelope {
             throw .failedPrecondition(
                 "projects of \(pair.municipalityID) in plan \(pair.planID) cost \(committed) cents, over the plan's envelope of \(envelope) cents"
