@@ -54,6 +54,12 @@ public struct CapacityTotals: Sendable, Hashable {
         if !line.source.isEmpty { sourceCounts.add(line.source, Int(sign)) }
     }
 
+    /// Takes a line out and puts its new version in.
+    public mutating func replace(_ old: CapacityLine, with new: CapacityLine) {
+        add(old, sign: -1)
+        add(new)
+    }
+
     public mutating func add(_ other: CapacityTotals) {
         // Added to nothing, the sum is `other` itself: its tables are shared, not rebuilt entry by entry.
         if lineCount == 0 && updatedCounts.isEmpty && sourceCounts.isEmpty && self == CapacityTotals() {

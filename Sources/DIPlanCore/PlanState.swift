@@ -143,8 +143,13 @@ public struct PlanState: Sendable {
     }
 
     mutating func put(_ line: CapacityLine) {
-        if lines[line.key] != nil { removeLine(line.key) }
-        lines[line.key] = line
+        if let old = lines.updateValue(line, forKey: line.key) {
+            // The same key: the indexes hold it already, and the totals move by the difference.
+            totalsByTarget[line.key.targetKey, default: CapacityTotals()].replace(old, with: line)
+            totalsByMunicipality[line.key.municipalityID, default: [:]][line.key.planID, default: MunicipalTotals()]
+                .replace(old, with: line)
+            return
+        }
         linesByMunicipality[line.key.municipalityID, default: []].insert(line.key)
         targetKeysByPlan[line.key.planID, default: []].insert(line.key.targetKey)
         totalsByTarget[line.key.targetKey, default: CapacityTotals()].add(line)
@@ -210,6 +215,11 @@ struct MunicipalTotals {
         case .places: placesLines += sign
         case .clientsServed: clientsServedLines += sign
         }
+    }
+
+    mutating func replace(_ old: CapacityLine, with new: CapacityLine) {
+        add(old, sign: -1)
+        add(new)
     }
 
     /// Counts the units of these lines in `group`.

@@ -174,6 +174,23 @@ struct InvariantTests {
         #expect(state.observable == before, "a refused update changed the state")
     }
 
+    /// Text in any script is checked for control characters, not ASCII only: DEL, and a C1 control among
+    /// non-ASCII letters (the C0 control is among `cases`).
+    @Test(arguments: ["Zilupe\u{7F}", "Zilupes nōvads\u{85}"])
+    func controlCharactersAreRefusedInAnyText(_ name: String) throws {
+        var state = try Self.populated()
+        let before = state.observable
+        let error = #expect(throws: DomainError.self) {
+            try state.apply(.upsertMunicipality(Municipality(id: "zilupe", name: name, kind: .novads, region: .latgale)))
+        }
+        guard case .invalidArgument(let field, _)? = error else {
+            Issue.record("\(String(describing: error))")
+            return
+        }
+        #expect(field == "municipality.name")
+        #expect(state.observable == before)
+    }
+
     @Test func facilitiesSetExistingPlaces() throws {
         var state = try Self.populated()
         #expect(state.line(Fixture.key())?.existing == 8)

@@ -28,9 +28,16 @@ enum Rules {
         if value.utf8.count > limit {
             throw .invalidArgument(field: field, rule: "must be at most \(limit) bytes (got \(value.utf8.count))")
         }
-        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if !isPrintableASCII(value) && value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw .invalidArgument(field: field, rule: "must not contain control characters")
         }
+    }
+
+    /// Printable ASCII holds no control character: most text is checked
+    /// without looking up each character's Unicode category.
+    private static func isPrintableASCII(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
     }
 
     static func source(_ value: String, _ field: String) throws(DomainError) {
