@@ -24,6 +24,12 @@ package struct ProtoWriter {
         varint(field, UInt64(bitPattern: value))
     }
 
+    /// A varint field that is set (a member of a `oneof`): written even when 0.
+    package mutating func varint(_ field: Int, present value: UInt64) {
+        tag(field, 0)
+        FrameEncoder.appendVarint(value, to: &bytes)
+    }
+
     /// A string field; an empty one is written only as an element of a repeated field (`element`).
     package mutating func string(_ field: Int, _ value: String, element: Bool = false) {
         guard element || !value.isEmpty else { return }

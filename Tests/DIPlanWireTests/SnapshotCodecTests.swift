@@ -1,4 +1,5 @@
 import DIPlanCore
+import DIPlanTestSupport
 import DIPlanWire
 import Testing
 
@@ -35,6 +36,48 @@ struct SnapshotCodecTests {
         let bytes = try Self.state().snapshotBytes(unixMillis: 1)
         #expect(throws: (any Error).self) {
             try PlanState(snapshotBytes: Array(bytes.prefix(Int(Double(bytes.count) * fraction))))
+        }
+    }
+}
+
+/// Log records of line changes are written by hand; they must be the bytes swift-protobuf writes.
+@Suite("Log records written by hand")
+struct RecordEncodingTests {
+    static func randomLine(_ random: inout SplitMix64) -> CapacityLine {
+        func maybe<T>(_ value: T) -> T? { random.next() % 3 == 0 ? nil : value }
+        func number(_ limit: UInt64) -> UInt64 { random.next() % 2 == 0 ? 0 : random.next() % limit }
+        let services = ServiceType.allCases
+        let service = services[Int(random.next() % UInt64(services.count))]
+        let groups = service.targetGroups.sorted()
+        return CapacityLine(
+            key: LineKey(
+                planID: ["latgale-2017-2020", "p"].randomElement(using: &random)!,
+                municipalityID: ["ludza", "rezekne-city", "m"].randomElement(using: &random)!, serviceType: service,
+                targetGroup: groups[Int(random.next() % UInt64(groups.count))]),
+            planned: maybe(UInt32(number(300))), existing: maybe(UInt32(number(1 << 24))), occupied: maybe(UInt32(number(3))),
+            assessedNeed: maybe(UInt32(number(1_000))), plannedCostCents: maybe(Int64(number(10_000_000_000))),
+            held: UInt32(number(50)),
+            updated: random.next() % 3 == 0
+                ? nil : CalendarDate(year: 2000 + Int(random.next() % 30), month: 1 + Int(random.next() % 12)),
+            source: ["", "diplan-bench", "Ludzas novads, 2024 — āčē", String(repeating: "x", count: 200)]
+                .randomElement(using: &random)!,
+            revision: random.next() >> (random.next() % 64))
+    }
+
+    @Test func lineChangesAreTheBytesSwiftProtobufWrites() throws {
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<3_000 {
+            var mutations: [Mutation] = (0..<(1 + random.next() % 3)).map { _ in .line(Self.randomLine(&random)) }
+            // Now and then another kind of mutation among them: the whole change then goes through swift-protobuf.
+            if random.next() % 5 == 0 { mutations.append(.lineDeleted(Self.randomLine(&random).key)) }
+            let change = Change(
+                revision: random.next() >> (random.next() % 64), uid: UInt32(truncatingIfNeeded: random.next() % 3 * 1000),
+                unixMillis: Int64(bitPattern: random.next() >> (random.next() % 64)) * (random.next() % 9 == 0 ? -1 : 1),
+                method: ["/diplan.v1.Plans/UpsertCapacityLine", "", "/diplan.v1.Plans/Apply"].randomElement(using: &random)!,
+                mutations: mutations)
+            let bytes = change.recordBytes()
+            #expect(bytes == (try change.proto.serializedBytes()), "\(change)")
+            #expect(try Change(recordBytes: bytes) == change)
         }
     }
 }
