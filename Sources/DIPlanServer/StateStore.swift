@@ -459,6 +459,8 @@ package final class StateStore: Sendable {
             usleep(100)
         }
         sync()
+        // The commit loop may have looked while this sync was claimed: it looks again, and ends.
+        gate.update { _ in }
     }
 
     // MARK: - Snapshots, backups, compaction

@@ -145,38 +145,45 @@ public final class SegmentedLog: ChangeLog {
     /// a group commit's records leave together. When a write fails, the
     /// segment is cut back to where it was and none of the records is kept.
     public func append(contentsOf records: [LogRecord]) throws(StorageError) {
+        guard let first = records.first else { return }
         try state.withLock { (state: inout State) throws(StorageError) in
             // An empty log starts wherever its first record does (after a snapshot, say).
-            var last = state.segments.isEmpty ? (records.first?.revision ?? 1) - 1 : state.lastRevision
+            var last = state.segments.isEmpty ? first.revision &- 1 : state.lastRevision
             for record in records {
-                guard record.revision == last + 1 else { throw .missing("revision \(record.revision) appended after \(last)") }
+                guard record.revision == last &+ 1 else { throw .missing("revision \(record.revision) appended after \(last)") }
                 last = record.revision
             }
-            var next = 0
-            while next < records.count {
-                if state.current == nil || state.segments[state.segments.count - 1].size >= segmentSize {
-                    try startSegment(&state, firstRevision: records[next].revision)
+            do throws(StorageError) {
+                var next = 0
+                while next < records.count {
+                    if state.current == nil || state.segments[state.segments.count - 1].size >= segmentSize {
+                        try startSegment(&state, firstRevision: records[next].revision)
+                    }
+                    // This segment's records: at least one, up to the one that fills it.
+                    let file = state.current!
+                    let size = state.segments[state.segments.count - 1].size
+                    var bytes: [UInt8] = []
+                    repeat {
+                        SegmentScan.append(records[next], to: &bytes)
+                        next += 1
+                    } while next < records.count && size + UInt64(bytes.count) < segmentSize
+                    do throws(StorageError) {
+                        try FileIO.writeAll(file.fd, bytes, path: file.path)
+                    } catch {
+                        // Leave no half record behind for the next append to follow.
+                        _ = ftruncate(file.fd, off_t(size))
+                        throw error
+                    }
+                    state.segments[state.segments.count - 1].size += UInt64(bytes.count)
+                    state.segments[state.segments.count - 1].lastRevision = records[next - 1].revision
+                    state.lastRevision = records[next - 1].revision
                 }
-                // This segment's records: up to the one that fills it.
-                let file = state.current!
-                let size = state.segments[state.segments.count - 1].size
-                var bytes: [UInt8] = []
-                while next < records.count && size + UInt64(bytes.count) < segmentSize {
-                    SegmentScan.append(records[next], to: &bytes)
-                    next += 1
+            } catch {
+                // Nor any record of this call that an earlier segment took.
+                if !state.segments.isEmpty && state.lastRevision >= first.revision {
+                    try? cutBack(&state, after: first.revision &- 1)
                 }
-                do throws(StorageError) {
-                    try FileIO.writeAll(file.fd, bytes, path: file.path)
-                } catch {
-                    // Leave no half record behind for the next append to follow, nor the records of this call
-                    // that an earlier segment took.
-                    _ = ftruncate(file.fd, off_t(size))
-                    if state.lastRevision >= records[0].revision { try? cutBack(&state, after: records[0].revision - 1) }
-                    throw error
-                }
-                state.segments[state.segments.count - 1].size += UInt64(bytes.count)
-                state.segments[state.segments.count - 1].lastRevision = records[next - 1].revision
-                state.lastRevision = records[next - 1].revision
+                throw error
             }
         }
     }

@@ -74,6 +74,20 @@ struct SegmentedLogTests {
         #expect(try reopened.records(from: 1) == (1...32).map { record(UInt64($0)) })
     }
 
+    @Test func aSegmentSmallerThanARecordTakesOneRecordOfABatch() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        do {
+            let (log, _) = try SegmentedLog.open(directory: scratch.path, segmentSize: 1)
+            try log.append(contentsOf: (1...5).map { record(UInt64($0)) })
+            try log.sync()
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasSuffix(".log") }
+        #expect(files.count == 5)
+        let (reopened, _) = try SegmentedLog.open(directory: scratch.path, segmentSize: 1)
+        #expect(try reopened.records(from: 1) == (1...5).map { record(UInt64($0)) })
+    }
+
     @Test func aTornLastRecordIsCutOff() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
