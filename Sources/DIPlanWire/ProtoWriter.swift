@@ -24,6 +24,11 @@ package struct ProtoWriter {
         varint(field, UInt64(bitPattern: value))
     }
 
+    /// A string field that is set (a member of a `oneof`): written even when empty.
+    package mutating func string(_ field: Int, present value: String) {
+        string(field, value, element: true)
+    }
+
     /// A varint field that is set (a member of a `oneof`): written even when 0.
     package mutating func varint(_ field: Int, present value: UInt64) {
         tag(field, 0)

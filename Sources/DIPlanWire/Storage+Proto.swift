@@ -5,24 +5,38 @@ import SwiftProtobuf
 /// `diplan.v1.Change`, snapshots and backups `diplan.v1.StateSnapshot`.
 extension Change {
     /// The change as a log record's payload: the bytes of `proto`. A change
-    /// of capacity lines only — the change made most — is written by hand,
-    /// straight from its values; any other through swift-protobuf. (A test
-    /// holds the two to the same bytes.)
+    /// of capacity lines and holds only — the changes made most — is written
+    /// by hand, straight from its values; any other through swift-protobuf.
+    /// (A test holds the two to the same bytes.)
     package func recordBytes() -> [UInt8] {
-        guard mutations.allSatisfy({ if case .line = $0 { true } else { false } }) else {
+        let byHand = mutations.allSatisfy { mutation in
+            switch mutation {
+            case .line, .hold: true
+            default: false
+            }
+        }
+        guard byHand else {
             // Encoding a message built from valid domain values cannot fail.
             return (try? proto.serializedBytes()) ?? []
         }
         var writer = ProtoWriter()
-        writer.bytes.reserveCapacity(64 + method.utf8.count + mutations.count * 128)
+        writer.bytes.reserveCapacity(64 + method.utf8.count + mutations.count * 160)
         writer.varint(1, revision)
         writer.varint(2, UInt64(uid))
         writer.signed(3, unixMillis)
         writer.string(4, method)
-        for case .line(let line) in mutations {
-            writer.message(5, lengthBytes: 1) { mutation in
-                mutation.signed(1, Int64(Diplan_V1_ChangeKind.line.rawValue))
-                mutation.message(6, lengthBytes: 1) { line.write(to: &$0) }
+        for mutation in mutations {
+            writer.message(5, lengthBytes: 2) { writer in
+                switch mutation {
+                case .line(let line):
+                    writer.signed(1, Int64(Diplan_V1_ChangeKind.line.rawValue))
+                    writer.message(6) { line.write(to: &$0) }
+                case .hold(let hold):
+                    writer.signed(1, Int64(Diplan_V1_ChangeKind.hold.rawValue))
+                    writer.message(10, lengthBytes: 2) { hold.write(to: &$0) }
+                default:
+                    preconditionFailure("only lines and holds are written by hand")
+                }
             }
         }
         return writer.bytes
@@ -128,5 +142,39 @@ extension CapacityLine {
         writer.string(11, updated.text)
         writer.string(12, source)
         writer.varint(13, revision)
+    }
+}
+
+extension LineKey {
+    /// The fields of `proto`, in field-number order.
+    fileprivate func write(to writer: inout ProtoWriter) {
+        writer.string(1, planID)
+        writer.string(2, municipalityID)
+        writer.signed(3, Int64(serviceType.proto.rawValue))
+        writer.signed(4, Int64(targetGroup.proto.rawValue))
+    }
+}
+
+extension Hold {
+    /// The fields of `proto`, in field-number order; its target (a `oneof`) and its line key (a message
+    /// always set) are written even when empty.
+    fileprivate func write(to writer: inout ProtoWriter) {
+        writer.string(1, id)
+        writer.string(2, referralID)
+        switch target {
+        case .facility(let facilityID): writer.string(3, present: facilityID)
+        case .line(let key): writer.message(4) { key.write(to: &$0) }
+        }
+        writer.varint(5, UInt64(places))
+        writer.signed(6, Int64(status.proto.rawValue))
+        writer.signed(7, createdMillis)
+        writer.signed(8, expiresMillis)
+        writer.varint(9, revision)
+        writer.message(10) { lineKey.write(to: &$0) }
+        writer.signed(11, endedMillis ?? 0)
+        writer.string(12, holdKey)
+        writer.string(13, confirmKey ?? "")
+        writer.string(14, releaseKey ?? "")
+        writer.varint(15, UInt64(freeAfter))
     }
 }

@@ -40,7 +40,7 @@ struct SnapshotCodecTests {
     }
 }
 
-/// Log records of line changes are written by hand; they must be the bytes swift-protobuf writes.
+/// Log records of line and hold changes are written by hand; they must be the bytes swift-protobuf writes.
 @Suite("Log records written by hand")
 struct RecordEncodingTests {
     static func randomLine(_ random: inout SplitMix64) -> CapacityLine {
@@ -64,10 +64,27 @@ struct RecordEncodingTests {
             revision: random.next() >> (random.next() % 64))
     }
 
-    @Test func lineChangesAreTheBytesSwiftProtobufWrites() throws {
+    static func randomHold(_ random: inout SplitMix64) -> Hold {
+        let key = randomLine(&random).key
+        let ended = random.next() % 2 == 0
+        return Hold(
+            id: "h\(random.next() % 1_000)", referralID: ["", "ref-7", "āč"].randomElement(using: &random)!,
+            target: random.next() % 3 == 0 ? .facility(["", "ludza-dac"].randomElement(using: &random)!) : .line(key),
+            lineKey: key, places: UInt32(random.next() % 4), status: Hold.Status.allCases.randomElement(using: &random)!,
+            createdMillis: Int64(random.next() >> 20), expiresMillis: Int64(random.next() >> 20),
+            // As a hold reads back: an end time and the ending keys are absent, or set.
+            endedMillis: ended ? Int64(1 + random.next() >> 20) : nil,
+            holdKey: ["", "k1"].randomElement(using: &random)!, confirmKey: ended ? "c" : nil,
+            releaseKey: random.next() % 3 == 0 ? "r" : nil, freeAfter: UInt32(random.next() % 20),
+            revision: random.next() >> (random.next() % 64))
+    }
+
+    @Test func lineAndHoldChangesAreTheBytesSwiftProtobufWrites() throws {
         var random = SplitMix64(seed: 11)
         for _ in 0..<3_000 {
-            var mutations: [Mutation] = (0..<(1 + random.next() % 3)).map { _ in .line(Self.randomLine(&random)) }
+            var mutations: [Mutation] = (0..<(1 + random.next() % 3)).map { _ in
+                random.next() % 2 == 0 ? .line(Self.randomLine(&random)) : .hold(Self.randomHold(&random))
+            }
             // Now and then another kind of mutation among them: the whole change then goes through swift-protobuf.
             if random.next() % 5 == 0 { mutations.append(.lineDeleted(Self.randomLine(&random).key)) }
             let change = Change(
