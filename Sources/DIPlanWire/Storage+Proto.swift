@@ -58,9 +58,12 @@ extension PlanState {
         var message = Diplan_V1_StateSnapshot()
         message.revision = revision
         message.dataset = try export().proto
-        message.holds = allHolds.map(\.proto)
         message.unixMs = unixMillis
-        return try message.serializedBytes()
+        // The holds (field 4, the last) written by hand after the rest: every hold ever made is kept, so they
+        // are most of a busy daemon's snapshot. The same bytes as swift-protobuf's (a test holds them to it).
+        var writer = ProtoWriter(bytes: try message.serializedBytes())
+        for hold in allHolds { writer.message(4, lengthBytes: 2) { hold.write(to: &$0) } }
+        return writer.bytes
     }
 
     /// The state a snapshot holds. Its lines — nearly all of a large snapshot —

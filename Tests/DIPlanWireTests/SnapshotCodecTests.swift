@@ -30,6 +30,27 @@ struct SnapshotCodecTests {
         }
     }
 
+    /// The holds, written by hand, are the bytes swift-protobuf writes, and read back.
+    @Test func holdsAreWrittenAsSwiftProtobufWritesThemAndReadBack() throws {
+        var random = SplitMix64(seed: 12)
+        let base = try Self.state()
+        let holds = (0..<200).map { index in
+            var hold = RecordEncodingTests.randomHold(&random)
+            hold.id = "h\(index)"
+            hold.revision = UInt64(index + 1)
+            return hold
+        }
+        let state = PlanState(restoring: try base.export(), holds: holds, revision: base.revision)
+        let bytes = try state.snapshotBytes(unixMillis: 7)
+        var message = Diplan_V1_StateSnapshot()
+        message.revision = state.revision
+        message.dataset = try state.export().proto
+        message.unixMs = 7
+        message.holds = state.allHolds.map(\.proto)
+        #expect(bytes == (try message.serializedBytes()))
+        #expect(try PlanState(snapshotBytes: bytes).allHolds == holds)
+    }
+
     /// Cut inside a field (the storage layer's checksums catch a cut between fields).
     @Test(arguments: [0.25, 0.5, 0.75, 0.999])
     func aSnapshotCutInsideAFieldIsRefused(_ fraction: Double) throws {
