@@ -76,15 +76,10 @@ package enum PlansService {
             }
         }
         router.unaryBytes(Method.Plans.queryCapacity) { payload, _ throws(RPCError) in
-            // Decoded by hand when well-formed and valid; anything else by swift-protobuf, for its errors.
-            let query: CapacityQuery
-            if let decoded = payload.withUnsafeBytes({ CapacityQuery(wellFormed: $0) }) {
-                query = decoded
-            } else {
-                let request = try Router.decode(
-                    Diplan_V1_QueryCapacityRequest.self, payload, method: Method.Plans.queryCapacity)
-                query = try domain { () throws(DomainError) in try CapacityQuery(proto: request) }
-            }
+            let query = try Router.decode(
+                Diplan_V1_QueryCapacityRequest.self, payload, method: Method.Plans.queryCapacity,
+                byHand: { CapacityQuery(wellFormed: $0) },
+                mapped: { (request) throws(DomainError) in try CapacityQuery(proto: request) })
             let (groups, revision) = try store.read { (state) throws(RPCError) in
                 (try domain { () throws(DomainError) in try state.queryCapacity(query) }, state.revision)
             }
@@ -214,13 +209,15 @@ package enum PlansService {
             response.revision = change.revision
             return (response, change.revision)
         }
-        router.unary(Method.Plans.upsertCapacityLine, Diplan_V1_UpsertCapacityLineRequest.self) {
-            request, context throws(RPCError) in
-            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
-            var response = Diplan_V1_UpsertCapacityLineResponse()
-            response.line = change.lines.first?.proto ?? Diplan_V1_CapacityLine()
-            response.revision = change.revision
-            return (response, change.revision)
+        router.unaryBytes(Method.Plans.upsertCapacityLine) { payload, context throws(RPCError) in
+            let update = try Router.decode(
+                Diplan_V1_UpsertCapacityLineRequest.self, payload, method: Method.Plans.upsertCapacityLine,
+                byHand: { Update(wellFormedUpsertCapacityLine: $0) },
+                mapped: { (request) throws(DomainError) in try Update(proto: request) })
+            let change = try commit([update], context)
+            // The answer by hand, too: the change local services make most.
+            guard let line = change.lines.first else { throw RPCError(.internal, "the upsert changed no line") }
+            return Reply(payload: line.encodedUpsertResponse(revision: change.revision), revision: change.revision)
         }
         router.unary(Method.Plans.deleteCapacityLine, Diplan_V1_DeleteCapacityLineRequest.self) {
             request, context throws(RPCError) in

@@ -78,6 +78,18 @@ package struct Router: Sendable {
             })
     }
 
+    /// A request decoded by hand when it is well-formed and valid (`byHand`,
+    /// for the calls made most); anything else by swift-protobuf and then
+    /// `mapped` to the domain, for their errors.
+    static func decode<Request: Message, Value>(
+        _ type: Request.Type, _ payload: Data, method: String, byHand: (UnsafeRawBufferPointer) -> Value?,
+        mapped: (Request) throws(DomainError) -> Value
+    ) throws(RPCError) -> Value {
+        if let value = payload.withUnsafeBytes(byHand) { return value }
+        let request = try decode(type, payload, method: method)
+        return try domain { () throws(DomainError) in try mapped(request) }
+    }
+
     static func decode<Request: Message>(
         _ type: Request.Type, _ payload: Data, method: String
     ) throws(RPCError)

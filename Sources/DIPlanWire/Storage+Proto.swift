@@ -131,7 +131,7 @@ package enum SnapshotError: Error, CustomStringConvertible {
 
 extension CapacityLine {
     /// The fields of `proto`, in field-number order; a known figure is written even when 0 (a `oneof`).
-    fileprivate func write(to writer: inout ProtoWriter) {
+    func write(to writer: inout ProtoWriter) {
         writer.string(1, key.planID)
         writer.string(2, key.municipalityID)
         writer.signed(3, Int64(key.serviceType.proto.rawValue))

@@ -22,6 +22,25 @@ func damaged(_ bytes: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
     return bytes
 }
 
+/// Feeds 5,000 well-formed encodings (each as `make` gives them, in one or
+/// more forms) to a hand decoder: it must take every one that swift-protobuf
+/// takes, and read it alike. Returns how many it took.
+func wellFormedInputsAgree<Decoded: Equatable>(
+    seed: UInt64, _ make: (inout SplitMix64) throws -> [[UInt8]], handmade: ([UInt8]) -> Decoded?,
+    reference: ([UInt8]) -> Decoded?
+) rethrows -> Int {
+    var random = SplitMix64(seed: seed)
+    var taken = 0
+    for _ in 0..<5_000 {
+        for bytes in try make(&random) {
+            let decoded = handmade(bytes)
+            #expect(decoded == reference(bytes), "\(bytes)")
+            if decoded != nil { taken += 1 }
+        }
+    }
+    return taken
+}
+
 /// Feeds 20,000 damaged encodings to a hand decoder: whatever it takes, it
 /// must read as swift-protobuf does. Returns how many it left to swift-protobuf.
 func damagedInputsAgree<Decoded: Equatable>(
@@ -41,21 +60,22 @@ func damagedInputsAgree<Decoded: Equatable>(
     return refused
 }
 
+/// What the daemon's slow path makes of the bytes: the request as swift-protobuf
+/// decodes it, then mapped to the domain — nil where either refuses them.
+func slowPath<Request: Message, Decoded>(_: Request.Type, _ bytes: [UInt8], _ map: (Request) throws -> Decoded) -> Decoded? {
+    guard let request = try? Request(serializedBytes: bytes), request.unknownFields.data.isEmpty else { return nil }
+    return try? map(request)
+}
+
 /// The daemon decodes QueryCapacity requests by hand when it can, and with
 /// swift-protobuf when it cannot; the two must never disagree.
 @Suite("QueryCapacity requests decoded by hand")
 struct QueryDecodingTests {
-    /// What the daemon's slow path makes of the bytes: the query, or nil where it refuses them.
     static func reference(_ bytes: [UInt8]) -> CapacityQuery? {
-        guard let request = try? Diplan_V1_QueryCapacityRequest(serializedBytes: bytes),
-            request.unknownFields.data.isEmpty
-        else { return nil }
-        return try? CapacityQuery(proto: request)
+        slowPath(Diplan_V1_QueryCapacityRequest.self, bytes) { try CapacityQuery(proto: $0) }
     }
 
-    static func handmade(_ bytes: [UInt8]) -> CapacityQuery? {
-        bytes.withUnsafeBytes { CapacityQuery(wellFormed: $0) }
-    }
+    static func handmade(_ bytes: [UInt8]) -> CapacityQuery? { bytes.withUnsafeBytes { CapacityQuery(wellFormed: $0) } }
 
     static func randomRequest(_ random: inout SplitMix64) -> Diplan_V1_QueryCapacityRequest {
         // Mostly valid values, now and then UNSPECIFIED or a number no enum has.
@@ -122,18 +142,13 @@ struct QueryDecodingTests {
     }
 
     @Test func agreesWithSwiftProtobufOnValidRequests() throws {
-        var random = SplitMix64(seed: 8)
-        var fast = 0
-        for _ in 0..<5_000 {
-            let request = Self.randomRequest(&random)
-            for bytes in [try request.serializedBytes(), Self.unpacked(request)] {
-                let expected = Self.reference(bytes)
-                let decoded = Self.handmade(bytes)
-                // Every request the slow path takes, the fast path takes too, and reads alike.
-                #expect(decoded == expected, "\(bytes)")
-                if decoded != nil { fast += 1 }
-            }
-        }
+        // Every request the slow path takes, the fast path takes too, and reads alike: packed or not.
+        let fast = try wellFormedInputsAgree(
+            seed: 8,
+            { random in
+                let request = Self.randomRequest(&random)
+                return [try request.serializedBytes(), Self.unpacked(request)]
+            }, handmade: Self.handmade, reference: Self.reference)
         #expect(fast > 1_000)
     }
 
