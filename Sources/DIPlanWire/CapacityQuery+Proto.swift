@@ -53,7 +53,7 @@ extension CapacityQuery {
         func collect<Value: ProtoMapped>(_ wireType: UInt64, into values: inout Set<Value>) -> Bool
         where Value.Proto: RawRepresentable, Value.Proto.RawValue == Int {
             eachEnum(wireType) { raw in
-                guard let proto = Value.Proto(rawValue: raw), let value = Value(proto: proto) else { return false }
+                guard let value = Value(wire: UInt64(raw)) else { return false }
                 values.insert(value)
                 return true
             }

@@ -132,10 +132,8 @@ package enum SnapshotError: Error, CustomStringConvertible {
 extension CapacityLine {
     /// The fields of `proto`, in field-number order; a known figure is written even when 0 (a `oneof`).
     func write(to writer: inout ProtoWriter) {
-        writer.string(1, key.planID)
-        writer.string(2, key.municipalityID)
-        writer.signed(3, Int64(key.serviceType.proto.rawValue))
-        writer.signed(4, Int64(key.targetGroup.proto.rawValue))
+        // A line's fields 1 to 4 are its key's, numbered as in `LineKey`.
+        key.write(to: &writer)
         if let planned { writer.varint(5, present: UInt64(planned)) }
         if let existing { writer.varint(6, present: UInt64(existing)) }
         if let occupied { writer.varint(7, present: UInt64(occupied)) }

@@ -60,13 +60,11 @@ extension CapacityLine {
             // Counts past uint32 and enum values past int32 are left to swift-protobuf, whatever it makes of them.
             switch number {
             case 3:
-                guard value <= UInt64(Int32.max), let proto = Diplan_V1_ServiceType(rawValue: Int(value)) else { return nil }
-                serviceType = ServiceType(proto: proto)
-                guard serviceType != nil else { return nil }
+                guard let type = ServiceType(wire: value) else { return nil }
+                serviceType = type
             case 4:
-                guard value <= UInt64(Int32.max), let proto = Diplan_V1_TargetGroup(rawValue: Int(value)) else { return nil }
-                targetGroup = TargetGroup(proto: proto)
-                guard targetGroup != nil else { return nil }
+                guard let group = TargetGroup(wire: value) else { return nil }
+                targetGroup = group
             case 5, 6, 7, 8, 10:
                 guard let count = UInt32(exactly: value) else { return nil }
                 switch number {

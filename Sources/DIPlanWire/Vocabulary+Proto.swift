@@ -30,6 +30,16 @@ extension ProtoMapped {
     }
 }
 
+extension ProtoMapped where Proto: RawRepresentable, Proto.RawValue == Int {
+    /// The domain value of an enum number as it came on the wire, for the hand
+    /// decoders: nil for UNSPECIFIED, an unknown number, or one past int32
+    /// (left to swift-protobuf, whatever it makes of it).
+    package init?(wire value: UInt64) {
+        guard value <= UInt64(Int32.max), let proto = Proto(rawValue: Int(value)) else { return nil }
+        self.init(proto: proto)
+    }
+}
+
 extension Region: ProtoMapped {
     package var proto: Diplan_V1_Region {
         switch self {
