@@ -75,8 +75,14 @@ package final class StateStore: Sendable {
 
     package struct Options: Sendable {
         package var fsync = FsyncMode.always
-        /// Take a snapshot after this many records (0: never automatically).
+        /// Take a snapshot after this many records (0: never automatically)…
         package var snapshotEveryRecords = 10_000
+        /// …once the log written since the last snapshot is at least this
+        /// percentage of that snapshot's size (0: whatever its size), as
+        /// Redis's `auto-aof-rewrite-percentage`: a large state is not written
+        /// out whole for every few records, and a restart replays at most
+        /// about that much log.
+        package var snapshotLogGrowthPercent = 100
         /// Changes kept in memory for watchers that start in the past.
         package var watchHistory = 100_000
         /// Changes a watcher may fall behind by before it is cancelled.
@@ -97,6 +103,8 @@ package final class StateStore: Sendable {
     private let options: Options
     private let logger: Logger
     private let snapshotting = Mutex(false)
+    /// The last snapshot's size, and the log's size right after it (for `snapshotLogGrowthPercent`).
+    private let lastSnapshot = Mutex((bytes: UInt64(0), logBytes: UInt64(0)))
     /// Asks the snapshot thread for a snapshot (on its own condition: writes must not wake it).
     private let snapshots = Condition((requested: false, stopping: false))
     /// What each sync made durable, for the completion thread to publish, in order.
@@ -471,7 +479,7 @@ package final class StateStore: Sendable {
             guard go == true else { return }
             snapshots.mutate { $0.requested = false }
             do {
-                let taken = try snapshot()
+                guard let taken = try snapshotIfDue() else { continue }
                 logger.info(
                     "snapshot written",
                     metadata: ["revision": "\(taken.revision)", "bytes": "\(taken.bytes)", "path": "\(taken.path)"])
@@ -479,6 +487,29 @@ package final class StateStore: Sendable {
                 logger.error("snapshot failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Writes a snapshot when the log has grown enough since the last one
+    /// (`snapshotLogGrowthPercent`); nil when it has not.
+    @discardableResult
+    package func snapshotIfDue() throws(StoreError) -> (revision: UInt64, path: String, bytes: UInt64)? {
+        guard snapshotIsDue() else { return nil }
+        return try snapshot()
+    }
+
+    private func snapshotIsDue() -> Bool {
+        guard let log else { return true }
+        let last = lastSnapshot.withLock { $0 }
+        let grown = log.size.subtractingReportingOverflow(last.logBytes)
+        let growth = grown.overflow ? 0 : grown.partialValue
+        let wanted = last.bytes.multipliedReportingOverflow(by: UInt64(options.snapshotLogGrowthPercent))
+        if wanted.overflow || growth < wanted.partialValue / 100 {
+            logger.debug(
+                "snapshot put off: the log has not grown enough since the last",
+                metadata: ["log_bytes_since": "\(growth)", "last_snapshot_bytes": "\(last.bytes)"])
+            return false
+        }
+        return true
     }
 
     /// The state as of a durable revision, without stopping readers or writers
@@ -507,6 +538,7 @@ package final class StateStore: Sendable {
             let saved = try directory.snapshots.save(revision: copy.revision, payload: payload)
             // Two snapshots are kept, and the log since the older: a damaged newest one still has a way back.
             if let oldest = try directory.snapshots.prune(keep: 2) { try log.drop(before: oldest + 1) }
+            lastSnapshot.withLock { $0 = (saved.bytes, log.size) }
             return (copy.revision, saved.path, saved.bytes)
         } catch let error as StorageError {
             throw .unavailable("the snapshot could not be written: \(error)")

@@ -43,6 +43,14 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-every"), help: "Write a snapshot after this many changes (0: only on request).")
     var snapshotEvery = 10_000
 
+    @Option(
+        name: .customLong("snapshot-log-growth"),
+        help: """
+            …and only once the log since the last snapshot is at least this percentage of that snapshot's size \
+            (0: whatever its size).
+            """)
+    var snapshotLogGrowth = 100
+
     @Option(name: .customLong("watch-queue"), help: "Changes a watcher may fall behind by before it is cancelled.")
     var watchQueue = 1_024
 
@@ -81,6 +89,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         var storeOptions = StateStore.Options()
         storeOptions.fsync = fsyncMode
         storeOptions.snapshotEveryRecords = snapshotEvery
+        storeOptions.snapshotLogGrowthPercent = max(0, snapshotLogGrowth)
         storeOptions.watchQueue = max(1, watchQueue)
         storeOptions.watchHistory = max(1, watchHistory)
         let store: StateStore

@@ -41,7 +41,8 @@ struct DurabilityTests {
         let iterations = ProcessInfo.processInfo.environment["DIPLAN_CRASH_ITERATIONS"].flatMap(Int.init) ?? 25
         var totalAcknowledged = 0
         for iteration in 0..<iterations {
-            let daemon = try TestDaemon(arguments: ["--snapshot-every", "300"], directory: directory)
+            let daemon = try TestDaemon(
+                arguments: ["--snapshot-every", "300", "--snapshot-log-growth", "0"], directory: directory)
             let reader = try daemon.client()
             let revision = try await reader.queryCapacity(CapacityQuery()).1
             #expect(

@@ -2,6 +2,7 @@ import DIPlanCore
 import DIPlanServer
 import DIPlanStorage
 import DIPlanWire
+import Foundation
 import Glibc
 import Logging
 import Testing
@@ -136,5 +137,46 @@ struct StoreTests {
         #expect(store.durableRevision == store.revision)
         #expect(log.syncedRevision == store.revision)
         store.close()
+    }
+
+    /// A large state is not written out whole every few records: an automatic
+    /// snapshot waits until the log since the last one is as large as it.
+    @Test func aSnapshotWaitsUntilTheLogHasGrownAsLargeAsTheLastOne() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var options = StateStore.Options()
+        options.snapshotEveryRecords = 0
+        let logger = Logger(label: "test")
+        let store = try StateRecovery.open(path: directory.path("state"), options: options, logger: logger)
+        defer { store.close() }
+        // The first is due whatever the log's size.
+        let first = try #require(try store.snapshotIfDue())
+        let base = store.logBytes
+        var value: UInt32 = 0
+        func write() throws {
+            value += 1
+            try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: value))], context: Self.context)
+        }
+        while store.logBytes - base < first.bytes - 300 {
+            try write()
+            #expect(try store.snapshotIfDue() == nil, "a snapshot after \(store.logBytes - base) bytes of log")
+        }
+        while store.logBytes - base < first.bytes { try write() }
+        let second = try #require(try store.snapshotIfDue())
+        #expect(second.revision == store.revision)
+        #expect(value > 5)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path("state/snap"))
+        #expect(files.count == 2)
+        // Explicit snapshots (Admin/Snapshot) are not held back.
+        try write()
+        #expect(try store.snapshot().revision == store.revision)
+
+        // At 0 % every request is due.
+        var always = options
+        always.snapshotLogGrowthPercent = 0
+        let other = try StateRecovery.open(path: directory.path("other"), options: always, logger: logger)
+        defer { other.close() }
+        #expect(try other.snapshotIfDue() != nil)
+        #expect(try other.snapshotIfDue() != nil)
     }
 }
