@@ -467,6 +467,7 @@ package final class StateStore: Sendable {
             usleep(100)
         }
         sync()
+        do { try log?.close() } catch { logger.error("the log could not be closed cleanly", metadata: ["error": "\(error)"]) }
         // The commit loop may have looked while this sync was claimed: it looks again, and ends.
         gate.update { _ in }
     }

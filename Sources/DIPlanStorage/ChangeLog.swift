@@ -32,13 +32,18 @@ public protocol ChangeLog: AnyObject, Sendable {
     /// Drops whole segments whose records are all before `revision`; returns the oldest revision kept.
     @discardableResult
     func drop(before revision: UInt64) throws(StorageError) -> UInt64
+    /// Leaves the log as a clean stop should (durable, with no room made ready left behind).
+    func close() throws(StorageError)
     /// The last revision appended.
     var lastRevision: UInt64 { get }
-    /// Bytes on disk.
+    /// Bytes of records on disk.
     var size: UInt64 { get }
 }
 
 extension ChangeLog {
+    /// Syncs what was appended.
+    public func close() throws(StorageError) { try sync() }
+
     /// One record at a time, each written as it comes.
     public func append(contentsOf records: [LogRecord]) throws(StorageError) {
         let before = lastRevision

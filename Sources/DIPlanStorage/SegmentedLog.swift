@@ -3,6 +3,14 @@ import Synchronization
 
 /// The write-ahead log on disk: segment files `wal/<first revision>.log` of
 /// length-framed, CRC32C-checked records, appended and fdatasync'ed.
+///
+/// The segment being written is zero-filled a mebibyte ahead of its records
+/// (`readyAhead`), so that the fdatasync of a record that lands there writes
+/// only its data: an append that grows the file must also write the inode,
+/// a second synchronous write on every sync (on this machine's disk 117–135
+/// against 86–93 µs per write and fdatasync). Zeros after the last record are
+/// room made ready, not damage: a start writes on over them, and a segment is
+/// cut back to its records when it is finished or the log is closed.
 public final class SegmentedLog: ChangeLog {
     /// One open segment file; closed when the last user lets go, so a sync
     /// in progress never sees its descriptor closed under it.
@@ -13,7 +21,7 @@ public final class SegmentedLog: ChangeLog {
             self.path = path
             self.fd = fd
         }
-        deinit { close(fd) }
+        deinit { Glibc.close(fd) }
     }
 
     struct Segment {
@@ -27,7 +35,12 @@ public final class SegmentedLog: ChangeLog {
         var segments: [Segment]
         var current: SegmentFile?
         var lastRevision: UInt64
+        /// The length of the current segment's file: its records, then zeros made ready for the next.
+        var ready: UInt64 = 0
     }
+
+    /// How far ahead of its records the current segment is zero-filled.
+    public static let readyAhead: UInt64 = 1 << 20
 
     /// What opening the log found and did.
     public struct OpenReport: Sendable {
@@ -69,7 +82,9 @@ public final class SegmentedLog: ChangeLog {
             switch scan.end {
             case .clean: break
             case .torn(let offset) where isLast:
-                tail = (path, offset, try FileIO.readAll(path).count - offset)
+                // Zeros alone are room made ready ahead of the records (or a write that never reached the disk).
+                let bytes = try FileIO.readAll(path)
+                if !bytes[offset...].allSatisfy({ $0 == 0 }) { tail = (path, offset, bytes.count - offset) }
             case .torn(let offset):
                 throw .corrupt(path: path, offset: offset, reason: "a damaged record in a segment that later segments follow")
             case .corrupt(let offset, let reason):
@@ -118,18 +133,21 @@ public final class SegmentedLog: ChangeLog {
             report.cutTail = (tail.path, tail.offset, tail.size)
         }
         var current: SegmentFile?
+        var ready: UInt64 = 0
         if let last = segments.last {
-            current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY | O_APPEND))
+            let fd = try FileIO.open(last.path, O_WRONLY)
+            current = SegmentFile(path: last.path, fd: fd)
+            ready = UInt64(max(0, lseek(fd, 0, SEEK_END)))
         }
         let log = SegmentedLog(
             directory: directory, segmentSize: segmentSize,
-            state: State(segments: segments, current: current, lastRevision: segments.last?.lastRevision ?? 0))
+            state: State(segments: segments, current: current, lastRevision: segments.last?.lastRevision ?? 0, ready: ready))
         return (log, report)
     }
 
     private static func cut(_ path: String, at offset: Int) throws(StorageError) {
         let fd = try FileIO.open(path, O_WRONLY)
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         guard ftruncate(fd, off_t(offset)) == 0 else { throw .io(operation: "ftruncate", path: path, errno: errno) }
         try FileIO.sync(fd, path: path)
     }
@@ -167,13 +185,17 @@ public final class SegmentedLog: ChangeLog {
                         SegmentScan.append(records[next], to: &bytes)
                         next += 1
                     } while next < records.count && size + UInt64(bytes.count) < segmentSize
+                    let end = size + UInt64(bytes.count)
+                    if end > state.ready { makeReady(&state, file, through: end) }
                     do throws(StorageError) {
-                        try FileIO.writeAll(file.fd, bytes, path: file.path)
+                        try FileIO.writeAll(file.fd, bytes, at: size, path: file.path)
                     } catch {
                         // Leave no half record behind for the next append to follow.
                         _ = ftruncate(file.fd, off_t(size))
+                        state.ready = size
                         throw error
                     }
+                    state.ready = max(state.ready, end)
                     state.segments[state.segments.count - 1].size += UInt64(bytes.count)
                     state.segments[state.segments.count - 1].lastRevision = records[next - 1].revision
                     state.lastRevision = records[next - 1].revision
@@ -188,11 +210,49 @@ public final class SegmentedLog: ChangeLog {
         }
     }
 
+    /// Zero-fills the current segment from where it ends to `readyAhead` past
+    /// `end`. Where that fails (a full disk), records extend the file themselves.
+    private func makeReady(_ state: inout State, _ file: SegmentFile, through end: UInt64) {
+        let target = end + Self.readyAhead
+        let zeros = [UInt8](repeating: 0, count: Int(target - state.ready))
+        if (try? FileIO.writeAll(file.fd, zeros, at: state.ready, path: file.path)) != nil {
+            state.ready = target
+        } else {
+            // Gives back what part of it was written.
+            _ = ftruncate(file.fd, off_t(state.ready))
+        }
+    }
+
+    /// Cuts the current segment back to its records and makes that durable:
+    /// only the last segment may end in zeros.
+    private func finishSegment(_ state: inout State) throws(StorageError) {
+        guard let current = state.current, let last = state.segments.last else { return }
+        if state.ready > last.size {
+            guard ftruncate(current.fd, off_t(last.size)) == 0 else {
+                throw .io(operation: "ftruncate", path: current.path, errno: errno)
+            }
+            state.ready = last.size
+        }
+        try FileIO.sync(current.fd, path: current.path)
+    }
+
+    /// Cuts the segment being written back to its records, durably, and stops
+    /// writing (a clean stop leaves no zeros behind). Appending opens it again.
+    public func close() throws(StorageError) {
+        try state.withLock { (state: inout State) throws(StorageError) in
+            try finishSegment(&state)
+            if let last = state.segments.last {
+                state.current = nil
+                state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY))
+            }
+        }
+    }
+
     /// Creates the next segment file and makes its name durable.
     private func startSegment(_ state: inout State, firstRevision: UInt64) throws(StorageError) {
-        if let current = state.current { try FileIO.sync(current.fd, path: current.path) }
+        try finishSegment(&state)
         let path = directory + "/" + Self.segmentName(firstRevision)
-        let fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
+        let fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC)
         let file = SegmentFile(path: path, fd: fd)
         let header = SegmentScan.header(firstRevision: firstRevision)
         do throws(StorageError) {
@@ -206,6 +266,7 @@ public final class SegmentedLog: ChangeLog {
         state.segments.append(
             Segment(path: path, firstRevision: firstRevision, lastRevision: firstRevision - 1, size: UInt64(header.count)))
         state.current = file
+        state.ready = UInt64(header.count)
     }
 
     @discardableResult
@@ -240,7 +301,8 @@ public final class SegmentedLog: ChangeLog {
         last.size = UInt64(offset)
         last.lastRevision = kept
         state.segments[state.segments.count - 1] = last
-        state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY | O_APPEND))
+        state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY))
+        state.ready = UInt64(offset)
         state.lastRevision = kept
         try FileIO.syncDirectory(directory)
     }

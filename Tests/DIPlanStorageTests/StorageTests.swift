@@ -87,16 +87,19 @@ struct SegmentedLogTests {
         for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
         try log.sync()
         let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
-        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-        // A crash in the middle of writing record 11: its header and part of its payload.
+        let size = 16 + 10 * 56
+        let length = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        // Zero-filled ahead of its records when the first came.
+        #expect(length == 16 + 56 + Int(SegmentedLog.readyAhead))
+        // A crash in the middle of writing record 11: its header and part of its payload, then the zeros made ready.
         let torn = Array(SegmentScanProbe.encode(record(11)).prefix(30))
         let handle = FileHandle(forWritingAtPath: path)!
-        handle.seekToEndOfFile()
+        handle.seek(toFileOffset: UInt64(size))
         handle.write(Data(torn))
         handle.closeFile()
         let (reopened, report) = try SegmentedLog.open(directory: scratch.path)
         #expect(report.cutTail?.offset == size)
-        #expect(report.cutTail?.bytes == 30)
+        #expect(report.cutTail?.bytes == length - size)
         #expect(reopened.lastRevision == 10)
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == size)
         try reopened.append(record(11))
@@ -109,7 +112,8 @@ struct SegmentedLogTests {
         do {
             let (log, _) = try SegmentedLog.open(directory: scratch.path)
             for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
-            try log.sync()
+            // As a new segment's start finishes the one before: cut back to its records, durably.
+            try log.close()
         }
         // A crash right after the next segment's file was created, before its header was written.
         let empty = scratch.path + "/00000000000000000011.log"
@@ -134,7 +138,7 @@ struct SegmentedLogTests {
         defer { scratch.remove() }
         let (log, _) = try SegmentedLog.open(directory: scratch.path)
         for revision in UInt64(1)...UInt64(5) { try log.append(record(revision)) }
-        try log.sync()
+        try log.close()
         let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
         try flipBit(path, atFromEnd: 3)
         let (reopened, report) = try SegmentedLog.open(directory: scratch.path)
@@ -147,7 +151,7 @@ struct SegmentedLogTests {
         defer { scratch.remove() }
         let (log, _) = try SegmentedLog.open(directory: scratch.path)
         for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
-        try log.sync()
+        try log.close()
         let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
         // Record 5 starts at 16 + 4 × 56; flip a bit of its payload.
         let offset = 16 + 4 * 56
@@ -186,6 +190,54 @@ struct SegmentedLogTests {
         let (reopened, report) = try SegmentedLog.open(directory: scratch.path, segmentSize: 400)
         #expect(report.cutTail == nil)
         #expect(try reopened.records(from: 1).map(\.revision) == Array(UInt64(1)...8))
+    }
+
+    /// A crash leaves the zeros made ready after the last record: they are
+    /// room, not damage. The start keeps them and writes on over them; a
+    /// finished segment, and a closed log, end at their last record.
+    @Test func theZerosMadeReadyAfterTheLastRecordAreNotDamage() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let wal = scratch.path + "/wal"
+        func length(_ name: String) throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: wal + "/" + name)[.size] as! Int
+        }
+        let first = "00000000000000000001.log"
+        do {
+            let (log, _) = try SegmentedLog.open(directory: wal)
+            for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+            try log.sync()
+            #expect(log.size == UInt64(16 + 10 * 56))
+            // Then a crash: no close.
+        }
+        // Zero-filled ahead of its records when the first came.
+        let ready = 16 + 56 + Int(SegmentedLog.readyAhead)
+        #expect(try length(first) == ready)
+        let verified = try StateDirectory.verify(path: scratch.path)
+        #expect(verified.tornTail == nil)
+        #expect(verified.lastRevision == 10)
+        do {
+            let (log, report) = try SegmentedLog.open(directory: wal)
+            #expect(report.cutTail == nil)
+            #expect(log.lastRevision == 10)
+            #expect(try length(first) == ready, "the room is kept")
+            for revision in UInt64(11)...UInt64(20) { try log.append(record(revision)) }
+            try log.sync()
+            #expect(try length(first) == ready)
+            // Past the room made ready, more is.
+            let big = LogRecord(revision: 21, payload: [UInt8](repeating: 9, count: Int(SegmentedLog.readyAhead)))
+            try log.append(big)
+            try log.sync()
+            #expect(try length(first) == 16 + 20 * 56 + 16 + big.payload.count + Int(SegmentedLog.readyAhead))
+            try log.rotate()
+            #expect(try length(first) == 16 + 20 * 56 + 16 + big.payload.count, "a finished segment ends at its last record")
+            try log.append(record(22))
+            try log.close()
+        }
+        #expect(try length("00000000000000000022.log") == 16 + 56, "a closed log ends at its last record")
+        let (reopened, report) = try SegmentedLog.open(directory: wal)
+        #expect(report.cutTail == nil)
+        #expect(try reopened.records(from: 1).map(\.revision) == Array(UInt64(1)...22))
     }
 
     @Test func checksumsAreCRC32C() {

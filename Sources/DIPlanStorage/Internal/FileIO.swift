@@ -8,11 +8,17 @@ enum FileIO {
         return fd
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StorageError) {
+    /// Writes `bytes` where the file's offset is, or at `position` (pwrite).
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], at position: UInt64? = nil, path: String) throws(StorageError) {
         let failure: Int32? = bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let written =
+                    if let position {
+                        pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(position) + off_t(offset))
+                    } else {
+                        Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    }
                 if written < 0 {
                     if errno == EINTR { continue }
                     return errno
