@@ -22,7 +22,8 @@ public struct SegmentScan: Sendable {
     public var end: End
 
     /// Reads a segment file. A damaged record is torn when nothing but it
-    /// (or zeros) follows; anything else is corruption.
+    /// (or zeros) follows and no whole record comes after it; anything else
+    /// is corruption.
     public static func read(_ path: String, keepPayloads: Bool = true) throws(StorageError) -> SegmentScan {
         let bytes = try FileIO.readAll(path)
         guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else {
@@ -42,9 +43,14 @@ public struct SegmentScan: Sendable {
         while offset < bytes.count {
             let rest = bytes.count - offset
             func damaged(_ reason: String, recordEnd: Int) -> End {
-                // Torn when the damage runs to the end of the file (or only zeros follow).
+                // Torn when the damage runs to the end of the file (or only zeros follow)…
                 let after = min(max(recordEnd, offset), bytes.count)
-                return bytes[after...].allSatisfy({ $0 == 0 }) ? .torn(offset: offset) : .corrupt(offset: offset, reason: reason)
+                guard bytes[after...].allSatisfy({ $0 == 0 }) else { return .corrupt(offset: offset, reason: reason) }
+                // …and it is not a damaged length or header that merely claims so: whole records after it show that.
+                if let next = wholeRecord(in: bytes, after: offset, from: expected) {
+                    return .corrupt(offset: offset, reason: "\(reason); a whole record of revision \(next) follows it")
+                }
+                return .torn(offset: offset)
             }
             guard rest >= recordHeaderLength else {
                 scan.end = damaged("a record header is cut short", recordEnd: bytes.count)
@@ -81,6 +87,27 @@ public struct SegmentScan: Sendable {
             scan.goodEnd = offset
         }
         return scan
+    }
+
+    /// The revision of the first whole record (of revision `expected` or
+    /// later, its checksum right) that starts after `offset`, looked for at
+    /// every byte: only a scan that found damage calls this.
+    static func wholeRecord(in bytes: [UInt8], after offset: Int, from expected: UInt64) -> UInt64? {
+        bytes.withUnsafeBytes { raw -> UInt64? in
+            var start = offset + 1
+            while start + recordHeaderLength <= raw.count {
+                defer { start += 1 }
+                let revision = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+                // Revisions rise by one per record, so a later one lies within the bytes left.
+                guard revision >= expected, revision - expected <= UInt64(raw.count) else { continue }
+                let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
+                let end = start + recordHeaderLength + length
+                guard end <= raw.count else { continue }
+                let crc = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4, as: UInt32.self))
+                if CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 8)..<end])) == crc { return revision }
+            }
+            return nil
+        }
     }
 
     /// The last revision in the segment; firstRevision − 1 when it holds none.

@@ -162,6 +162,43 @@ struct SegmentedLogTests {
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == 16 + 10 * 56)
     }
 
+    /// A record whose length or header was damaged in the middle of the last
+    /// segment would read as one a crash cut short: its claimed end lies past
+    /// the file's, or in the zeros made ready. The whole records after it show
+    /// it is not, and nothing is cut.
+    @Test(arguments: ["a length past the file's end", "a length into the zeros made ready", "a header of zeros"])
+    func damageInTheMiddleIsNotATornTailWhenWholeRecordsFollowIt(_ damage: String) throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let wal = scratch.path + "/wal"
+        let (log, _) = try SegmentedLog.open(directory: wal)
+        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+        // Closed, the segment ends at its last record; only synced, zeros made ready follow it.
+        if damage == "a length past the file's end" { try log.close() } else { try log.sync() }
+        let path = wal + "/00000000000000000001.log"
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        // Record 5 starts at 16 + 4 × 56.
+        let offset = 16 + 4 * 56
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        switch damage {
+        case "a header of zeros":
+            for index in offset..<(offset + 16) { bytes[index] = 0 }
+        default:
+            let length = damage == "a length past the file's end" ? UInt32(1 << 30) : UInt32(10 * 56 + 1_000)
+            for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: length >> UInt32(index * 8)) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: wal) }
+        guard case .corrupt(let file, let at, _)? = error else {
+            Issue.record("expected corruption, got \(String(describing: error))")
+            return
+        }
+        #expect(file == path)
+        #expect(at == offset)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == size, "nothing was cut")
+        #expect(throws: StorageError.self) { try StateDirectory.verify(path: scratch.path) }
+    }
+
     @Test func aMissingSegmentStopsTheStart() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
