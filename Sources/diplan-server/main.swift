@@ -68,6 +68,19 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     @Option(help: "The configuration file: roles, log level, limits (reread on SIGHUP).")
     var config: String?
 
+    /// Refuses a number out of range with what it must be, before anything starts.
+    func validate() throws {
+        let bounds: [(flag: String, value: Int, least: Int)] = [
+            ("--max-frame-bytes", maximumFrameLength, 64), ("--max-connections", maximumConnections, 1),
+            ("--read-timeout-ms", readTimeout, 0), ("--idle-timeout-ms", idleTimeout, 0),
+            ("--snapshot-every", snapshotEvery, 0), ("--snapshot-log-growth", snapshotLogGrowth, 0),
+            ("--watch-queue", watchQueue, 1), ("--watch-history", watchHistory, 1),
+        ]
+        for bound in bounds where bound.value < bound.least {
+            throw ValidationError("\(bound.flag) must be at least \(bound.least) (got \(bound.value))")
+        }
+    }
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -89,9 +102,9 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         var storeOptions = StateStore.Options()
         storeOptions.fsync = fsyncMode
         storeOptions.snapshotEveryRecords = snapshotEvery
-        storeOptions.snapshotLogGrowthPercent = max(0, snapshotLogGrowth)
-        storeOptions.watchQueue = max(1, watchQueue)
-        storeOptions.watchHistory = max(1, watchHistory)
+        storeOptions.snapshotLogGrowthPercent = snapshotLogGrowth
+        storeOptions.watchQueue = watchQueue
+        storeOptions.watchHistory = watchHistory
         let store: StateStore
         do {
             store = try StateRecovery.open(path: stateDirectory, options: storeOptions, restore: restore, logger: logger)

@@ -27,6 +27,23 @@ struct DaemonLifecycleTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test(arguments: [
+        (["--watch-queue", "0"], "--watch-queue must be at least 1 (got 0)"),
+        (["--snapshot-log-growth=-5"], "--snapshot-log-growth must be at least 0 (got -5)"),
+        (["--max-frame-bytes", "10"], "--max-frame-bytes must be at least 64 (got 10)"),
+    ])
+    func refusesANumberOutOfRangeBeforeTouchingAnything(_ flags: [String], _ message: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let state = directory.path("state")
+        let (status, log) = try runToEnd(["--socket", directory.path("d.sock"), "--state-dir", state] + flags)
+        #expect(status == 64, "ArgumentParser's usage error")
+        #expect(log.contains(message), "\(log)")
+        // Nothing was created: no state directory, no socket.
+        #expect(!FileManager.default.fileExists(atPath: state))
+        #expect(!FileManager.default.fileExists(atPath: directory.path("d.sock")))
+    }
+
     @Test func removesAStaleSocket() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("d.sock")
