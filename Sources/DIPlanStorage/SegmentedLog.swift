@@ -86,7 +86,10 @@ public final class SegmentedLog: ChangeLog {
                 let bytes = try FileIO.readAll(path)
                 if !bytes[offset...].allSatisfy({ $0 == 0 }) { tail = (path, offset, bytes.count - offset) }
             case .torn(let offset):
-                throw .corrupt(path: path, offset: offset, reason: "a damaged record in a segment that later segments follow")
+                // Named with the segment after it: that one may be the stray file.
+                throw .corrupt(
+                    path: path, offset: offset,
+                    reason: "a record cut short (or zeros) in a segment that \(names[index + 1]) follows")
             case .corrupt(let offset, let reason):
                 throw .corrupt(path: path, offset: offset, reason: reason)
             }
@@ -97,7 +100,7 @@ public final class SegmentedLog: ChangeLog {
                     tail = tail ?? (path, 0, 0)
                     continue
                 }
-                throw .corrupt(path: path, offset: 0, reason: "an empty segment that later segments follow")
+                throw .corrupt(path: path, offset: 0, reason: "an empty segment that \(names[index + 1]) follows")
             }
             if let previous = segments.last, scan.firstRevision != previous.lastRevision + 1 {
                 throw .missing(

@@ -215,6 +215,27 @@ struct SegmentedLogTests {
         }
     }
 
+    /// A stray file named as a later segment makes the last real one, with its
+    /// zeros made ready, a segment that another follows: the start stops, and
+    /// names the stray file as well.
+    @Test func aStraySegmentAfterTheLastStopsTheStartAndIsNamed() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let (log, _) = try SegmentedLog.open(directory: scratch.path)
+        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+        try log.sync()
+        let stray = "00000000000000009999.log"
+        #expect(FileManager.default.createFile(atPath: scratch.path + "/" + stray, contents: Data("x".utf8)))
+        let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: scratch.path) }
+        guard case .corrupt(let path, let offset, let reason)? = error else {
+            Issue.record("expected corruption, got \(String(describing: error))")
+            return
+        }
+        #expect(path.hasSuffix("00000000000000000001.log"))
+        #expect(offset == 16 + 10 * 56)
+        #expect(reason.contains(stray))
+    }
+
     @Test func truncateRemovesWhatWasNotDurable() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
