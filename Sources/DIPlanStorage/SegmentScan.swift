@@ -6,6 +6,9 @@ public struct SegmentScan: Sendable {
         case clean
         /// In a record that a crash cut short (or left half-written): the bytes from `offset` on.
         case torn(offset: Int)
+        /// In nothing but zeros from `offset` on: room made ready ahead of the
+        /// records, or a header that never reached the disk.
+        case zeros(offset: Int)
         /// In a damaged record that a crash cannot explain: more data follows it, or it breaks the sequence.
         case corrupt(offset: Int, reason: String)
     }
@@ -20,6 +23,8 @@ public struct SegmentScan: Sendable {
     /// The offset after the last good record.
     public var goodEnd: Int
     public var end: End
+    /// The file's length.
+    public var length: Int
 
     /// Reads a segment file. A damaged record is torn when nothing but it
     /// (or zeros) follows and no whole record comes after it; anything else
@@ -30,19 +35,22 @@ public struct SegmentScan: Sendable {
             // A segment created but never written is empty: nothing to cut.
             if bytes.allSatisfy({ $0 == 0 }) {
                 return SegmentScan(
-                    path: path, firstRevision: 0, records: [], goodEnd: 0, end: bytes.isEmpty ? .clean : .torn(offset: 0))
+                    path: path, firstRevision: 0, records: [], goodEnd: 0, end: bytes.isEmpty ? .clean : .zeros(offset: 0),
+                    length: bytes.count)
             }
             return SegmentScan(
                 path: path, firstRevision: 0, records: [], goodEnd: 0,
-                end: .corrupt(offset: 0, reason: "not a diplan log segment"))
+                end: .corrupt(offset: 0, reason: "not a diplan log segment"), length: bytes.count)
         }
         let first = LittleEndian.uint64(bytes, at: 8)
-        var scan = SegmentScan(path: path, firstRevision: first, records: [], goodEnd: headerLength, end: .clean)
+        var scan = SegmentScan(
+            path: path, firstRevision: first, records: [], goodEnd: headerLength, end: .clean, length: bytes.count)
         var offset = headerLength
         var expected = first
         while offset < bytes.count {
             let rest = bytes.count - offset
             func damaged(_ reason: String, recordEnd: Int) -> End {
+                if bytes[offset...].allSatisfy({ $0 == 0 }) { return .zeros(offset: offset) }
                 // Torn when the damage runs to the end of the file (or only zeros follow)…
                 let after = min(max(recordEnd, offset), bytes.count)
                 guard bytes[after...].allSatisfy({ $0 == 0 }) else { return .corrupt(offset: offset, reason: reason) }

@@ -81,11 +81,10 @@ public final class SegmentedLog: ChangeLog {
             let isLast = index == names.count - 1
             switch scan.end {
             case .clean: break
-            case .torn(let offset) where isLast:
-                // Zeros alone are room made ready ahead of the records (or a write that never reached the disk).
-                let bytes = try FileIO.readAll(path)
-                if !bytes[offset...].allSatisfy({ $0 == 0 }) { tail = (path, offset, bytes.count - offset) }
-            case .torn(let offset):
+            // Zeros alone are room made ready ahead of the records (or a write that never reached the disk).
+            case .zeros where isLast: break
+            case .torn(let offset) where isLast: tail = (path, offset, scan.length - offset)
+            case .torn(let offset), .zeros(let offset):
                 // Named with the segment after it: that one may be the stray file.
                 throw .corrupt(
                     path: path, offset: offset,
@@ -239,16 +238,10 @@ public final class SegmentedLog: ChangeLog {
         try FileIO.sync(current.fd, path: current.path)
     }
 
-    /// Cuts the segment being written back to its records, durably, and stops
-    /// writing (a clean stop leaves no zeros behind). Appending opens it again.
+    /// Cuts the segment being written back to its records, durably: a clean
+    /// stop leaves no zeros behind. An append after it makes room again.
     public func close() throws(StorageError) {
-        try state.withLock { (state: inout State) throws(StorageError) in
-            try finishSegment(&state)
-            if let last = state.segments.last {
-                state.current = nil
-                state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY))
-            }
-        }
+        try state.withLock { (state: inout State) throws(StorageError) in try finishSegment(&state) }
     }
 
     /// Creates the next segment file and makes its name durable.
