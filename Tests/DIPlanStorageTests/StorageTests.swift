@@ -17,6 +17,16 @@ func record(_ revision: UInt64, size: Int = 40) -> LogRecord {
     LogRecord(revision: revision, payload: (0..<size).map { UInt8(truncatingIfNeeded: Int(revision) &* 31 &+ $0) })
 }
 
+/// A log in `directory` holding records 1–10 (56 bytes each, after the 16-byte
+/// header) in one segment, closed (cut back to its last record) or only synced
+/// (the zeros made ready after it, as a crash leaves it); the segment's path.
+func tenRecords(in directory: String, closed: Bool) throws -> String {
+    let (log, _) = try SegmentedLog.open(directory: directory)
+    for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
+    if closed { try log.close() } else { try log.sync() }
+    return directory + "/00000000000000000001.log"
+}
+
 @Suite("The write-ahead log on disk")
 struct SegmentedLogTests {
     @Test func appendSyncReopen() throws {
@@ -83,10 +93,7 @@ struct SegmentedLogTests {
     @Test func aTornLastRecordIsCutOff() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
-        let (log, _) = try SegmentedLog.open(directory: scratch.path)
-        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
-        try log.sync()
-        let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
+        let path = try tenRecords(in: scratch.path, closed: false)
         let size = 16 + 10 * 56
         let length = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         // Zero-filled ahead of its records when the first came.
@@ -149,10 +156,7 @@ struct SegmentedLogTests {
     @Test func aFlippedBitInTheMiddleStopsTheStartWithItsPosition() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
-        let (log, _) = try SegmentedLog.open(directory: scratch.path)
-        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
-        try log.close()
-        let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
+        let path = try tenRecords(in: scratch.path, closed: true)
         // Record 5 starts at 16 + 4 × 56; flip a bit of its payload.
         let offset = 16 + 4 * 56
         try flipBit(path, at: offset + 20)
@@ -171,11 +175,8 @@ struct SegmentedLogTests {
         let scratch = Scratch()
         defer { scratch.remove() }
         let wal = scratch.path + "/wal"
-        let (log, _) = try SegmentedLog.open(directory: wal)
-        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
         // Closed, the segment ends at its last record; only synced, zeros made ready follow it.
-        if damage == "a length past the file's end" { try log.close() } else { try log.sync() }
-        let path = wal + "/00000000000000000001.log"
+        let path = try tenRecords(in: wal, closed: damage == "a length past the file's end")
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         // Record 5 starts at 16 + 4 × 56.
         let offset = 16 + 4 * 56
@@ -221,9 +222,7 @@ struct SegmentedLogTests {
     @Test func aStraySegmentAfterTheLastStopsTheStartAndIsNamed() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
-        let (log, _) = try SegmentedLog.open(directory: scratch.path)
-        for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
-        try log.sync()
+        _ = try tenRecords(in: scratch.path, closed: false)
         let stray = "00000000000000009999.log"
         #expect(FileManager.default.createFile(atPath: scratch.path + "/" + stray, contents: Data("x".utf8)))
         let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: scratch.path) }
