@@ -9,16 +9,16 @@ public enum CapacityGrouping: String, CaseIterable, Sendable, Hashable {
 /// Which lines and targets to sum, and how to group them. An empty filter
 /// means all; several values mean any of them.
 public struct CapacityQuery: Sendable, Hashable {
-    public var regions: Set<Region>
+    public var regions: EnumSet<Region>
     public var planIDs: Set<String>
     public var municipalityIDs: Set<String>
-    public var targetGroups: Set<TargetGroup>
-    public var serviceTypes: Set<ServiceType>
+    public var targetGroups: EnumSet<TargetGroup>
+    public var serviceTypes: EnumSet<ServiceType>
     public var groupBy: [CapacityGrouping]
 
     public init(
-        regions: Set<Region> = [], planIDs: Set<String> = [], municipalityIDs: Set<String> = [],
-        targetGroups: Set<TargetGroup> = [], serviceTypes: Set<ServiceType> = [], groupBy: [CapacityGrouping] = []
+        regions: EnumSet<Region> = [], planIDs: Set<String> = [], municipalityIDs: Set<String> = [],
+        targetGroups: EnumSet<TargetGroup> = [], serviceTypes: EnumSet<ServiceType> = [], groupBy: [CapacityGrouping] = []
     ) {
         self.regions = regions
         self.planIDs = planIDs

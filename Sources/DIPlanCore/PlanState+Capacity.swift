@@ -5,8 +5,10 @@ extension PlanState {
     /// the filters or the grouping it reads the running totals kept per plan ×
     /// service × group; with one, only the lines of the municipalities asked for.
     public func queryCapacity(_ query: CapacityQuery) throws(DomainError) -> [CapacityGroup] {
-        for id in query.planIDs where plans[id] == nil { throw .notFound(kind: "plan", id: id) }
-        for id in query.municipalityIDs where municipalities[id] == nil { throw .notFound(kind: "municipality", id: id) }
+        for id in query.planIDs where plans.index(forKey: id) == nil { throw .notFound(kind: "plan", id: id) }
+        for id in query.municipalityIDs where municipalities.index(forKey: id) == nil {
+            throw .notFound(kind: "municipality", id: id)
+        }
         // The plans asked for, in the regions asked for: from the few IDs named, or from the regions' indexes.
         let candidatePlans: [String] =
             query.planIDs.isEmpty

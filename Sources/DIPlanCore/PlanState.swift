@@ -13,36 +13,9 @@ public struct PlanState: Sendable {
     /// The revision of the last committed change; 0 for the empty state.
     public internal(set) var revision: UInt64 = 0
 
-    var municipalities: [String: Municipality] = [:]
-    var plans: [String: Plan] = [:]
-    var events: [String: [PlanEvent]] = [:]
-    var targets: [TargetKey: PlanTarget] = [:]
-    var lines: [LineKey: CapacityLine] = [:]
-    var facilities: [String: Facility] = [:]
-    var projects: [String: Project] = [:]
-    var holds: [String: Hold] = [:]
-
-    // MARK: - Indexes
-
-    var municipalitiesByRegion: [Region: Set<String>] = [:]
-    var plansByRegion: [Region: Set<String>] = [:]
-    var linesByMunicipality: [String: Set<LineKey>] = [:]
-    var facilitiesByLine: [LineKey: Set<String>] = [:]
-    var facilitiesByMunicipality: [String: Set<String>] = [:]
-    var projectsByPlanMunicipality: [PlanMunicipality: Set<String>] = [:]
-    var projectsByMunicipality: [String: Set<String>] = [:]
-    /// Every target key of a plan that has a target or a line.
-    var targetKeysByPlan: [String: Set<TargetKey>] = [:]
-    /// Idempotency key → the hold whose call used it.
-    var holdsByKey: [String: String] = [:]
-    var activeHolds: Set<String> = []
-
-    // MARK: - Running totals
-
-    var totalsByTarget: [TargetKey: CapacityTotals] = [:]
-    /// Municipality → plan → the totals of the plan's lines there: a municipal
-    /// query finds all of a municipality's in one lookup.
-    var totalsByMunicipality: [String: [String: MunicipalTotals]] = [:]
+    /// The entities, indexes and running totals (`PlanState+Tables.swift`),
+    /// shared with copies of this state until either changes.
+    var shared = SharedTables(Tables())
 
     public init() {}
 

@@ -8,10 +8,10 @@ extension CapacityQuery {
             if !groupBy.contains(key) { groupBy.append(key) }
         }
         self.init(
-            regions: try Region.set(request.regions, "regions"), planIDs: Set(request.planIds),
+            regions: try Region.enumSet(request.regions, "regions"), planIDs: Set(request.planIds),
             municipalityIDs: Set(request.municipalityIds),
-            targetGroups: try TargetGroup.set(request.targetGroups, "target_groups"),
-            serviceTypes: try ServiceType.set(request.serviceTypes, "service_types"), groupBy: groupBy)
+            targetGroups: try TargetGroup.enumSet(request.targetGroups, "target_groups"),
+            serviceTypes: try ServiceType.enumSet(request.serviceTypes, "service_types"), groupBy: groupBy)
     }
 }
 
@@ -25,11 +25,11 @@ extension CapacityQuery {
     /// holds them to it).
     package init?(wellFormed bytes: UnsafeRawBufferPointer) {
         var reader = ProtoReader(bytes)
-        var regions = Set<Region>()
+        var regions = EnumSet<Region>()
         var planIDs = Set<String>()
         var municipalityIDs = Set<String>()
-        var targetGroups = Set<TargetGroup>()
-        var serviceTypes = Set<ServiceType>()
+        var targetGroups = EnumSet<TargetGroup>()
+        var serviceTypes = EnumSet<ServiceType>()
         var groupBy: [CapacityGrouping] = []
         /// Each value of a repeated enum field, packed or not; false when malformed or invalid (a value
         /// past Int32 included, whatever swift-protobuf makes of it).
@@ -50,8 +50,8 @@ extension CapacityQuery {
             }
         }
         /// The values of a repeated filter field; false on UNSPECIFIED or a number no value has.
-        func collect<Value: ProtoMapped>(_ wireType: UInt64, into values: inout Set<Value>) -> Bool
-        where Value.Proto: RawRepresentable, Value.Proto.RawValue == Int {
+        func collect<Value: ProtoMapped>(_ wireType: UInt64, into values: inout EnumSet<Value>) -> Bool
+        where Value.Proto: RawRepresentable, Value.Proto.RawValue == Int, Value.AllCases == [Value] {
             eachEnum(wireType) { raw in
                 guard let value = Value(wire: UInt64(raw)) else { return false }
                 values.insert(value)

@@ -30,6 +30,15 @@ extension ProtoMapped {
     }
 }
 
+extension ProtoMapped where AllCases == [Self] {
+    /// The domain values of a filter (empty: all), as bits.
+    package static func enumSet(_ protos: [Proto], _ field: String) throws(DomainError) -> EnumSet<Self> {
+        var values = EnumSet<Self>()
+        for proto in protos { values.insert(try required(proto, field)) }
+        return values
+    }
+}
+
 extension ProtoMapped where Proto: RawRepresentable, Proto.RawValue == Int {
     /// The domain value of an enum number as it came on the wire, for the hand
     /// decoders: nil for UNSPECIFIED, an unknown number, or one past int32

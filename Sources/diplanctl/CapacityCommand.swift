@@ -46,8 +46,8 @@ struct CapacityCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = CapacityQuery(
-            regions: Set(region), planIDs: Set(plan), municipalityIDs: Set(municipality), targetGroups: Set(group),
-            serviceTypes: Set(service), groupBy: try groupings())
+            regions: EnumSet(region), planIDs: Set(plan), municipalityIDs: Set(municipality), targetGroups: EnumSet(group),
+            serviceTypes: EnumSet(service), groupBy: try groupings())
         try await calling { () throws(RPCError) in
             let client = try connection.connect()
             let (response, revision) = try await client.call(

@@ -112,7 +112,7 @@ struct CapacityQueryTests {
             #expect(fast.map(\.totals) == scanned.map(\.totals))
             // A query that names lines reads those lines: one, and two services of one group.
             for key in keys {
-                let services: Set<ServiceType> = [key.serviceType, .respite]
+                let services: EnumSet<ServiceType> = [key.serviceType, .respite]
                 let named = try state.queryCapacity(
                     CapacityQuery(
                         planIDs: [key.planID], municipalityIDs: [key.municipalityID], targetGroups: [key.targetGroup],
@@ -128,7 +128,7 @@ struct CapacityQueryTests {
             for grouping in [[CapacityGrouping.municipality], [.region, .plan, .municipality]] {
                 let kept = try state.queryCapacity(CapacityQuery(regions: [.latgale], groupBy: grouping))
                 let read = try state.queryCapacity(
-                    CapacityQuery(regions: [.latgale], serviceTypes: Set(ServiceType.allCases), groupBy: grouping))
+                    CapacityQuery(regions: [.latgale], serviceTypes: EnumSet(ServiceType.allCases), groupBy: grouping))
                 #expect(kept == read)
             }
         }

@@ -27,6 +27,20 @@ struct TransactionTests {
         #expect(state.observable == before)
     }
 
+    /// The state keeps its tables behind one shared reference: a copy must still be a value.
+    @Test func aCopyKeepsItsValueWhenEitherChanges() throws {
+        var state = try Fixture.state()
+        let copy = state
+        let before = copy.observable
+        try state.apply(.upsertCapacityLine(Fixture.line()))
+        #expect(copy.observable == before)
+        #expect(copy.line(Fixture.key()) == nil && state.line(Fixture.key()) != nil)
+        var second = copy
+        try second.apply(.upsertCapacityLine(Fixture.line(Fixture.key("balvi"))))
+        #expect(copy.observable == before)
+        #expect(state.line(Fixture.key("balvi")) == nil && second.line(Fixture.key("balvi")) != nil)
+    }
+
     @Test func aTransactionIsOneRevision() throws {
         var state = try Fixture.state()
         let start = state.revision
