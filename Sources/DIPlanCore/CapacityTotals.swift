@@ -86,4 +86,7 @@ public struct CapacityTotals: Sendable, Hashable {
     public var sources: Set<String> { Set(sourceCounts.keys) }
     /// Every source the lines cite, sorted (as answers list them).
     public var sortedSources: [String] { sourceCounts.keys }
+
+    /// Calls `body` with every source the lines cite, sorted, without listing them first.
+    public func forEachSource(_ body: (String) -> Void) { sourceCounts.forEachKey(body) }
 }

@@ -23,6 +23,10 @@ extension PlanState {
         return groups.sorted()
     }
 
+    /// How many line keys a query may name for them to be looked up without
+    /// reading the municipality's index first, which costs about one lookup.
+    private static let keysLookedUpAnyway = 4
+
     private static func groupKey(
         _ query: CapacityQuery, region: @autoclosure () -> Region?, municipalityID: String?, targetKey: TargetKey
     )
@@ -84,19 +88,12 @@ extension PlanState {
     private func sumLinesByMunicipality(
         _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout GroupTable
     ) {
-        var municipalityIDs: [String] =
-            query.municipalityIDs.isEmpty
-            ? Set(candidatePlans.compactMap { plans[$0]?.region }).flatMap { municipalitiesByRegion[$0] ?? [] }
-            : Array(query.municipalityIDs)
-        if query.groupBy.contains(.municipality) {
-            // In order, so that the groups come out sorted when nothing is grouped before the municipality.
-            municipalityIDs.sort()
-            groups.reserveCapacity(municipalityIDs.count)
-        }
         let byTotals =
             query.serviceTypes.isEmpty && query.targetGroups.isEmpty
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
-        for municipalityID in municipalityIDs {
+        // The closure takes the plans, not the whole state: what it captures, it copies.
+        let plans = plans
+        func sum(_ municipalityID: String) {
             if byTotals {
                 for (planID, municipal) in totalsByMunicipality[municipalityID] ?? [:]
                 where municipal.totals.lineCount > 0 && candidatePlans.contains(planID) {
@@ -115,8 +112,6 @@ extension PlanState {
                     }
                 }
             } else {
-                // The closure takes the plans, not the whole state: what it captures, it copies.
-                let plans = plans
                 forEachLine(of: municipalityID, query, plans: candidatePlans) { line in
                     let key = Self.groupKey(
                         query, region: plans[line.key.planID]?.region, municipalityID: municipalityID,
@@ -128,21 +123,39 @@ extension PlanState {
                 }
             }
         }
+        guard query.municipalityIDs.isEmpty || query.groupBy.contains(.municipality) else {
+            // The municipalities named, in any order: nothing is grouped by them.
+            for municipalityID in query.municipalityIDs { sum(municipalityID) }
+            return
+        }
+        var municipalityIDs: [String] =
+            query.municipalityIDs.isEmpty
+            ? Set(candidatePlans.compactMap { plans[$0]?.region }).flatMap { municipalitiesByRegion[$0] ?? [] }
+            : Array(query.municipalityIDs)
+        if query.groupBy.contains(.municipality) {
+            // In order, so that the groups come out sorted when nothing is grouped before the municipality.
+            municipalityIDs.sort()
+            groups.reserveCapacity(municipalityIDs.count)
+        }
+        for municipalityID in municipalityIDs { sum(municipalityID) }
     }
 
     /// The lines of a municipality that pass the query's filters: looked up by
-    /// key when the filters name fewer than the municipality has (a query for
-    /// one line reads that line), read from its index otherwise.
+    /// key when the filters name a few (a query for one line reads that line,
+    /// without the municipality's index) or fewer than the municipality has,
+    /// read from its index otherwise.
     private func forEachLine(
         of municipalityID: String, _ query: CapacityQuery, plans candidatePlans: [String], _ body: (CapacityLine) -> Void
     ) {
-        guard let keys = linesByMunicipality[municipalityID], !keys.isEmpty else { return }
         let named = query.planIDs.count * query.serviceTypes.count * query.targetGroups.count
-        guard named > 0 && named < keys.count else {
-            for key in keys where candidatePlans.contains(key.planID) && matches(query, key.targetKey) {
-                if let line = lines[key] { body(line) }
+        if named == 0 || named > Self.keysLookedUpAnyway {
+            guard let keys = linesByMunicipality[municipalityID], !keys.isEmpty else { return }
+            guard named > 0 && named < keys.count else {
+                for key in keys where candidatePlans.contains(key.planID) && matches(query, key.targetKey) {
+                    if let line = lines[key] { body(line) }
+                }
+                return
             }
-            return
         }
         for planID in candidatePlans {
             for serviceType in query.serviceTypes {

@@ -32,7 +32,28 @@ package final class ServerMetrics: Sendable {
     /// The table, in stripes by connection: calls on different connections
     /// rarely take the same lock (one lock for all made 50 connections queue on it).
     private final class Stripe: Sendable {
-        let figures = Mutex<[String: MethodFigures]>([:])
+        let figures = Mutex<Table>(Table())
+    }
+
+    /// One stripe's figures, with where the last method recorded sits: a
+    /// connection calls the same method over and over, under the same name
+    /// (`ConnectionStateMachine` keeps it), so most calls find it without hashing.
+    private struct Table {
+        var byMethod: [String: MethodFigures] = [:]
+        var last: (method: String, index: [String: MethodFigures].Index)?
+
+        mutating func index(of name: String) -> [String: MethodFigures].Index? {
+            if let last, last.method == name { return last.index }
+            guard let index = byMethod.index(forKey: name) else { return nil }
+            last = (name, index)
+            return index
+        }
+
+        mutating func insert(_ figures: MethodFigures, for name: String) {
+            // An insertion may move every entry: the remembered index is no longer good.
+            last = nil
+            byMethod[name] = figures
+        }
     }
 
     private let stripes: [Stripe] = (0..<16).map { _ in Stripe() }
@@ -53,14 +74,13 @@ package final class ServerMetrics: Sendable {
         let bucket = Self.boundsMicroseconds.firstIndex { micros <= $0 } ?? Self.boundsMicroseconds.count
         let name = code == .unimplemented && !method.hasPrefix("/") ? "(unknown)" : method
         stripes[Int(connection % UInt64(stripes.count))].figures.withLock { figures in
-            // One lookup (hashing the method's name) per call, and the entry changed in place: copying it out
-            // would copy its counts on every call.
-            if let index = figures.index(forKey: name) {
-                figures.values[index].record(failed: code != .ok, bucket: bucket, micros: micros)
+            // The entry changed in place: copying it out would copy its counts on every call.
+            if let index = figures.index(of: name) {
+                figures.byMethod.values[index].record(failed: code != .ok, bucket: bucket, micros: micros)
             } else if admit(name) {
                 var new = MethodFigures()
                 new.record(failed: code != .ok, bucket: bucket, micros: micros)
-                figures[name] = new
+                figures.insert(new, for: name)
             }
         }
     }
@@ -74,7 +94,12 @@ package final class ServerMetrics: Sendable {
     package var snapshot: [String: MethodFigures] {
         var total: [String: MethodFigures] = [:]
         for stripe in stripes {
-            for (name, figures) in stripe.figures.withLock({ $0 }) { total[name, default: MethodFigures()].add(figures) }
+            let figures = stripe.figures.withLock { table in
+                // Shared now, the table is copied on its next change: the remembered index may not hold there.
+                table.last = nil
+                return table.byMethod
+            }
+            for (name, figures) in figures { total[name, default: MethodFigures()].add(figures) }
         }
         return total
     }

@@ -213,7 +213,7 @@ extension CapacityGroup {
             reportedExisting.write(14, to: &run)
         }
         writer.string(15, totals.oldestUpdated.text)
-        for source in totals.sortedSources { writer.string(16, source, element: true) }
+        totals.forEachSource { writer.string(16, $0, element: true) }
         writer.varint(17, UInt64(totals.lineCount))
         writer.varint(18, UInt64(targetCount))
         writer.signed(19, Int64(unit?.proto.rawValue ?? 0))

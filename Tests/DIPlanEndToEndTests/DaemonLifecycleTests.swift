@@ -149,6 +149,16 @@ struct DaemonLifecycleTests {
             let query = try #require(stats.methods.first { $0.method == Method.Plans.queryCapacity })
             #expect(query.calls == 8)
             #expect(query.errors == 1)
+            // Counted on after a look at the table, and between calls of another method on the same connection.
+            for _ in 0..<3 {
+                _ = try await client.queryCapacity(CapacityQuery(regions: [.latgale]))
+                _ = try await client.call(
+                    Method.Health.check, Grpc_Health_V1_HealthCheckRequest(), as: Grpc_Health_V1_HealthCheckResponse.self)
+            }
+            let (later, _) = try await client.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+            #expect(later.methods.first { $0.method == Method.Plans.queryCapacity }?.calls == 11)
+            #expect(later.methods.first { $0.method == Method.Health.check }?.calls == 3)
+            #expect(later.methods.first { $0.method == Method.Admin.stats }?.calls == 1)
         }
     }
 

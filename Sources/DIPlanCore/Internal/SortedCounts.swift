@@ -13,6 +13,11 @@ struct SortedCounts<Key: Comparable & Hashable & Sendable>: Sendable, Hashable {
     var keys: [Key] { entries.map(\.key) }
     var first: Key? { entries.first?.key }
 
+    /// Calls `body` with each key counted, in order, without listing them first.
+    func forEachKey(_ body: (Key) -> Void) {
+        for entry in entries { body(entry.key) }
+    }
+
     /// Counts `key` `delta` more times (fewer when negative); a key counted no more is dropped.
     mutating func add(_ key: Key, _ delta: Int) {
         var low = 0
