@@ -79,6 +79,21 @@ struct CapacityQueryTests {
         #expect(throws: DomainError.notFound(kind: "plan", id: "nope")) {
             try state.queryCapacity(CapacityQuery(planIDs: ["nope"]))
         }
+        // Named beside IDs that exist and have lines: the lines found prove nothing about the others.
+        #expect(throws: DomainError.notFound(kind: "municipality", id: "nowhere")) {
+            try state.queryCapacity(CapacityQuery(planIDs: [Fixture.plan], municipalityIDs: ["ludza", "nowhere"]))
+        }
+        #expect(throws: DomainError.notFound(kind: "plan", id: "nope")) {
+            try state.queryCapacity(
+                CapacityQuery(
+                    planIDs: [Fixture.plan, "nope"], municipalityIDs: ["ludza"], targetGroups: [.ftChildren],
+                    serviceTypes: [.dayCareCentre]))
+        }
+        #expect(throws: DomainError.notFound(kind: "plan", id: "nope")) {
+            try state.queryCapacity(CapacityQuery(planIDs: ["nope"], municipalityIDs: ["ludza"], groupBy: [.municipality]))
+        }
+        // The point query: one of each, a line found.
+        #expect(try state.queryCapacity(CapacityQuery(planIDs: [Fixture.plan], municipalityIDs: ["ludza"])).count == 1)
     }
 
     /// The running totals must always equal a fresh sum over the lines,
