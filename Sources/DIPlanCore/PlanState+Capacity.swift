@@ -97,8 +97,6 @@ extension PlanState {
         let byTotals =
             query.serviceTypes.isEmpty && query.targetGroups.isEmpty
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
-        // The closure takes the plans, not the whole state: what it captures, it copies.
-        let plans = plans
         func sum(_ municipalityID: String) {
             if byTotals {
                 for (planID, municipal) in totalsByMunicipality[municipalityID] ?? [:]
