@@ -40,10 +40,12 @@ let package = Package(
         ),
         // Durability: the write-ahead log, snapshots, recovery.
         .target(name: "DIPlanStorage"),
+        // epoll, for the daemon's event loops.
+        .target(name: "CEpoll"),
         // The daemon: socket server, dispatch, lifecycle.
         .target(
             name: "DIPlanServer",
-            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle, unixSignals]
+            dependencies: ["CEpoll", "DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle, unixSignals]
         ),
         // The C client on libprotobuf-c, with the protoc-c code of the whole contract.
         .target(

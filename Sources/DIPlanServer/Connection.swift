@@ -5,8 +5,11 @@ import Glibc
 import Logging
 import Synchronization
 
-/// One client connection, served on its own thread: read, decode, dispatch,
-/// answer, in the calling thread, with no hop on the way.
+/// One client connection. It is served either on a thread of its own —
+/// read, decode, dispatch, answer, in that thread, with no hop on the way —
+/// or by an event loop (`EventLoop`) that serves many connections from one
+/// thread, until it needs a thread of its own (a stream, a frame that comes in
+/// pieces, a client that does not take its answers). Never both at once.
 final class Connection: Sendable {
     let id: UInt64
     let fd: Int32
@@ -21,8 +24,24 @@ final class Connection: Sendable {
     private let cachedRole = Mutex<(Role, UInt64)?>(nil)
     /// The highest revision a held-back reply shows, and the epoch it was read in.
     private let lastHeld = Mutex<(UInt64, UInt64)>((0, 0))
-    /// Replies waiting for the durability of what they show.
+    /// Replies waiting for durability of what they show.
     private let deferred = Atomic<Int>(0)
+    private let reading: Reading
+
+    /// What serving the connection keeps from one read to the next. Only the
+    /// thread serving the connection touches it: its event loop, or the
+    /// thread the loop handed it to (after the hand-over, never the loop).
+    private final class Reading: @unchecked Sendable {
+        var machine: ConnectionStateMachine
+        var midFrame = false
+        var lastRoute: LastRoute?
+        /// When bytes last came, for an event loop's idle timeout.
+        var lastActivity = ContinuousClock.now
+        /// A call of this read started a stream.
+        var startedStream = false
+
+        init(maximumFrameLength: Int) { machine = ConnectionStateMachine(maximumFrameLength: maximumFrameLength) }
+    }
 
     init(id: UInt64, fd: Int32, peer: PeerCredentials, server: Server, logger: Logger) {
         self.id = id
@@ -35,26 +54,29 @@ final class Connection: Sendable {
         logger[metadataKey: "connection"] = "\(id)"
         logger[metadataKey: "peer_uid"] = "\(peer.uid)"
         self.logger = logger
-    }
-
-    /// Serves the connection until the client leaves, a timeout hits, or the
-    /// server shuts down; then releases everything it held.
-    func serve() {
         let configuration = server.configuration
-        var machine = ConnectionStateMachine(maximumFrameLength: configuration.maximumFrameLength)
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        reading = Reading(maximumFrameLength: configuration.maximumFrameLength)
         Posix.setReadTimeout(fd, milliseconds: configuration.idleTimeoutMilliseconds)
         Posix.setWriteTimeout(fd, milliseconds: configuration.writeTimeoutMilliseconds)
-        var midFrame = false
-        var lastRoute: LastRoute?
-        loop: while true {
+    }
+
+    /// Serves the connection on the calling thread until the client leaves, a
+    /// timeout hits, or the server shuts down; then releases everything it held.
+    /// An event loop that hands the connection over calls it on a new thread.
+    func serve() {
+        let configuration = server.configuration
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // What the event loop could not send goes first (a new connection has nothing waiting).
+        var open = writer.uncork()
+        if reading.midFrame { Posix.setReadTimeout(fd, milliseconds: configuration.readTimeoutMilliseconds) }
+        loop: while open {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count == 0 { break }
             if count < 0 {
                 switch errno {
                 case EINTR: continue
                 case EAGAIN:
-                    if midFrame {
+                    if reading.midFrame {
                         logger.notice(
                             "client stopped mid-frame; closing",
                             metadata: ["timeout_ms": "\(configuration.readTimeoutMilliseconds)"])
@@ -68,27 +90,87 @@ final class Connection: Sendable {
                 }
             }
             let arrival = ContinuousClock.now
-            buffer.withUnsafeBytes { machine.received(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            // The answers to everything this read brought leave in one write.
-            writer.cork()
-            var open = true
-            while open, let action = machine.next() { open = perform(action, arrival: arrival, lastRoute: &lastRoute) }
-            writer.uncork()
+            open = buffer.withUnsafeBytes { take(UnsafeRawBufferPointer(rebasing: $0[0..<count]), arrival: arrival) }
             // Answers waiting for durability (this batch wrote, or read what was not yet durable): this thread
             // syncs, unless another already does — after the answers that could leave, so they do not wait for
             // it. The answers it releases leave together.
-            if deferred.load(ordering: .relaxed) > 0 {
+            if hasDeferredReplies {
                 writer.cork()
                 server.store.syncIfIdle()
                 writer.uncork()
             }
-            if !open { break loop }
-            if machine.isMidFrame != midFrame {
-                midFrame = machine.isMidFrame
+            if reading.machine.isMidFrame != reading.midFrame {
+                reading.midFrame = reading.machine.isMidFrame
                 Posix.setReadTimeout(
-                    fd, milliseconds: midFrame ? configuration.readTimeoutMilliseconds : configuration.idleTimeoutMilliseconds)
+                    fd,
+                    milliseconds: reading.midFrame
+                        ? configuration.readTimeoutMilliseconds : configuration.idleTimeoutMilliseconds)
             }
         }
+        finish()
+    }
+
+    /// What an event loop does with a connection after serving what it sent.
+    enum LoopOutcome {
+        /// Wait for its next bytes.
+        case keep
+        /// It is done: finish it (`finish`).
+        case close
+        /// It needs a thread of its own from now on (`serve`), for this reason.
+        case ownThread(because: String)
+    }
+
+    /// Serves, for an event loop, what the client sent: one read that does not
+    /// wait, and the calls it completes, answered in one write that does not
+    /// wait either. The caller syncs afterwards if `hasDeferredReplies`.
+    func serveReady(into buffer: UnsafeMutableRawBufferPointer) -> LoopOutcome {
+        // Its answers did not all fit in the socket: a thread of its own waits for the client to take them.
+        if writer.isStalled { return .ownThread(because: "the client does not take its answers") }
+        reading.startedStream = false
+        // A full buffer may have left more behind, and the frame it cut in two.
+        var count = buffer.count
+        while count == buffer.count {
+            count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            if count == 0 { return .close }
+            if count < 0 {
+                guard errno == EAGAIN || errno == EINTR else { return .close }
+                break
+            }
+            let arrival = ContinuousClock.now
+            reading.lastActivity = arrival
+            guard take(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), arrival: arrival) else { return .close }
+        }
+        // A stream's messages come from other threads at any time; a frame cut in pieces has a read timeout.
+        if writer.isStalled { return .ownThread(because: "the client does not take its answers") }
+        if reading.startedStream { return .ownThread(because: "a stream started") }
+        if reading.machine.isMidFrame {
+            reading.midFrame = true
+            return .ownThread(because: "a frame came in pieces")
+        }
+        return .keep
+    }
+
+    /// Replies wait for the durability of what they show: someone must sync.
+    var hasDeferredReplies: Bool { deferred.load(ordering: .relaxed) > 0 }
+
+    /// When the client last sent bytes, for an event loop's idle timeout.
+    var lastActivity: ContinuousClock.Instant { reading.lastActivity }
+
+    /// Decodes and serves the calls that `bytes` complete; their answers leave
+    /// in one write. False when the connection must close.
+    private func take(_ bytes: UnsafeRawBufferPointer, arrival: ContinuousClock.Instant) -> Bool {
+        reading.machine.received(bytes)
+        writer.cork()
+        var open = true
+        while open, let action = reading.machine.next() {
+            open = perform(action, arrival: arrival, lastRoute: &reading.lastRoute)
+        }
+        return writer.uncork() && open
+    }
+
+    /// Releases everything the connection held and closes it: the replies it
+    /// still owes first, then its streams, then the socket.
+    func finish() {
         finishHeldReplies()
         writer.markClosed()
         server.streams.endAll(connection: id)
@@ -247,6 +329,7 @@ final class Connection: Sendable {
                 return fail(RPCError(.invalidArgument, "call id \(callID) is already in flight on this connection"))
             }
             let stream = ResponseStream(callID: callID, writer: writer)
+            reading.startedStream = true
             do throws(RPCError) {
                 try handler(frame.payload, context, stream)
                 server.metrics.record(method: frame.method, code: .ok, since: arrival, connection: id)

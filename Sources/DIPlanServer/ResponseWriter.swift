@@ -6,16 +6,25 @@ import Synchronization
 
 /// Writes response frames to one connection; any thread may, one at a time.
 ///
-/// While the connection's own thread serves the requests of one read it corks
-/// the writer: the answers gather in one buffer and leave in one write when it
-/// uncorks — as NIO flushes on `channelReadComplete` — so that a client with
-/// many calls in flight is woken once, not once an answer. Frames are encoded
-/// by hand straight into that buffer (`FrameEncoder.appendResponse`).
+/// While the thread serving the connection serves the requests of one read it
+/// corks the writer: the answers gather in one buffer and leave in one write
+/// when it uncorks — as NIO flushes on `channelReadComplete` — so that a client
+/// with many calls in flight is woken once, not once an answer. Frames are
+/// encoded by hand straight into that buffer (`FrameEncoder.appendResponse`).
+///
+/// While an event loop serves the connection, sends never wait: what the
+/// socket does not take stays in the buffer, the writer is stalled, and the
+/// loop is told (`onStall`) so that it hands the connection a thread of its
+/// own, which sends the rest waiting as long as the write timeout allows.
 package final class ResponseWriter: Sendable {
     private struct Output {
         var closed = false
         var corked = false
         var pending: [UInt8] = []
+        /// Set while an event loop serves the connection: sends do not wait.
+        var onStall: (@Sendable () -> Void)?
+        /// The socket did not take everything: the rest is in `pending`.
+        var stalled = false
     }
 
     private let fd: Int32
@@ -60,12 +69,47 @@ package final class ResponseWriter: Sendable {
         }
     }
 
+    /// From now on sends do not wait; `onStall` is called (under the writer's
+    /// lock, once) when the socket would not take an answer.
+    func enterEventLoop(onStall: @escaping @Sendable () -> Void) { output.withLock { $0.onStall = onStall } }
+
+    /// Sends wait again, as long as the write timeout allows; what is pending
+    /// leaves at the next `uncork`.
+    func leaveEventLoop() { output.withLock { $0.onStall = nil } }
+
+    /// The socket did not take all the answers while sends could not wait.
+    var isStalled: Bool { output.withLock { $0.stalled } }
+
+    /// Runs `body` unless the writer is stalled, with no stall in between.
+    func unlessStalled(_ body: () -> Void) {
+        output.withLock { if !$0.stalled { body() } }
+    }
+
     /// Marks the connection gone: later sends do nothing.
     func markClosed() { output.withLock { $0.closed = true } }
 
     private static func flush(_ output: inout Output, to fd: Int32) -> Bool {
         guard !output.closed else { return false }
         guard !output.pending.isEmpty else { return true }
+        if let onStall = output.onStall {
+            let sent = output.pending.withUnsafeBytes { Posix.sendWithoutWaiting(fd, $0) }
+            guard let sent else {
+                output.closed = true
+                return false
+            }
+            if sent == output.pending.count {
+                output.pending.removeAll(keepingCapacity: output.pending.capacity <= 1 << 20)
+                output.stalled = false
+            } else {
+                output.pending.removeFirst(sent)
+                if !output.stalled {
+                    output.stalled = true
+                    onStall()
+                }
+            }
+            return true
+        }
+        output.stalled = false
         let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, $0) }
         // A large answer (an export) need not keep its buffer.
         if output.pending.capacity > 1 << 20 { output.pending = [] } else { output.pending.removeAll(keepingCapacity: true) }

@@ -4,7 +4,8 @@ import Glibc
 import Logging
 import Synchronization
 
-/// The socket server: accepts connections and gives each its thread.
+/// The socket server: accepts connections and gives each to an event loop,
+/// or, while few are open, a thread of its own.
 package final class Server: Sendable {
     private let config: Mutex<DaemonConfig>
     package let store: StateStore
@@ -19,6 +20,8 @@ package final class Server: Sendable {
     private let listener = Mutex<UnixListener?>(nil)
     private let acceptorDone = Atomic(false)
     private let generation = Atomic<UInt64>(0)
+    /// Set once at `start`.
+    private let loops = Mutex<[EventLoop]>([])
 
     package init(config: DaemonConfig, store: StateStore, router: Router, streams: StreamRegistry, logger: Logger) {
         self.config = Mutex(config)
@@ -50,6 +53,8 @@ package final class Server: Sendable {
     /// Starts accepting on `listener`, on a thread of its own.
     package func start(_ listener: UnixListener) {
         self.listener.withLock { $0 = listener }
+        let started = (0..<configuration.eventLoops).compactMap { _ in EventLoop(server: self, logger: logger) }
+        loops.withLock { $0 = started }
         Posix.spawn { [self] in acceptLoop(listener.fd) }
     }
 
@@ -79,12 +84,12 @@ package final class Server: Sendable {
         let configuration = self.configuration
         let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let connection = Connection(id: id, fd: fd, peer: peer, server: self, logger: logger)
-        let admitted = connections.withLock { connections in
-            guard connections.count < configuration.maximumConnections else { return false }
+        let open = connections.withLock { connections -> Int? in
+            guard connections.count < configuration.maximumConnections else { return nil }
             connections[id] = connection
-            return true
+            return connections.count
         }
-        guard admitted else {
+        guard let open else {
             logger.warning(
                 "connection refused: too many connections",
                 metadata: ["limit": "\(configuration.maximumConnections)", "peer": "\(peer)"])
@@ -95,7 +100,13 @@ package final class Server: Sendable {
             return
         }
         connectionsTotal.add(1, ordering: .relaxed)
-        logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+        if open > configuration.threadedConnections, let loop = loops.withLock({ $0.min { $0.count < $1.count } }),
+            loop.add(connection)
+        {
+            logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)", "served_by": "event loop"])
+            return
+        }
+        logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)", "served_by": "own thread"])
         Posix.spawn { connection.serve() }
     }
 

@@ -12,6 +12,12 @@ package struct ServerConfiguration: Sendable, Equatable {
     package var writeTimeoutMilliseconds = 10_000
     /// Streams (watches) one connection may have open at once.
     package var maximumStreamsPerConnection = 64
+    /// Event loops that serve connections (read at start; 0: a thread per connection).
+    package var eventLoops = 2
+    /// While no more connections than this are open, a new one gets a thread of
+    /// its own instead of a place in an event loop: one client alone is
+    /// answered soonest by a thread asleep in `read` on its socket.
+    package var threadedConnections = 1
     /// How long shutdown waits for in-flight calls.
     package var shutdownGraceMilliseconds = 10_000
 

@@ -297,6 +297,17 @@ package final class StateStore: Sendable {
         if claimed { sync() }
     }
 
+    /// Has the commit loop make the changes written so far durable, unless a
+    /// sync is running already (which then covers them, or hands them to the
+    /// commit loop). The caller goes on meanwhile: an event loop serves the
+    /// next calls while the disk syncs the last ones.
+    package func syncSoon() {
+        guard options.fsync == .always, log != nil else { return }
+        gate.mutate { gate in
+            if !gate.syncing && gate.written > gate.durable && !gate.stopping { self.gate.broadcast() }
+        }
+    }
+
     /// One sync, by the thread that claimed `Gate.syncing`: the changes
     /// become durable and visible, the next sync may start, and then the
     /// answers held for them go out — or, when it fails, all are reverted.

@@ -37,6 +37,16 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout-ms"), help: "A connection idle this long is closed (0: never).")
     var idleTimeout = 0
 
+    @Option(
+        name: .customLong("event-loops"),
+        help: "Event loops serving connections (0: a thread for each connection).")
+    var eventLoops = 2
+
+    @Option(
+        name: .customLong("threaded-connections"),
+        help: "While no more connections than this are open, a new one gets a thread of its own.")
+    var threadedConnections = 1
+
     @Option(help: "When a change is made durable: always (before it is answered), everysec or none.")
     var fsync = "always"
 
@@ -73,6 +83,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         let bounds: [(flag: String, value: Int, least: Int)] = [
             ("--max-frame-bytes", maximumFrameLength, 64), ("--max-connections", maximumConnections, 1),
             ("--read-timeout-ms", readTimeout, 0), ("--idle-timeout-ms", idleTimeout, 0),
+            ("--event-loops", eventLoops, 0), ("--threaded-connections", threadedConnections, 0),
             ("--snapshot-every", snapshotEvery, 0), ("--snapshot-log-growth", snapshotLogGrowth, 0),
             ("--watch-queue", watchQueue, 1), ("--watch-history", watchHistory, 1),
         ]
@@ -95,6 +106,8 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         configuration.maximumConnections = maximumConnections
         configuration.readTimeoutMilliseconds = readTimeout
         configuration.idleTimeoutMilliseconds = idleTimeout
+        configuration.eventLoops = eventLoops
+        configuration.threadedConnections = threadedConnections
 
         guard let fsyncMode = FsyncMode(rawValue: fsync) else {
             throw ValidationError("--fsync must be always, everysec or none")

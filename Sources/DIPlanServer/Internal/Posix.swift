@@ -53,6 +53,22 @@ enum Posix {
         return true
     }
 
+    /// Sends what the socket takes of `bytes` now, without waiting: how many
+    /// bytes it took, or nil when the peer is gone.
+    static func sendWithoutWaiting(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int? {
+        var offset = 0
+        while offset < bytes.count {
+            let written = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { break }
+                return nil
+            }
+            offset += written
+        }
+        return offset
+    }
+
     /// Sets how long a read may block (0: for ever).
     static func setReadTimeout(_ fd: Int32, milliseconds: Int) {
         var value = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)

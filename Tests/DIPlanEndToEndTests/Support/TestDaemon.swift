@@ -61,7 +61,8 @@ final class TestDaemon: @unchecked Sendable {
         stateDirectory = self.directory.path("state")
         process = try ChildProcess(
             try Binaries.url("diplan-server").path,
-            ["--socket", socketPath, "--state-dir", stateDirectory, "--log-level", "debug"] + arguments, stderr: .pipe)
+            ["--socket", socketPath, "--state-dir", stateDirectory, "--log-level", "debug", "--threaded-connections", "0"]
+                + arguments, stderr: .pipe)
         let reading = process.standardError!
         let buffer = collected
         Thread.detachNewThread { buffer.fill(from: reading) }

@@ -1,0 +1,133 @@
+import DIPlanClient
+import DIPlanCore
+import DIPlanWire
+import Foundation
+import SwiftProtobuf
+import Testing
+
+/// How connections are served: by an event loop, or — while few are open, and
+/// whenever the loop would have to wait for one — on a thread of their own.
+/// The test daemon puts every connection in a loop (`--threaded-connections
+/// 0`); these tests also take the thread's way (`threadEach`).
+@Suite("Serving connections: event loops and threads", .serialized)
+struct ServingTests {
+    /// Gives every connection a thread of its own, as for the first ones open.
+    static let threadEach = ["--threaded-connections", "1000"]
+    static let inLoop = ["--threaded-connections", "0"]
+
+    /// A query over everything by municipality: an answer of several kilobytes.
+    static func everythingByMunicipality() throws -> Data {
+        var query = Diplan_V1_QueryCapacityRequest()
+        query.groupBy = [.municipality]
+        return try query.serializedData()
+    }
+
+    @Test func aClientThatDoesNotTakeItsAnswersHoldsUpNoOneAndGetsThemAll() async throws {
+        try await withDaemon(arguments: ["--event-loops", "1"]) { daemon, client in
+            let greedy = try RawConnection(daemon.socketPath)
+            var small: Int32 = 4096
+            setsockopt(greedy.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            // Far more answer bytes than the socket holds, asked for in one write and not read.
+            var bytes: [UInt8] = []
+            for id in 1...400 {
+                var frame = Diplan_Rpc_V1_RequestFrame()
+                frame.callID = UInt64(id)
+                frame.method = Method.Plans.queryCapacity
+                frame.payload = try Self.everythingByMunicipality()
+                bytes += FrameEncoder.frame(try frame.serializedBytes())
+            }
+            greedy.send(bytes)
+            // The same loop serves another client meanwhile. Had it waited for the greedy one to read, only the
+            // write timeout (10 s) would have freed it — by cutting the greedy one off, which then gets nothing.
+            for _ in 0..<50 { #expect(try await client.isServing()) }
+            for _ in 0..<500 where !daemon.log.contains("the client does not take its answers") {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(daemon.log.contains("the client does not take its answers"))
+            // Then every answer is there, in order.
+            for id in 1...400 {
+                let frame = try greedy.frame()
+                #expect(frame.callID == UInt64(id))
+                #expect(frame.status.code == 0)
+                #expect(frame.endOfStream)
+            }
+            greedy.call(401, Method.Health.check, try Grpc_Health_V1_HealthCheckRequest().serializedData())
+            #expect(try greedy.frame().callID == 401)
+        }
+    }
+
+    @Test(arguments: [inLoop, threadEach])
+    func anIdleConnectionIsClosedAndABusyOneIsNot(serving: [String]) async throws {
+        let daemon = try TestDaemon(arguments: ["--idle-timeout-ms", "1000"] + serving)
+        let idle = try RawConnection(daemon.socketPath)
+        let busy = try RawConnection(daemon.socketPath)
+        let ping = try Grpc_Health_V1_HealthCheckRequest().serializedData()
+        for id in 1...15 {
+            busy.call(UInt64(id), Method.Health.check, ping)
+            #expect(try busy.frame().callID == UInt64(id))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(idle.read(timeout: 5) == .closed)
+        busy.call(16, Method.Health.check, ping)
+        #expect(try busy.frame().callID == 16)
+    }
+
+    @Test(arguments: [inLoop, threadEach])
+    func aFrameInPiecesIsServedAndAStalledOneTimedOut(serving: [String]) async throws {
+        try await withDaemon(arguments: ["--read-timeout-ms", "500"] + serving) { daemon, _ in
+            var frame = Diplan_Rpc_V1_RequestFrame()
+            frame.callID = 9
+            frame.method = Method.Plans.queryCapacity
+            frame.payload = try Self.everythingByMunicipality()
+            let bytes = FrameEncoder.frame(try frame.serializedBytes())
+            let pieces = try RawConnection(daemon.socketPath)
+            for byte in bytes {
+                pieces.send([byte])
+                usleep(1_000)
+            }
+            let answer = try pieces.frame()
+            #expect(answer.callID == 9 && answer.status.code == 0)
+            pieces.send(Array(bytes.prefix(7)))
+            #expect(pieces.read(timeout: 10) == .closed)
+        }
+    }
+
+    @Test(arguments: [inLoop, threadEach])
+    func manyClientsAtOnceEachGetTheirOwnAnswers(serving: [String]) async throws {
+        try await withDaemon(arguments: serving) { daemon, client in
+            let connections = try (0..<40).map { _ in try RawConnection(daemon.socketPath) }
+            // Every tenth connection writes a municipality's line of its own; the others query everything.
+            let municipalities = ["ludza", "balvi", "kraslava", "preili"]
+            var line = Diplan_V1_UpsertCapacityLineRequest()
+            line.line.planID = "latgale-2017-2020"
+            line.line.serviceType = .dayCareCentre
+            line.line.targetGroup = .ftChildren
+            line.line.source = "serving test"
+            for round in 1...5 {
+                for (index, connection) in connections.enumerated() {
+                    let callID = UInt64(round * 1000 + index)
+                    if index % 10 == 0 {
+                        line.line.municipalityID = municipalities[index / 10]
+                        line.line.planned = UInt32(round * 100 + index)
+                        connection.call(callID, Method.Plans.upsertCapacityLine, try line.serializedData())
+                    } else {
+                        connection.call(callID, Method.Plans.queryCapacity, try Self.everythingByMunicipality())
+                    }
+                }
+                for (index, connection) in connections.enumerated() {
+                    let answer = try connection.frame()
+                    #expect(answer.callID == UInt64(round * 1000 + index))
+                    #expect(answer.status.code == 0, "\(answer.status.message)")
+                }
+            }
+            var query = CapacityQuery(planIDs: ["latgale-2017-2020"], groupBy: [.municipality])
+            query.serviceTypes = [.dayCareCentre]
+            query.targetGroups = [.ftChildren]
+            let groups = try await client.queryCapacity(query).0
+            for (slot, municipality) in municipalities.enumerated() {
+                let group = try #require(groups.first { $0.key.municipalityID == municipality })
+                #expect(group.totals.planned.value == Int64(500 + slot * 10))
+            }
+        }
+    }
+}
