@@ -39,8 +39,8 @@ struct DIPlanServerCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("event-loops"),
-        help: "Event loops serving connections (0: a thread for each connection).")
-    var eventLoops = 2
+        help: "Event loops serving connections (0: a thread for each connection; default: one per two cores).")
+    var eventLoops = ServerConfiguration.defaultEventLoops
 
     @Option(
         name: .customLong("threaded-connections"),

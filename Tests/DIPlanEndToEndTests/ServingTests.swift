@@ -23,13 +23,18 @@ struct ServingTests {
     }
 
     @Test func aClientThatDoesNotTakeItsAnswersHoldsUpNoOneAndGetsThemAll() async throws {
-        try await withDaemon(arguments: ["--event-loops", "1"]) { daemon, client in
+        // A write timeout longer than the test, however slow the machine: the greedy client is never cut off.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = directory.path("diplan.toml")
+        try "log_level = \"debug\"\nwrite_timeout_ms = 600000\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try await withDaemon(arguments: ["--event-loops", "1", "--config", config]) { daemon, client in
             let greedy = try RawConnection(daemon.socketPath)
             var small: Int32 = 4096
             setsockopt(greedy.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
             // Far more answer bytes than the socket holds, asked for in one write and not read.
             var bytes: [UInt8] = []
-            for id in 1...400 {
+            for id in 1...200 {
                 var frame = Diplan_Rpc_V1_RequestFrame()
                 frame.callID = UInt64(id)
                 frame.method = Method.Plans.queryCapacity
@@ -37,39 +42,40 @@ struct ServingTests {
                 bytes += FrameEncoder.frame(try frame.serializedBytes())
             }
             greedy.send(bytes)
-            // The same loop serves another client meanwhile. Had it waited for the greedy one to read, only the
-            // write timeout (10 s) would have freed it — by cutting the greedy one off, which then gets nothing.
+            // The same loop serves another client meanwhile: had it waited for the greedy one to read, the other
+            // client's calls would have timed out (10 s).
             for _ in 0..<50 { #expect(try await client.isServing()) }
             for _ in 0..<500 where !daemon.log.contains("the client does not take its answers") {
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(daemon.log.contains("the client does not take its answers"))
             // Then every answer is there, in order.
-            for id in 1...400 {
+            for id in 1...200 {
                 let frame = try greedy.frame()
                 #expect(frame.callID == UInt64(id))
                 #expect(frame.status.code == 0)
                 #expect(frame.endOfStream)
             }
-            greedy.call(401, Method.Health.check, try Grpc_Health_V1_HealthCheckRequest().serializedData())
-            #expect(try greedy.frame().callID == 401)
+            greedy.call(201, Method.Health.check, try Grpc_Health_V1_HealthCheckRequest().serializedData())
+            #expect(try greedy.frame().callID == 201)
         }
     }
 
     @Test(arguments: [inLoop, threadEach])
     func anIdleConnectionIsClosedAndABusyOneIsNot(serving: [String]) async throws {
-        let daemon = try TestDaemon(arguments: ["--idle-timeout-ms", "1000"] + serving)
+        let daemon = try TestDaemon(arguments: ["--idle-timeout-ms", "2000"] + serving)
         let idle = try RawConnection(daemon.socketPath)
         let busy = try RawConnection(daemon.socketPath)
         let ping = try Grpc_Health_V1_HealthCheckRequest().serializedData()
-        for id in 1...15 {
+        // A call every 100 ms for 2.5 s (sleeping in this thread: a busy test process may wake a task late).
+        for id in 1...25 {
             busy.call(UInt64(id), Method.Health.check, ping)
             #expect(try busy.frame().callID == UInt64(id))
-            try await Task.sleep(for: .milliseconds(100))
+            usleep(100_000)
         }
         #expect(idle.read(timeout: 5) == .closed)
-        busy.call(16, Method.Health.check, ping)
-        #expect(try busy.frame().callID == 16)
+        busy.call(26, Method.Health.check, ping)
+        #expect(try busy.frame().callID == 26)
     }
 
     @Test(arguments: [inLoop, threadEach])
