@@ -8,9 +8,10 @@ import Synchronization
 ///
 /// While the thread serving the connection serves the requests of one read it
 /// corks the writer: the answers gather in one buffer and leave in one write
-/// when it uncorks — as NIO flushes on `channelReadComplete` — so that a client
-/// with many calls in flight is woken once, not once an answer. Frames are
-/// encoded by hand straight into that buffer (`FrameEncoder.appendResponse`).
+/// when it uncorks — as NIO flushes on `channelReadComplete` — or once they
+/// pass `corkedBytes`, so that a client with many calls in flight is woken once
+/// a few answers, not once an answer. Frames are encoded by hand straight into
+/// that buffer (`FrameEncoder.appendResponse`).
 ///
 /// While an event loop serves the connection, sends never wait: what the
 /// socket does not take stays in the buffer, the writer is stalled, and the
@@ -32,6 +33,10 @@ package final class ResponseWriter: Sendable {
 
     init(fd: Int32) { self.fd = fd }
 
+    /// How many bytes of answers a cork holds back at most. Point queries 32 in flight on one connection: 205–253k
+    /// calls/s with no limit, 350–382k with 1–2 KiB (the client and the daemon then work at once, not in turn).
+    static let corkedBytes = 2_048
+
     /// Sends one frame (or keeps it for the uncork); false when the connection is gone.
     @discardableResult
     package func send(
@@ -43,7 +48,10 @@ package final class ResponseWriter: Sendable {
             FrameEncoder.appendResponse(
                 callID: callID, payload: payload, status: status, revision: revision, endOfStream: endOfStream, ping: ping,
                 to: &output.pending)
-            return output.corked || Self.flush(&output, to: fd)
+            // Past a couple of kilobytes the answers gathered leave at once: a client with many calls in flight
+            // gets its first answers, and sends its next calls, while the rest are made.
+            if output.corked && output.pending.count < Self.corkedBytes { return true }
+            return Self.flush(&output, to: fd)
         }
     }
 
