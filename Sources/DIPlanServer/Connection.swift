@@ -124,8 +124,6 @@ final class Connection: Sendable {
     /// wait, and the calls it completes, answered in one write that does not
     /// wait either. The caller syncs afterwards if `hasDeferredReplies`.
     func serveReady(into buffer: UnsafeMutableRawBufferPointer) -> LoopOutcome {
-        // Its answers did not all fit in the socket: a thread of its own waits for the client to take them.
-        if writer.isStalled { return .ownThread(because: "the client does not take its answers") }
         reading.startedStream = false
         // A full buffer may have left more behind, and the frame it cut in two.
         var count = buffer.count
@@ -141,7 +139,6 @@ final class Connection: Sendable {
             guard take(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), arrival: arrival) else { return .close }
         }
         // A stream's messages come from other threads at any time; a frame cut in pieces has a read timeout.
-        if writer.isStalled { return .ownThread(because: "the client does not take its answers") }
         if reading.startedStream { return .ownThread(because: "a stream started") }
         if reading.machine.isMidFrame {
             reading.midFrame = true

@@ -11,9 +11,11 @@ import Synchronization
 /// their time switching (a C echo server: 135k calls/s threaded, 315k with
 /// epoll, here).
 ///
-/// A connection leaves the loop for a thread of its own (`Connection.serve`)
-/// when it would make the loop wait: a stream, a frame that arrives in pieces
-/// (its read timeout), or a client that does not take its answers.
+/// A client that does not take its answers is not waited for: they wait in
+/// its writer (`ResponseWriter`) while the loop serves the others, and goes on
+/// reading its calls. A connection leaves the loop for a thread of its own
+/// (`Connection.serve`) when a stream starts (its messages come from other
+/// threads) or a frame arrives in pieces (its read timeout).
 final class EventLoop: Sendable {
     private let epoll: Int32
     private let server: Server
@@ -38,9 +40,11 @@ final class EventLoop: Sendable {
     func add(_ connection: Connection) -> Bool {
         let key = UInt64(UInt(bitPattern: Unmanaged.passRetained(connection).toOpaque()))
         members.withLock { $0[connection.id] = connection }
-        connection.writer.enterEventLoop { [epoll] in
-            // Woken when the socket takes more: the loop then hands the connection a thread.
-            _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_MOD), connection.fd, UInt32(DIPLAN_EPOLL_IN | DIPLAN_EPOLL_OUT), key)
+        connection.writer.enterEventLoop { [epoll] interest in
+            var events: UInt32 = 0
+            if interest.contains(.input) { events |= UInt32(DIPLAN_EPOLL_IN) }
+            if interest.contains(.output) { events |= UInt32(DIPLAN_EPOLL_OUT) }
+            _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_MOD), connection.fd, events, key)
         }
         guard diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_ADD), connection.fd, UInt32(DIPLAN_EPOLL_IN), key) == 0 else {
             connection.writer.leaveEventLoop()
@@ -58,12 +62,12 @@ final class EventLoop: Sendable {
         let capacity = 256
         var keys = [UInt64](repeating: 0, count: capacity)
         var events = [UInt32](repeating: 0, count: capacity)
-        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { buffer.deallocate() }
         var lastScan = ContinuousClock.now
         while true {
-            let idle = server.configuration.idleTimeoutMilliseconds
-            let ready = diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), idle > 0 ? 1_000 : -1)
+            // Woken at least once a second for the idle and write timeouts.
+            let ready = diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), 1_000)
             if ready < 0 {
                 guard errno == EINTR else {
                     logger.critical("epoll_wait failed: the loop stops", metadata: ["error": "\(SystemError("epoll_wait"))"])
@@ -75,16 +79,16 @@ final class EventLoop: Sendable {
             for index in 0..<Int(ready) {
                 let connection = Unmanaged<Connection>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(keys[index]))!)
                     .takeUnretainedValue()
+                let flags = events[index]
+                // The socket takes more of the answers waiting.
+                if flags & UInt32(DIPLAN_EPOLL_OUT) != 0 && !connection.writer.sendWaiting() {
+                    remove(connection)
+                    close(connection)
+                    continue
+                }
+                guard flags & UInt32(DIPLAN_EPOLL_IN | DIPLAN_EPOLL_HUP | DIPLAN_EPOLL_ERR) != 0 else { continue }
                 switch connection.serveReady(into: buffer) {
                 case .keep:
-                    if events[index] & UInt32(DIPLAN_EPOLL_OUT) != 0 {
-                        // The writer caught up meanwhile: only input matters again — unless it stalls anew, whose
-                        // `onStall` (under the same lock) asks for output again.
-                        connection.writer.unlessStalled { [epoll] in
-                            _ = diplan_epoll_ctl(
-                                epoll, Int32(DIPLAN_EPOLL_MOD), connection.fd, UInt32(DIPLAN_EPOLL_IN), keys[index])
-                        }
-                    }
                     mustSync = mustSync || connection.hasDeferredReplies
                 case .close:
                     remove(connection)
@@ -97,12 +101,12 @@ final class EventLoop: Sendable {
                     Posix.spawn { connection.serve() }
                 }
             }
-            // The changes of every connection served share one fdatasync, as Redis's `appendfsync always` does
-            // before its loop sleeps; the answers it releases leave at once.
+            // The changes of every connection served share one fdatasync, made by the commit loop while this one
+            // goes on; the answers it releases leave from there.
             if mustSync { server.store.syncSoon() }
-            if idle > 0 && ContinuousClock.now - lastScan >= .seconds(1) {
+            if ContinuousClock.now - lastScan >= .seconds(1) {
                 lastScan = ContinuousClock.now
-                closeIdle(olderThan: .milliseconds(idle))
+                closeStalled()
             }
         }
     }
@@ -125,12 +129,26 @@ final class EventLoop: Sendable {
         }
     }
 
-    /// Closes the connections that sent nothing for `timeout` (a connection
-    /// with a stream has a thread of its own, and is not here).
-    private func closeIdle(olderThan timeout: Duration) {
+    /// Closes the connections that sent nothing for the idle timeout, and those
+    /// that took none of their answers for the write timeout. (A connection
+    /// with a stream has a thread of its own, and is not here.)
+    private func closeStalled() {
+        let configuration = server.configuration
+        let idle = Duration.milliseconds(configuration.idleTimeoutMilliseconds)
+        let write = Duration.milliseconds(configuration.writeTimeoutMilliseconds)
         let now = ContinuousClock.now
-        for connection in members.withLock({ Array($0.values) }) where now - connection.lastActivity >= timeout {
-            logger.info("idle connection closed", metadata: ["connection": "\(connection.id)"])
+        for connection in members.withLock({ Array($0.values) }) {
+            if configuration.idleTimeoutMilliseconds > 0 && now - connection.lastActivity >= idle {
+                logger.info("idle connection closed", metadata: ["connection": "\(connection.id)"])
+            } else if configuration.writeTimeoutMilliseconds > 0, let since = connection.writer.waitingSince,
+                now - since >= write
+            {
+                logger.notice(
+                    "client took none of its answers for the write timeout; closing",
+                    metadata: ["connection": "\(connection.id)", "timeout_ms": "\(configuration.writeTimeoutMilliseconds)"])
+            } else {
+                continue
+            }
             remove(connection)
             close(connection)
         }

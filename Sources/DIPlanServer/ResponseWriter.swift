@@ -14,18 +14,36 @@ import Synchronization
 /// that buffer (`FrameEncoder.appendResponse`).
 ///
 /// While an event loop serves the connection, sends never wait: what the
-/// socket does not take stays in the buffer, the writer is stalled, and the
-/// loop is told (`onStall`) so that it hands the connection a thread of its
-/// own, which sends the rest waiting as long as the write timeout allows.
+/// socket does not take waits in the buffer, and the loop is asked (`watch`) to
+/// say when the socket takes more, and meanwhile to go on reading the client's
+/// calls — a client may send any number before it reads — unless more than
+/// `maximumWaitingBytes` wait. A client that takes nothing for the write
+/// timeout is disconnected by the loop.
 package final class ResponseWriter: Sendable {
     private struct Output {
         var closed = false
         var corked = false
         var pending: [UInt8] = []
-        /// Set while an event loop serves the connection: sends do not wait.
-        var onStall: (@Sendable () -> Void)?
-        /// The socket did not take everything: the rest is in `pending`.
-        var stalled = false
+        /// The bytes of `pending` sent already (an event loop's send may stop part-way).
+        var sent = 0
+        /// Set while an event loop serves the connection: sends do not wait, and
+        /// this tells the loop what to watch the socket for.
+        var watch: (@Sendable (Interest) -> Void)?
+        /// What the loop watches the socket for.
+        var interest = Interest.input
+        /// While bytes wait for the socket: when it last took some.
+        var lastProgress: ContinuousClock.Instant?
+
+        var waiting: Int { pending.count - sent }
+    }
+
+    /// What an event loop watches a connection's socket for.
+    struct Interest: OptionSet, Sendable {
+        let rawValue: UInt8
+        /// The client's calls.
+        static let input = Interest(rawValue: 1)
+        /// Room for the answers waiting.
+        static let output = Interest(rawValue: 2)
     }
 
     private let fd: Int32
@@ -36,6 +54,10 @@ package final class ResponseWriter: Sendable {
     /// How many bytes of answers a cork holds back at most. Point queries 32 in flight on one connection: 205–253k
     /// calls/s with no limit, 350–382k with 1–2 KiB (the client and the daemon then work at once, not in turn).
     static let corkedBytes = 2_048
+
+    /// Past this many bytes of answers waiting for a client served by an event
+    /// loop, the loop stops reading its calls until it takes some.
+    static let maximumWaitingBytes = 16 << 20
 
     /// Sends one frame (or keeps it for the uncork); false when the connection is gone.
     @discardableResult
@@ -50,7 +72,7 @@ package final class ResponseWriter: Sendable {
                 to: &output.pending)
             // Past a couple of kilobytes the answers gathered leave at once: a client with many calls in flight
             // gets its first answers, and sends its next calls, while the rest are made.
-            if output.corked && output.pending.count < Self.corkedBytes { return true }
+            if output.corked && output.waiting < Self.corkedBytes { return true }
             return Self.flush(&output, to: fd)
         }
     }
@@ -77,52 +99,75 @@ package final class ResponseWriter: Sendable {
         }
     }
 
-    /// From now on sends do not wait; `onStall` is called (under the writer's
-    /// lock, once) when the socket would not take an answer.
-    func enterEventLoop(onStall: @escaping @Sendable () -> Void) { output.withLock { $0.onStall = onStall } }
-
-    /// Sends wait again, as long as the write timeout allows; what is pending
-    /// leaves at the next `uncork`.
-    func leaveEventLoop() { output.withLock { $0.onStall = nil } }
-
-    /// The socket did not take all the answers while sends could not wait.
-    var isStalled: Bool { output.withLock { $0.stalled } }
-
-    /// Runs `body` unless the writer is stalled, with no stall in between.
-    func unlessStalled(_ body: () -> Void) {
-        output.withLock { if !$0.stalled { body() } }
+    /// From now on sends do not wait; `watch` is called, under the writer's
+    /// lock, whenever what the loop must watch the socket for changes (it
+    /// starts watching for input).
+    func enterEventLoop(watch: @escaping @Sendable (Interest) -> Void) {
+        output.withLock { output in
+            output.watch = watch
+            output.interest = .input
+        }
     }
+
+    /// Sends wait again, as long as the write timeout allows; what waits
+    /// leaves at the next `uncork`.
+    func leaveEventLoop() { output.withLock { $0.watch = nil } }
+
+    /// For the event loop, once the socket takes more: sends what waits,
+    /// without waiting; false when the connection is gone.
+    func sendWaiting() -> Bool { output.withLock { Self.flush(&$0, to: fd) } }
+
+    /// While answers wait for the client to take them: when it last took some.
+    var waitingSince: ContinuousClock.Instant? { output.withLock { $0.lastProgress } }
 
     /// Marks the connection gone: later sends do nothing.
     func markClosed() { output.withLock { $0.closed = true } }
 
     private static func flush(_ output: inout Output, to fd: Int32) -> Bool {
         guard !output.closed else { return false }
-        guard !output.pending.isEmpty else { return true }
-        if let onStall = output.onStall {
-            let sent = output.pending.withUnsafeBytes { Posix.sendWithoutWaiting(fd, $0) }
-            guard let sent else {
-                output.closed = true
-                return false
-            }
-            if sent == output.pending.count {
-                output.pending.removeAll(keepingCapacity: output.pending.capacity <= 1 << 20)
-                output.stalled = false
-            } else {
-                output.pending.removeFirst(sent)
-                if !output.stalled {
-                    output.stalled = true
-                    onStall()
-                }
-            }
-            return true
-        }
-        output.stalled = false
-        let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, $0) }
+        if let watch = output.watch { return flushWithoutWaiting(&output, to: fd, watch: watch) }
+        guard output.waiting > 0 else { return true }
+        let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...])) }
+        output.lastProgress = nil
+        output.sent = 0
         // A large answer (an export) need not keep its buffer.
         if output.pending.capacity > 1 << 20 { output.pending = [] } else { output.pending.removeAll(keepingCapacity: true) }
         if !written { output.closed = true }
         return written
+    }
+
+    private static func flushWithoutWaiting(
+        _ output: inout Output, to fd: Int32, watch: @Sendable (Interest) -> Void
+    ) -> Bool {
+        if output.waiting > 0 {
+            let taken = output.pending.withUnsafeBytes {
+                Posix.sendWithoutWaiting(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...]))
+            }
+            guard let taken else {
+                output.closed = true
+                return false
+            }
+            output.sent += taken
+            if output.waiting == 0 {
+                output.sent = 0
+                output.lastProgress = nil
+                output.pending.removeAll(keepingCapacity: output.pending.capacity <= 1 << 20)
+            } else {
+                if taken > 0 || output.lastProgress == nil { output.lastProgress = .now }
+                // What was sent leaves the buffer once it is half of it: each byte is moved at most once more.
+                if output.sent >= output.pending.count / 2 {
+                    output.pending.removeFirst(output.sent)
+                    output.sent = 0
+                }
+            }
+        }
+        let wanted: Interest =
+            output.waiting == 0 ? .input : output.waiting > maximumWaitingBytes ? .output : [.input, .output]
+        if wanted != output.interest {
+            output.interest = wanted
+            watch(wanted)
+        }
+        return true
     }
 }
 

@@ -22,42 +22,83 @@ struct ServingTests {
         return try query.serializedData()
     }
 
-    @Test func aClientThatDoesNotTakeItsAnswersHoldsUpNoOneAndGetsThemAll() async throws {
-        // A write timeout longer than the test, however slow the machine: the greedy client is never cut off.
+    /// A daemon with `limits` from a configuration file, its debug log on.
+    static func withConfiguredDaemon(
+        _ limits: String, arguments: [String] = [], _ body: (TestDaemon, DIPlanClient) async throws -> Void
+    ) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let config = directory.path("diplan.toml")
-        try "log_level = \"debug\"\nwrite_timeout_ms = 600000\n".write(toFile: config, atomically: true, encoding: .utf8)
-        try await withDaemon(arguments: ["--event-loops", "1", "--config", config]) { daemon, client in
+        try "log_level = \"debug\"\n\(limits)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try await withDaemon(arguments: arguments + ["--config", config], body)
+    }
+
+    static func frame(_ id: UInt64, _ method: String, _ payload: Data) throws -> [UInt8] {
+        var frame = Diplan_Rpc_V1_RequestFrame()
+        frame.callID = id
+        frame.method = method
+        frame.payload = payload
+        return FrameEncoder.frame(try frame.serializedBytes())
+    }
+
+    @Test func aClientThatDoesNotTakeItsAnswersHoldsUpNoOneAndMaySendOn() async throws {
+        // A write timeout longer than the test, however slow the machine: the greedy client is never cut off.
+        try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: ["--event-loops", "1"]) { daemon, client in
             let greedy = try RawConnection(daemon.socketPath)
             var small: Int32 = 4096
             setsockopt(greedy.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            // Far more answer bytes than the socket holds, asked for in one write and not read.
+            var patience = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(greedy.fd, SOL_SOCKET, SO_SNDTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
+            // Far more answer bytes than the socket holds, asked for and not read.
             var bytes: [UInt8] = []
-            for id in 1...200 {
-                var frame = Diplan_Rpc_V1_RequestFrame()
-                frame.callID = UInt64(id)
-                frame.method = Method.Plans.queryCapacity
-                frame.payload = try Self.everythingByMunicipality()
-                bytes += FrameEncoder.frame(try frame.serializedBytes())
-            }
-            greedy.send(bytes)
-            // The same loop serves another client meanwhile: had it waited for the greedy one to read, the other
-            // client's calls would have timed out (10 s).
+            for id in 1...200 { bytes += try Self.frame(UInt64(id), Method.Plans.queryCapacity, Self.everythingByMunicipality()) }
+            let asked = greedy.send(bytes)
+            #expect(asked, "the first calls were not all sent")
+            // The same loop serves another client meanwhile.
             for _ in 0..<50 { #expect(try await client.isServing()) }
-            for _ in 0..<500 where !daemon.log.contains("the client does not take its answers") {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(daemon.log.contains("the client does not take its answers"))
+            // And goes on reading the greedy client's calls: 10,000 more, more bytes than the socket holds, still
+            // without reading. Had the daemon stopped reading until it could send, this send would time out.
+            bytes = []
+            let check = try Grpc_Health_V1_HealthCheckRequest().serializedData()
+            for id in 201...10_200 { bytes += try Self.frame(UInt64(id), Method.Health.check, check) }
+            let askedMore = greedy.send(bytes)
+            #expect(askedMore, "the daemon stopped reading the calls of a client that does not read its answers")
             // Then every answer is there, in order.
-            for id in 1...200 {
+            for id in 1...10_200 {
                 let frame = try greedy.frame()
                 #expect(frame.callID == UInt64(id))
                 #expect(frame.status.code == 0)
-                #expect(frame.endOfStream)
+                if frame.callID != UInt64(id) { break }
             }
-            greedy.call(201, Method.Health.check, try Grpc_Health_V1_HealthCheckRequest().serializedData())
-            #expect(try greedy.frame().callID == 201)
+        }
+    }
+
+    @Test func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout() async throws {
+        try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: ["--event-loops", "1"]) { daemon, client in
+            let stuck = try RawConnection(daemon.socketPath)
+            var small: Int32 = 4096
+            setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            var bytes: [UInt8] = []
+            for id in 1...200 { bytes += try Self.frame(UInt64(id), Method.Plans.queryCapacity, Self.everythingByMunicipality()) }
+            let asked = stuck.send(bytes)
+            #expect(asked, "the calls were not all sent")
+            for _ in 0..<500 where !daemon.log.contains("took none of its answers") {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(daemon.log.contains("took none of its answers"))
+            // What reached its socket before is there to read; then the connection is closed.
+            var answered = 0
+            reading: while true {
+                switch stuck.read(timeout: 10) {
+                case .frame: answered += 1
+                case .closed: break reading
+                case .timedOut:
+                    Issue.record("the stuck client was not disconnected")
+                    break reading
+                }
+            }
+            #expect(answered < 200)
+            #expect(try await client.isServing())
         }
     }
 
