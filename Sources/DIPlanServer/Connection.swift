@@ -8,8 +8,8 @@ import Synchronization
 /// One client connection. It is served either on a thread of its own —
 /// read, decode, dispatch, answer, in that thread, with no hop on the way —
 /// or by an event loop (`EventLoop`) that serves many connections from one
-/// thread, until it needs a thread of its own (a stream, a frame that comes in
-/// pieces, a client that does not take its answers). Never both at once.
+/// thread, until a stream starts and it needs a thread of its own. Never both
+/// at once.
 final class Connection: Sendable {
     let id: UInt64
     let fd: Int32
@@ -138,20 +138,21 @@ final class Connection: Sendable {
             reading.lastActivity = arrival
             guard take(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), arrival: arrival) else { return .close }
         }
-        // A stream's messages come from other threads at any time; a frame cut in pieces has a read timeout.
+        // A stream's messages come from other threads at any time.
         if reading.startedStream { return .ownThread(because: "a stream started") }
-        if reading.machine.isMidFrame {
-            reading.midFrame = true
-            return .ownThread(because: "a frame came in pieces")
-        }
+        // The rest of a frame cut in pieces is waited for as long as the read timeout allows (`isMidFrame`).
+        reading.midFrame = reading.machine.isMidFrame
         return .keep
     }
 
     /// Replies wait for the durability of what they show: someone must sync.
     var hasDeferredReplies: Bool { deferred.load(ordering: .relaxed) > 0 }
 
-    /// When the client last sent bytes, for an event loop's idle timeout.
+    /// When the client last sent bytes, for an event loop's idle and read timeouts.
     var lastActivity: ContinuousClock.Instant { reading.lastActivity }
+
+    /// The client sent part of a frame, for an event loop's read timeout.
+    var isMidFrame: Bool { reading.midFrame }
 
     /// Decodes and serves the calls that `bytes` complete; their answers leave
     /// in one write. False when the connection must close.

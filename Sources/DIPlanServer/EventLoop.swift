@@ -5,17 +5,18 @@ import Synchronization
 
 /// Serves many connections from one thread with epoll, as Redis does: one
 /// wake-up serves every connection that sent something, each read's answers
-/// leave in one write, and the changes they made share one fdatasync, done in
-/// this thread before it waits again. With a thread per connection, each call
+/// leave in one write, and the changes they made share one fdatasync, which
+/// the commit loop makes while this thread goes on. With a thread per connection, each call
 /// costs two thread switches, and 50 connections on two cores spend most of
 /// their time switching (a C echo server: 135k calls/s threaded, 315k with
 /// epoll, here).
 ///
 /// A client that does not take its answers is not waited for: they wait in
 /// its writer (`ResponseWriter`) while the loop serves the others, and goes on
-/// reading its calls. A connection leaves the loop for a thread of its own
-/// (`Connection.serve`) when a stream starts (its messages come from other
-/// threads) or a frame arrives in pieces (its read timeout).
+/// reading its calls. A frame that comes in pieces is waited for as long as
+/// the read timeout allows. A connection leaves the loop for a thread of its
+/// own (`Connection.serve`) when a stream starts: its messages come from other
+/// threads.
 final class EventLoop: Sendable {
     private let epoll: Int32
     private let server: Server
@@ -120,25 +121,37 @@ final class EventLoop: Sendable {
     }
 
     /// Finishes a connection removed from the loop: here, unless it still owes
-    /// replies held for durability, which another thread waits for.
+    /// answers — held for durability, or waiting for the socket to take them
+    /// (a client may send its calls, close its side and read) — which another
+    /// thread sends, waiting as long as the write timeout allows.
     private func close(_ connection: Connection) {
-        if connection.hasDeferredReplies {
-            Posix.spawn { connection.finish() }
+        if connection.hasDeferredReplies || connection.writer.hasWaiting {
+            Posix.spawn {
+                connection.writer.uncork()
+                connection.finish()
+            }
         } else {
             connection.finish()
         }
     }
 
-    /// Closes the connections that sent nothing for the idle timeout, and those
-    /// that took none of their answers for the write timeout. (A connection
-    /// with a stream has a thread of its own, and is not here.)
+    /// Closes the connections that stopped mid-frame for the read timeout, sent
+    /// nothing for the idle timeout, or took none of their answers for the
+    /// write timeout. (A connection with a stream has a thread of its own, and
+    /// is not here.)
     private func closeStalled() {
         let configuration = server.configuration
         let idle = Duration.milliseconds(configuration.idleTimeoutMilliseconds)
+        let read = Duration.milliseconds(configuration.readTimeoutMilliseconds)
         let write = Duration.milliseconds(configuration.writeTimeoutMilliseconds)
         let now = ContinuousClock.now
         for connection in members.withLock({ Array($0.values) }) {
-            if configuration.idleTimeoutMilliseconds > 0 && now - connection.lastActivity >= idle {
+            if connection.isMidFrame {
+                guard configuration.readTimeoutMilliseconds > 0 && now - connection.lastActivity >= read else { continue }
+                logger.notice(
+                    "client stopped mid-frame; closing",
+                    metadata: ["connection": "\(connection.id)", "timeout_ms": "\(configuration.readTimeoutMilliseconds)"])
+            } else if configuration.idleTimeoutMilliseconds > 0 && now - connection.lastActivity >= idle {
                 logger.info("idle connection closed", metadata: ["connection": "\(connection.id)"])
             } else if configuration.writeTimeoutMilliseconds > 0, let since = connection.writer.waitingSince,
                 now - since >= write
@@ -146,6 +159,8 @@ final class EventLoop: Sendable {
                 logger.notice(
                     "client took none of its answers for the write timeout; closing",
                     metadata: ["connection": "\(connection.id)", "timeout_ms": "\(configuration.writeTimeoutMilliseconds)"])
+                // What waits is dropped, not waited for again.
+                connection.writer.markClosed()
             } else {
                 continue
             }

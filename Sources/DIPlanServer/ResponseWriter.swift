@@ -117,6 +117,9 @@ package final class ResponseWriter: Sendable {
     /// without waiting; false when the connection is gone.
     func sendWaiting() -> Bool { output.withLock { Self.flush(&$0, to: fd) } }
 
+    /// Answers wait for the socket to take them.
+    var hasWaiting: Bool { output.withLock { !$0.closed && $0.waiting > 0 } }
+
     /// While answers wait for the client to take them: when it last took some.
     var waitingSince: ContinuousClock.Instant? { output.withLock { $0.lastProgress } }
 

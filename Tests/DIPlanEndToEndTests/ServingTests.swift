@@ -73,6 +73,28 @@ struct ServingTests {
         }
     }
 
+    /// In a loop only: a thread of its own reads no more while it waits to send, and a client that sends more
+    /// than the socket holds before it reads waits with it, until the write timeout.
+    @Test func aClientThatSendsAFloodOfCallsThenClosesItsSideGetsEveryAnswer() async throws {
+        try await withDaemon { daemon, _ in
+            let raw = try RawConnection(daemon.socketPath)
+            // More call bytes (800 kB), and answer bytes, than the socket holds: the daemon reads frames cut in two,
+            // and answers still wait when it reads the end.
+            let check = try Grpc_Health_V1_HealthCheckRequest().serializedData()
+            var bytes: [UInt8] = []
+            for id in 1...20_000 { bytes += try Self.frame(UInt64(id), Method.Health.check, check) }
+            let asked = raw.send(bytes)
+            #expect(asked, "the calls were not all sent")
+            shutdown(raw.fd, Int32(SHUT_WR))
+            for id in 1...20_000 {
+                let frame = try raw.frame()
+                #expect(frame.callID == UInt64(id) && frame.status.code == 0)
+                if frame.callID != UInt64(id) { break }
+            }
+            #expect(raw.read(timeout: 10) == .closed)
+        }
+    }
+
     @Test func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout() async throws {
         try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: ["--event-loops", "1"]) { daemon, client in
             let stuck = try RawConnection(daemon.socketPath)
