@@ -158,7 +158,7 @@ final class Connection: Sendable {
     /// in one write. False when the connection must close.
     private func take(_ bytes: UnsafeRawBufferPointer, arrival: ContinuousClock.Instant) -> Bool {
         reading.machine.received(bytes)
-        writer.cork()
+        writer.cork(trickling: true)
         var open = true
         while open, let action = reading.machine.next() {
             open = perform(action, arrival: arrival, lastRoute: &reading.lastRoute)

@@ -23,6 +23,8 @@ package final class ResponseWriter: Sendable {
     private struct Output {
         var closed = false
         var corked = false
+        /// While corked: send every `corkedBytes` without waiting (answers made one by one, not released together).
+        var trickle = false
         var pending: [UInt8] = []
         /// The bytes of `pending` sent already (an event loop's send may stop part-way).
         var sent = 0
@@ -33,6 +35,8 @@ package final class ResponseWriter: Sendable {
         var interest = Interest.input
         /// While bytes wait for the socket: when it last took some.
         var lastProgress: ContinuousClock.Instant?
+        /// How many bytes waited after the last send made while corked.
+        var triedAt = 0
 
         var waiting: Int { pending.count - sent }
     }
@@ -70,10 +74,15 @@ package final class ResponseWriter: Sendable {
             FrameEncoder.appendResponse(
                 callID: callID, payload: payload, status: status, revision: revision, endOfStream: endOfStream, ping: ping,
                 to: &output.pending)
-            // Past a couple of kilobytes the answers gathered leave at once: a client with many calls in flight
-            // gets its first answers, and sends its next calls, while the rest are made.
-            if output.corked && output.waiting < Self.corkedBytes { return true }
-            return Self.flush(&output, to: fd)
+            guard output.corked else { return Self.flush(&output, to: fd) }
+            // Every couple of kilobytes the answers gathered leave, as far as the socket takes them now: a client
+            // with many calls in flight gets its first answers, and sends its next calls, while the rest are made.
+            // Never waiting here: the thread serving the connection must not stop reading a client that sends on.
+            if output.trickle && output.waiting >= output.triedAt + Self.corkedBytes {
+                guard Self.sendWithoutWaiting(&output, to: fd) else { return false }
+                output.triedAt = output.waiting
+            }
+            return true
         }
     }
 
@@ -88,7 +97,15 @@ package final class ResponseWriter: Sendable {
     }
 
     /// Holds frames back until `uncork`.
-    func cork() { output.withLock { $0.corked = true } }
+    /// With `trickling`, every `corkedBytes` gathered leave as far as the
+    /// socket takes them at once: for answers made one after another, not
+    /// those a sync releases together.
+    func cork(trickling: Bool = false) {
+        output.withLock { output in
+            output.corked = true
+            output.trickle = trickling
+        }
+    }
 
     /// Sends what gathered while corked; false when the connection is gone.
     @discardableResult
@@ -126,6 +143,33 @@ package final class ResponseWriter: Sendable {
     /// Marks the connection gone: later sends do nothing.
     func markClosed() { output.withLock { $0.closed = true } }
 
+    /// Sends what the socket takes now of what waits; false when the connection is gone.
+    private static func sendWithoutWaiting(_ output: inout Output, to fd: Int32) -> Bool {
+        guard output.waiting > 0 else { return true }
+        let taken = output.pending.withUnsafeBytes {
+            Posix.sendWithoutWaiting(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...]))
+        }
+        guard let taken else {
+            output.closed = true
+            return false
+        }
+        output.sent += taken
+        if output.waiting == 0 {
+            output.sent = 0
+            output.triedAt = 0
+            output.lastProgress = nil
+            output.pending.removeAll(keepingCapacity: output.pending.capacity <= 1 << 20)
+        } else {
+            if taken > 0 || output.lastProgress == nil { output.lastProgress = .now }
+            // What was sent leaves the buffer once it is half of it: each byte is moved at most once more.
+            if output.sent >= output.pending.count / 2 {
+                output.pending.removeFirst(output.sent)
+                output.sent = 0
+            }
+        }
+        return true
+    }
+
     private static func flush(_ output: inout Output, to fd: Int32) -> Bool {
         guard !output.closed else { return false }
         if let watch = output.watch { return flushWithoutWaiting(&output, to: fd, watch: watch) }
@@ -133,6 +177,7 @@ package final class ResponseWriter: Sendable {
         let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...])) }
         output.lastProgress = nil
         output.sent = 0
+        output.triedAt = 0
         // A large answer (an export) need not keep its buffer.
         if output.pending.capacity > 1 << 20 { output.pending = [] } else { output.pending.removeAll(keepingCapacity: true) }
         if !written { output.closed = true }
@@ -142,28 +187,7 @@ package final class ResponseWriter: Sendable {
     private static func flushWithoutWaiting(
         _ output: inout Output, to fd: Int32, watch: @Sendable (Interest) -> Void
     ) -> Bool {
-        if output.waiting > 0 {
-            let taken = output.pending.withUnsafeBytes {
-                Posix.sendWithoutWaiting(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...]))
-            }
-            guard let taken else {
-                output.closed = true
-                return false
-            }
-            output.sent += taken
-            if output.waiting == 0 {
-                output.sent = 0
-                output.lastProgress = nil
-                output.pending.removeAll(keepingCapacity: output.pending.capacity <= 1 << 20)
-            } else {
-                if taken > 0 || output.lastProgress == nil { output.lastProgress = .now }
-                // What was sent leaves the buffer once it is half of it: each byte is moved at most once more.
-                if output.sent >= output.pending.count / 2 {
-                    output.pending.removeFirst(output.sent)
-                    output.sent = 0
-                }
-            }
-        }
+        guard sendWithoutWaiting(&output, to: fd) else { return false }
         let wanted: Interest =
             output.waiting == 0 ? .input : output.waiting > maximumWaitingBytes ? .output : [.input, .output]
         if wanted != output.interest {

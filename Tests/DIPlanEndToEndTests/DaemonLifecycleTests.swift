@@ -110,8 +110,10 @@ struct DaemonLifecycleTests {
     /// Under `--fsync always` an update's answer waits for its fdatasync while
     /// the connection reads on; stopping must not drop those answers: every
     /// change the daemon applied was answered OK.
-    @Test func changesInFlightWhenStoppedAreAnswered() async throws {
-        let daemon = try TestDaemon()
+    /// In an event loop and on a thread of its own (`ServingTests`).
+    @Test(arguments: [ServingTests.inLoop, ServingTests.threadEach])
+    func changesInFlightWhenStoppedAreAnswered(serving: [String]) async throws {
+        let daemon = try TestDaemon(arguments: serving)
         let start = try await daemon.client().queryCapacity(CapacityQuery()).1
         let raw = try RawConnection(daemon.socketPath)
         let count = 2_000
