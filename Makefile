@@ -25,6 +25,8 @@ test:
 	$(SWIFT) format lint --strict $(SWIFT_FILES)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	@# The end-to-end tests again with every connection on a thread of its own, as the first one open is.
+	DIPLAN_TEST_SERVING=threads $(SWIFT) test --skip-build --filter DIPlanEndToEndTests
 
 build:
 	$(SWIFT) build

@@ -8,7 +8,8 @@ import Testing
 /// How connections are served: by an event loop, or — while few are open, and
 /// whenever the loop would have to wait for one — on a thread of their own.
 /// The test daemon puts every connection in a loop (`--threaded-connections
-/// 0`); these tests also take the thread's way (`threadEach`).
+/// 0`), or on a thread of its own with DIPLAN_TEST_SERVING=threads; these
+/// tests name the way they take.
 @Suite("Serving connections: event loops and threads", .serialized)
 struct ServingTests {
     /// Gives every connection a thread of its own, as for the first ones open.
@@ -43,7 +44,8 @@ struct ServingTests {
 
     @Test func aClientThatDoesNotTakeItsAnswersHoldsUpNoOneAndMaySendOn() async throws {
         // A write timeout longer than the test, however slow the machine: the greedy client is never cut off.
-        try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: ["--event-loops", "1"]) { daemon, client in
+        try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: Self.inLoop + ["--event-loops", "1"]) {
+            daemon, client in
             let greedy = try RawConnection(daemon.socketPath)
             var small: Int32 = 4096
             setsockopt(greedy.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
@@ -76,7 +78,7 @@ struct ServingTests {
     /// In a loop only: a thread of its own reads no more while it waits to send, and a client that sends more
     /// than the socket holds before it reads waits with it, until the write timeout.
     @Test func aClientThatSendsAFloodOfCallsThenClosesItsSideGetsEveryAnswer() async throws {
-        try await withDaemon { daemon, _ in
+        try await withDaemon(arguments: Self.inLoop) { daemon, _ in
             let raw = try RawConnection(daemon.socketPath)
             // More call bytes (800 kB), and answer bytes, than the socket holds: the daemon reads frames cut in two,
             // and answers still wait when it reads the end.
@@ -96,7 +98,8 @@ struct ServingTests {
     }
 
     @Test func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout() async throws {
-        try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: ["--event-loops", "1"]) { daemon, client in
+        try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: Self.inLoop + ["--event-loops", "1"]) {
+            daemon, client in
             let stuck = try RawConnection(daemon.socketPath)
             var small: Int32 = 4096
             setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
