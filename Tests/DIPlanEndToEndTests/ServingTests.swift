@@ -6,7 +6,7 @@ import SwiftProtobuf
 import Testing
 
 /// How connections are served: by an event loop, or — while few are open, and
-/// whenever the loop would have to wait for one — on a thread of their own.
+/// once a stream starts — on a thread of their own.
 /// The test daemon puts every connection in a loop (`--threaded-connections
 /// 0`), or on a thread of its own with DIPLAN_TEST_SERVING=threads; these
 /// tests name the way they take.
@@ -16,7 +16,7 @@ struct ServingTests {
     static let threadEach = ["--threaded-connections", "1000"]
     static let inLoop = ["--threaded-connections", "0"]
 
-    /// A query over everything by municipality: an answer of several kilobytes.
+    /// A query over everything by municipality: an answer frame of about 1.4 kB.
     static func everythingByMunicipality() throws -> Data {
         var query = Diplan_V1_QueryCapacityRequest()
         query.groupBy = [.municipality]
