@@ -41,6 +41,14 @@ package final class ResponseWriter: Sendable {
         var triedAt = 0
 
         var waiting: Int { pending.count - sent }
+
+        /// Everything pending was sent (or given up): the buffer starts over, and a large one (an export's) is let go.
+        mutating func startOver() {
+            sent = 0
+            triedAt = 0
+            lastProgress = nil
+            pending.removeAll(keepingCapacity: pending.capacity <= 1 << 20)
+        }
     }
 
     /// What an event loop watches a connection's socket for.
@@ -158,10 +166,7 @@ package final class ResponseWriter: Sendable {
         }
         output.sent += taken
         if output.waiting == 0 {
-            output.sent = 0
-            output.triedAt = 0
-            output.lastProgress = nil
-            output.pending.removeAll(keepingCapacity: output.pending.capacity <= 1 << 20)
+            output.startOver()
         } else {
             if taken > 0 || output.lastProgress == nil { output.lastProgress = .now }
             // What was sent leaves the buffer once it is half of it: each byte is moved at most once more.
@@ -178,11 +183,7 @@ package final class ResponseWriter: Sendable {
         if let watch = output.watch { return flushWithoutWaiting(&output, to: fd, watch: watch) }
         guard output.waiting > 0 else { return true }
         let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...])) }
-        output.lastProgress = nil
-        output.sent = 0
-        output.triedAt = 0
-        // A large answer (an export) need not keep its buffer.
-        if output.pending.capacity > 1 << 20 { output.pending = [] } else { output.pending.removeAll(keepingCapacity: true) }
+        output.startOver()
         if !written { output.closed = true }
         return written
     }

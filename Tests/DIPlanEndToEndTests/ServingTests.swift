@@ -42,28 +42,37 @@ struct ServingTests {
         return FrameEncoder.frame(try frame.serializedBytes())
     }
 
+    /// The same call `count` times from `first` on, in one run of bytes to send at once.
+    static func calls(from first: Int, count: Int, _ method: String, _ payload: Data) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for id in first..<first + count { bytes += try frame(UInt64(id), method, payload) }
+        return bytes
+    }
+
+    /// A connection with a small receive buffer that asks, in one send, for 200 answers of everything by
+    /// municipality (far more bytes than the socket holds) and reads none of them.
+    static func greedyConnection(_ daemon: TestDaemon) throws -> RawConnection {
+        let greedy = try RawConnection(daemon.socketPath)
+        var small: Int32 = 4096
+        setsockopt(greedy.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        let asked = greedy.send(try calls(from: 1, count: 200, Method.Plans.queryCapacity, everythingByMunicipality()))
+        #expect(asked, "the first calls were not all sent")
+        return greedy
+    }
+
     @Test func aClientThatDoesNotTakeItsAnswersHoldsUpNoOneAndMaySendOn() async throws {
         // A write timeout longer than the test, however slow the machine: the greedy client is never cut off.
         try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: Self.inLoop + ["--event-loops", "1"]) {
             daemon, client in
-            let greedy = try RawConnection(daemon.socketPath)
-            var small: Int32 = 4096
-            setsockopt(greedy.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            var patience = timeval(tv_sec: 20, tv_usec: 0)
-            setsockopt(greedy.fd, SOL_SOCKET, SO_SNDTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
-            // Far more answer bytes than the socket holds, asked for and not read.
-            var bytes: [UInt8] = []
-            for id in 1...200 { bytes += try Self.frame(UInt64(id), Method.Plans.queryCapacity, Self.everythingByMunicipality()) }
-            let asked = greedy.send(bytes)
-            #expect(asked, "the first calls were not all sent")
+            let greedy = try Self.greedyConnection(daemon)
             // The same loop serves another client meanwhile.
             for _ in 0..<50 { #expect(try await client.isServing()) }
             // And goes on reading the greedy client's calls: 10,000 more, more bytes than the socket holds, still
             // without reading. Had the daemon stopped reading until it could send, this send would time out.
-            bytes = []
+            var patience = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(greedy.fd, SOL_SOCKET, SO_SNDTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
             let check = try Grpc_Health_V1_HealthCheckRequest().serializedData()
-            for id in 201...10_200 { bytes += try Self.frame(UInt64(id), Method.Health.check, check) }
-            let askedMore = greedy.send(bytes)
+            let askedMore = greedy.send(try Self.calls(from: 201, count: 10_000, Method.Health.check, check))
             #expect(askedMore, "the daemon stopped reading the calls of a client that does not read its answers")
             // Then every answer is there, in order.
             for id in 1...10_200 {
@@ -83,9 +92,7 @@ struct ServingTests {
             // More call bytes (800 kB), and answer bytes, than the socket holds: the daemon reads frames cut in two,
             // and answers still wait when it reads the end.
             let check = try Grpc_Health_V1_HealthCheckRequest().serializedData()
-            var bytes: [UInt8] = []
-            for id in 1...20_000 { bytes += try Self.frame(UInt64(id), Method.Health.check, check) }
-            let asked = raw.send(bytes)
+            let asked = raw.send(try Self.calls(from: 1, count: 20_000, Method.Health.check, check))
             #expect(asked, "the calls were not all sent")
             shutdown(raw.fd, Int32(SHUT_WR))
             for id in 1...20_000 {
@@ -100,13 +107,7 @@ struct ServingTests {
     @Test func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout() async throws {
         try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: Self.inLoop + ["--event-loops", "1"]) {
             daemon, client in
-            let stuck = try RawConnection(daemon.socketPath)
-            var small: Int32 = 4096
-            setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            var bytes: [UInt8] = []
-            for id in 1...200 { bytes += try Self.frame(UInt64(id), Method.Plans.queryCapacity, Self.everythingByMunicipality()) }
-            let asked = stuck.send(bytes)
-            #expect(asked, "the calls were not all sent")
+            let stuck = try Self.greedyConnection(daemon)
             for _ in 0..<500 where !daemon.log.contains("took none of its answers") {
                 try await Task.sleep(for: .milliseconds(20))
             }
