@@ -24,8 +24,8 @@ final class Connection: Sendable {
     private let cachedRole = Mutex<(Role, UInt64)?>(nil)
     /// The highest revision a held-back reply shows, and the epoch it was read in.
     private let lastHeld = Mutex<(UInt64, UInt64)>((0, 0))
-    /// Replies waiting for durability of what they show.
-    private let deferred = Atomic<Int>(0)
+    /// Replies waiting for durability of what they show; the thread serving the connection may wait for none to.
+    private let deferred = Condition(0)
     private let reading: Reading
 
     /// What serving the connection keeps from one read to the next. Only the
@@ -39,6 +39,8 @@ final class Connection: Sendable {
         var lastActivity = ContinuousClock.now
         /// A call of this read started a stream.
         var startedStream = false
+        /// Served by a thread of its own (`serve`), whose sends wait, rather than by an event loop.
+        var ownThread = false
 
         init(maximumFrameLength: Int) { machine = ConnectionStateMachine(maximumFrameLength: maximumFrameLength) }
     }
@@ -66,7 +68,11 @@ final class Connection: Sendable {
     func serve() {
         let configuration = server.configuration
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        // What the event loop could not send goes first (a new connection has nothing waiting).
+        reading.ownThread = true
+        // What the event loop could not send goes first, with the answers still held for durability then (a new
+        // connection has neither).
+        writer.cork()
+        awaitHeldReplies()
         var open = writer.uncork()
         if reading.midFrame { Posix.setReadTimeout(fd, milliseconds: configuration.readTimeoutMilliseconds) }
         loop: while open {
@@ -91,14 +97,8 @@ final class Connection: Sendable {
             }
             let arrival = ContinuousClock.now
             open = buffer.withUnsafeBytes { take(UnsafeRawBufferPointer(rebasing: $0[0..<count]), arrival: arrival) }
-            // Answers waiting for durability (this batch wrote, or read what was not yet durable): this thread
-            // syncs, unless another already does — after the answers that could leave, so they do not wait for
-            // it. The answers it releases leave together.
-            if hasDeferredReplies {
-                writer.cork()
-                server.store.syncIfIdle()
-                writer.uncork()
-            }
+            awaitHeldReplies()
+            open = writer.uncork() && open
             if reading.machine.isMidFrame != reading.midFrame {
                 reading.midFrame = reading.machine.isMidFrame
                 Posix.setReadTimeout(
@@ -136,7 +136,8 @@ final class Connection: Sendable {
             }
             let arrival = ContinuousClock.now
             reading.lastActivity = arrival
-            guard take(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), arrival: arrival) else { return .close }
+            let open = take(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), arrival: arrival)
+            guard writer.uncork() && open else { return .close }
         }
         // A stream's messages come from other threads at any time.
         if reading.startedStream { return .ownThread(because: "a stream started") }
@@ -146,7 +147,22 @@ final class Connection: Sendable {
     }
 
     /// Replies wait for the durability of what they show: someone must sync.
-    var hasDeferredReplies: Bool { deferred.load(ordering: .relaxed) > 0 }
+    var hasDeferredReplies: Bool { deferred.read { $0 > 0 } }
+
+    /// On a thread of its own, before its sends that wait: the answers held
+    /// for durability are made durable — by this thread, unless another
+    /// syncs — and handed to the corked writer, so that no syncing thread
+    /// ever waits for this client's socket. What is ready leaves first, as far
+    /// as the socket takes it now: those answers do not wait for the sync.
+    private func awaitHeldReplies() {
+        guard hasDeferredReplies else { return }
+        writer.sendWithoutWaiting()
+        // The answers the sync releases leave together, at the uncork.
+        writer.cork()
+        server.store.syncIfIdle()
+        // Each is handed over once its sync ends, or fails, or the store closes: none is left waiting.
+        _ = deferred.wait { $0 == 0 ? true : nil }
+    }
 
     /// When the client last sent bytes, for an event loop's idle and read timeouts.
     var lastActivity: ContinuousClock.Instant { reading.lastActivity }
@@ -154,8 +170,9 @@ final class Connection: Sendable {
     /// The client sent part of a frame, for an event loop's read timeout.
     var isMidFrame: Bool { reading.midFrame }
 
-    /// Decodes and serves the calls that `bytes` complete; their answers leave
-    /// in one write. False when the connection must close.
+    /// Decodes and serves the calls that `bytes` complete, with the writer
+    /// corked: their answers leave in one write when the caller uncorks it.
+    /// False when the connection must close.
     private func take(_ bytes: UnsafeRawBufferPointer, arrival: ContinuousClock.Instant) -> Bool {
         reading.machine.received(bytes)
         writer.cork(trickling: true)
@@ -163,13 +180,15 @@ final class Connection: Sendable {
         while open, let action = reading.machine.next() {
             open = perform(action, arrival: arrival, lastRoute: &reading.lastRoute)
         }
-        return writer.uncork() && open
+        return open
     }
 
     /// Releases everything the connection held and closes it: the replies it
     /// still owes first, then its streams, then the socket.
     func finish() {
+        writer.cork()
         finishHeldReplies()
+        writer.uncork()
         writer.markClosed()
         server.streams.endAll(connection: id)
         server.connectionEnded(self)
@@ -226,25 +245,35 @@ final class Connection: Sendable {
             writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
             return
         }
-        deferred.add(1, ordering: .relaxed)
+        deferred.mutate { $0 += 1 }
+        // Delivered by whichever thread ends the sync: it must never wait for this client's socket.
         let answeredNow = server.store.whenVisible(reply.revision, epoch: epoch) { [self] error in
             if let error {
                 server.metrics.record(method: method, code: error.rpc.code, since: arrival, connection: id)
-                writer.finish(callID: callID, revision: server.store.revision, error: error.rpc)
+                writer.finish(callID: callID, revision: server.store.revision, error: error.rpc, waiting: false)
             } else {
                 server.metrics.record(method: method, code: .ok, since: arrival, connection: id)
-                writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
+                writer.finish(callID: callID, payload: reply.payload, revision: reply.revision, waiting: false)
             }
-            deferred.subtract(1, ordering: .relaxed)
+            deferred.mutate { count in
+                count -= 1
+                if count == 0 { deferred.broadcast() }
+            }
         }
         if !answeredNow {
             lastHeld.withLock { held in
                 if reply.revision >= held.0 { held = (reply.revision, epoch) }
             }
         }
-        if !answeredNow && deferred.load(ordering: .relaxed) > Self.maximumDeferredReplies {
-            writer.uncork()
-            try? server.store.awaitVisible(reply.revision, epoch: epoch)
+        if !answeredNow && deferred.read({ $0 }) > Self.maximumDeferredReplies {
+            if reading.ownThread {
+                awaitHeldReplies()
+                writer.uncork()
+                writer.cork(trickling: true)
+            } else {
+                writer.uncork()
+                try? server.store.awaitVisible(reply.revision, epoch: epoch)
+            }
         }
     }
 
@@ -264,11 +293,10 @@ final class Connection: Sendable {
     /// that a change answered as durable is never left unanswered. Bounded: the
     /// commit loop sends them right after the fdatasync that covers them.
     private func finishHeldReplies() {
-        guard deferred.load(ordering: .relaxed) > 0 else { return }
+        guard hasDeferredReplies else { return }
         let (revision, epoch) = lastHeld.withLock { $0 }
         try? server.store.awaitVisible(revision, epoch: epoch)
-        let deadline = ContinuousClock.now + .seconds(1)
-        while deferred.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline { usleep(100) }
+        _ = deferred.wait(timeoutMilliseconds: 1_000) { $0 == 0 ? true : nil }
     }
 
     /// Replies a connection may have waiting for durability before it stops reading.

@@ -126,10 +126,7 @@ final class EventLoop: Sendable {
     /// thread sends, waiting as long as the write timeout allows.
     private func close(_ connection: Connection) {
         if connection.hasDeferredReplies || connection.writer.hasWaiting {
-            Posix.spawn {
-                connection.writer.uncork()
-                connection.finish()
-            }
+            Posix.spawn { connection.finish() }
         } else {
             connection.finish()
         }

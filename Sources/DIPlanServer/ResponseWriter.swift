@@ -74,18 +74,20 @@ package final class ResponseWriter: Sendable {
     /// loop, the loop stops reading its calls until it takes some.
     static let maximumWaitingBytes = 16 << 20
 
-    /// Sends one frame (or keeps it for the uncork); false when the connection is gone.
+    /// Sends one frame (or keeps it for the uncork); false when the connection
+    /// is gone. Unless `waiting`, a send on a thread of its own does not wait
+    /// either: what the socket does not take leaves at the next uncork.
     @discardableResult
     package func send(
         callID: UInt64, payload: UnsafeRawBufferPointer, status: (code: Int32, message: String)? = nil, revision: UInt64,
-        endOfStream: Bool = false, ping: Bool = false
+        endOfStream: Bool = false, ping: Bool = false, waiting: Bool = true
     ) -> Bool {
         output.withLock { output in
             guard !output.closed else { return false }
             FrameEncoder.appendResponse(
                 callID: callID, payload: payload, status: status, revision: revision, endOfStream: endOfStream, ping: ping,
                 to: &output.pending)
-            guard output.corked else { return Self.flush(&output, to: fd) }
+            guard output.corked else { return Self.flush(&output, to: fd, waiting: waiting) }
             // Every couple of kilobytes the answers gathered leave, as far as the socket takes them now: a client
             // with many calls in flight gets its first answers, and sends its next calls, while the rest are made.
             // Never waiting here: the thread serving the connection must not stop reading a client that sends on.
@@ -97,13 +99,15 @@ package final class ResponseWriter: Sendable {
         }
     }
 
-    /// The last frame of a call: its status, and the answer if OK.
+    /// The last frame of a call: its status, and the answer if OK (`waiting`: as for `send`).
     @discardableResult
-    package func finish(callID: UInt64, payload: [UInt8] = [], revision: UInt64, error: RPCError? = nil) -> Bool {
+    package func finish(
+        callID: UInt64, payload: [UInt8] = [], revision: UInt64, error: RPCError? = nil, waiting: Bool = true
+    ) -> Bool {
         payload.withUnsafeBytes { payload in
             send(
                 callID: callID, payload: payload, status: (error?.code.rawValue ?? 0, error?.message ?? ""), revision: revision,
-                endOfStream: true)
+                endOfStream: true, waiting: waiting)
         }
     }
 
@@ -145,6 +149,11 @@ package final class ResponseWriter: Sendable {
     /// without waiting; false when the connection is gone.
     func sendWaiting() -> Bool { output.withLock { Self.flush(&$0, to: fd) } }
 
+    /// Sends what gathered, as far as the socket takes it now, and stays
+    /// corked; false when the connection is gone.
+    @discardableResult
+    func sendWithoutWaiting() -> Bool { output.withLock { Self.flush(&$0, to: fd, waiting: false) } }
+
     /// Answers wait for the socket to take them.
     var hasWaiting: Bool { output.withLock { !$0.closed && $0.waiting > 0 } }
 
@@ -178,9 +187,11 @@ package final class ResponseWriter: Sendable {
         return true
     }
 
-    private static func flush(_ output: inout Output, to fd: Int32) -> Bool {
+    /// Sends what waits: without waiting in an event loop, or unless `waiting` on a thread of its own.
+    private static func flush(_ output: inout Output, to fd: Int32, waiting: Bool = true) -> Bool {
         guard !output.closed else { return false }
         if let watch = output.watch { return flushWithoutWaiting(&output, to: fd, watch: watch) }
+        guard waiting else { return sendWithoutWaiting(&output, to: fd) }
         guard output.waiting > 0 else { return true }
         let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...])) }
         output.startOver()

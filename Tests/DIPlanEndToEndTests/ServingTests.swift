@@ -104,6 +104,59 @@ struct ServingTests {
         }
     }
 
+    /// Changes to one capacity line, `count` from call `first` on, each with its own planned figure.
+    static func updates(from first: Int, count: Int) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for id in first..<first + count {
+            var request = Diplan_V1_UpsertCapacityLineRequest()
+            request.line = DurabilityTests.line("ludza", .dayCareCentre, planned: UInt32(1_000 + id)).proto
+            bytes += try frame(UInt64(id), Method.Plans.upsertCapacityLine, try request.serializedData())
+        }
+        return bytes
+    }
+
+    /// The answers a sync releases are never sent, waiting, by the thread
+    /// that synced: a client that takes none of its answers holds up itself,
+    /// not every other client's changes — also on a thread of its own, whose
+    /// sends do wait.
+    @Test(arguments: [inLoop, threadEach])
+    func aClientThatTakesNoAnswersHoldsUpNoOnesChanges(serving: [String]) async throws {
+        try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: serving) { daemon, _ in
+            let greedy = try RawConnection(daemon.socketPath)
+            var small: Int32 = 4096
+            setsockopt(greedy.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            // In one send: far more answer bytes than the socket holds, and then changes, whose answers wait for a
+            // sync while the thread serving the client waits for it to take the answers before them.
+            var asked = try Self.calls(from: 1, count: 200, Method.Plans.queryCapacity, Self.everythingByMunicipality())
+            asked += try Self.updates(from: 201, count: 20)
+            #expect(greedy.send(asked))
+            // Once its changes are made (and its thread has gone on to send), another client's changes are made
+            // durable and answered, and so are the greedy client's: the sync that makes them durable hands their
+            // answers on without waiting for the socket.
+            for _ in 0..<500 where daemon.log.components(separatedBy: "change committed").count <= 20 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let other = try RawConnection(daemon.socketPath)
+            for id in 1...20 {
+                other.send(try Self.updates(from: id, count: 1))
+                guard case .frame(let frame) = other.read(timeout: 10) else {
+                    Issue.record("change \(id) of a client that reads its answers was not answered in 10 s")
+                    return
+                }
+                #expect(frame.callID == UInt64(id) && frame.status.code == 0)
+            }
+            // The greedy client, reading at last, gets every answer.
+            var answered: Set<UInt64> = []
+            for _ in 1...220 {
+                let frame = try greedy.frame()
+                #expect(frame.status.code == 0)
+                answered.insert(frame.callID)
+            }
+            #expect(answered == Set(1...220))
+        }
+    }
+
     @Test func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout() async throws {
         try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: Self.inLoop + ["--event-loops", "1"]) {
             daemon, client in
