@@ -7,6 +7,13 @@
  *
  *   cc -O2 -o echo-floor bench/echo-floor.c && ./echo-floor /tmp/echo.sock
  *
+ * With a second argument, POLL_US, it polls as diplan does (`--busy-poll-us`):
+ * when its last epoll_wait found calls within POLL_US microseconds, the next
+ * one polls that long before it sleeps. That pair shows what polling does for
+ * the transport alone.
+ *
+ *   ./echo-floor /tmp/echo-polling.sock 50
+ *
  * It runs until SIGTERM or SIGINT.
  */
 #define _GNU_SOURCE
@@ -19,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FRAME (4u * 1024u * 1024u)
@@ -97,11 +105,18 @@ static int serve(struct connection *connection) {
     }
 }
 
+static long long microseconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s SOCKET [POLL_US]\n", argv[0]);
         return 2;
     }
+    long long window = argc == 3 ? atoll(argv[2]) : 0;
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     if (strlen(argv[1]) >= sizeof address.sun_path) {
         fprintf(stderr, "echo-floor: socket path too long\n");
@@ -123,8 +138,19 @@ int main(int argc, char **argv) {
     struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(poller, EPOLL_CTL_ADD, listener, &event);
     struct epoll_event events[256];
+    int poll = 0;
     while (!stopping) {
-        int ready = epoll_wait(poller, events, 256, 200);
+        int ready = 0;
+        if (poll) {
+            long long start = microseconds_now();
+            do ready = epoll_wait(poller, events, 256, 0);
+            while (ready == 0 && microseconds_now() - start < window);
+        }
+        if (ready == 0) {
+            long long start = microseconds_now();
+            ready = epoll_wait(poller, events, 256, 200);
+            poll = ready > 0 && microseconds_now() - start < window;
+        }
         for (int index = 0; index < ready; index++) {
             struct connection *connection = events[index].data.ptr;
             if (connection == NULL) {

@@ -30,6 +30,9 @@ wait_for() { for _ in $(seq 1 200); do [ -S "$1" ] && return 0; sleep 0.05; done
 
 "$out/echo-floor" "$sockets/echo.sock" &
 pids+=($!)
+# The same floor polling as diplan does by default (--busy-poll-us 50): what polling does for the transport alone.
+"$out/echo-floor" "$sockets/echo-polling.sock" 50 &
+pids+=($!)
 .build/release/diplan-server --socket "$sockets/diplan.sock" --state-dir "$PWD/$out/state" --fsync always \
     --max-connections 2048 --log-level warning 2>"$out/diplan.log" &
 diplan=$!
@@ -40,7 +43,7 @@ pids+=($!)
 redis-server --port 0 --unixsocket "$sockets/redis-aof.sock" --save "" --appendonly yes --appendfsync always \
     --dir "$PWD/$out/redis-aof" --logfile "$PWD/$out/redis-aof.log" &
 pids+=($!)
-for socket in echo diplan redis redis-aof; do wait_for "$sockets/$socket.sock"; done
+for socket in echo echo-polling diplan redis redis-aof; do wait_for "$sockets/$socket.sock"; done
 resident=$(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$diplan/status")
 
 {
@@ -80,6 +83,8 @@ for round in $(seq 1 "$rounds"); do
     for shape in "1 1" "1 32" "50 1"; do
         set -- $shape
         "$bench" load --socket "$sockets/echo.sock" --echo -c "$1" -d "$2" --seconds "$seconds" --json >>"$results"
+        "$bench" load --socket "$sockets/echo-polling.sock" --echo --target echo-polling -c "$1" -d "$2" \
+            --seconds "$seconds" --json >>"$results"
         for workload in point aggregate update hold mixed; do
             "$bench" load --socket "$sockets/diplan.sock" --workload "$workload" -c "$1" -d "$2" --seconds "$seconds" --json \
                 >>"$results" || echo "bench: diplan $workload -c $1 -d $2 had failures (see $results)" >&2

@@ -41,6 +41,8 @@ final class Connection: Sendable {
         var startedStream = false
         /// Served by a thread of its own (`serve`), whose sends wait, rather than by an event loop.
         var ownThread = false
+        /// On a thread of its own: the last call came back soon enough to poll for the next (`readNext`).
+        var poll = false
 
         init(maximumFrameLength: Int) { machine = ConnectionStateMachine(maximumFrameLength: maximumFrameLength) }
     }
@@ -76,7 +78,7 @@ final class Connection: Sendable {
         var open = writer.uncork()
         if reading.midFrame { Posix.setReadTimeout(fd, milliseconds: configuration.readTimeoutMilliseconds) }
         loop: while open {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { readNext(into: $0, polling: configuration.busyPollMicroseconds) }
             if count == 0 { break }
             if count < 0 {
                 switch errno {
@@ -108,6 +110,24 @@ final class Connection: Sendable {
             }
         }
         finish()
+    }
+
+    /// Reads the client's next bytes, as `read` does (the read timeout
+    /// included). When its last call came back within `polling` µs, the socket
+    /// is polled that long first: a thread that sleeps in `read` is woken late.
+    private func readNext(into buffer: UnsafeMutableRawBufferPointer, polling: Int) -> Int {
+        let window = Duration.microseconds(polling)
+        if reading.poll {
+            let start = ContinuousClock.now
+            repeat {
+                let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+                if count >= 0 || (errno != EAGAIN && errno != EINTR) { return count }
+            } while ContinuousClock.now - start < window
+        }
+        let start = ContinuousClock.now
+        let count = read(fd, buffer.baseAddress, buffer.count)
+        reading.poll = polling > 0 && ContinuousClock.now - start < window
+        return count
     }
 
     /// What an event loop does with a connection after serving what it sent.

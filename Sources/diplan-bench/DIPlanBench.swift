@@ -34,6 +34,7 @@ struct DIPlanBench: AsyncParsableCommand {
         @Option(help: "Client threads; connections are shared out among them.") var threads = 1
         @Flag(help: "The peer is the echo floor: send the same frames, check no status, change nothing first.")
         var echo = false
+        @Option(help: "What the result is filed under in a report (default: echo or diplan).") var target: String?
         @Flag(help: "Print the result as one line of JSON.") var json = false
 
         func validate() throws {
@@ -47,7 +48,7 @@ struct DIPlanBench: AsyncParsableCommand {
             if !echo { try await Self.prepare(socket: socket) }
             let options = LoadOptions(
                 socketPath: socket, workload: workload, connections: connections, depth: depth, seconds: seconds,
-                warmupSeconds: warmup, threads: threads, echo: echo)
+                warmupSeconds: warmup, threads: threads, echo: echo, target: target)
             let result = try LoadGenerator.run(options)
             print(json ? result.jsonLine : result.summary)
             if result.errors > 0 { throw ExitCode(1) }

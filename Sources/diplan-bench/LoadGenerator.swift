@@ -18,6 +18,8 @@ struct LoadOptions: Sendable {
     var threads: Int
     /// The peer echoes the request frames back: no status to check.
     var echo: Bool
+    /// What the result is filed under (nil: `echo` or `diplan`).
+    var target: String? = nil
 }
 
 /// Drives `connections` × `depth` calls in flight, as fast as answers come,

@@ -3,7 +3,8 @@ import Foundation
 /// One measured run, as a line of JSON in the results file. Redis runs,
 /// measured by redis-benchmark, are written in the same shape by `make bench`.
 struct LoadResult: Codable, Sendable {
-    /// What was measured: `diplan`, `echo` (the floor), `redis`, `redis-aof-always`, `fdatasync-loop`.
+    /// What was measured: `diplan`, `echo` (the floor), `echo-polling` (the floor polling as diplan does), `redis`,
+    /// `redis-aof-always`, `fdatasync-loop`.
     var target: String
     /// A diplan workload, or `get`/`set` for Redis.
     var workload: String
@@ -23,7 +24,8 @@ struct LoadResult: Codable, Sendable {
 
     init(options: LoadOptions, tally: Tally, seconds: Double) {
         self.init(
-            target: options.echo ? "echo" : "diplan", workload: options.workload.rawValue, connections: options.connections,
+            target: options.target ?? (options.echo ? "echo" : "diplan"), workload: options.workload.rawValue,
+            connections: options.connections,
             depth: options.depth, tally: tally, seconds: seconds)
     }
 

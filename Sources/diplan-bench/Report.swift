@@ -27,10 +27,13 @@ extension DIPlanBench {
             var out: [String] = ["# diplan benchmark report", ""]
             out += [
                 "Written by `make bench` (`scripts/bench.sh`), which runs in one go, on one machine, interleaved round by round: the C",
-                "echo floor (`bench/echo-floor.c`, epoll, the same framing, driven by the same client as diplan), diplan",
-                "(`--fsync always`, its state on the same disk as Redis's), and Redis over a Unix socket driven by",
-                "`redis-benchmark -s`. Each figure is the median over \(figures.rounds) rounds, with the min–max; each ratio",
-                "divides medians taken in the same run. This machine's speed drifts, so only the ratios compare across runs.",
+                "echo floor (`bench/echo-floor.c`, epoll, the same framing, driven by the same client as diplan), the same",
+                "floor polling as diplan does by default (`echo-polling`: after calls that came back within 50 µs it polls",
+                "50 µs before it sleeps, as `--busy-poll-us 50`), diplan (`--fsync always`, its state on the same disk as",
+                "Redis's), and Redis over a Unix socket driven by `redis-benchmark -s`. `÷ floor` and the targets divide by",
+                "the plain floor, which sleeps in epoll_wait as Redis does. Each figure is the median over \(figures.rounds)",
+                "rounds, with the min–max; each ratio divides medians taken in the same run. This machine's speed drifts, so",
+                "only the ratios compare across runs.",
                 "",
             ]
             if let machine, let text = try? String(contentsOfFile: machine, encoding: .utf8) {
@@ -165,7 +168,7 @@ struct Figures {
         var depth: Int
 
         static func < (lhs: Key, rhs: Key) -> Bool {
-            let order = ["echo", "diplan", "redis", "redis-aof-always", "fdatasync-loop"]
+            let order = ["echo", "echo-polling", "diplan", "redis", "redis-aof-always", "fdatasync-loop"]
             func rank(_ key: Key) -> [Int] {
                 [
                     order.firstIndex(of: key.target) ?? order.count,

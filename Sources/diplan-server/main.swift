@@ -47,6 +47,11 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         help: "While no more connections than this are open, a new one gets a thread of its own.")
     var threadedConnections = 1
 
+    @Option(
+        name: .customLong("busy-poll-us"),
+        help: "After calls that come back to back, poll this many microseconds for the next before sleeping (0: never).")
+    var busyPoll = 50
+
     @Option(help: "When a change is made durable: always (before it is answered), everysec or none.")
     var fsync = "always"
 
@@ -83,7 +88,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         let bounds: [(flag: String, value: Int, least: Int)] = [
             ("--max-frame-bytes", maximumFrameLength, 64), ("--max-connections", maximumConnections, 1),
             ("--read-timeout-ms", readTimeout, 0), ("--idle-timeout-ms", idleTimeout, 0),
-            ("--event-loops", eventLoops, 0), ("--threaded-connections", threadedConnections, 0),
+            ("--event-loops", eventLoops, 0), ("--threaded-connections", threadedConnections, 0), ("--busy-poll-us", busyPoll, 0),
             ("--snapshot-every", snapshotEvery, 0), ("--snapshot-log-growth", snapshotLogGrowth, 0),
             ("--watch-queue", watchQueue, 1), ("--watch-history", watchHistory, 1),
         ]
@@ -108,6 +113,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         configuration.idleTimeoutMilliseconds = idleTimeout
         configuration.eventLoops = eventLoops
         configuration.threadedConnections = threadedConnections
+        configuration.busyPollMicroseconds = busyPoll
 
         guard let fsyncMode = FsyncMode(rawValue: fsync) else {
             throw ValidationError("--fsync must be always, everysec or none")

@@ -218,7 +218,8 @@ struct ServingTests {
         }
     }
 
-    @Test(arguments: [inLoop, threadEach])
+    /// With polling (the default) and without: a thread or loop that sleeps at once is answered the same.
+    @Test(arguments: [inLoop, threadEach, inLoop + ["--busy-poll-us", "0"], threadEach + ["--busy-poll-us", "0"]])
     func manyClientsAtOnceEachGetTheirOwnAnswers(serving: [String]) async throws {
         try await withDaemon(arguments: serving) { daemon, client in
             let connections = try (0..<40).map { _ in try RawConnection(daemon.socketPath) }
