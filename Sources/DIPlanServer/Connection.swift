@@ -52,7 +52,8 @@ final class Connection: Sendable {
         self.fd = fd
         self.peer = peer
         self.groups = PeerCredentials.groups(of: fd, primary: peer.gid)
-        self.writer = ResponseWriter(fd: fd)
+        self.writer = ResponseWriter(
+            fd: fd, writeTimeoutMilliseconds: server.configuration.writeTimeoutMilliseconds)
         self.server = server
         var logger = logger
         logger[metadataKey: "connection"] = "\(id)"
@@ -108,6 +109,11 @@ final class Connection: Sendable {
                     milliseconds: reading.midFrame
                         ? configuration.readTimeoutMilliseconds : configuration.idleTimeoutMilliseconds)
             }
+        }
+        if writer.timedOut {
+            logger.notice(
+                "client took none of its answers for the write timeout; closing",
+                metadata: ["timeout_ms": "\(configuration.writeTimeoutMilliseconds)"])
         }
         finish()
     }

@@ -15,6 +15,10 @@ import Synchronization
 /// the rest are made. Frames are encoded by hand straight into that buffer
 /// (`FrameEncoder.appendResponse`).
 ///
+/// A send that waits for the socket (on a thread of its own) never holds the
+/// writer's lock while it waits: a thread that ends a sync hands the answers
+/// it released to any writer without waiting, whatever its client does.
+///
 /// While an event loop serves the connection, sends never wait: what the
 /// socket does not take waits in the buffer, and the loop is asked (`watch`) to
 /// say when the socket takes more, and meanwhile to go on reading the client's
@@ -24,6 +28,8 @@ import Synchronization
 package final class ResponseWriter: Sendable {
     private struct Output {
         var closed = false
+        /// Closed because the client took nothing for the write timeout.
+        var timedOut = false
         var corked = false
         /// While corked: send every `corkedBytes` without waiting (answers made one by one, not released together).
         var trickle = false
@@ -61,9 +67,24 @@ package final class ResponseWriter: Sendable {
     }
 
     private let fd: Int32
+    /// How long a send waits for the socket to take anything (0: for ever).
+    private let writeTimeoutMilliseconds: Int
     private let output = Mutex(Output())
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, writeTimeoutMilliseconds: Int) {
+        self.fd = fd
+        self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
+    }
+
+    /// What a send under the lock left to do.
+    private enum Flushed {
+        /// Nothing waits, or what waits may wait.
+        case done
+        /// The connection is gone.
+        case gone
+        /// Bytes wait that the caller must wait to send (`awaitRoom`).
+        case mustWait
+    }
 
     /// How many bytes of answers a trickling cork gathers before it sends them without waiting. Point queries 32 in
     /// flight on one connection: 205–254k calls/s with no trickle, 330–382k with 512 B to 2 KiB (the client and
@@ -82,8 +103,8 @@ package final class ResponseWriter: Sendable {
         callID: UInt64, payload: UnsafeRawBufferPointer, status: (code: Int32, message: String)? = nil, revision: UInt64,
         endOfStream: Bool = false, ping: Bool = false, waiting: Bool = true
     ) -> Bool {
-        output.withLock { output in
-            guard !output.closed else { return false }
+        let flushed = output.withLock { output -> Flushed in
+            guard !output.closed else { return .gone }
             FrameEncoder.appendResponse(
                 callID: callID, payload: payload, status: status, revision: revision, endOfStream: endOfStream, ping: ping,
                 to: &output.pending)
@@ -92,11 +113,12 @@ package final class ResponseWriter: Sendable {
             // with many calls in flight gets its first answers, and sends its next calls, while the rest are made.
             // Never waiting here: the thread serving the connection must not stop reading a client that sends on.
             if output.trickle && output.waiting >= output.triedAt + Self.corkedBytes {
-                guard Self.sendWithoutWaiting(&output, to: fd) else { return false }
+                guard Self.sendWithoutWaiting(&output, to: fd) else { return .gone }
                 output.triedAt = output.waiting
             }
-            return true
+            return .done
         }
+        return awaitRoom(after: flushed)
     }
 
     /// The last frame of a call: its status, and the answer if OK (`waiting`: as for `send`).
@@ -125,10 +147,11 @@ package final class ResponseWriter: Sendable {
     /// Sends what gathered while corked; false when the connection is gone.
     @discardableResult
     func uncork() -> Bool {
-        output.withLock { output in
-            output.corked = false
-            return Self.flush(&output, to: fd)
-        }
+        awaitRoom(
+            after: output.withLock { output in
+                output.corked = false
+                return Self.flush(&output, to: fd)
+            })
     }
 
     /// From now on sends do not wait; `watch` is called, under the writer's
@@ -147,18 +170,21 @@ package final class ResponseWriter: Sendable {
 
     /// For the event loop, once the socket takes more: sends what waits,
     /// without waiting; false when the connection is gone.
-    func sendWaiting() -> Bool { output.withLock { Self.flush(&$0, to: fd) } }
+    func sendWaiting() -> Bool { awaitRoom(after: output.withLock { Self.flush(&$0, to: fd) }) }
 
     /// Sends what gathered, as far as the socket takes it now, and stays
     /// corked; false when the connection is gone.
     @discardableResult
-    func sendWithoutWaiting() -> Bool { output.withLock { Self.flush(&$0, to: fd, waiting: false) } }
+    func sendWithoutWaiting() -> Bool { awaitRoom(after: output.withLock { Self.flush(&$0, to: fd, waiting: false) }) }
 
     /// Answers wait for the socket to take them.
     var hasWaiting: Bool { output.withLock { !$0.closed && $0.waiting > 0 } }
 
     /// While answers wait for the client to take them: when it last took some.
     var waitingSince: ContinuousClock.Instant? { output.withLock { $0.lastProgress } }
+
+    /// A send on a thread of its own gave up: the client took nothing for the write timeout.
+    var timedOut: Bool { output.withLock { $0.timedOut } }
 
     /// Marks the connection gone: later sends do nothing.
     func markClosed() { output.withLock { $0.closed = true } }
@@ -187,16 +213,34 @@ package final class ResponseWriter: Sendable {
         return true
     }
 
-    /// Sends what waits: without waiting in an event loop, or unless `waiting` on a thread of its own.
-    private static func flush(_ output: inout Output, to fd: Int32, waiting: Bool = true) -> Bool {
-        guard !output.closed else { return false }
-        if let watch = output.watch { return flushWithoutWaiting(&output, to: fd, watch: watch) }
-        guard waiting else { return sendWithoutWaiting(&output, to: fd) }
-        guard output.waiting > 0 else { return true }
-        let written = output.pending.withUnsafeBytes { Posix.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[output.sent...])) }
-        output.startOver()
-        if !written { output.closed = true }
-        return written
+    /// Sends what the socket takes now of what waits: in an event loop the
+    /// rest waits for the loop; on a thread of its own, unless `waiting`, for
+    /// the next flush, or else the caller waits for room to send it, outside
+    /// the lock (`awaitRoom`).
+    private static func flush(_ output: inout Output, to fd: Int32, waiting: Bool = true) -> Flushed {
+        guard !output.closed else { return .gone }
+        if let watch = output.watch { return flushWithoutWaiting(&output, to: fd, watch: watch) ? .done : .gone }
+        guard sendWithoutWaiting(&output, to: fd) else { return .gone }
+        return waiting && output.waiting > 0 ? .mustWait : .done
+    }
+
+    /// Waits, without the lock, for the socket to take what waits, and sends
+    /// it — what other threads add meanwhile too — as long as the write
+    /// timeout allows each wait; false when the connection is gone.
+    private func awaitRoom(after flushed: Flushed) -> Bool {
+        var flushed = flushed
+        while flushed == .mustWait {
+            guard Posix.awaitWritable(fd, milliseconds: writeTimeoutMilliseconds) else {
+                // The client took nothing for the write timeout (or the socket failed): what waits is dropped.
+                output.withLock { output in
+                    output.timedOut = !output.closed
+                    output.closed = true
+                }
+                return false
+            }
+            flushed = output.withLock { Self.flush(&$0, to: fd) }
+        }
+        return flushed == .done
     }
 
     private static func flushWithoutWaiting(

@@ -157,8 +157,9 @@ struct ServingTests {
         }
     }
 
-    @Test func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout() async throws {
-        try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: Self.inLoop + ["--event-loops", "1"]) {
+    @Test(arguments: [inLoop, threadEach])
+    func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout(serving: [String]) async throws {
+        try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: serving + ["--event-loops", "1"]) {
             daemon, client in
             let stuck = try Self.greedyConnection(daemon)
             for _ in 0..<500 where !daemon.log.contains("took none of its answers") {

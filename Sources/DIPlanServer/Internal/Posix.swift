@@ -38,19 +38,15 @@ enum Posix {
         return fd
     }
 
-    /// Writes all of `bytes`, through partial writes and EINTR; false when
-    /// the peer is gone or stopped reading past the write timeout.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
+    /// Waits until `fd` takes more bytes: false when `milliseconds` (0: no
+    /// limit) pass first, or the peer is gone.
+    static func awaitWritable(_ fd: Int32, milliseconds: Int) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        while true {
+            let ready = poll(&descriptor, 1, milliseconds > 0 ? Int32(clamping: milliseconds) : -1)
+            if ready < 0 && errno == EINTR { continue }
+            return ready > 0 && descriptor.revents & Int16(POLLOUT) != 0
         }
-        return true
     }
 
     /// Sends what the socket takes of `bytes` now, without waiting: how many
