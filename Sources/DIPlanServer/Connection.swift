@@ -151,15 +151,13 @@ final class Connection: Sendable {
     /// wait either. The caller syncs afterwards if `hasDeferredReplies`.
     func serveReady(into buffer: UnsafeMutableRawBufferPointer) -> LoopOutcome {
         reading.startedStream = false
-        // A full buffer may have left more behind, and the frame it cut in two.
-        var count = buffer.count
-        while count == buffer.count {
-            count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-            if count == 0 { return .close }
-            if count < 0 {
-                guard errno == EAGAIN || errno == EINTR else { return .close }
-                break
-            }
+        // One read a turn: what a full buffer left behind waits for the loop's next turn (epoll says it is there),
+        // so that a client that sends a flood of calls takes its turn with the others.
+        let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+        if count == 0 { return .close }
+        if count < 0 {
+            guard errno == EAGAIN || errno == EINTR else { return .close }
+        } else {
             let arrival = ContinuousClock.now
             reading.lastActivity = arrival
             let open = take(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), arrival: arrival)

@@ -157,6 +157,59 @@ struct ServingTests {
         }
     }
 
+    /// Sends `bytes` on `fd` from a thread of its own (a flood blocks until the daemon reads it).
+    static func sendFromAnotherThread(_ fd: Int32, _ bytes: [UInt8]) {
+        Thread {
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    if sent <= 0 { return }
+                    offset += sent
+                }
+            }
+        }.start()
+    }
+
+    /// A loop takes one read (64 KiB) from each client that sent something,
+    /// in turn: a client that floods it with calls does not keep the others
+    /// waiting until its flood is served.
+    @Test func clientsThatFloodOneLoopAreServedInTurn() async throws {
+        try await withDaemon(arguments: Self.inLoop + ["--event-loops", "1"]) { daemon, _ in
+            // Two clients, each with 2 MB of changes in one send: a socket holds a tenth of it, so the loop reads
+            // each flood as its client refills the socket.
+            let count = 20_000
+            let floods = try (0..<2).map { _ in try RawConnection(daemon.socketPath) }
+            for (index, flooder) in floods.enumerated() {
+                Self.sendFromAnotherThread(flooder.fd, try Self.updates(from: index * count + 1, count: count))
+            }
+            // Which flood each revision's change came from.
+            var owner: [UInt64: Int] = [:]
+            for (index, flooder) in floods.enumerated() {
+                for _ in 0..<count {
+                    let frame = try flooder.frame(timeout: 60)
+                    #expect(frame.status.code == 0)
+                    owner[frame.revision] = index
+                }
+            }
+            #expect(owner.count == 2 * count)
+            // Runs of one flood's changes in a row; the longest between two of the other's (the first began before
+            // the other flood came, the last after it ended).
+            var runs: [Int] = []
+            var last: Int?
+            for revision in owner.keys.sorted() {
+                let index = owner[revision]!
+                if index == last { runs[runs.count - 1] += 1 } else { runs.append(1) }
+                last = index
+            }
+            let longest = runs.dropFirst().dropLast().max() ?? 0
+            // One read is about 650 of these changes. Reading each client to the end of what it sent served one
+            // whole flood, then the other.
+            #expect(runs.count > 2, "one flood was served whole, then the other")
+            #expect(longest < 3_000, "one flood had \(longest) changes served in a row while the other's waited")
+        }
+    }
+
     @Test(arguments: [inLoop, threadEach])
     func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout(serving: [String]) async throws {
         try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: serving + ["--event-loops", "1"]) {
