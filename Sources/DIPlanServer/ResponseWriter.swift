@@ -230,10 +230,11 @@ package final class ResponseWriter: Sendable {
     private func awaitRoom(after flushed: Flushed) -> Bool {
         var flushed = flushed
         while flushed == .mustWait {
-            guard Posix.awaitWritable(fd, milliseconds: writeTimeoutMilliseconds) else {
-                // The client took nothing for the write timeout (or the socket failed): what waits is dropped.
+            let writable = Posix.awaitWritable(fd, milliseconds: writeTimeoutMilliseconds)
+            guard writable == .yes else {
+                // The client took nothing for the write timeout, or is gone: what waits is dropped.
                 output.withLock { output in
-                    output.timedOut = !output.closed
+                    output.timedOut = writable == .timedOut && !output.closed
                     output.closed = true
                 }
                 return false

@@ -38,14 +38,23 @@ enum Posix {
         return fd
     }
 
-    /// Waits until `fd` takes more bytes: false when `milliseconds` (0: no
-    /// limit) pass first, or the peer is gone.
-    static func awaitWritable(_ fd: Int32, milliseconds: Int) -> Bool {
+    /// What waiting for room to write came to.
+    enum Writable {
+        case yes
+        /// Nothing was taken for the time allowed.
+        case timedOut
+        /// The peer is gone, or the socket failed.
+        case gone
+    }
+
+    /// Waits until `fd` takes more bytes, for at most `milliseconds` (0: no limit).
+    static func awaitWritable(_ fd: Int32, milliseconds: Int) -> Writable {
         var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         while true {
             let ready = poll(&descriptor, 1, milliseconds > 0 ? Int32(clamping: milliseconds) : -1)
             if ready < 0 && errno == EINTR { continue }
-            return ready > 0 && descriptor.revents & Int16(POLLOUT) != 0
+            if ready == 0 { return .timedOut }
+            return ready > 0 && descriptor.revents & Int16(POLLOUT) != 0 ? .yes : .gone
         }
     }
 
