@@ -138,10 +138,10 @@ int main(int argc, char **argv) {
     struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(poller, EPOLL_CTL_ADD, listener, &event);
     struct epoll_event events[256];
-    int poll = 0;
+    int polling = 0;
     while (!stopping) {
         int ready = 0;
-        if (poll) {
+        if (polling) {
             long long start = microseconds_now();
             do ready = epoll_wait(poller, events, 256, 0);
             while (ready == 0 && microseconds_now() - start < window);
@@ -149,7 +149,7 @@ int main(int argc, char **argv) {
         if (ready == 0) {
             long long start = microseconds_now();
             ready = epoll_wait(poller, events, 256, 200);
-            poll = ready > 0 && microseconds_now() - start < window;
+            polling = ready > 0 && microseconds_now() - start < window;
         }
         for (int index = 0; index < ready; index++) {
             struct connection *connection = events[index].data.ptr;

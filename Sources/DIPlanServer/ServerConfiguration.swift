@@ -24,7 +24,7 @@ package struct ServerConfiguration: Sendable, Equatable {
     /// microseconds polls its socket(s) this long for the next one before it
     /// sleeps (0: it always sleeps at once). Waking a sleeping thread costs
     /// more than a point query here: on this machine's virtual CPUs, one
-    /// client's point queries went from 20–32k to 42–57k a second with 50 µs.
+    /// client's point queries went from 20–34k to 42–57k a second with 50 µs.
     /// A client that pauses longer between calls costs at most one window of
     /// polling, then none until its calls come back to back.
     package var busyPollMicroseconds = 50
