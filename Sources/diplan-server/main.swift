@@ -95,6 +95,8 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         for bound in bounds where bound.value < bound.least {
             throw ValidationError("\(bound.flag) must be at least \(bound.least) (got \(bound.value))")
         }
+        // Polling longer than a call takes many times over buys nothing and keeps a core busy.
+        if busyPoll > 10_000 { throw ValidationError("--busy-poll-us must be at most 10000 (got \(busyPoll))") }
     }
 
     func run() async throws {

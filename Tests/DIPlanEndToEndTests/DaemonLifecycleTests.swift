@@ -30,6 +30,7 @@ struct DaemonLifecycleTests {
     @Test(arguments: [
         (["--watch-queue", "0"], "--watch-queue must be at least 1 (got 0)"),
         (["--busy-poll-us=-1"], "--busy-poll-us must be at least 0 (got -1)"),
+        (["--busy-poll-us", "20000"], "--busy-poll-us must be at most 10000 (got 20000)"),
         (["--snapshot-log-growth=-5"], "--snapshot-log-growth must be at least 0 (got -5)"),
         (["--max-frame-bytes", "10"], "--max-frame-bytes must be at least 64 (got 10)"),
     ])
