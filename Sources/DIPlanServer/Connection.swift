@@ -41,10 +41,13 @@ final class Connection: Sendable {
         var startedStream = false
         /// Served by a thread of its own (`serve`), whose sends wait, rather than by an event loop.
         var ownThread = false
-        /// On a thread of its own: the last call came back soon enough to poll for the next (`readNext`).
-        var poll = false
+        /// On a thread of its own: polling for the next call while they come back to back (`readNext`).
+        var busyPoll: BusyPoll
 
-        init(maximumFrameLength: Int) { machine = ConnectionStateMachine(maximumFrameLength: maximumFrameLength) }
+        init(maximumFrameLength: Int, busyPollMicroseconds: Int) {
+            machine = ConnectionStateMachine(maximumFrameLength: maximumFrameLength)
+            busyPoll = BusyPoll(microseconds: busyPollMicroseconds)
+        }
     }
 
     init(id: UInt64, fd: Int32, peer: PeerCredentials, server: Server, logger: Logger) {
@@ -60,7 +63,8 @@ final class Connection: Sendable {
         logger[metadataKey: "peer_uid"] = "\(peer.uid)"
         self.logger = logger
         let configuration = server.configuration
-        reading = Reading(maximumFrameLength: configuration.maximumFrameLength)
+        reading = Reading(
+            maximumFrameLength: configuration.maximumFrameLength, busyPollMicroseconds: configuration.busyPollMicroseconds)
         Posix.setReadTimeout(fd, milliseconds: configuration.idleTimeoutMilliseconds)
         Posix.setWriteTimeout(fd, milliseconds: configuration.writeTimeoutMilliseconds)
     }
@@ -79,7 +83,7 @@ final class Connection: Sendable {
         var open = writer.uncork()
         if reading.midFrame { Posix.setReadTimeout(fd, milliseconds: configuration.readTimeoutMilliseconds) }
         loop: while open {
-            let count = buffer.withUnsafeMutableBytes { readNext(into: $0, polling: configuration.busyPollMicroseconds) }
+            let count = buffer.withUnsafeMutableBytes { readNext(into: $0) }
             if count == 0 { break }
             if count < 0 {
                 switch errno {
@@ -119,21 +123,15 @@ final class Connection: Sendable {
     }
 
     /// Reads the client's next bytes, as `read` does (the read timeout
-    /// included). When its last call came back within `polling` µs, the socket
-    /// is polled that long first: a thread that sleeps in `read` is woken late.
-    private func readNext(into buffer: UnsafeMutableRawBufferPointer, polling: Int) -> Int {
-        let window = Duration.microseconds(polling)
-        if reading.poll {
-            let start = ContinuousClock.now
-            repeat {
+    /// included). While calls come back to back the socket is polled first
+    /// (`BusyPoll`): a thread that sleeps in `read` is woken late.
+    private func readNext(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        reading.busyPoll.next(
+            attempt: {
                 let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-                if count >= 0 || (errno != EAGAIN && errno != EINTR) { return count }
-            } while ContinuousClock.now - start < window
-        }
-        let start = ContinuousClock.now
-        let count = read(fd, buffer.baseAddress, buffer.count)
-        reading.poll = polling > 0 && ContinuousClock.now - start < window
-        return count
+                return count >= 0 || (errno != EAGAIN && errno != EINTR) ? count : nil
+            },
+            wait: { read(fd, buffer.baseAddress, buffer.count) })
     }
 
     /// What an event loop does with a connection after serving what it sent.

@@ -66,23 +66,16 @@ final class EventLoop: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { buffer.deallocate() }
         var lastScan = ContinuousClock.now
-        let window = Duration.microseconds(server.configuration.busyPollMicroseconds)
-        // Calls came back within the window last time: poll for them that long before sleeping.
-        var poll = false
+        var busyPoll = BusyPoll(microseconds: server.configuration.busyPollMicroseconds)
         while true {
-            var ready: Int32 = 0
-            if poll {
-                let start = ContinuousClock.now
-                repeat {
-                    ready = diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), 0)
-                } while ready == 0 && ContinuousClock.now - start < window
-            }
-            if ready == 0 {
+            let ready = busyPoll.next(
+                attempt: {
+                    let ready = diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), 0)
+                    return ready == 0 ? nil : ready
+                },
                 // Woken at least once a second for the idle and write timeouts.
-                let start = ContinuousClock.now
-                ready = diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), 1_000)
-                poll = ready > 0 && ContinuousClock.now - start < window
-            }
+                wait: { diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), 1_000) },
+                came: { $0 > 0 })
             if ready < 0 {
                 guard errno == EINTR else {
                     logger.critical("epoll_wait failed: the loop stops", metadata: ["error": "\(SystemError("epoll_wait"))"])

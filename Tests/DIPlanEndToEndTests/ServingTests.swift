@@ -159,16 +159,7 @@ struct ServingTests {
 
     /// Sends `bytes` on `fd` from a thread of its own (a flood blocks until the daemon reads it).
     static func sendFromAnotherThread(_ fd: Int32, _ bytes: [UInt8]) {
-        Thread {
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                    if sent <= 0 { return }
-                    offset += sent
-                }
-            }
-        }.start()
+        Thread { RawConnection.send(bytes, on: fd) }.start()
     }
 
     /// A loop takes one read (64 KiB) from each client that sent something,

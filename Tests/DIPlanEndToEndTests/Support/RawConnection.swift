@@ -28,7 +28,11 @@ final class RawConnection {
 
     /// Writes bytes; false if the daemon has closed the connection.
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    func send(_ bytes: [UInt8]) -> Bool { Self.send(bytes, on: fd) }
+
+    /// Writes bytes on `fd` (from any thread); false if the daemon has closed the connection.
+    @discardableResult
+    static func send(_ bytes: [UInt8], on fd: Int32) -> Bool {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
