@@ -36,7 +36,8 @@ package enum StateRecovery {
                 logger.notice("restored from a backup", metadata: ["file": "\(restore)", "revision": "\(backup.revision)"])
             }
             let started = ContinuousClock.now
-            let (recovery, log) = try directory.recover(segmentSize: segmentSize)
+            // Every write is synced at once under `always`: records go to the disk directly.
+            let (recovery, log) = try directory.recover(segmentSize: segmentSize, directWrites: options.fsync == .always)
             if let cut = recovery.cutTail, cut.offset == 0 && cut.bytes == 0 {
                 logger.warning(
                     "removed a log segment created but never written (a crash as it was being started)",

@@ -11,17 +11,26 @@ import Synchronization
 /// against 86–93 µs per write and fdatasync). Zeros after the last record are
 /// room made ready, not damage: a start writes on over them, and a segment is
 /// cut back to its records when it is finished or the log is closed.
+///
+/// A log whose every sync waits on the disk (`directWrites`) writes its
+/// records with O_DIRECT, a block at a time (`SegmentedLog+DirectWrites.swift`).
 public final class SegmentedLog: ChangeLog {
     /// One open segment file; closed when the last user lets go, so a sync
     /// in progress never sees its descriptor closed under it.
     final class SegmentFile: Sendable {
         let path: String
         let fd: Int32
-        init(path: String, fd: Int32) {
+        /// The same file opened with O_DIRECT, where records are written directly; -1: through the page cache.
+        let directFD: Int32
+        init(path: String, fd: Int32, directFD: Int32 = -1) {
             self.path = path
             self.fd = fd
+            self.directFD = directFD
         }
-        deinit { Glibc.close(fd) }
+        deinit {
+            Glibc.close(fd)
+            if directFD >= 0 { Glibc.close(directFD) }
+        }
     }
 
     struct Segment {
@@ -37,6 +46,11 @@ public final class SegmentedLog: ChangeLog {
         var lastRevision: UInt64
         /// The length of the current segment's file: its records, then zeros made ready for the next.
         var ready: UInt64 = 0
+        /// Written directly: the bytes of the current segment's block where its records end, from the block's
+        /// start (nil: read from the file when next needed).
+        var tail: [UInt8]?
+        /// Cleared when the file system refused a direct write: records go through the page cache from then on.
+        var directWorks = true
     }
 
     /// How far ahead of its records the current segment is zero-filled.
@@ -54,11 +68,14 @@ public final class SegmentedLog: ChangeLog {
 
     public let directory: String
     public let segmentSize: UInt64
-    private let state: Mutex<State>
+    /// Whether records are written with O_DIRECT where the file system allows it.
+    public let directWrites: Bool
+    let state: Mutex<State>
 
-    private init(directory: String, segmentSize: UInt64, state: State) {
+    private init(directory: String, segmentSize: UInt64, directWrites: Bool, state: State) {
         self.directory = directory
         self.segmentSize = segmentSize
+        self.directWrites = directWrites
         self.state = Mutex(state)
     }
 
@@ -113,9 +130,11 @@ public final class SegmentedLog: ChangeLog {
         return (segments, tail)
     }
 
-    /// Opens the log in `directory` for appending, cutting off a torn last record.
+    /// Opens the log in `directory` for appending, cutting off a torn last
+    /// record. With `directWrites` (for a log synced after every write)
+    /// records are written with O_DIRECT where the file system allows it.
     public static func open(
-        directory: String, segmentSize: UInt64 = 64 * 1024 * 1024
+        directory: String, segmentSize: UInt64 = 64 * 1024 * 1024, directWrites: Bool = false
     ) throws(StorageError)
         -> (SegmentedLog, OpenReport)
     {
@@ -137,12 +156,11 @@ public final class SegmentedLog: ChangeLog {
         var current: SegmentFile?
         var ready: UInt64 = 0
         if let last = segments.last {
-            let fd = try FileIO.open(last.path, O_WRONLY)
-            current = SegmentFile(path: last.path, fd: fd)
-            ready = UInt64(max(0, lseek(fd, 0, SEEK_END)))
+            current = try openSegment(last.path, direct: directWrites)
+            ready = UInt64(max(0, lseek(current!.fd, 0, SEEK_END)))
         }
         let log = SegmentedLog(
-            directory: directory, segmentSize: segmentSize,
+            directory: directory, segmentSize: segmentSize, directWrites: directWrites,
             state: State(segments: segments, current: current, lastRevision: segments.last?.lastRevision ?? 0, ready: ready))
         return (log, report)
     }
@@ -190,7 +208,9 @@ public final class SegmentedLog: ChangeLog {
                     let end = size + UInt64(bytes.count)
                     if end > state.ready { makeReady(&state, file, through: end) }
                     do throws(StorageError) {
-                        try FileIO.writeAll(file.fd, bytes, at: size, path: file.path)
+                        if !(try writeDirect(&state, file, bytes, at: size)) {
+                            try FileIO.writeAll(file.fd, bytes, at: size, path: file.path)
+                        }
                     } catch {
                         // Leave no half record behind for the next append to follow.
                         _ = ftruncate(file.fd, off_t(size))
@@ -215,6 +235,7 @@ public final class SegmentedLog: ChangeLog {
     /// Zero-fills the current segment from where it ends to `readyAhead` past
     /// `end`. Where that fails (a full disk), records extend the file themselves.
     private func makeReady(_ state: inout State, _ file: SegmentFile, through end: UInt64) {
+        if zeroFillDirect(&state, file, through: end) { return }
         let target = end + Self.readyAhead
         let zeros = [UInt8](repeating: 0, count: Int(target - state.ready))
         if (try? FileIO.writeAll(file.fd, zeros, at: state.ready, path: file.path)) != nil {
@@ -248,12 +269,11 @@ public final class SegmentedLog: ChangeLog {
     private func startSegment(_ state: inout State, firstRevision: UInt64) throws(StorageError) {
         try finishSegment(&state)
         let path = directory + "/" + Self.segmentName(firstRevision)
-        let fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC)
-        let file = SegmentFile(path: path, fd: fd)
+        let file = try Self.openSegment(path, direct: directWrites && state.directWorks, creating: true)
         let header = SegmentScan.header(firstRevision: firstRevision)
         do throws(StorageError) {
-            try FileIO.writeAll(fd, header, path: path)
-            try FileIO.sync(fd, path: path)
+            try FileIO.writeAll(file.fd, header, path: path)
+            try FileIO.sync(file.fd, path: path)
             try FileIO.syncDirectory(directory)
         } catch {
             unlink(path)
@@ -263,6 +283,7 @@ public final class SegmentedLog: ChangeLog {
             Segment(path: path, firstRevision: firstRevision, lastRevision: firstRevision - 1, size: UInt64(header.count)))
         state.current = file
         state.ready = UInt64(header.count)
+        state.tail = header
     }
 
     @discardableResult
@@ -297,8 +318,9 @@ public final class SegmentedLog: ChangeLog {
         last.size = UInt64(offset)
         last.lastRevision = kept
         state.segments[state.segments.count - 1] = last
-        state.current = SegmentFile(path: last.path, fd: try FileIO.open(last.path, O_WRONLY))
+        state.current = try Self.openSegment(last.path, direct: directWrites && state.directWorks)
         state.ready = UInt64(offset)
+        state.tail = nil
         state.lastRevision = kept
         try FileIO.syncDirectory(directory)
     }

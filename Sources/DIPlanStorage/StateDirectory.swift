@@ -45,9 +45,13 @@ public final class StateDirectory: Sendable {
 
     /// Reads the newest valid snapshot and the log after it, cutting off a
     /// torn last record; any other damage, or a gap in the revisions, throws.
-    public func recover(segmentSize: UInt64 = 64 * 1024 * 1024) throws(StorageError) -> (Recovery, SegmentedLog) {
+    /// The log is opened for writing with `directWrites` (see `SegmentedLog.open`).
+    public func recover(
+        segmentSize: UInt64 = 64 * 1024 * 1024, directWrites: Bool = false
+    ) throws(StorageError) -> (Recovery, SegmentedLog) {
         let (snapshot, damaged) = try snapshots.newestValid()
-        let (log, report) = try SegmentedLog.open(directory: logDirectory, segmentSize: segmentSize)
+        let (log, report) = try SegmentedLog.open(
+            directory: logDirectory, segmentSize: segmentSize, directWrites: directWrites)
         let base = snapshot?.revision ?? 0
         if report.segments > 0 && report.firstRevision > base + 1 {
             throw .missing(

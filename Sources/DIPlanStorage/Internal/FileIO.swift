@@ -10,24 +10,31 @@ enum FileIO {
 
     /// Writes `bytes` where the file's offset is, or at `position` (pwrite).
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], at position: UInt64? = nil, path: String) throws(StorageError) {
-        let failure: Int32? = bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written =
-                    if let position {
-                        pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(position) + off_t(offset))
-                    } else {
-                        Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
+        let failure = bytes.withUnsafeBytes { raw -> StorageError? in
+            do throws(StorageError) { try writeAll(fd, raw, at: position, path: path) } catch { return error }
             return nil
         }
-        if let failure { throw .io(operation: "write", path: path, errno: failure) }
+        if let failure { throw failure }
+    }
+
+    /// Writes `raw` where the file's offset is, or at `position` (pwrite).
+    static func writeAll(
+        _ fd: Int32, _ raw: UnsafeRawBufferPointer, at position: UInt64? = nil, path: String
+    ) throws(StorageError) {
+        var offset = 0
+        while offset < raw.count {
+            let written =
+                if let position {
+                    pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(position) + off_t(offset))
+                } else {
+                    Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "write", path: path, errno: errno)
+            }
+            offset += written
+        }
     }
 
     static func sync(_ fd: Int32, path: String) throws(StorageError) {
@@ -47,23 +54,37 @@ enum FileIO {
         }
     }
 
+    /// Up to `count` bytes of the file from `offset` (fewer where it ends).
+    static func read(_ path: String, at offset: UInt64, count: Int) throws(StorageError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        return try read(fd, at: offset, count: count, path: path)
+    }
+
+    /// The whole file.
     static func readAll(_ path: String) throws(StorageError) -> [UInt8] {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .io(operation: "stat", path: path, errno: errno) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0 {
+        return try read(fd, at: 0, count: Int(info.st_size), path: path)
+    }
+
+    private static func read(_ fd: Int32, at offset: UInt64, count: Int, path: String) throws(StorageError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let read = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
+            if read < 0 {
                 if errno == EINTR { continue }
                 throw .io(operation: "read", path: path, errno: errno)
             }
-            if count == 0 { break }
-            offset += count
+            if read == 0 { break }
+            done += read
         }
-        return Array(bytes[0..<offset])
+        return Array(bytes[0..<done])
     }
 
     static func makeDirectory(_ path: String) throws(StorageError) {
