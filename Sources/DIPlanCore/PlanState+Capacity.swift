@@ -132,13 +132,13 @@ extension PlanState {
             for municipalityID in query.municipalityIDs { sum(municipalityID) }
             return
         }
+        let regions = Set(candidatePlans.compactMap { plans[$0]?.region })
         var municipalityIDs: [String] =
-            query.municipalityIDs.isEmpty
-            ? Set(candidatePlans.compactMap { plans[$0]?.region }).flatMap { municipalitiesByRegion[$0] ?? [] }
-            : Array(query.municipalityIDs)
+            query.municipalityIDs.isEmpty ? regions.flatMap { municipalitiesByRegion[$0] ?? [] } : Array(query.municipalityIDs)
         if query.groupBy.contains(.municipality) {
-            // In order, so that the groups come out sorted when nothing is grouped before the municipality.
-            municipalityIDs.sort()
+            // In order, so that the groups come out sorted when nothing is grouped before the municipality
+            // (one region's municipalities are kept in order).
+            if !query.municipalityIDs.isEmpty || regions.count > 1 { municipalityIDs.sort() }
             groups.reserveCapacity(municipalityIDs.count)
         }
         for municipalityID in municipalityIDs { sum(municipalityID) }

@@ -61,6 +61,30 @@ struct CapacityQueryTests {
         #expect(ludza.unit == .places)
     }
 
+    /// A region's municipalities are kept in order of their ids, which is the
+    /// order an aggregate by municipality comes out in, however they were
+    /// added and moved between regions.
+    @Test func groupsByMunicipalityComeInOrderHoweverTheMunicipalitiesCame() throws {
+        var state = try Self.state()
+        let added = ["zilupe", "aglona", "rezekne", "daugavpils", "kraslava", "preili"]
+        try state.apply(
+            added.map { .upsertMunicipality(Municipality(id: $0, name: $0, kind: .novads, region: .latgale)) },
+            context: Fixture.context)
+        // One moves away, and back; another moves away for good (a municipality with lines cannot move).
+        for (id, region) in [("rezekne", Region.kurzeme), ("rezekne", .latgale), ("aglona", .kurzeme)] {
+            try state.apply(
+                [.upsertMunicipality(Municipality(id: id, name: id, kind: .novads, region: region))], context: Fixture.context)
+        }
+        try state.apply(
+            added.filter { $0 != "aglona" }.map { .upsertCapacityLine(Fixture.line(Fixture.key($0))) }, context: Fixture.context)
+        let expected = ["balvi", "daugavpils", "kraslava", "ludza", "preili", "rezekne", "zilupe"]
+        let groups = try state.queryCapacity(CapacityQuery(regions: [.latgale], groupBy: [.municipality]))
+        #expect(groups.map(\.key.municipalityID) == expected)
+        #expect(state.municipalities(regions: [.latgale]).items.map(\.id) == expected)
+        #expect(state.regions().first { $0.region == .latgale }?.municipalityCount == expected.count)
+        #expect(state.municipalities(regions: [.kurzeme]).items.map(\.id) == ["aglona", "skrunda"])
+    }
+
     @Test func filtersCombine() throws {
         let state = try Self.state()
         let groups = try state.queryCapacity(

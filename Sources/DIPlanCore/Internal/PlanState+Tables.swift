@@ -13,7 +13,7 @@ extension PlanState {
 
         // MARK: - Indexes
 
-        var municipalitiesByRegion: [Region: Set<String>] = [:]
+        var municipalitiesByRegion: [Region: SortedIDs] = [:]
         var plansByRegion: [Region: Set<String>] = [:]
         var linesByMunicipality: [String: Set<LineKey>] = [:]
         var facilitiesByLine: [LineKey: Set<String>] = [:]
@@ -100,7 +100,7 @@ extension PlanState {
         _modify { yield &uniqueShared.tables.holds }
     }
 
-    var municipalitiesByRegion: [Region: Set<String>] {
+    var municipalitiesByRegion: [Region: SortedIDs] {
         _read { yield shared.tables.municipalitiesByRegion }
         _modify { yield &uniqueShared.tables.municipalitiesByRegion }
     }
