@@ -85,6 +85,52 @@ struct CapacityQueryTests {
         #expect(state.municipalities(regions: [.kurzeme]).items.map(\.id) == ["aglona", "skrunda"])
     }
 
+    /// Whatever order a grouping meets its keys in — in order (one region's
+    /// municipalities), or out of it (by service type, then municipality) —
+    /// its groups hold the sums of their lines, sorted by key.
+    @Test(arguments: [
+        [CapacityGrouping.municipality], [.serviceType], [.serviceType, .municipality], [.municipality, .serviceType],
+        [.targetGroup, .municipality], [.region, .plan, .municipality], [.municipality, .targetGroup, .serviceType],
+    ])
+    func groupsHoldTheSumsOfTheirLinesSortedByKey(grouping: [CapacityGrouping]) throws {
+        var state = try Fixture.state()
+        var generator = SplitMix64(seed: 7)
+        let municipalities = (0..<14).map { "m\(($0 * 5) % 14)" }
+        try state.apply(
+            municipalities.map { .upsertMunicipality(Municipality(id: $0, name: $0, kind: .novads, region: .latgale)) },
+            context: Fixture.context)
+        let pairs = ServiceType.allCases.flatMap { service in
+            TargetGroup.allCases.filter(service.isValid).map { (service, $0) }
+        }
+        var lines: [CapacityLine] = []
+        for municipality in municipalities + ["ludza", "balvi"] {
+            for (service, group) in pairs where generator.next() % 3 != 0 {
+                lines.append(
+                    Fixture.line(
+                        Fixture.key(municipality, service, group), planned: UInt32(generator.next() % 50),
+                        existing: UInt32(generator.next() % 20), occupied: 0))
+            }
+        }
+        try state.apply(lines.map { .upsertCapacityLine($0) }, context: Fixture.context)
+        var expected: [CapacityGroupKey: CapacityTotals] = [:]
+        for line in lines {
+            var key = CapacityGroupKey()
+            for field in grouping {
+                switch field {
+                case .region: key.region = .latgale
+                case .plan: key.planID = line.key.planID
+                case .municipality: key.municipalityID = line.key.municipalityID
+                case .targetGroup: key.targetGroup = line.key.targetGroup
+                case .serviceType: key.serviceType = line.key.serviceType
+                }
+            }
+            expected[key, default: CapacityTotals()].add(line)
+        }
+        let groups = try state.queryCapacity(CapacityQuery(regions: [.latgale], groupBy: grouping))
+        #expect(groups.map(\.key) == expected.keys.sorted())
+        #expect(groups.allSatisfy { expected[$0.key] == $0.totals })
+    }
+
     @Test func filtersCombine() throws {
         let state = try Self.state()
         let groups = try state.queryCapacity(
