@@ -14,7 +14,7 @@ import Glibc
 /// then the new ones, then zeros to the block's end. A crash that tears
 /// such a write can damage only records not yet durable; the bytes before
 /// them are the same in the old block and the new. Where the file system
-/// refuses O_DIRECT (tmpfs, some network file systems) records go through
+/// refuses O_DIRECT (tmpfs on older kernels, some network file systems) records go through
 /// the page cache as before.
 extension SegmentedLog {
     /// The unit of a direct write: a page, a multiple of every disk's logical block size.
