@@ -21,20 +21,26 @@ extension PlanState {
     public var activeHoldCount: Int { activeHolds.count }
 
     /// Holds in stable order (by the revision that made them), filtered.
+    /// That revision is in a hold's id ("h<revision>"); a hold's own
+    /// `revision` is its last change's, which several holds share when one
+    /// sweep expires them, and which moves a hold that ends between pages.
     public func holds(
         municipalityIDs: Set<String> = [], facilityID: String? = nil, statuses: Set<Hold.Status> = [],
         page: PageRequest = PageRequest()
     ) throws(DomainError) -> Page<Hold> {
-        let after = page.token.isEmpty ? nil : holds[page.token]?.revision
+        let after = page.token.isEmpty ? nil : holds[page.token].map(HoldOrder.init)
         if !page.token.isEmpty && after == nil {
             throw .invalidArgument(field: "page_token", rule: "is not a token this list gave")
         }
-        let matching = holds.values.filter { hold in
+        func matches(_ hold: Hold) -> Bool {
             (municipalityIDs.isEmpty || municipalityIDs.contains(hold.lineKey.municipalityID))
                 && (facilityID.map { hold.target == .facility($0) } ?? true)
                 && (statuses.isEmpty || statuses.contains(hold.status))
         }
-        return Page.of(matching, by: \.revision, token: \.id, after: after, request: page)
+        // Active holds are few and ended ones pile up: a list of active holds reads only those.
+        let matching =
+            statuses == [.active] ? activeHolds.compactMap { holds[$0] }.filter(matches) : holds.values.filter(matches)
+        return Page.of(matching, by: HoldOrder.init, token: \.id, after: after, request: page)
     }
 
     /// Validates a holds call against the state and returns the change it makes.
@@ -171,4 +177,19 @@ extension PlanState {
                 rule: "must be 1–\(maximumIdempotencyKeyLength) letters, digits, '.', '_', ':' or '-'")
         }
     }
+}
+
+/// Where a hold comes in a list: by the revision that made it, then by id
+/// (for a hold whose id does not carry it, which only a restored state made
+/// elsewhere could hold).
+private struct HoldOrder: Comparable {
+    var made: UInt64
+    var id: String
+
+    init(_ hold: Hold) {
+        made = hold.id.hasPrefix("h") ? UInt64(hold.id.dropFirst()) ?? hold.revision : hold.revision
+        id = hold.id
+    }
+
+    static func < (lhs: HoldOrder, rhs: HoldOrder) -> Bool { (lhs.made, lhs.id) < (rhs.made, rhs.id) }
 }

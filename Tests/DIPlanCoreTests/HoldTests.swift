@@ -87,6 +87,52 @@ struct HoldTests {
         #expect(state.line(Fixture.key())?.occupied == 9)
     }
 
+    /// Listing holds by status, municipality and facility, page by page in
+    /// the order they were made: active ones are listed from their own index,
+    /// every other combination from all holds, and both give what a filter
+    /// over every hold gives.
+    @Test func holdsAreListedByStatusInTheOrderTheyWereMade() throws {
+        var state = try Self.state()
+        for municipality in ["ludza", "balvi"] {
+            try state.apply(.upsertCapacityLine(Fixture.line(Fixture.key(municipality), planned: 10, existing: 10, occupied: 0)))
+        }
+        var made: [Hold] = []
+        for index in 0..<9 {
+            let target: Hold.Target =
+                index % 3 == 0 ? .facility("ludza-dac") : .line(Fixture.key(index % 3 == 1 ? "ludza" : "balvi"))
+            let request = HoldRequest(
+                idempotencyKey: "h\(index)", referralID: "ref-\(index)", target: target, places: 1, leaseSeconds: 60)
+            made.append(try #require(try Self.run(&state, .hold(request), at: Self.start + Int64(index))))
+        }
+        try Self.run(&state, .confirm(holdID: made[1].id, idempotencyKey: "c1"))
+        try Self.run(&state, .release(holdID: made[2].id, idempotencyKey: "r2"))
+        try Self.run(&state, .release(holdID: made[6].id, idempotencyKey: "r6"))
+        try Self.run(&state, .expire, at: Self.start + 60_004)
+        let all = made.compactMap { state.hold($0.id) }
+        #expect(all.map(\.status).filter { $0 == .expired }.count == 3)
+        let cases: [(Set<String>, String?, Set<Hold.Status>)] = [
+            ([], nil, [.active]), ([], nil, [.released]), ([], nil, [.active, .confirmed]), ([], nil, []),
+            (["balvi"], nil, [.active]), ([], "ludza-dac", [.active]), (["ludza"], nil, [.expired, .released]),
+        ]
+        for (municipalities, facility, statuses) in cases {
+            let expected = all.filter { hold in
+                (municipalities.isEmpty || municipalities.contains(hold.lineKey.municipalityID))
+                    && (facility.map { hold.target == .facility($0) } ?? true)
+                    && (statuses.isEmpty || statuses.contains(hold.status))
+            }
+            var listed: [Hold] = []
+            var token = ""
+            repeat {
+                let page = try state.holds(
+                    municipalityIDs: municipalities, facilityID: facility, statuses: statuses,
+                    page: PageRequest(size: 2, token: token))
+                listed += page.items
+                token = page.nextToken
+            } while !token.isEmpty
+            #expect(listed.map(\.id) == expected.map(\.id), "\(municipalities) \(facility ?? "") \(statuses)")
+        }
+    }
+
     @Test func leasesExpireByTheClock() throws {
         var state = try Self.state()
         let hold = try #require(try Self.run(&state, Self.hold("k1", places: 2, lease: 60)))
