@@ -25,15 +25,20 @@ public struct Page<Item: Sendable>: Sendable {
         self.nextToken = nextToken
     }
 
-    /// Pages items already filtered, sorting them by a key that also serves as the token.
+    /// Pages items already filtered, sorting them by a key that also serves as
+    /// the token. Each item's key is made once, not at every comparison.
     static func of<Key: Comparable>(
         _ items: some Sequence<Item>, by key: (Item) -> Key, token: (Item) -> String, after: Key?, request: PageRequest
     ) -> Page {
-        var sorted = items.filter { item in after.map { key(item) > $0 } ?? true }
-        sorted.sort { key($0) < key($1) }
+        var keyed: [(key: Key, item: Item)] = []
+        for item in items {
+            let itemKey = key(item)
+            if after.map({ itemKey > $0 }) ?? true { keyed.append((itemKey, item)) }
+        }
+        keyed.sort { $0.key < $1.key }
         let size = request.effectiveSize
-        guard sorted.count > size else { return Page(items: sorted, nextToken: "") }
-        let page = Array(sorted.prefix(size))
+        guard keyed.count > size else { return Page(items: keyed.map(\.item), nextToken: "") }
+        let page = keyed.prefix(size).map(\.item)
         return Page(items: page, nextToken: token(page[size - 1]))
     }
 }

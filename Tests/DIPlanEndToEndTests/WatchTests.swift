@@ -128,7 +128,12 @@ struct WatchTests {
     }
 
     @Test func aSlowWatcherIsCutOffWhileTheFastOneAndTheWriterGoOn() async throws {
-        try await withDaemon(arguments: ["--fsync", "none", "--watch-queue", "50"]) { daemon, client in
+        // The slow watcher's sends wait on its full socket until the test reads it, after the writes: with the
+        // whole suite running those took up to 30 s once, and the default write timeout (10 s) closed the
+        // connection before the cancellation could be read.
+        let limits = "write_timeout_ms = 600000"
+        try await ServingTests.withConfiguredDaemon(limits, arguments: ["--fsync", "none", "--watch-queue", "50"]) {
+            daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
             let slow = try RawConnection(daemon.socketPath)
             var size: Int32 = 4096
