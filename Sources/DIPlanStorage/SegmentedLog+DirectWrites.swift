@@ -18,7 +18,7 @@ import Glibc
 /// the page cache as before.
 extension SegmentedLog {
     /// The unit of a direct write: a page, a multiple of every disk's logical block size.
-    static let blockSize = 4096
+    static let directBlockSize = 4096
 
     /// O_DIRECT, which Glibc's Swift module does not export; nil where its value is not known here.
     static var directFlag: Int32? {
@@ -50,7 +50,7 @@ extension SegmentedLog {
     /// through the page cache (and nothing was written).
     func writeDirect(_ state: inout State, _ file: SegmentFile, _ bytes: [UInt8], at size: UInt64) throws(StorageError) -> Bool {
         guard file.directFD >= 0 && state.directWorks else { return false }
-        let block = UInt64(Self.blockSize)
+        let block = UInt64(blockSize)
         let start = size / block * block
         var tail: [UInt8]
         if let known = state.tail { tail = known } else { tail = try FileIO.read(file.path, at: start, count: Int(size - start)) }
@@ -59,7 +59,7 @@ extension SegmentedLog {
         }
         let length = tail.count + bytes.count
         let buffer = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: (length + Self.blockSize - 1) / Self.blockSize * Self.blockSize, alignment: Self.blockSize)
+            byteCount: (length + blockSize - 1) / blockSize * blockSize, alignment: blockSize)
         defer { buffer.deallocate() }
         tail.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         bytes.withUnsafeBytes { (buffer.baseAddress! + tail.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
@@ -83,21 +83,27 @@ extension SegmentedLog {
     /// Makes room ahead of the records (as `makeReady` does) with direct
     /// writes of zeros, whole blocks from the first block boundary at or after
     /// the file's end: a write of records fills in the block before it. False
-    /// when the file is written through the page cache.
+    /// when the file is written through the page cache (or now found to be).
     func zeroFillDirect(_ state: inout State, _ file: SegmentFile, through end: UInt64) -> Bool {
         guard file.directFD >= 0 && state.directWorks else { return false }
-        let block = UInt64(Self.blockSize)
+        let block = UInt64(blockSize)
         let from = (state.ready + block - 1) / block * block
         let target = (end + Self.readyAhead + block - 1) / block * block
         guard target > from else { return true }
-        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(target - from), alignment: Self.blockSize)
+        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(target - from), alignment: blockSize)
         defer { zeros.deallocate() }
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
-        if (try? FileIO.writeAll(file.directFD, UnsafeRawBufferPointer(zeros), at: from, path: file.path)) != nil {
+        do throws(StorageError) {
+            try FileIO.writeAll(file.directFD, UnsafeRawBufferPointer(zeros), at: from, path: file.path)
             state.ready = target
-        } else {
+        } catch {
             // Gives back what part of it was written: the records extend the file themselves.
             _ = ftruncate(file.fd, off_t(state.ready))
+            if case .io(_, _, EINVAL) = error {
+                // The file system takes no direct writes after all: the room is made through the page cache.
+                state.directWorks = false
+                return false
+            }
         }
         return true
     }

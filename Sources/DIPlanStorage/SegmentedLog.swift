@@ -70,12 +70,15 @@ public final class SegmentedLog: ChangeLog {
     public let segmentSize: UInt64
     /// Whether records are written with O_DIRECT where the file system allows it.
     public let directWrites: Bool
+    /// The unit of a direct write (`directBlockSize`; a test gives one the disk refuses).
+    let blockSize: Int
     let state: Mutex<State>
 
-    private init(directory: String, segmentSize: UInt64, directWrites: Bool, state: State) {
+    private init(directory: String, segmentSize: UInt64, directWrites: Bool, blockSize: Int, state: State) {
         self.directory = directory
         self.segmentSize = segmentSize
         self.directWrites = directWrites
+        self.blockSize = blockSize
         self.state = Mutex(state)
     }
 
@@ -138,6 +141,12 @@ public final class SegmentedLog: ChangeLog {
     ) throws(StorageError)
         -> (SegmentedLog, OpenReport)
     {
+        try open(directory: directory, segmentSize: segmentSize, directWrites: directWrites, blockSize: directBlockSize)
+    }
+
+    static func open(
+        directory: String, segmentSize: UInt64, directWrites: Bool, blockSize: Int
+    ) throws(StorageError) -> (SegmentedLog, OpenReport) {
         try FileIO.makeDirectory(directory)
         let (segments, tail) = try scan(directory: directory)
         var report = OpenReport(
@@ -160,7 +169,7 @@ public final class SegmentedLog: ChangeLog {
             ready = UInt64(max(0, lseek(current!.fd, 0, SEEK_END)))
         }
         let log = SegmentedLog(
-            directory: directory, segmentSize: segmentSize, directWrites: directWrites,
+            directory: directory, segmentSize: segmentSize, directWrites: directWrites, blockSize: blockSize,
             state: State(segments: segments, current: current, lastRevision: segments.last?.lastRevision ?? 0, ready: ready))
         return (log, report)
     }

@@ -1,7 +1,8 @@
-import DIPlanStorage
 import Foundation
 import Glibc
 import Testing
+
+@testable import DIPlanStorage
 
 /// A temporary directory for one test.
 struct Scratch {
@@ -357,6 +358,53 @@ struct SegmentedLogTests {
         #expect(!cached.wroteDirect)
         // /tmp takes O_DIRECT on every file system this runs on here (ext4); the check says so if not.
         #expect(direct.wroteDirect, "records were written through the page cache: does /tmp refuse O_DIRECT?")
+    }
+
+    /// Where the file system refuses a direct write with EINVAL — made to
+    /// here by writes that are not block-aligned, which the kernel refuses
+    /// so — the log goes on through the page cache and loses nothing: when
+    /// the refused write is a record's, and when it is the room made ready
+    /// ahead of the records.
+    @Test func aRefusedDirectWriteFallsBackToThePageCache() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        var written: [LogRecord] = []
+        func next(_ size: Int) -> LogRecord {
+            written.append(record(UInt64(written.count + 1), size: size))
+            return written[written.count - 1]
+        }
+        // A record's write: the room ahead was made before (through the page cache, then a crash).
+        let records = scratch.path + "/records"
+        do {
+            let (log, _) = try SegmentedLog.open(directory: records)
+            try log.append(next(40))
+            try log.sync()
+        }
+        do {
+            let (log, _) = try SegmentedLog.open(directory: records, segmentSize: 1 << 26, directWrites: true, blockSize: 1)
+            #expect(log.writesDirect, "opened with O_DIRECT: does /tmp refuse it?")
+            for size in [30, 5_000, 17] {
+                try log.append(next(size))
+                try log.sync()
+            }
+            #expect(!log.writesDirect)
+        }
+        let (reopened, report) = try SegmentedLog.open(directory: records)
+        #expect(report.cutTail == nil)
+        #expect(try reopened.records(from: 1) == written)
+
+        // The room ahead: a fresh log's first record needs it.
+        written = []
+        let room = scratch.path + "/room"
+        do {
+            let (log, _) = try SegmentedLog.open(directory: room, segmentSize: 1 << 26, directWrites: true, blockSize: 1)
+            for size in [30, 5_000] {
+                try log.append(next(size))
+                try log.sync()
+            }
+            #expect(!log.writesDirect)
+        }
+        #expect(try SegmentedLog.open(directory: room).0.records(from: 1) == written)
     }
 
     @Test func checksumsAreCRC32C() {
