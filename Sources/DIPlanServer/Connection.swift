@@ -66,7 +66,6 @@ final class Connection: Sendable {
         reading = Reading(
             maximumFrameLength: configuration.maximumFrameLength, busyPollMicroseconds: configuration.busyPollMicroseconds)
         Posix.setReadTimeout(fd, milliseconds: configuration.idleTimeoutMilliseconds)
-        Posix.setWriteTimeout(fd, milliseconds: configuration.writeTimeoutMilliseconds)
     }
 
     /// Serves the connection on the calling thread until the client leaves, a

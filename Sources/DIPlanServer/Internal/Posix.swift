@@ -80,12 +80,6 @@ enum Posix {
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Sets how long a write may block (0: for ever).
-    static func setWriteTimeout(_ fd: Int32, milliseconds: Int) {
-        var value = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
-        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-    }
-
     /// Starts a detached thread.
     static func spawn(_ body: @escaping @Sendable () -> Void) {
         final class Box: @unchecked Sendable {
