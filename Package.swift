@@ -61,7 +61,7 @@ let package = Package(
         // The load generator, the scale check and the report of `make bench`.
         .executableTarget(
             name: "diplan-bench",
-            dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanClient", argumentParser, swiftProtobuf, histogram]
+            dependencies: ["CEpoll", "DIPlanCore", "DIPlanWire", "DIPlanClient", argumentParser, swiftProtobuf, histogram]
         ),
 
         // What the test targets share: a child process that does not hang in parallel tests.

@@ -177,6 +177,40 @@ package final class ResponseWriter: Sendable {
     @discardableResult
     func sendWithoutWaiting() -> Bool { awaitRoom(after: output.withLock { Self.flush(&$0, to: fd, waiting: false) }) }
 
+    /// What became of frames offered without waiting (`offer`).
+    enum Offer {
+        /// Sent, all of them.
+        case sent
+        /// Sent as far as the socket took them; the rest waits for the next offer.
+        case partly
+        /// Not taken: earlier frames still wait for the socket.
+        case full
+        /// The connection is gone.
+        case gone
+    }
+
+    /// Sends frames made already (a watcher's, for one turn of the watch
+    /// fan-out) as far as the socket takes them now, never waiting: the rest
+    /// waits here for the next flush. Unless earlier frames still wait for the
+    /// socket — they are sent first, and then nothing is taken, so that a
+    /// client that reads slowly holds at most one offer here.
+    func offer(framed bytes: UnsafeRawBufferPointer) -> Offer {
+        output.withLock { output in
+            guard !output.closed, Self.sendWithoutWaiting(&output, to: fd) else { return .gone }
+            guard output.waiting == 0 else { return .full }
+            // Straight from the caller's bytes, which other watchers share: only what the socket leaves is copied.
+            guard let taken = Posix.sendWithoutWaiting(fd, bytes) else {
+                output.closed = true
+                return .gone
+            }
+            if taken < bytes.count {
+                output.pending.append(contentsOf: bytes[taken...])
+                return Self.flush(&output, to: fd, waiting: false) == .gone ? .gone : .partly
+            }
+            return .sent
+        }
+    }
+
     /// Answers wait for the socket to take them.
     var hasWaiting: Bool { output.withLock { !$0.closed && $0.waiting > 0 } }
 
@@ -283,6 +317,13 @@ package final class ResponseStream: Sendable {
     package func sendEncoded(_ payload: [UInt8], revision: UInt64) -> Bool {
         guard !isFinished else { return false }
         return payload.withUnsafeBytes { writer.send(callID: callID, payload: $0, revision: revision) }
+    }
+
+    /// Offers frames of the stream, made already, to the socket without
+    /// waiting (`ResponseWriter.offer`); `.gone` once the stream has ended.
+    func offer(framed bytes: ArraySlice<UInt8>) -> ResponseWriter.Offer {
+        // Under the stream's lock: no frame follows the end of the stream.
+        finished.withLock { finished in finished ? .gone : bytes.withUnsafeBytes { writer.offer(framed: $0) } }
     }
 
     /// Ends the stream with a status, once; later calls do nothing.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CEpoll
 import DIPlanClient
 import DIPlanWire
 import Foundation
@@ -126,7 +127,9 @@ enum PacedWriter {
                 outgoing.removeAll(keepingCapacity: true)
             }
             if now >= end && inFlight == 0 { break }
-            let wait = inFlight == depth || now >= end ? 1_000 : Int32(max(0, Int64(due) - Int64(now)) / 1_000_000)
+            // Rounded up to the next millisecond: rounded down, a wait shorter than one was no wait at all, and the
+            // writer spun a core between its calls, a core the daemon and the watchers' reader then did not have.
+            let wait = inFlight == depth || now >= end ? 1_000 : Int32((max(0, Int64(due) - Int64(now)) + 999_999) / 1_000_000)
             var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&pollfd, 1, wait) >= 0 || errno == EINTR else { break }
             if pollfd.revents == 0 { continue }
@@ -204,14 +207,26 @@ final class WatcherFleet: @unchecked Sendable {
         return arrivals
     }
 
+    /// Reads whichever watchers have something, woken by epoll: `poll` over
+    /// 1,000 sockets scans them all on every wake-up, and the client, not the
+    /// daemon, became what the figure measured.
     private func collect() {
         let inboxes = fds.map { _ in FrameInbox(capacity: 64 * 1024) }
-        var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let epoll = diplan_epoll_create()
+        guard epoll >= 0 else { return }
+        defer { close(epoll) }
+        for (index, fd) in fds.enumerated() {
+            _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_ADD), fd, UInt32(DIPLAN_EPOLL_IN), UInt64(index))
+        }
+        var keys = [UInt64](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
         while !stopping.load(ordering: .relaxed) {
-            guard poll(&polled, nfds_t(polled.count), 100) >= 0 || errno == EINTR else { break }
-            for index in polled.indices where polled[index].fd >= 0 && polled[index].revents != 0 {
+            let ready = diplan_epoll_wait(epoll, &keys, &events, Int32(keys.count), 100)
+            guard ready >= 0 || errno == EINTR else { break }
+            for slot in 0..<max(0, Int(ready)) {
+                let index = Int(keys[slot])
                 guard inboxes[index].read(from: fds[index]) > 0 else {
-                    polled[index].fd = -1
+                    _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_DEL), fds[index], 0, 0)
                     continue
                 }
                 let now = Clock.nanoseconds()
@@ -228,4 +243,5 @@ final class WatcherFleet: @unchecked Sendable {
             }
         }
     }
+
 }

@@ -172,6 +172,74 @@ struct WatchTests {
         }
     }
 
+    /// One thread serves every watcher, sending the watchers of one call id
+    /// that are as far along the same frames: each must still get exactly its
+    /// own changes, in order, under its own call id, wherever it started.
+    @Test func manyWatchersEachGetTheirOwnChangesInOrder() async throws {
+        try await withDaemon(arguments: ["--fsync", "none"]) { daemon, client in
+            let start = try await client.queryCapacity(CapacityQuery()).1
+            let municipalities = ["ludza", "balvi", "cibla", "dagda"]
+            var made: [(revision: UInt64, municipality: String)] = []
+            // More changes before the watchers than one turn of the fan-out hands a watcher (512).
+            for value in 0..<600 {
+                let municipality = municipalities[value % 4]
+                made.append((try await client.apply(Self.line(municipality, planned: UInt32(value))), municipality))
+            }
+            // From now, from before all of them, from the middle; call ids shared and not; some filtered.
+            let ids: [UInt64] = [1, 1, 2, 300]
+            let froms: [UInt64] = [0, start + 1, start + 300]
+            let watchers: [(id: UInt64, from: UInt64, municipality: String?)] = (0..<24).map { index in
+                let municipality: String? = index % 5 == 0 ? municipalities[index % 4] : nil
+                return (ids[index % 4], froms[index % 3], municipality)
+            }
+            var connections: [RawConnection] = []
+            for watcher in watchers {
+                let raw = try RawConnection(daemon.socketPath)
+                // No progress frames for an hour: a watcher left behind must be caught up without one to wake it.
+                Self.watch(
+                    raw, id: watcher.id, from: watcher.from, municipalities: watcher.municipality.map { [$0] } ?? [],
+                    progressMs: 3_600_000)
+                _ = try Self.next(raw)
+                connections.append(raw)
+            }
+            let live = made.last!.revision + 1
+            // While they watch, four writers make 1,200 more.
+            made += try await withThrowingTaskGroup(of: [(revision: UInt64, municipality: String)].self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        var mine: [(revision: UInt64, municipality: String)] = []
+                        for value in 0..<300 {
+                            let municipality = municipalities[(writer + value) % 4]
+                            mine.append((try await client.apply(Self.line(municipality, planned: UInt32(value))), municipality))
+                        }
+                        return mine
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            made.sort { $0.revision < $1.revision }
+            for (watcher, raw) in zip(watchers, connections) {
+                let expected = made.filter { made in
+                    made.revision >= (watcher.from == 0 ? live : watcher.from)
+                        && (watcher.municipality == nil || made.municipality == watcher.municipality)
+                }
+                var seen: [(revision: UInt64, municipality: String)] = []
+                while seen.count < expected.count {
+                    let frame = try raw.frame(timeout: 10)
+                    #expect(frame.callID == watcher.id && !frame.endOfStream)
+                    guard !frame.endOfStream else { break }
+                    let message = try Diplan_V1_WatchResponse(serializedBytes: frame.payload)
+                    if case .change(let change)? = message.event {
+                        #expect(frame.revision == change.revision)
+                        seen.append((change.revision, change.mutations.first?.line.municipalityID ?? ""))
+                    }
+                }
+                #expect(seen.map(\.revision) == expected.map(\.revision), "watcher \(watcher)")
+                #expect(seen.map(\.municipality) == expected.map(\.municipality), "watcher \(watcher)")
+            }
+        }
+    }
+
     @Test func reconnectAndResumeWithoutAGapOrADuplicate() async throws {
         try await withDaemon { daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
