@@ -85,8 +85,11 @@ package final class StateStore: Sendable {
         package var snapshotLogGrowthPercent = 100
         /// Changes kept in memory for watchers that start in the past.
         package var watchHistory = 100_000
-        /// Changes a watcher may fall behind by before it is cancelled.
-        package var watchQueue = 1_024
+        /// Changes a watcher may fall behind by before it is cancelled. A
+        /// watcher is only a place in the shared history, so one that falls
+        /// behind costs no memory: the bound rides out a client's pause (a
+        /// second at 10,000 changes a second), and cuts off one that cannot keep up.
+        package var watchQueue = 10_000
         package init() {}
     }
 

@@ -109,7 +109,7 @@ package final class WatchHub: Sendable {
     private let logger: Logger
 
     package init(
-        revision: UInt64, history: [(Change, [MutationScope])], historyLimit: Int = 100_000, queueLimit: Int = 1_024,
+        revision: UInt64, history: [(Change, [MutationScope])], historyLimit: Int = 100_000, queueLimit: Int = 10_000,
         logger: Logger
     ) {
         self.historyLimit = historyLimit

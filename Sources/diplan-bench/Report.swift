@@ -63,7 +63,8 @@ extension DIPlanBench {
             {
                 out += [
                     "## \(result.watchers) watchers", "",
-                    "`diplan-bench watchers`: \(result.watchers) Watch streams (one connection each, read by one client thread),",
+                    "`diplan-bench watchers`: \(result.watchers) Watch streams (one connection each, read by "
+                        + "\(result.readers.map { "\($0) client threads with epoll" } ?? "one client thread")),",
                     "a writer paced at \(result.aimedRate) updates/s; every \(result.sampledChanges > 0 ? "sampled" : "") change timed from",
                     "its acknowledgement at the writer to its arrival at each watcher.", "",
                     "| figure | measured |", "| --- | --- |",
@@ -73,7 +74,9 @@ extension DIPlanBench {
                         + (result.everyWatcherP50Micros.map { "\(f($0, 0)) µs / \(f(result.everyWatcherP99Micros ?? 0, 0)) µs |" }
                             ?? "no sampled change reached every watcher |"),
                     "| deliveries seen / expected (sampled changes) | \(result.deliveriesSeen) / \(result.deliveriesExpected) |",
-                    "| watchers cancelled for falling behind | \(result.watchersCut) |",
+                    "| watchers cancelled for falling behind, while the paced writer ran | \(result.watchersCut) |",
+                    "| … and then by the unpaced writer (\(f(result.writerWithWatchersRate, 0)) changes/s) | "
+                        + "\(result.watchersCutByTheUnpacedWriter.map(String.init) ?? "not counted") |",
                     "| unpaced writer without watchers | \(f(result.writerAloneRate, 0)) changes/s |",
                     "| unpaced writer with the watchers | \(f(result.writerWithWatchersRate, 0)) changes/s |",
                     "",

@@ -19,6 +19,7 @@ extension DIPlanBench {
         @Option(help: "The daemon's socket.") var socket: String
         @Option(help: "Watch streams, one connection each.") var watchers = 1_000
         @Option(help: "Changes per second the paced writer aims at.") var rate = 10_000
+        @Option(help: "Threads that read the watchers, each its share.") var readers = 2
         @Option(help: "Seconds of each writing phase.") var seconds = 3.0
         @Option(help: "Connections of the unpaced writer.") var writers = 4
         @Option(help: "Calls in flight per writer connection.") var depth = 16
@@ -28,6 +29,8 @@ extension DIPlanBench {
 
         struct Result: Codable {
             var watchers: Int
+            /// The client threads that read them.
+            var readers: Int?
             var aimedRate: Int
             var pacedRate: Double
             var writerAloneRate: Double
@@ -35,7 +38,10 @@ extension DIPlanBench {
             var sampledChanges: Int
             var deliveriesExpected: Int
             var deliveriesSeen: Int
+            /// Cancelled while the paced writer ran, or while its last changes were on their way.
             var watchersCut: Int
+            /// Cancelled while the unpaced writer ran.
+            var watchersCutByTheUnpacedWriter: Int?
             var deliveryP50Micros: Double
             var deliveryP99Micros: Double
             /// Nil when no sampled change reached every watcher still open.
@@ -52,9 +58,14 @@ extension DIPlanBench {
                 ).callsPerSecond
             }
             let alone = try unpaced()
-            let fleet = try WatcherFleet(socket: socket, count: watchers, sampleEvery: UInt64(sampleEvery))
+            let fleet = try WatcherFleet(
+                socket: socket, count: watchers, readers: readers, sampleEvery: UInt64(sampleEvery))
             fleet.start()
             let paced = try PacedWriter.run(socket: socket, rate: rate, seconds: seconds, depth: pacedDepth)
+            let sampled = paced.acks.keys.filter { $0 % UInt64(sampleEvery) == 0 }
+            // The paced changes still on their way arrive before the unpaced writer starts, which no watcher can
+            // keep up with: the paced figures are not its.
+            let cutWhilePaced = fleet.awaitSamples(sampled.count, seconds: 10)
             let withWatchers = try unpaced()
             let arrivals = fleet.stop()
 
@@ -68,17 +79,18 @@ extension DIPlanBench {
                 let seen = latest[revision, default: (0, 0)]
                 latest[revision] = (seen.count + 1, max(seen.last, arrival))
             }
-            let sampled = paced.acks.keys.filter { $0 % UInt64(sampleEvery) == 0 }
             for revision in sampled {
-                guard let (count, last) = latest[revision], count == watchers - arrivals.cut else { continue }
+                guard watchers > cutWhilePaced, let (count, last) = latest[revision], count >= watchers - cutWhilePaced else {
+                    continue
+                }
                 let acknowledged = paced.acks[revision]!
                 _ = everyWatcher.record(last > acknowledged ? last - acknowledged : 0)
             }
             let result = Result(
-                watchers: watchers, aimedRate: rate, pacedRate: paced.rate, writerAloneRate: alone,
+                watchers: watchers, readers: readers, aimedRate: rate, pacedRate: paced.rate, writerAloneRate: alone,
                 writerWithWatchersRate: withWatchers, sampledChanges: sampled.count,
                 deliveriesExpected: sampled.count * watchers, deliveriesSeen: Int(deliveries.totalCount),
-                watchersCut: arrivals.cut,
+                watchersCut: cutWhilePaced, watchersCutByTheUnpacedWriter: arrivals.cut - cutWhilePaced,
                 deliveryP50Micros: Double(deliveries.valueAtPercentile(50)) / 1_000,
                 deliveryP99Micros: Double(deliveries.valueAtPercentile(99)) / 1_000,
                 everyWatcherP50Micros: everyWatcher.totalCount == 0 ? nil : Double(everyWatcher.valueAtPercentile(50)) / 1_000,
@@ -147,8 +159,9 @@ enum PacedWriter {
     }
 }
 
-/// Watch streams on their own connections, read by one thread with poll,
-/// which notes when each sampled change arrived at each of them.
+/// Watch streams on their own connections, read by a few threads with
+/// epoll (each its share of the watchers), which note when each sampled
+/// change arrived at each of them.
 final class WatcherFleet: @unchecked Sendable {
     struct Arrivals {
         /// (revision, arrival) for every sampled change at every watcher.
@@ -161,10 +174,23 @@ final class WatcherFleet: @unchecked Sendable {
     private let sampleEvery: UInt64
     private let stopping = Atomic(false)
     private let finished = DispatchSemaphore(value: 0)
-    private var arrivals = Arrivals()
 
-    init(socket: String, count: Int, sampleEvery: UInt64) throws {
+    deinit {
+        _ = arrivals.deinitialize()
+        arrivals.deallocate()
+    }
+    private let readers: Int
+    /// What each reading thread saw (each its own).
+    private let arrivals: UnsafeMutableBufferPointer<Arrivals>
+    /// Sampled changes seen, and watchers cancelled, so far, by all the reading threads.
+    private let samplesSeen = Atomic(0)
+    private let cutSoFar = Atomic(0)
+
+    init(socket: String, count: Int, readers: Int, sampleEvery: UInt64) throws {
         self.sampleEvery = sampleEvery
+        self.readers = readers
+        arrivals = .allocate(capacity: readers)
+        _ = arrivals.initialize(repeating: Arrivals())
         var fds: [Int32] = []
         var request = Diplan_V1_WatchRequest()
         request.progressIntervalMs = 60_000
@@ -193,30 +219,47 @@ final class WatcherFleet: @unchecked Sendable {
     }
 
     func start() {
-        ClientSocket.spawn { [self] in
-            collect()
-            finished.signal()
+        for reader in 0..<readers {
+            ClientSocket.spawn { [self] in
+                collect(Array(fds.indices.filter { $0 % readers == reader }), into: &arrivals[reader])
+                finished.signal()
+            }
         }
+    }
+
+    /// Waits until every watcher not cancelled has seen `count` sampled
+    /// changes, for at most `seconds`; returns how many were cancelled.
+    func awaitSamples(_ count: Int, seconds: Double) -> Int {
+        let deadline = Clock.nanoseconds() + UInt64(seconds * 1e9)
+        while samplesSeen.load(ordering: .relaxed) < count * (fds.count - cutSoFar.load(ordering: .relaxed))
+            && Clock.nanoseconds() < deadline
+        {
+            usleep(10_000)
+        }
+        return cutSoFar.load(ordering: .relaxed)
     }
 
     /// Stops reading, closes the watchers, and returns what arrived.
     func stop() -> Arrivals {
         stopping.store(true, ordering: .relaxed)
-        finished.wait()
+        for _ in 0..<readers { finished.wait() }
         for fd in fds { close(fd) }
-        return arrivals
+        return arrivals.reduce(into: Arrivals()) { all, one in
+            all.samples += one.samples
+            all.cut += one.cut
+        }
     }
 
     /// Reads whichever watchers have something, woken by epoll: `poll` over
     /// 1,000 sockets scans them all on every wake-up, and the client, not the
     /// daemon, became what the figure measured.
-    private func collect() {
-        let inboxes = fds.map { _ in FrameInbox(capacity: 64 * 1024) }
+    private func collect(_ watchers: [Int], into arrivals: inout Arrivals) {
+        let inboxes = watchers.map { _ in FrameInbox(capacity: 64 * 1024) }
         let epoll = diplan_epoll_create()
         guard epoll >= 0 else { return }
         defer { close(epoll) }
-        for (index, fd) in fds.enumerated() {
-            _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_ADD), fd, UInt32(DIPLAN_EPOLL_IN), UInt64(index))
+        for (index, watcher) in watchers.enumerated() {
+            _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_ADD), fds[watcher], UInt32(DIPLAN_EPOLL_IN), UInt64(index))
         }
         var keys = [UInt64](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
@@ -225,8 +268,8 @@ final class WatcherFleet: @unchecked Sendable {
             guard ready >= 0 || errno == EINTR else { break }
             for slot in 0..<max(0, Int(ready)) {
                 let index = Int(keys[slot])
-                guard inboxes[index].read(from: fds[index]) > 0 else {
-                    _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_DEL), fds[index], 0, 0)
+                guard inboxes[index].read(from: fds[watchers[index]]) > 0 else {
+                    _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_DEL), fds[watchers[index]], 0, 0)
                     continue
                 }
                 let now = Clock.nanoseconds()
@@ -234,9 +277,11 @@ final class WatcherFleet: @unchecked Sendable {
                     guard let scan = ResponseScan(message) else { return false }
                     if scan.code != 0 {
                         arrivals.cut += 1
+                        cutSoFar.add(1, ordering: .relaxed)
                     } else if scan.revision % sampleEvery == 0, scan.payload.count > 0, message[scan.payload.lowerBound] == 0x12 {
                         // WatchResponse field 2: a change (not a started or progress frame).
                         arrivals.samples.append((scan.revision, now))
+                        samplesSeen.add(1, ordering: .relaxed)
                     }
                     return true
                 }

@@ -67,7 +67,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
     var snapshotLogGrowth = 100
 
     @Option(name: .customLong("watch-queue"), help: "Changes a watcher may fall behind by before it is cancelled.")
-    var watchQueue = 1_024
+    var watchQueue = 10_000
 
     @Option(name: .customLong("watch-history"), help: "Changes kept in memory for watchers that start in the past.")
     var watchHistory = 100_000
