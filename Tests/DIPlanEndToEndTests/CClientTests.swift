@@ -3,6 +3,7 @@ import DIPlanCore
 import DIPlanTestSupport
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// The C client, built with AddressSanitizer (which fails on any leak at exit), against the real daemon.
@@ -11,10 +12,16 @@ struct CClientTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Builds a C program with the client library, once per name.
+    /// Builds a C program with the client library, once per name and test
+    /// process, into `.build/c-tests` (built under a name of its own, then
+    /// renamed over the last one, so that a test process running it meanwhile
+    /// keeps the one it started).
     static func build(_ name: String, _ source: String) throws -> String {
-        let output = "/tmp/diplan-c-\(name)-\(getpid())"
-        if FileManager.default.isExecutableFile(atPath: output) { return output }
+        let directory = root.appendingPathComponent(".build/c-tests").path
+        let output = directory + "/" + name
+        if built.withLock({ $0.contains(name) }) { return output }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let building = output + ".\(getpid())"
         let client = root.appendingPathComponent("Sources/CDIPlanClient").path
         let generated = try FileManager.default.subpathsOfDirectory(atPath: client + "/generated").filter {
             $0.hasSuffix(".pb-c.c")
@@ -23,13 +30,18 @@ struct CClientTests {
             "/usr/bin/cc",
             [
                 "-g", "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-Werror", "-I",
-                client + "/include", "-I", client + "/generated", "-o", output, root.appendingPathComponent(source).path,
+                client + "/include", "-I", client + "/generated", "-o", building, root.appendingPathComponent(source).path,
                 client + "/diplan_client.c",
             ]
                 + generated.map { client + "/generated/" + $0 } + ["-lprotobuf-c", "-lpthread"])
         guard status == 0 else { throw TestFailure("cc failed: \(text)") }
+        guard rename(building, output) == 0 else { throw TestFailure("rename \(building): errno \(errno)") }
+        built.withLock { _ = $0.insert(name) }
         return output
     }
+
+    /// The programs this test process has built.
+    static let built = Mutex<Set<String>>([])
 
     static func run(_ program: String, _ arguments: [String]) throws -> (Int32, String, String) {
         try ChildProcess.run(

@@ -48,6 +48,7 @@ struct DaemonLifecycleTests {
 
     @Test func removesAStaleSocket() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let path = directory.path("d.sock")
         // A socket file nobody listens on, as a crashed daemon leaves.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
