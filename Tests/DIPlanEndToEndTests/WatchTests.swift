@@ -240,6 +240,43 @@ struct WatchTests {
         }
     }
 
+    /// The daemon's threads named `name`, with their nice values (field 19 of /proc/PID/task/TID/stat).
+    static func threads(of daemon: TestDaemon, named name: String) -> [Int] {
+        let tasks = "/proc/\(daemon.process.pid)/task"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).compactMap { task in
+            guard let comm = try? String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8),
+                comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+                let stat = try? String(contentsOfFile: "\(tasks)/\(task)/stat", encoding: .utf8),
+                let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 17
+            else { return nil }
+            // After the command's closing parenthesis: state is field 3, nice field 19.
+            return Int(fields[16])
+        }
+    }
+
+    /// Watchers are served by one thread, below the threads that serve calls, from the first watcher to the last.
+    @Test func oneThreadBelowTheWritersServesTheWatchersWhileThereAreAny() async throws {
+        try await withDaemon { daemon, client in
+            #expect(Self.threads(of: daemon, named: "diplan-watch").isEmpty)
+            let first = try RawConnection(daemon.socketPath)
+            Self.watch(first, from: 0)
+            _ = try Self.next(first)
+            let second = try RawConnection(daemon.socketPath)
+            Self.watch(second, from: 0)
+            _ = try Self.next(second)
+            let revision = try await client.apply(Self.line("ludza", planned: 8))
+            #expect(try Self.changes(first, 1).map(\.revision) == [revision])
+            #expect(try Self.changes(second, 1).map(\.revision) == [revision])
+            #expect(Self.threads(of: daemon, named: "diplan-watch") == [10])
+            shutdown(first.fd, Int32(SHUT_RDWR))
+            shutdown(second.fd, Int32(SHUT_RDWR))
+            // Once the last watcher has gone, so has the thread.
+            let deadline = Date().addingTimeInterval(10)
+            while !Self.threads(of: daemon, named: "diplan-watch").isEmpty && Date() < deadline { usleep(10_000) }
+            #expect(Self.threads(of: daemon, named: "diplan-watch").isEmpty)
+        }
+    }
+
     @Test func reconnectAndResumeWithoutAGapOrADuplicate() async throws {
         try await withDaemon { daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
