@@ -64,15 +64,9 @@ package final class WatchHub: Sendable {
         var first: Entry? { head < storage.count ? storage[head] : nil }
         var entries: ArraySlice<Entry> { storage[head...] }
 
-        /// The entries from `revision` on (revisions ascend: binary search).
+        /// The entries from `revision` on.
         func entries(from revision: UInt64) -> ArraySlice<Entry> {
-            var low = head
-            var high = storage.count
-            while low < high {
-                let middle = (low + high) / 2
-                if storage[middle].change.revision < revision { low = middle + 1 } else { high = middle }
-            }
-            return storage[low...]
+            storage[WatchHub.index(of: revision, in: storage[head...])...]
         }
 
         mutating func append(contentsOf entries: [Entry]) { storage += entries }
@@ -276,10 +270,10 @@ package final class WatchHub: Sendable {
         }
     }
 
-    /// The index of the first of `entries` (in revision order) at or after `revision`.
-    static func index(of revision: UInt64, in entries: [Entry]) -> Int {
-        var low = 0
-        var high = entries.count
+    /// The index of the first of `entries` (in revision order) at or after `revision`: a binary search.
+    static func index(of revision: UInt64, in entries: ArraySlice<Entry>) -> Int {
+        var low = entries.startIndex
+        var high = entries.endIndex
         while low < high {
             let middle = (low + high) / 2
             if entries[middle].change.revision < revision { low = middle + 1 } else { high = middle }
@@ -420,7 +414,7 @@ final class Watcher: Sendable {
         if first <= revision {
             guard revision - first < UInt64(limit) else { return .overflowed }
             // The history no longer holds what it has not had (trimmed, or compacted).
-            let start = WatchHub.index(of: first, in: entries)
+            let start = WatchHub.index(of: first, in: entries[...])
             guard start < entries.endIndex, entries[start].change.revision == first else { return .overflowed }
             var end = min(entries.endIndex, start + Self.batchLimit)
             if filter.isEmpty {
