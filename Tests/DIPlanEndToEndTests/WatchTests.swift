@@ -277,6 +277,51 @@ struct WatchTests {
         }
     }
 
+    /// A client that reads nothing holds no writer up, nor does a second
+    /// stream it starts on the same connection meanwhile (its first frame is
+    /// sent under the lock that publishing takes); once it reads, each stream
+    /// has all it should, in order.
+    @Test func streamsOnAConnectionThatReadsNothingHoldNoWriterUp() async throws {
+        try await ServingTests.withConfiguredDaemon("write_timeout_ms = 60000") { daemon, client in
+            let stuck = try RawConnection(daemon.socketPath)
+            var size: Int32 = 4096
+            setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            Self.watch(stuck, id: 1, from: 0)
+            _ = try Self.next(stuck)
+            // The first stream fills the socket, and its client reads nothing.
+            var revisions: [UInt64] = []
+            for value in 1...2_000 { revisions.append(try await client.apply(Self.line("ludza", planned: UInt32(value)))) }
+            Self.watch(stuck, id: 2, from: 0)
+            let deadline = Date().addingTimeInterval(10)
+            var watchers: UInt32 = 0
+            while watchers < 2 && Date() < deadline {
+                watchers = try await client.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+                    .0.watchers
+            }
+            #expect(watchers == 2)
+            // Writers go on (one held up for the write timeout would time out here).
+            let writer = try daemon.client(timeout: .seconds(5))
+            var later: [UInt64] = []
+            for value in 1...20 { later.append(try await writer.apply(Self.line("balvi", planned: UInt32(value)))) }
+            writer.close()
+            // Once the client reads, each stream has all it should, in order.
+            var streams: [UInt64: [UInt64]] = [:]
+            var second = false
+            while streams[1, default: []].count < revisions.count + later.count || streams[2, default: []].count < later.count {
+                let frame = try stuck.frame()
+                let message = try Diplan_V1_WatchResponse(serializedBytes: frame.payload)
+                switch message.event {
+                case .started?: second = second || frame.callID == 2
+                case .change(let change)?: streams[frame.callID, default: []].append(change.revision)
+                default: break
+                }
+            }
+            #expect(second)
+            #expect(streams[1] == revisions + later)
+            #expect(streams[2] == later)
+        }
+    }
+
     @Test func reconnectAndResumeWithoutAGapOrADuplicate() async throws {
         try await withDaemon { daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
