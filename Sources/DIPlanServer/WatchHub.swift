@@ -463,6 +463,9 @@ final class Watcher: Sendable {
         if filter.isEmpty { return entry.encoded }
         let matching = zip(entry.change.mutations, entry.scopes).filter { filter.matches($0.0, $0.1) }.map(\.0)
         guard !matching.isEmpty else { return nil }
+        // The filter leaves the whole change (a municipality's watcher, a change of that municipality's line):
+        // the encoding every watcher shares.
+        if matching.count == entry.change.mutations.count { return entry.encoded }
         var change = entry.change
         change.mutations = matching
         var response = Diplan_V1_WatchResponse()
