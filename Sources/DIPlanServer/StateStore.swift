@@ -395,8 +395,9 @@ package final class StateStore: Sendable {
 
     /// Publishes what a sync made durable, in revision order (called by the
     /// syncing thread before the next sync may start). With no watchers that
-    /// only appends to the history, done here; watchers are woken, one thread
-    /// each, by the completion thread, while syncs go on.
+    /// only appends to the history, done here; with watchers, the completion
+    /// thread publishes, encoding each change once for them, while syncs go
+    /// on, and the hub's fan-out thread hands them out.
     private func publish(_ durable: [(Change, [MutationScope])]) {
         completions.mutate { completions in
             if completions.batches.isEmpty && !completions.publishing && !hub.hasWatchers {
@@ -421,7 +422,7 @@ package final class StateStore: Sendable {
                 return completions.batches
             }
             if batches.isEmpty { return }
-            // All that waited, in one publish: one round of watcher wake-ups however many syncs it spans.
+            // All that waited, in one publish: one turn of the fan-out however many syncs it spans.
             hub.publish(batches.flatMap { $0 })
             completions.mutate { $0.publishing = false }
         }

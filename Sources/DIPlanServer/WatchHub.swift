@@ -20,14 +20,16 @@ package struct WatchFilter: Sendable {
     }
 }
 
-/// Every visible change in revision order: a bounded history for watchers
-/// that start in the past, and the live feed to each watcher's own bounded
-/// queue. Publishing only appends to queues: a slow watcher never slows the
-/// writer or the other watchers; it overflows and is cancelled.
+/// Every visible change in revision order, in a bounded history that every
+/// watcher reads from its own place: those that start in the past, and the
+/// live feed. Publishing only appends to it and wakes the fan-out thread,
+/// which hands each watcher what it has not had without waiting for any: a
+/// slow watcher never slows the writer or the other watchers; once it falls
+/// `queueLimit` changes behind, it is cancelled.
 package final class WatchHub: Sendable {
-    /// One published change. Its WatchResponse is encoded the first time a
-    /// watcher without a filter needs it, once for all of them: with no
-    /// watchers, publishing encodes nothing.
+    /// One published change. Its WatchResponse is encoded once for every
+    /// watcher that gets it whole: when it is published while there are
+    /// watchers, or else when one first needs it.
     final class Entry: Sendable {
         let change: Change
         let scopes: [MutationScope]
@@ -330,7 +332,7 @@ struct FrameCache {
     ) -> (block: Int, bytes: Range<Int>, count: Int) {
         let index =
             blocks.firstIndex { $0.callID == callID && $0.first <= range.lowerBound && range.lowerBound < $0.end }
-            ?? make(entries, from: range.lowerBound, through: range.upperBound, callID: callID)
+            ?? make(entries, range, callID: callID)
         let block = blocks[index]
         let upper = min(range.upperBound, block.end)
         return (
@@ -340,9 +342,9 @@ struct FrameCache {
 
     func bytes(_ block: Int) -> [UInt8] { blocks[block].bytes }
 
-    private mutating func make(_ entries: [WatchHub.Entry], from first: Int, through end: Int, callID: UInt64) -> Int {
-        var block = Block(callID: callID, first: first)
-        for entry in entries[first..<end] {
+    private mutating func make(_ entries: [WatchHub.Entry], _ range: Range<Int>, callID: UInt64) -> Int {
+        var block = Block(callID: callID, first: range.lowerBound)
+        for entry in entries[range] {
             entry.encoded.withUnsafeBytes {
                 FrameEncoder.appendResponse(callID: callID, payload: $0, revision: entry.change.revision, to: &block.bytes)
             }
@@ -395,6 +397,8 @@ final class Watcher: Sendable {
     /// The revision a cancelled watcher resumes from.
     var resumeRevision: UInt64 { next.load(ordering: .relaxed) }
 
+    /// Sends the stream's first frame. Under the hub's lock, but it does not
+    /// wait for the socket: a call's handler runs with the writer corked.
     func started(current: UInt64, oldest: UInt64) {
         var response = Diplan_V1_WatchResponse()
         response.started.currentRevision = current
