@@ -131,8 +131,11 @@ struct WatchTests {
         // The slow watcher's sends wait on its full socket until the test reads it, after the writes: with the
         // whole suite running those took up to 30 s once, and the default write timeout (10 s) closed the
         // connection before the cancellation could be read.
+        // The queue (1,000 changes) leaves the fast watcher room: the thread that serves watchers runs below the
+        // writers, and with the suite running it once fell 50 behind. The slow one's socket takes about 1,200
+        // changes' frames before it is full, so 4,000 changes leave it well over 1,000 behind.
         let limits = "write_timeout_ms = 600000"
-        try await ServingTests.withConfiguredDaemon(limits, arguments: ["--fsync", "none", "--watch-queue", "50"]) {
+        try await ServingTests.withConfiguredDaemon(limits, arguments: ["--fsync", "none", "--watch-queue", "1000"]) {
             daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
             let slow = try RawConnection(daemon.socketPath)
@@ -142,8 +145,8 @@ struct WatchTests {
             let fast = try RawConnection(daemon.socketPath)
             Self.watch(fast, from: 0)
             _ = try Self.next(fast)
-            // The writer makes 2,000 changes while the slow watcher reads nothing and the fast one reads all.
-            let count = 2_000
+            // The writer makes 4,000 changes while the slow watcher reads nothing and the fast one reads all.
+            let count = 4_000
             let reader = Task.detached { try Self.changes(fast, count).map(\.revision) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in 0..<4 {
@@ -291,7 +294,8 @@ struct WatchTests {
             // The first stream fills the socket, and its client reads nothing.
             var revisions: [UInt64] = []
             for value in 1...2_000 { revisions.append(try await client.apply(Self.line("ludza", planned: UInt32(value)))) }
-            Self.watch(stuck, id: 2, from: 0)
+            // From the next revision, named: "from now" is the hub's now, which may not have the last change yet.
+            Self.watch(stuck, id: 2, from: revisions.last! + 1)
             let deadline = Date().addingTimeInterval(10)
             var watchers: UInt32 = 0
             while watchers < 2 && Date() < deadline {
