@@ -222,6 +222,9 @@ package final class StateStore: Sendable {
         return (change, value)
     }
 
+    /// The last revision that may be shown now.
+    package var visibleRevision: UInt64 { visible.load(ordering: .acquiring) }
+
     /// Whether `revision` may be shown now (it is durable, or need not be).
     package func isVisible(_ revision: UInt64) -> Bool { revision <= visible.load(ordering: .acquiring) }
 

@@ -149,11 +149,15 @@ package final class WatchHub: Sendable {
     }
 
     /// Starts a watcher at `from` (0: the next change): the history it missed, then the live feed.
+    /// `visible` is the last revision clients may have been shown: with watchers connected, a
+    /// change reaches the hub a moment after it is acknowledged, and "the next change" comes after
+    /// every one acknowledged.
     func subscribe(
-        from: UInt64, filter: WatchFilter, stream: ResponseStream, progressMilliseconds: Int
+        from: UInt64, visible: UInt64, filter: WatchFilter, stream: ResponseStream, progressMilliseconds: Int
     ) throws(RPCError) -> Watcher {
         try state.mutate { (state: inout State) -> Result<Watcher, RPCError> in
-            let start = from == 0 ? state.revision + 1 : from
+            let current = max(state.revision, visible)
+            let start = from == 0 ? current + 1 : from
             if start < state.floor {
                 return .failure(
                     RPCError(
@@ -165,7 +169,7 @@ package final class WatchHub: Sendable {
             let watcher = Watcher(
                 stream: stream, filter: filter, next: start, limit: backlog + queueLimit,
                 progress: .milliseconds(progressMilliseconds))
-            watcher.started(current: state.revision, oldest: state.floor)
+            watcher.started(current: current, oldest: state.floor)
             state.watchers[ObjectIdentifier(watcher)] = watcher
             state.generation &+= 1
             if !state.fanningOut {
@@ -433,12 +437,13 @@ final class Watcher: Sendable {
             }
             last = entries[end - 1].change.revision
         } else if now - lastSent.withLock({ $0 }) >= progress {
-            // Idle: tell the client how far the state has come.
+            // Idle: tell the client how far the state has come — as far as this watcher has been told (a watcher
+            // from now may start past what has reached the hub).
             var response = Diplan_V1_WatchResponse()
-            response.progress.revision = revision
+            response.progress.revision = first - 1
             var frame: [UInt8] = []
             ((try? response.serializedBytes()) ?? []).withUnsafeBytes {
-                FrameEncoder.appendResponse(callID: stream.callID, payload: $0, revision: revision, to: &frame)
+                FrameEncoder.appendResponse(callID: stream.callID, payload: $0, revision: first - 1, to: &frame)
             }
             bytes = frame[...]
         }

@@ -20,7 +20,8 @@ package enum WatchService {
             let progress = request.progressIntervalMs == 0 ? 5_000 : Int(min(max(request.progressIntervalMs, 10), 3_600_000))
             let hub = server.store.hub
             let watcher = try hub.subscribe(
-                from: request.fromRevision, filter: filter, stream: stream, progressMilliseconds: progress)
+                from: request.fromRevision, visible: server.store.visibleRevision, filter: filter, stream: stream,
+                progressMilliseconds: progress)
             let registered = server.streams.register(
                 connection: context.connectionID, stream: stream, deadline: context.deadline, tag: tag,
                 onEnd: { hub.unsubscribe(watcher) })

@@ -326,6 +326,27 @@ struct WatchTests {
         }
     }
 
+    /// A watch from now (revision 0) starts after every change already
+    /// acknowledged — also while other watchers are connected, when changes
+    /// reach the watchers a moment after they are acknowledged.
+    @Test func fromNowStartsAfterEveryAcknowledgedChange() async throws {
+        try await withDaemon { daemon, client in
+            let other = try RawConnection(daemon.socketPath)
+            Self.watch(other, from: 0)
+            _ = try Self.next(other)
+            for value in 1...100 {
+                let acknowledged = try await client.apply(Self.line("ludza", planned: UInt32(value)))
+                let raw = try RawConnection(daemon.socketPath)
+                Self.watch(raw, from: 0)
+                let started = try Self.next(raw).started
+                #expect(started.currentRevision >= acknowledged)
+                let next = try await client.apply(Self.line("balvi", planned: UInt32(value)))
+                #expect(try Self.changes(raw, 1).map(\.revision) == [next])
+                shutdown(raw.fd, Int32(SHUT_RDWR))
+            }
+        }
+    }
+
     @Test func reconnectAndResumeWithoutAGapOrADuplicate() async throws {
         try await withDaemon { daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
