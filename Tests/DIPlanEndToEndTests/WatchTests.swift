@@ -294,7 +294,7 @@ struct WatchTests {
             // The first stream fills the socket, and its client reads nothing.
             var revisions: [UInt64] = []
             for value in 1...2_000 { revisions.append(try await client.apply(Self.line("ludza", planned: UInt32(value)))) }
-            // From the next revision, named: "from now" is the hub's now, which may not have the last change yet.
+            // From the next revision, named.
             Self.watch(stuck, id: 2, from: revisions.last! + 1)
             let deadline = Date().addingTimeInterval(10)
             var watchers: UInt32 = 0
