@@ -49,6 +49,10 @@ extension DIPlanBench {
             var everyWatcherP99Micros: Double?
         }
 
+        func validate() throws {
+            guard readers >= 1 else { throw ValidationError("--readers must be at least 1 (got \(readers))") }
+        }
+
         func run() async throws {
             func unpaced() throws -> Double {
                 try LoadGenerator.run(
@@ -174,11 +178,6 @@ final class WatcherFleet: @unchecked Sendable {
     private let sampleEvery: UInt64
     private let stopping = Atomic(false)
     private let finished = DispatchSemaphore(value: 0)
-
-    deinit {
-        _ = arrivals.deinitialize()
-        arrivals.deallocate()
-    }
     private let readers: Int
     /// What each reading thread saw (each its own).
     private let arrivals: UnsafeMutableBufferPointer<Arrivals>
@@ -216,6 +215,11 @@ final class WatcherFleet: @unchecked Sendable {
             }
         }
         self.fds = fds
+    }
+
+    deinit {
+        _ = arrivals.deinitialize()
+        arrivals.deallocate()
     }
 
     func start() {
