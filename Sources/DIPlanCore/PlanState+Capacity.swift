@@ -132,7 +132,7 @@ extension PlanState {
             for municipalityID in query.municipalityIDs { sum(municipalityID) }
             return
         }
-        let regions = Set(candidatePlans.compactMap { plans[$0]?.region })
+        let regions: Set<Region> = query.municipalityIDs.isEmpty ? Set(candidatePlans.compactMap { plans[$0]?.region }) : []
         var municipalityIDs: [String] =
             query.municipalityIDs.isEmpty ? regions.flatMap { municipalitiesByRegion[$0] ?? [] } : Array(query.municipalityIDs)
         if query.groupBy.contains(.municipality) {

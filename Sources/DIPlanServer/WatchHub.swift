@@ -68,7 +68,7 @@ package final class WatchHub: Sendable {
 
         /// The entries from `revision` on.
         func entries(from revision: UInt64) -> ArraySlice<Entry> {
-            storage[WatchHub.index(of: revision, in: storage[head...])...]
+            storage[storage[head...].lowerBound(of: revision) { $0.change.revision }...]
         }
 
         mutating func append(contentsOf entries: [Entry]) { storage += entries }
@@ -279,17 +279,6 @@ package final class WatchHub: Sendable {
         }
     }
 
-    /// The index of the first of `entries` (in revision order) at or after `revision`: a binary search.
-    static func index(of revision: UInt64, in entries: ArraySlice<Entry>) -> Int {
-        var low = entries.startIndex
-        var high = entries.endIndex
-        while low < high {
-            let middle = (low + high) / 2
-            if entries[middle].change.revision < revision { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
-
     /// The fan-out thread's nice value.
     static let fanOutNice: Int32 = 10
 
@@ -425,7 +414,7 @@ final class Watcher: Sendable {
         if first <= revision {
             guard revision - first < UInt64(limit) else { return .overflowed }
             // The history no longer holds what it has not had (trimmed, or compacted).
-            let start = WatchHub.index(of: first, in: entries[...])
+            let start = entries.lowerBound(of: first) { $0.change.revision }
             guard start < entries.endIndex, entries[start].change.revision == first else { return .overflowed }
             var end = min(entries.endIndex, start + Self.batchLimit)
             if filter.isEmpty {

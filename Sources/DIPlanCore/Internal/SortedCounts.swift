@@ -20,12 +20,7 @@ struct SortedCounts<Key: Comparable & Hashable & Sendable>: Sendable, Hashable {
 
     /// Counts `key` `delta` more times (fewer when negative); a key counted no more is dropped.
     mutating func add(_ key: Key, _ delta: Int) {
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let middle = (low + high) / 2
-            if entries[middle].key < key { low = middle + 1 } else { high = middle }
-        }
+        let low = entries.lowerBound(of: key) { $0.key }
         if low < entries.count && entries[low].key == key {
             entries[low].count += delta
             if entries[low].count <= 0 { entries.remove(at: low) }

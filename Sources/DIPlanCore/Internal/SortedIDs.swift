@@ -23,13 +23,5 @@ struct SortedIDs: Sequence, Sendable, ExpressibleByArrayLiteral {
     func makeIterator() -> IndexingIterator<[String]> { ids.makeIterator() }
 
     /// Where `id` is, or would go.
-    private func position(of id: String) -> Int {
-        var low = 0
-        var high = ids.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ids[middle] < id { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
+    private func position(of id: String) -> Int { ids.lowerBound(of: id) { $0 } }
 }
