@@ -41,10 +41,6 @@ package enum StoreError: Error, Sendable {
 package final class StateStore: Sendable {
     struct Core {
         var plan: PlanState
-        /// The undo of every committed change not yet durable, oldest first.
-        var pending: [Undo] = []
-        /// Committed changes not yet durable, with their scopes, to publish once they are.
-        var unpublished: [(Change, [MutationScope])] = []
         var recordsSinceSnapshot = 0
     }
 
@@ -65,6 +61,19 @@ package final class StateStore: Sendable {
         var blocked = 0
         /// Answers that show a change not yet durable, oldest first: sent when it is.
         var waiters: [Waiter] = []
+        /// Under `always`, what the changes not yet durable leave to the syncs, oldest first — here, not
+        /// in `Core`, so that a sync's bookkeeping never waits for the state's lock, nor holds a writer up.
+        var undurable = Undurable()
+    }
+
+    struct Undurable {
+        /// Committed changes whose records the next sync writes, all in one write, outside the
+        /// state's lock (the syncing thread encodes them).
+        var unlogged: [Change] = []
+        /// The undo of each, to take it back if its sync fails.
+        var undos: [Undo] = []
+        /// Each with its scopes, to publish once it is durable.
+        var unpublished: [(Change, [MutationScope])] = []
     }
 
     /// An answer held back until the revision it shows is durable (nil) or reverted (an error).
@@ -99,9 +108,6 @@ package final class StateStore: Sendable {
     private let visible: Atomic<UInt64>
     private let epochNow = Atomic<UInt64>(0)
     private let log: (any ChangeLog)?
-    /// Under `always`: committed changes whose records the next sync writes,
-    /// all in one write, outside the state's lock (the syncing thread encodes them).
-    private let unlogged = Mutex<[Change]>([])
     private let directory: StateDirectory?
     private let options: Options
     private let logger: Logger
@@ -187,11 +193,9 @@ package final class StateStore: Sendable {
             }
             guard let (change, value) = made else { return nil }
             let deferred = options.fsync == .always && log != nil
-            if deferred {
-                // Its record is written by the sync that makes it durable, with the others waiting for that sync.
-                unlogged.withLock { $0.append(change) }
-                core.pending.append(core.plan.undo(for: change))
-            } else if let log {
+            // Under `always` its record is written by the sync that makes it durable, with the others waiting for it.
+            let undo = deferred ? core.plan.undo(for: change) : nil
+            if !deferred, let log {
                 do { try log.append(LogRecord(revision: change.revision, payload: change.recordBytes())) } catch {
                     logger.error("a change could not be logged; nothing changed", metadata: ["error": "\(error)"])
                     throw .unavailable("the change could not be written to the log: \(error)")
@@ -199,13 +203,18 @@ package final class StateStore: Sendable {
             }
             core.plan.commit(change)
             let scopes = core.plan.scopes(of: change)
-            if deferred { core.unpublished.append((change, scopes)) } else { hub.publish([(change, scopes)]) }
+            if !deferred { hub.publish([(change, scopes)]) }
             core.recordsSinceSnapshot += 1
             let snapshotDue = options.snapshotEveryRecords > 0 && core.recordsSinceSnapshot >= options.snapshotEveryRecords
             // No one is woken: under `always` the writer's thread syncs (`syncIfIdle`), or the sync running now
             // hands the change on to the commit loop when it ends.
             let epoch = gate.mutate { gate in
                 gate.written = change.revision
+                if let undo {
+                    gate.undurable.unlogged.append(change)
+                    gate.undurable.undos.append(undo)
+                    gate.undurable.unpublished.append((change, scopes))
+                }
                 return gate.epoch
             }
             if snapshotDue {
@@ -323,9 +332,9 @@ package final class StateStore: Sendable {
         let synced: UInt64
         do throws(StorageError) {
             // The records of the changes committed since the last sync, in one write (under `always`).
-            let changes = unlogged.withLock { unlogged in
-                defer { unlogged.removeAll(keepingCapacity: true) }
-                return unlogged
+            let changes = gate.mutate { gate in
+                defer { gate.undurable.unlogged.removeAll(keepingCapacity: true) }
+                return gate.undurable.unlogged
             }
             if !changes.isEmpty {
                 try log.append(contentsOf: changes.map { LogRecord(revision: $0.revision, payload: $0.recordBytes()) })
@@ -342,13 +351,11 @@ package final class StateStore: Sendable {
             return
         }
         metrics.recordSync(since: start)
-        let durable = core.withLock { core in
-            core.pending.removeFirst(core.pending.prefix { $0.revision <= synced }.count)
-            let count = core.unpublished.prefix { $0.0.revision <= synced }.count
-            defer { core.unpublished.removeFirst(count) }
-            return Array(core.unpublished.prefix(count))
-        }
         let ready = gate.mutate { gate -> [Waiter] in
+            gate.undurable.undos.removeFirst(gate.undurable.undos.prefix { $0.revision <= synced }.count)
+            let settled = gate.undurable.unpublished.prefix { $0.0.revision <= synced }.count
+            let durable = Array(gate.undurable.unpublished.prefix(settled))
+            gate.undurable.unpublished.removeFirst(settled)
             gate.durable = max(gate.durable, synced)
             gate.syncing = false
             // Wakes the commit loop for changes written meanwhile whose writers found this sync running,
@@ -440,15 +447,16 @@ package final class StateStore: Sendable {
             for waiter in failed { waiter.deliver(failure) }
         }
         core.withLock { core in
-            let durable = gate.read { $0.durable }
-            var reverted = 0
-            while let undo = core.pending.last, undo.revision > durable {
-                core.plan.revert(undo)
-                core.pending.removeLast()
-                reverted += 1
+            // Writers wait for the state's lock meanwhile: none adds to what is taken back here.
+            let (durable, undos) = gate.mutate { gate in
+                let undos = gate.undurable.undos.filter { $0.revision > gate.durable }
+                gate.undurable.undos.removeAll { $0.revision > gate.durable }
+                gate.undurable.unpublished.removeAll { $0.0.revision > gate.durable }
+                gate.undurable.unlogged.removeAll { $0.revision > gate.durable }
+                return (gate.durable, undos)
             }
-            core.unpublished.removeAll { $0.0.revision > durable }
-            unlogged.withLock { $0.removeAll { $0.revision > durable } }
+            for undo in undos.reversed() { core.plan.revert(undo) }
+            let reverted = undos.count
             var broken: String?
             do { try log.truncate(after: durable) } catch {
                 broken = "\(error)"
