@@ -26,6 +26,9 @@ final class Connection: Sendable {
     private let lastHeld = Mutex<(UInt64, UInt64)>((0, 0))
     /// Replies waiting for durability of what they show; the thread serving the connection may wait for none to.
     private let deferred = Condition(0)
+    /// Set while the connection has one of the server's places for a thread of its own
+    /// (`Server.claimThreadSlot`), which it gives back when it closes.
+    let holdsThreadSlot = Atomic(false)
     private let reading: Reading
 
     /// What serving the connection keeps from one read to the next. Only the
@@ -212,6 +215,7 @@ final class Connection: Sendable {
         writer.uncork()
         writer.markClosed()
         server.streams.endAll(connection: id)
+        if holdsThreadSlot.exchange(false, ordering: .relaxed) { server.releaseThreadSlot() }
         server.connectionEnded(self)
         fdOpen.withLock { open in
             open = false

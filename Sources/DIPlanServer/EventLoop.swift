@@ -95,6 +95,19 @@ final class EventLoop: Sendable {
                     continue
                 }
                 guard flags & UInt32(DIPLAN_EPOLL_IN | DIPLAN_EPOLL_HUP | DIPLAN_EPOLL_ERR) != 0 else { continue }
+                // A place for a thread of its own came free (the connection that had it closed): a client calling
+                // now takes it, from this call on, rather than the next to connect.
+                if flags & UInt32(DIPLAN_EPOLL_HUP | DIPLAN_EPOLL_ERR) == 0 && server.hasFreeThreadSlot
+                    && server.claimThreadSlot()
+                {
+                    connection.holdsThreadSlot.store(true, ordering: .relaxed)
+                    logger.debug(
+                        "connection moved to a thread of its own",
+                        metadata: ["connection": "\(connection.id)", "reason": "a place came free"])
+                    remove(connection)
+                    Posix.spawn { connection.serve() }
+                    continue
+                }
                 switch connection.serveReady(into: buffer) {
                 case .keep:
                     mustSync = mustSync || connection.hasDeferredReplies

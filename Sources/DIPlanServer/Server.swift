@@ -22,9 +22,13 @@ package final class Server: Sendable {
     private let generation = Atomic<UInt64>(0)
     /// Set once at `start`.
     private let loops = Mutex<[EventLoop]>([])
+    /// Places left for connections served by a thread of their own for speed (`threadedConnections`, less
+    /// those taken); below zero once a reload lowers the limit, until enough of those connections close.
+    private let freeThreadSlots: Atomic<Int>
 
     package init(config: DaemonConfig, store: StateStore, router: Router, streams: StreamRegistry, logger: Logger) {
         self.config = Mutex(config)
+        freeThreadSlots = Atomic(config.limits.threadedConnections)
         self.store = store
         self.router = router
         self.streams = streams
@@ -38,9 +42,31 @@ package final class Server: Sendable {
 
     /// Puts a reloaded configuration in force.
     package func apply(_ new: DaemonConfig) {
-        config.withLock { $0 = new }
+        let added = config.withLock { config -> Int in
+            defer { config = new }
+            return new.limits.threadedConnections - config.limits.threadedConnections
+        }
+        freeThreadSlots.add(added, ordering: .relaxed)
         generation.add(1, ordering: .releasing)
     }
+
+    /// Whether a connection calling now may take a thread of its own (`claimThreadSlot`).
+    var hasFreeThreadSlot: Bool { freeThreadSlots.load(ordering: .relaxed) > 0 }
+
+    /// Takes one of the `threadedConnections` places for a connection served
+    /// by a thread of its own, if one is free; the connection gives it back
+    /// when it closes (`Connection.holdsThreadSlot`).
+    func claimThreadSlot() -> Bool {
+        var free = freeThreadSlots.load(ordering: .relaxed)
+        while free > 0 {
+            let (taken, now) = freeThreadSlots.compareExchange(expected: free, desired: free - 1, ordering: .relaxed)
+            if taken { return true }
+            free = now
+        }
+        return false
+    }
+
+    func releaseThreadSlot() { freeThreadSlots.add(1, ordering: .relaxed) }
 
     /// Changes with every configuration put in force: connections look roles up again.
     var configurationGeneration: UInt64 { generation.load(ordering: .acquiring) }
@@ -84,12 +110,12 @@ package final class Server: Sendable {
         let configuration = self.configuration
         let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let connection = Connection(id: id, fd: fd, peer: peer, server: self, logger: logger)
-        let open = connections.withLock { connections -> Int? in
-            guard connections.count < configuration.maximumConnections else { return nil }
+        let admitted = connections.withLock { connections -> Bool in
+            guard connections.count < configuration.maximumConnections else { return false }
             connections[id] = connection
-            return connections.count
+            return true
         }
-        guard let open else {
+        guard admitted else {
             logger.warning(
                 "connection refused: too many connections",
                 metadata: ["limit": "\(configuration.maximumConnections)", "peer": "\(peer)"])
@@ -100,9 +126,9 @@ package final class Server: Sendable {
             return
         }
         connectionsTotal.add(1, ordering: .relaxed)
-        if open > configuration.threadedConnections, let loop = loops.withLock({ $0.min { $0.count < $1.count } }),
-            loop.add(connection)
-        {
+        if claimThreadSlot() {
+            connection.holdsThreadSlot.store(true, ordering: .relaxed)
+        } else if let loop = loops.withLock({ $0.min { $0.count < $1.count } }), loop.add(connection) {
             logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)", "served_by": "event loop"])
             return
         }

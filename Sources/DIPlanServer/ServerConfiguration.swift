@@ -16,9 +16,10 @@ package struct ServerConfiguration: Sendable, Equatable {
     package var maximumStreamsPerConnection = 64
     /// Event loops that serve connections (read at start; 0: a thread per connection).
     package var eventLoops = ServerConfiguration.defaultEventLoops
-    /// While no more connections than this are open, a new one gets a thread of
-    /// its own instead of a place in an event loop: one client alone is
-    /// answered soonest by a thread asleep in `read` on its socket.
+    /// This many connections get a thread of their own instead of a place in
+    /// an event loop — the first to connect, and once one of them closes, the
+    /// next connection to call: one client alone is answered soonest by a
+    /// thread asleep in `read` on its socket.
     package var threadedConnections = 1
     /// A thread (or event loop) whose last call came back within this many
     /// microseconds polls its socket(s) this long for the next one before it

@@ -44,7 +44,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("threaded-connections"),
-        help: "While no more connections than this are open, a new one gets a thread of its own.")
+        help: "Connections served by a thread of their own: the first to connect, then, as one closes, the next to call.")
     var threadedConnections = 1
 
     @Option(

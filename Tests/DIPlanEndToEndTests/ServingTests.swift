@@ -157,6 +157,51 @@ struct ServingTests {
         }
     }
 
+    /// Waits up to 10 s for a line of the daemon's log about `connection` that contains `text`.
+    static func logged(_ daemon: TestDaemon, connection: Int, _ text: String) async throws -> Bool {
+        for _ in 0..<1_000 {
+            if hasLogged(daemon, connection: connection, text) { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// Whether the daemon logged, so far, a line about `connection` that contains `text`.
+    static func hasLogged(_ daemon: TestDaemon, connection: Int, _ text: String) -> Bool {
+        daemon.log.split(separator: "\n").contains { $0.contains("connection=\(connection) ") && $0.contains(text) }
+    }
+
+    /// The place for a connection on a thread of its own (one, by default)
+    /// goes, once the connection that had it closes, to the next client that
+    /// calls, which is then served as a client alone is, its changes and their
+    /// answers intact; not only to the next client to connect.
+    @Test func theThreadOfAClosedConnectionGoesToTheNextClientThatCalls() async throws {
+        try await Self.withConfiguredDaemon("", arguments: ["--threaded-connections", "1"]) { daemon, client in
+            // Connection 1 was the test's check that the daemon listens; once it has closed, the test's client
+            // (2) has the place, or takes it with its first call.
+            #expect(try await Self.logged(daemon, connection: 1, "connection closed"))
+            #expect(try await client.isServing())
+            let second = try RawConnection(daemon.socketPath)
+            var revisions: [UInt64] = []
+            func change(_ id: Int) throws {
+                #expect(second.send(try Self.updates(from: id, count: 1)))
+                let frame = try second.frame()
+                #expect(frame.callID == UInt64(id) && frame.status.code == 0)
+                revisions.append(try Diplan_V1_UpsertCapacityLineResponse(serializedBytes: frame.payload).revision)
+            }
+            for id in 1...3 { try change(id) }
+            #expect(try await Self.logged(daemon, connection: 3, "served_by=event loop"))
+            client.close()
+            #expect(try await Self.logged(daemon, connection: 2, "connection closed"))
+            #expect(!Self.hasLogged(daemon, connection: 3, "reason=a place came free"))
+            // The client still connected calls, and from that call on has the thread.
+            for id in 4...6 { try change(id) }
+            #expect(try await Self.logged(daemon, connection: 3, "reason=a place came free"))
+            #expect(revisions == Array(revisions[0]..<revisions[0] + 6), "each change made once, in order: \(revisions)")
+            #expect(try await DurabilityTests.planned(daemon.client(), "ludza", .dayCareCentre) == 1_006)
+        }
+    }
+
     /// Sends `bytes` on `fd` from a thread of its own (a flood blocks until the daemon reads it).
     static func sendFromAnotherThread(_ fd: Int32, _ bytes: [UInt8]) {
         Thread { RawConnection.send(bytes, on: fd) }.start()
