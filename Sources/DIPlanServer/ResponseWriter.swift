@@ -193,11 +193,24 @@ package final class ResponseWriter: Sendable {
     /// fan-out) as far as the socket takes them now, never waiting: the rest
     /// waits here for the next flush. Unless earlier frames still wait for the
     /// socket — they are sent first, and then nothing is taken, so that a
-    /// client that reads slowly holds at most one offer here.
+    /// client that reads slowly holds at most one offer here. A client that
+    /// has taken none of them for the write timeout is disconnected, as one
+    /// that takes none of its answers is.
     func offer(framed bytes: UnsafeRawBufferPointer) -> Offer {
         output.withLock { output in
             guard !output.closed, Self.sendWithoutWaiting(&output, to: fd) else { return .gone }
-            guard output.waiting == 0 else { return .full }
+            guard output.waiting == 0 else {
+                let limit = Duration.milliseconds(writeTimeoutMilliseconds)
+                guard writeTimeoutMilliseconds > 0, let since = output.lastProgress, .now - since >= limit else {
+                    return .full
+                }
+                output.timedOut = true
+                output.closed = true
+                // Wakes the connection's thread out of its read, to finish and close (the descriptor is still open:
+                // the connection closes it only after marking this writer closed, under this lock).
+                shutdown(fd, Int32(SHUT_RDWR))
+                return .gone
+            }
             // Straight from the caller's bytes, which other watchers share: only what the socket leaves is copied.
             guard let taken = Posix.sendWithoutWaiting(fd, bytes) else {
                 output.closed = true

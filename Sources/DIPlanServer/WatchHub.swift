@@ -262,6 +262,11 @@ package final class WatchHub: Sendable {
                 case .full:
                     retry = true
                 case .gone:
+                    if watcher.stream.writer.timedOut {
+                        logger.notice(
+                            "a watcher's client took none of its changes for the write timeout; disconnected",
+                            metadata: ["resume_from": "\(watcher.resumeRevision)"])
+                    }
                     unsubscribe(watcher)
                 case .overflowed:
                     cancel(watcher, revision: turn.revision)

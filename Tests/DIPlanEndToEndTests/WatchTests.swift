@@ -175,6 +175,52 @@ struct WatchTests {
         }
     }
 
+    /// A watcher whose client takes none of its frames is disconnected once
+    /// the write timeout passes, as a client that takes none of its answers
+    /// is — also when no more changes come, which would otherwise leave it
+    /// connected for ever — while a watcher that reads, and the writer, go on.
+    @Test func aWatcherThatTakesNothingIsDisconnectedAfterTheWriteTimeout() async throws {
+        try await ServingTests.withConfiguredDaemon("write_timeout_ms = 1000", arguments: ["--fsync", "none"]) {
+            daemon, client in
+            let start = try await client.queryCapacity(CapacityQuery()).1
+            let stuck = try RawConnection(daemon.socketPath)
+            var size: Int32 = 4096
+            setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            Self.watch(stuck, from: 0)
+            let other = try RawConnection(daemon.socketPath)
+            Self.watch(other, from: 0)
+            _ = try Self.next(other)
+            // More frames than the stuck socket holds (about 1,200 changes' worth), fewer than the queue (10,000):
+            // it is not cut off for falling behind. Then nothing more.
+            let count = 3_000
+            let reader = Task.detached { try Self.changes(other, count).map(\.revision) }
+            for value in 0..<count { try await client.apply(Self.line("ludza", planned: UInt32(value))) }
+            for _ in 0..<500 where !daemon.log.contains("took none of its changes for the write timeout") {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(daemon.log.contains("took none of its changes for the write timeout"))
+            #expect(!daemon.log.contains("fell behind"))
+            // What reached its socket is there to read; then the connection is closed (within 30 s: a watcher
+            // still connected would be sent the rest of its changes, then a progress frame every few seconds).
+            var frames = 0
+            let deadline = ContinuousClock.now + .seconds(30)
+            reading: while ContinuousClock.now < deadline {
+                switch stuck.read(timeout: 10) {
+                case .frame: frames += 1
+                case .closed: break reading
+                case .timedOut:
+                    Issue.record("the watcher that took nothing was not disconnected")
+                    break reading
+                }
+            }
+            #expect(ContinuousClock.now < deadline, "the watcher that took nothing was not disconnected")
+            #expect(frames < count)
+            // The other watcher had every change, and the daemon serves on.
+            #expect(try await reader.value == Array((start + 1)...(start + UInt64(count))))
+            #expect(try await client.isServing())
+        }
+    }
+
     /// One thread serves every watcher, sending the watchers of one call id
     /// that are as far along the same frames: each must still get exactly its
     /// own changes, in order, under its own call id, wherever it started.
