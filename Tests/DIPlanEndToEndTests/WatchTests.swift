@@ -37,6 +37,16 @@ struct WatchTests {
         return try Diplan_V1_WatchResponse(serializedBytes: frame.payload)
     }
 
+    /// A watcher from now with a small receive buffer (4 KiB, about 1,200
+    /// changes' frames), for a test to leave unread.
+    static func unreadWatcher(_ daemon: TestDaemon) throws -> RawConnection {
+        let unread = try RawConnection(daemon.socketPath)
+        var size: Int32 = 4096
+        setsockopt(unread.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        watch(unread, from: 0)
+        return unread
+    }
+
     /// The revisions of the next `count` changes, skipping progress frames.
     static func changes(_ raw: RawConnection, _ count: Int) throws -> [Diplan_V1_Change] {
         var changes: [Diplan_V1_Change] = []
@@ -138,10 +148,7 @@ struct WatchTests {
         try await ServingTests.withConfiguredDaemon(limits, arguments: ["--fsync", "none", "--watch-queue", "1000"]) {
             daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
-            let slow = try RawConnection(daemon.socketPath)
-            var size: Int32 = 4096
-            setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-            Self.watch(slow, from: 0)
+            let slow = try Self.unreadWatcher(daemon)
             let fast = try RawConnection(daemon.socketPath)
             Self.watch(fast, from: 0)
             _ = try Self.next(fast)
@@ -183,10 +190,7 @@ struct WatchTests {
         try await ServingTests.withConfiguredDaemon("write_timeout_ms = 1000", arguments: ["--fsync", "none"]) {
             daemon, client in
             let start = try await client.queryCapacity(CapacityQuery()).1
-            let stuck = try RawConnection(daemon.socketPath)
-            var size: Int32 = 4096
-            setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-            Self.watch(stuck, from: 0)
+            let stuck = try Self.unreadWatcher(daemon)
             let other = try RawConnection(daemon.socketPath)
             Self.watch(other, from: 0)
             _ = try Self.next(other)
@@ -202,19 +206,9 @@ struct WatchTests {
             #expect(!daemon.log.contains("fell behind"))
             // What reached its socket is there to read; then the connection is closed (within 30 s: a watcher
             // still connected would be sent the rest of its changes, then a progress frame every few seconds).
-            var frames = 0
-            let deadline = ContinuousClock.now + .seconds(30)
-            reading: while ContinuousClock.now < deadline {
-                switch stuck.read(timeout: 10) {
-                case .frame: frames += 1
-                case .closed: break reading
-                case .timedOut:
-                    Issue.record("the watcher that took nothing was not disconnected")
-                    break reading
-                }
-            }
-            #expect(ContinuousClock.now < deadline, "the watcher that took nothing was not disconnected")
-            #expect(frames < count)
+            let frames = stuck.framesUntilClosed(within: 30)
+            #expect(frames != nil, "the watcher that took nothing was not disconnected")
+            #expect((frames ?? 0) < count)
             // The other watcher had every change, and the daemon serves on.
             #expect(try await reader.value == Array((start + 1)...(start + UInt64(count))))
             #expect(try await client.isServing())

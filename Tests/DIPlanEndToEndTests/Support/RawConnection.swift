@@ -81,6 +81,21 @@ final class RawConnection {
         }
     }
 
+    /// How many frames come before the daemon closes the connection; nil
+    /// when it is still open after `seconds` (silent for 10 s, or sending on).
+    func framesUntilClosed(within seconds: Double = 30) -> Int? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var frames = 0
+        while deadline.timeIntervalSinceNow > 0 {
+            switch read(timeout: min(10, max(0.001, deadline.timeIntervalSinceNow))) {
+            case .frame: frames += 1
+            case .closed: return frames
+            case .timedOut: return nil
+            }
+        }
+        return nil
+    }
+
     /// The next frame, which must come.
     func frame(timeout: Double = 10) throws -> Diplan_Rpc_V1_ResponseFrame {
         switch read(timeout: timeout) {
