@@ -339,12 +339,18 @@ package final class ResponseStream: Sendable {
         finished.withLock { finished in finished ? .gone : bytes.withUnsafeBytes { writer.offer(framed: $0) } }
     }
 
-    /// Ends the stream with a status, once; later calls do nothing.
-    package func finish(revision: UInt64, error: RPCError? = nil) {
+    /// Ends the stream with a status, once; later calls do nothing. Unless
+    /// `waiting`, the last frame is not waited for: what the socket does not
+    /// take now waits in the writer, for the caller to offer again.
+    package func finish(revision: UInt64, error: RPCError? = nil, waiting: Bool = true) {
         let first = finished.withLock { finished in
             defer { finished = true }
             return !finished
         }
-        if first { writer.finish(callID: callID, revision: revision, error: error) }
+        if first { writer.finish(callID: callID, revision: revision, error: error, waiting: waiting) }
     }
+
+    /// Sends what waits of the stream's frames — its last, once it has
+    /// ended — as far as the socket takes it now: `.sent` once none waits.
+    func flushWaiting() -> ResponseWriter.Offer { writer.offer(framed: UnsafeRawBufferPointer(start: nil, count: 0)) }
 }

@@ -199,7 +199,8 @@ package final class WatchHub: Sendable {
 
         init(_ state: State) {
             watchers = Array(state.watchers.values)
-            let oldest = watchers.map(\.resumeRevision).min() ?? state.revision + 1
+            // A cancelled watcher (`Watcher.isFinishing`) is sent no more changes.
+            let oldest = watchers.filter { !$0.isFinishing }.map(\.resumeRevision).min() ?? state.revision + 1
             entries = Array(state.history.entries(from: oldest))
             revision = state.revision
             generation = state.generation
@@ -291,20 +292,18 @@ package final class WatchHub: Sendable {
     static let retryMilliseconds = 5
 
     /// Cancels a watcher that fell too far behind: its stream ends with
-    /// RESOURCE_EXHAUSTED and the revision to resume from, sent by a thread of
-    /// its own, which may wait as long as the write timeout allows for the
-    /// socket to take it.
+    /// RESOURCE_EXHAUSTED and the revision to resume from. That last frame
+    /// waits behind what its full socket has not taken; the watcher stays
+    /// with the others until it has gone (`Watcher.serve`), so that no thread
+    /// waits for it — a thousand cut off at once take no thread each.
     private func cancel(_ watcher: Watcher, revision: UInt64) {
-        unsubscribe(watcher)
         let next = watcher.resumeRevision
         logger.notice("a watcher fell behind and was cancelled", metadata: ["resume_from": "\(next)"])
-        Posix.spawn {
-            watcher.stream.finish(
-                revision: revision,
-                error: RPCError(
-                    .resourceExhausted,
-                    "the watcher fell behind its queue of \(watcher.limit) changes; resume from revision \(next)"))
-        }
+        watcher.finish(
+            revision: revision,
+            error: RPCError(
+                .resourceExhausted, "the watcher fell behind its queue of \(watcher.limit) changes; resume from revision \(next)")
+        )
     }
 }
 
@@ -379,6 +378,8 @@ final class Watcher: Sendable {
     private let progress: Duration
     /// The first revision not yet handed to its socket.
     private let next: Atomic<UInt64>
+    /// Set once it is cancelled: only its last frames go out now.
+    private let finishing = Atomic(false)
     /// When it was last sent a frame; only the fan-out thread moves it.
     private let lastSent: Mutex<ContinuousClock.Instant>
 
@@ -398,6 +399,16 @@ final class Watcher: Sendable {
     /// The revision a cancelled watcher resumes from.
     var resumeRevision: UInt64 { next.load(ordering: .relaxed) }
 
+    /// It was cancelled, and its last frames wait for its socket.
+    var isFinishing: Bool { finishing.load(ordering: .relaxed) }
+
+    /// Ends its stream with `error`, without waiting for the socket: the
+    /// fan-out sends what waits as the socket takes it (`serve`).
+    func finish(revision: UInt64, error: RPCError) {
+        finishing.store(true, ordering: .relaxed)
+        stream.finish(revision: revision, error: error, waiting: false)
+    }
+
     /// Sends the stream's first frame. Under the hub's lock, but it does not
     /// wait for the socket: a call's handler runs with the writer corked.
     func started(current: UInt64, oldest: UInt64) {
@@ -413,6 +424,13 @@ final class Watcher: Sendable {
     func serve(
         _ entries: [WatchHub.Entry], through revision: UInt64, now: ContinuousClock.Instant, frames: inout FrameCache
     ) -> Outcome {
+        if isFinishing {
+            // Its last frames go out as far as the socket takes them; once they have, it is gone.
+            switch stream.flushWaiting() {
+            case .full: return .full
+            case .sent, .partly, .gone: return .gone
+            }
+        }
         let first = resumeRevision
         var bytes: ArraySlice<UInt8> = []
         var last = first &- 1

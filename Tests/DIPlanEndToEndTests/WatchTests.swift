@@ -47,6 +47,20 @@ struct WatchTests {
         return unread
     }
 
+    /// Reads a watcher's frames to the end of its stream, which must be the
+    /// cancellation of a watcher that fell behind, naming where to resume.
+    static func expectCancelledForFallingBehind(_ raw: RawConnection) {
+        var last: Diplan_Rpc_V1_ResponseFrame?
+        while case .frame(let frame) = raw.read(timeout: 10) {
+            if frame.endOfStream {
+                last = frame
+                break
+            }
+        }
+        #expect(last?.status.code == StatusCode.resourceExhausted.rawValue)
+        #expect(last?.status.message.contains("resume from revision") == true)
+    }
+
     /// The revisions of the next `count` changes, skipping progress frames.
     static func changes(_ raw: RawConnection, _ count: Int) throws -> [Diplan_V1_Change] {
         var changes: [Diplan_V1_Change] = []
@@ -169,15 +183,7 @@ struct WatchTests {
             // The fast watcher has every change, in order, without a gap.
             #expect(try await reader.value == Array((start + 1)...(start + UInt64(count))))
             // The slow one was cancelled, told where to resume.
-            var last: Diplan_Rpc_V1_ResponseFrame?
-            while case .frame(let frame) = slow.read(timeout: 10) {
-                if frame.endOfStream {
-                    last = frame
-                    break
-                }
-            }
-            #expect(last?.status.code == StatusCode.resourceExhausted.rawValue)
-            #expect(last?.status.message.contains("resume from revision") == true)
+            Self.expectCancelledForFallingBehind(slow)
             #expect(try await client.isServing())
         }
     }
@@ -280,6 +286,35 @@ struct WatchTests {
                 #expect(seen.map(\.revision) == expected.map(\.revision), "watcher \(watcher)")
                 #expect(seen.map(\.municipality) == expected.map(\.municipality), "watcher \(watcher)")
             }
+        }
+    }
+
+    /// Watchers cut off together take no thread each: each one's last frame
+    /// waits behind what its full socket holds, and leaves from the thread
+    /// that serves every watcher once its client reads, however late.
+    @Test func watchersCutOffTogetherTakeNoThreadEach() async throws {
+        let limits = "write_timeout_ms = 600000"
+        try await ServingTests.withConfiguredDaemon(limits, arguments: ["--fsync", "none", "--watch-queue", "1000"]) {
+            daemon, client in
+            let watchers = try (0..<20).map { _ in try Self.unreadWatcher(daemon) }
+            let tasks = "/proc/\(daemon.process.pid)/task"
+            func threadCount() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).count }
+            // Each watcher's connection has its thread, and the fan-out thread has started.
+            for _ in 0..<500 where Self.threads(of: daemon, named: "diplan-watch").isEmpty {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let before = threadCount()
+            // 4,000 changes: each socket takes about 1,200 changes' frames, so each watcher falls 1,000 behind.
+            for value in 0..<4_000 { try await client.apply(Self.line("ludza", planned: UInt32(value))) }
+            for _ in 0..<500 where daemon.log.components(separatedBy: "fell behind and was cancelled").count <= 20 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(daemon.log.components(separatedBy: "fell behind and was cancelled").count == 21)
+            #expect(threadCount() <= before + 2, "\(threadCount() - before) more threads once 20 watchers were cut off")
+            // Each client, reading at last, is told where to resume.
+            for watcher in watchers { Self.expectCancelledForFallingBehind(watcher) }
+            #expect(try await client.isServing())
         }
     }
 
