@@ -45,10 +45,13 @@ package struct DaemonConfig: Sendable, Equatable {
             throw ParseError(line: 0, reason: "cannot read \(path): \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
-        var text = ""
-        var buffer = [CChar](repeating: 0, count: 4096)
-        while fgets(&buffer, Int32(buffer.count), file) != nil { text += String(cString: buffer) }
-        return try parse(text, base: base)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while case let count = fread(&buffer, 1, buffer.count, file), count > 0 { bytes += buffer[..<count] }
+        guard ferror(file) == 0 else {
+            throw ParseError(line: 0, reason: "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        return try parse(String(decoding: bytes, as: UTF8.self), base: base)
     }
 
     package static func parse(_ text: String, base: ServerConfiguration) throws -> DaemonConfig {
