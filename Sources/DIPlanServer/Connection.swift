@@ -83,7 +83,8 @@ final class Connection: Sendable {
         writer.cork()
         awaitHeldReplies()
         var open = writer.uncork()
-        if reading.midFrame { Posix.setReadTimeout(fd, milliseconds: configuration.readTimeoutMilliseconds) }
+        Posix.setReadTimeout(
+            fd, milliseconds: reading.midFrame ? configuration.readTimeoutMilliseconds : waitingReadTimeout(configuration))
         loop: while open {
             let count = buffer.withUnsafeMutableBytes { readNext(into: $0) }
             if count == 0 { break }
@@ -98,13 +99,21 @@ final class Connection: Sendable {
                         break loop
                     }
                     if server.streams.hasStreams(connection: id) { continue }
-                    logger.info("idle connection closed")
-                    break loop
+                    let idle = configuration.idleTimeoutMilliseconds
+                    if idle > 0 && ContinuousClock.now - reading.lastActivity >= .milliseconds(idle) {
+                        logger.info("idle connection closed")
+                        break loop
+                    }
+                    // Quiet for a while on a thread of its own while event loops serve others: the place goes to
+                    // the next of them that calls.
+                    if handToEventLoop() { return }
+                    continue
                 default:
                     break loop
                 }
             }
             let arrival = ContinuousClock.now
+            reading.lastActivity = arrival
             open = buffer.withUnsafeBytes { take(UnsafeRawBufferPointer(rebasing: $0[0..<count]), arrival: arrival) }
             awaitHeldReplies()
             open = writer.uncork() && open
@@ -113,7 +122,7 @@ final class Connection: Sendable {
                 Posix.setReadTimeout(
                     fd,
                     milliseconds: reading.midFrame
-                        ? configuration.readTimeoutMilliseconds : configuration.idleTimeoutMilliseconds)
+                        ? configuration.readTimeoutMilliseconds : waitingReadTimeout(configuration))
             }
         }
         if writer.timedOut {
@@ -122,6 +131,42 @@ final class Connection: Sendable {
                 metadata: ["timeout_ms": "\(configuration.writeTimeoutMilliseconds)"])
         }
         finish()
+    }
+
+    /// How long a thread of its own waits in `read` between calls before it
+    /// looks again: the idle timeout (0: for ever), or, while the connection
+    /// holds one of the places for a thread of its own, at most
+    /// `handBackMilliseconds`, so that a quiet client gives the place up.
+    private func waitingReadTimeout(_ configuration: ServerConfiguration) -> Int {
+        let idle = configuration.idleTimeoutMilliseconds
+        guard holdsThreadSlot.load(ordering: .relaxed) else { return idle }
+        return idle > 0 ? min(idle, Self.handBackMilliseconds) : Self.handBackMilliseconds
+    }
+
+    /// A connection on a thread of its own for speed that has sent nothing
+    /// for this long, while event loops serve other connections, leaves its
+    /// thread for a loop, and its place goes to the next client that calls
+    /// (`Server.claimThreadSlot`): a client that stays connected and quiet —
+    /// the first to connect after a start, say — would otherwise keep the
+    /// place from the one that calls.
+    static let handBackMilliseconds = 1_000
+
+    /// Moves the connection, quiet on its thread, to an event loop, if it
+    /// holds a place for a thread of its own and the loops serve others; true
+    /// when it has moved (the calling thread must then leave it alone).
+    private func handToEventLoop() -> Bool {
+        guard holdsThreadSlot.load(ordering: .relaxed), !reading.midFrame, server.eventLoopsServeOthers else { return false }
+        // Everything the loop reads is set before it may see the connection: from `add` on, it is the loop's.
+        reading.ownThread = false
+        holdsThreadSlot.store(false, ordering: .relaxed)
+        guard server.handToEventLoop(self) else {
+            holdsThreadSlot.store(true, ordering: .relaxed)
+            reading.ownThread = true
+            return false
+        }
+        server.releaseThreadSlot()
+        logger.debug("connection moved to an event loop", metadata: ["reason": "quiet on a thread of its own"])
+        return true
     }
 
     /// Reads the client's next bytes, as `read` does (the read timeout

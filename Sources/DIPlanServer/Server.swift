@@ -68,6 +68,17 @@ package final class Server: Sendable {
 
     func releaseThreadSlot() { freeThreadSlots.add(1, ordering: .relaxed) }
 
+    /// Whether event loops serve any connection now: only then is a place for
+    /// a thread of its own worth giving up (`Connection.handBackMilliseconds`).
+    var eventLoopsServeOthers: Bool { loops.withLock { $0.contains { $0.count > 0 } } }
+
+    /// Gives a connection that leaves its thread to the event loop with the
+    /// fewest; false (nothing changed) when there is none or epoll refuses it.
+    func handToEventLoop(_ connection: Connection) -> Bool {
+        guard let loop = loops.withLock({ $0.min { $0.count < $1.count } }) else { return false }
+        return loop.add(connection)
+    }
+
     /// Changes with every configuration put in force: connections look roles up again.
     var configurationGeneration: UInt64 { generation.load(ordering: .acquiring) }
 
@@ -128,7 +139,7 @@ package final class Server: Sendable {
         connectionsTotal.add(1, ordering: .relaxed)
         if claimThreadSlot() {
             connection.holdsThreadSlot.store(true, ordering: .relaxed)
-        } else if let loop = loops.withLock({ $0.min { $0.count < $1.count } }), loop.add(connection) {
+        } else if handToEventLoop(connection) {
             logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)", "served_by": "event loop"])
             return
         }

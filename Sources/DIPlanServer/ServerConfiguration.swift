@@ -17,9 +17,10 @@ package struct ServerConfiguration: Sendable, Equatable {
     /// Event loops that serve connections (read at start; 0: a thread per connection).
     package var eventLoops = ServerConfiguration.defaultEventLoops
     /// This many connections get a thread of their own instead of a place in
-    /// an event loop — the first to connect, and once one of them closes, the
-    /// next connection to call: one client alone is answered soonest by a
-    /// thread asleep in `read` on its socket.
+    /// an event loop — the first to connect, and once one of them closes or
+    /// goes quiet (`Connection.handBackMilliseconds`), the next connection to
+    /// call: one client alone is answered soonest by a thread asleep in `read`
+    /// on its socket.
     package var threadedConnections = 1
     /// A thread (or event loop) whose last call came back within this many
     /// microseconds polls its socket(s) this long for the next one before it

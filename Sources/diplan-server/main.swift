@@ -44,7 +44,9 @@ struct DIPlanServerCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("threaded-connections"),
-        help: "Connections served by a thread of their own: the first to connect, then, as one closes, the next to call.")
+        help:
+            "Connections served by a thread of their own: the first to connect, then, as one closes or is quiet for a second, the next to call."
+    )
     var threadedConnections = 1
 
     @Option(

@@ -3,6 +3,7 @@ import DIPlanCore
 import DIPlanWire
 import Foundation
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 /// How connections are served: by an event loop, or — while few are open, and
@@ -115,6 +116,17 @@ struct ServingTests {
         return bytes
     }
 
+    /// Sends call `id`, one change (`updates`), on `connection`, and returns
+    /// the revision its answer shows; throws unless the answer is that call's, OK.
+    static func change(_ id: Int, on connection: RawConnection) throws -> UInt64 {
+        guard connection.send(try updates(from: id, count: 1)) else { throw TestFailure("call \(id) could not be sent") }
+        let frame = try connection.frame()
+        guard frame.callID == UInt64(id) && frame.status.code == 0 else {
+            throw TestFailure("call \(id): the answer is call \(frame.callID)'s, code \(frame.status.code)")
+        }
+        return try Diplan_V1_UpsertCapacityLineResponse(serializedBytes: frame.payload).revision
+    }
+
     /// The answers a sync releases are never sent, waiting, by the thread
     /// that synced: a client that takes none of its answers holds up itself,
     /// not every other client's changes — also on a thread of its own, whose
@@ -183,12 +195,7 @@ struct ServingTests {
             #expect(try await client.isServing())
             let second = try RawConnection(daemon.socketPath)
             var revisions: [UInt64] = []
-            func change(_ id: Int) throws {
-                #expect(second.send(try Self.updates(from: id, count: 1)))
-                let frame = try second.frame()
-                #expect(frame.callID == UInt64(id) && frame.status.code == 0)
-                revisions.append(try Diplan_V1_UpsertCapacityLineResponse(serializedBytes: frame.payload).revision)
-            }
+            func change(_ id: Int) throws { revisions.append(try Self.change(id, on: second)) }
             for id in 1...3 { try change(id) }
             #expect(try await Self.logged(daemon, connection: 3, "served_by=event loop"))
             client.close()
@@ -199,6 +206,78 @@ struct ServingTests {
             #expect(try await Self.logged(daemon, connection: 3, "reason=a place came free"))
             #expect(revisions == Array(revisions[0]..<revisions[0] + 6), "each change made once, in order: \(revisions)")
             #expect(try await DurabilityTests.planned(daemon.client(), "ludza", .dayCareCentre) == 1_006)
+        }
+    }
+
+    /// A connection with a thread of its own that calls nothing for a second
+    /// keeps it while it is the only one; once an event loop serves another,
+    /// it gives its place up, the other takes it with its next call, and the
+    /// quiet one, calling again, is answered from the loop: every change made
+    /// once, in order.
+    @Test func aQuietConnectionGivesItsThreadToOneThatCalls() async throws {
+        try await Self.withConfiguredDaemon("", arguments: ["--threaded-connections", "1"]) { daemon, client in
+            // As above: once connection 1 (the check that the daemon listens) has closed, the test's client (2)
+            // has the place, or takes it with its first call.
+            #expect(try await Self.logged(daemon, connection: 1, "connection closed"))
+            #expect(try await client.isServing())
+            // Half again as long as a connection stays quiet before it gives its place up (`handBackMilliseconds`).
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(!Self.hasLogged(daemon, connection: 2, "moved to an event loop"), "alone, it keeps its thread")
+
+            let second = try RawConnection(daemon.socketPath)
+            var revisions: [UInt64] = []
+            func change(_ id: Int) throws { revisions.append(try Self.change(id, on: second)) }
+            try change(1)
+            #expect(try await Self.logged(daemon, connection: 3, "served_by=event loop"))
+            #expect(try await Self.logged(daemon, connection: 2, "connection moved to an event loop"))
+            #expect(!Self.hasLogged(daemon, connection: 3, "reason=a place came free"))
+            for id in 2...3 { try change(id) }
+            #expect(try await Self.logged(daemon, connection: 3, "reason=a place came free"))
+            // The quiet client calls again, from the loop, and changes the line too.
+            #expect(try await client.isServing())
+            revisions.append(
+                try await client.apply(.upsertCapacityLine(DurabilityTests.line("ludza", .dayCareCentre, planned: 2_000), nil)))
+            try change(5)
+            #expect(revisions == Array(revisions[0]..<revisions[0] + 5), "each change made once, in order: \(revisions)")
+            #expect(try await DurabilityTests.planned(daemon.client(), "ludza", .dayCareCentre) == 1_005)
+        }
+    }
+
+    /// Clients that pause for longer than a quiet connection keeps its thread,
+    /// then call again, while others call, each get every answer, right,
+    /// whether a thread of its own or a loop serves them at the time: the
+    /// place moves from one to another and nothing is lost on the way.
+    @Test func clientsThatPauseAndCallAgainGetEveryAnswerWhereverTheyAreServed() async throws {
+        try await Self.withConfiguredDaemon("", arguments: ["--threaded-connections", "1"]) { daemon, _ in
+            let (clients, rounds, calls) = (4, 3, 20)
+            let path = daemon.socketPath
+            let outcome = Mutex((finished: 0, revisions: [UInt64](), failures: [String]()))
+            for index in 0..<clients {
+                Thread {
+                    defer { outcome.withLock { $0.finished += 1 } }
+                    do {
+                        let connection = try RawConnection(path)
+                        for round in 0..<rounds {
+                            for call in 1...calls {
+                                let revision = try Self.change((index * rounds + round) * calls + call, on: connection)
+                                outcome.withLock { $0.revisions.append(revision) }
+                            }
+                            // Quiet for over a second, each for a different time, while the others call.
+                            usleep(UInt32(1_100_000 + index * 150_000))
+                        }
+                    } catch {
+                        outcome.withLock { $0.failures.append("client \(index): \(error)") }
+                    }
+                }.start()
+            }
+            while outcome.withLock({ $0.finished }) < clients { try await Task.sleep(for: .milliseconds(50)) }
+            let (revisions, failures) = outcome.withLock { ($0.revisions, $0.failures) }
+            #expect(failures.isEmpty, "\(failures)")
+            // Every change made once: as many revisions as calls, one after the other.
+            let sorted = revisions.sorted()
+            #expect(sorted.count == clients * rounds * calls)
+            #expect(sorted == Array(sorted[0]..<sorted[0] + UInt64(sorted.count)))
+            #expect(daemon.log.contains("connection moved to an event loop"), "the place never moved")
         }
     }
 
