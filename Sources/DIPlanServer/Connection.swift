@@ -83,8 +83,7 @@ final class Connection: Sendable {
         writer.cork()
         awaitHeldReplies()
         var open = writer.uncork()
-        Posix.setReadTimeout(
-            fd, milliseconds: reading.midFrame ? configuration.readTimeoutMilliseconds : waitingReadTimeout(configuration))
+        Posix.setReadTimeout(fd, milliseconds: readTimeout(configuration))
         loop: while open {
             let count = buffer.withUnsafeMutableBytes { readNext(into: $0) }
             if count == 0 { break }
@@ -119,10 +118,7 @@ final class Connection: Sendable {
             open = writer.uncork() && open
             if reading.machine.isMidFrame != reading.midFrame {
                 reading.midFrame = reading.machine.isMidFrame
-                Posix.setReadTimeout(
-                    fd,
-                    milliseconds: reading.midFrame
-                        ? configuration.readTimeoutMilliseconds : waitingReadTimeout(configuration))
+                Posix.setReadTimeout(fd, milliseconds: readTimeout(configuration))
             }
         }
         if writer.timedOut {
@@ -133,11 +129,13 @@ final class Connection: Sendable {
         finish()
     }
 
-    /// How long a thread of its own waits in `read` between calls before it
-    /// looks again: the idle timeout (0: for ever), or, while the connection
-    /// holds one of the places for a thread of its own, at most
-    /// `handBackMilliseconds`, so that a quiet client gives the place up.
-    private func waitingReadTimeout(_ configuration: ServerConfiguration) -> Int {
+    /// How long a thread of its own waits in `read` before it looks again:
+    /// mid-frame, the read timeout; between calls, the idle timeout (0: for
+    /// ever), or, while the connection holds one of the places for a thread of
+    /// its own, at most `handBackMilliseconds`, so that a quiet client gives
+    /// the place up.
+    private func readTimeout(_ configuration: ServerConfiguration) -> Int {
+        if reading.midFrame { return configuration.readTimeoutMilliseconds }
         let idle = configuration.idleTimeoutMilliseconds
         guard holdsThreadSlot.load(ordering: .relaxed) else { return idle }
         return idle > 0 ? min(idle, Self.handBackMilliseconds) : Self.handBackMilliseconds
@@ -151,11 +149,12 @@ final class Connection: Sendable {
     /// place from the one that calls.
     static let handBackMilliseconds = 1_000
 
-    /// Moves the connection, quiet on its thread, to an event loop, if it
-    /// holds a place for a thread of its own and the loops serve others; true
-    /// when it has moved (the calling thread must then leave it alone).
+    /// Moves the connection, quiet between calls on its thread, to an event
+    /// loop, if it holds a place for a thread of its own and the loops serve
+    /// others; true when it has moved (the calling thread must then leave it
+    /// alone).
     private func handToEventLoop() -> Bool {
-        guard holdsThreadSlot.load(ordering: .relaxed), !reading.midFrame, server.eventLoopsServeOthers else { return false }
+        guard holdsThreadSlot.load(ordering: .relaxed), server.eventLoopsServeOthers else { return false }
         // Everything the loop reads is set before it may see the connection: from `add` on, it is the loop's.
         reading.ownThread = false
         holdsThreadSlot.store(false, ordering: .relaxed)
