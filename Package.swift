@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "DIPlanTestSupport", path: "Tests/DIPlanTestSupport"),
         .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore", "DIPlanTestSupport"]),
         .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanTestSupport", swiftProtobuf]),
-        .testTarget(name: "DIPlanStorageTests", dependencies: ["DIPlanStorage"]),
+        .testTarget(name: "DIPlanStorageTests", dependencies: ["DIPlanStorage", "DIPlanTestSupport"]),
         .testTarget(
             name: "DIPlanEndToEndTests",
             dependencies: [

@@ -23,6 +23,8 @@ package enum AdminService {
             response.revision = revision
             response.durableRevision = server.store.durableRevision
             response.walBytes = server.store.logBytes
+            response.walWritePath = server.store.logWritePath
+            response.tornTailsCut = UInt32(server.store.tornTailsCut)
             let syncs = server.store.metrics.snapshot
             response.fsyncLatency.boundsUs = StorageMetrics.boundsMicroseconds
             response.fsyncLatency.counts = syncs.counts

@@ -28,12 +28,7 @@ package enum HoldsService {
                 throw error.rpc
             }
             if let (change, hold) = result {
-                context.logger.info(
-                    "hold changed",
-                    metadata: [
-                        "hold": "\(hold.id)", "status": "\(hold.status.rawValue)", "revision": "\(change.revision)",
-                        "uid": "\(context.peer.uid)", "method": context.methodMetadata,
-                    ])
+                // Logged by the store once it is durable, with the hold's id and status.
                 return (hold, hold.freeAfter, change.revision)
             }
             guard let hold = retried else { throw RPCError(.internal, "the holds call made no change") }

@@ -178,12 +178,7 @@ package enum PlansService {
             } catch {
                 throw error.rpc
             }
-            context.logger.info(
-                "change committed",
-                metadata: [
-                    "revision": "\(change.revision)", "uid": "\(context.peer.uid)", "method": context.methodMetadata,
-                    "mutations": "\(change.mutations.count)",
-                ])
+            // Logged by the store once it is durable.
             return change
         }
 

@@ -4,7 +4,7 @@ import DIPlanWire
 import Logging
 
 /// Opens a state directory and rebuilds the state it holds: the newest valid
-/// snapshot, then every logged change after it. A torn last record is cut
+/// snapshot, then every logged change after it. A torn tail is cut
 /// off and logged; any other damage stops the start.
 package enum StateRecovery {
     package enum Failure: Error, CustomStringConvertible {
@@ -44,8 +44,11 @@ package enum StateRecovery {
                     metadata: ["segment": "\(cut.path)"])
             } else if let cut = recovery.cutTail {
                 logger.warning(
-                    "cut a torn last record off the log (a crash mid-write)",
-                    metadata: ["segment": "\(cut.path)", "offset": "\(cut.offset)", "bytes": "\(cut.bytes)"])
+                    "cut a torn tail off the log: a write a crash or power cut left unfinished, never acknowledged",
+                    metadata: [
+                        "segment": "\(cut.path)", "offset": "\(cut.offset)", "bytes": "\(cut.bytes)",
+                        "because": "\(recovery.tornBecause ?? "a record cut short")",
+                    ])
             }
             for damaged in recovery.damagedSnapshots {
                 logger.warning("passed over a damaged snapshot", metadata: ["path": "\(damaged)"])
@@ -73,19 +76,24 @@ package enum StateRecovery {
                 state.commit(change)
                 history.append(change)
             }
+            let tornTailsCut = recovery.cutTail == nil ? 0 : 1
             logger.info(
                 "state recovered",
                 metadata: [
                     "revision": "\(state.revision)", "snapshot": "\(recovery.snapshot?.revision ?? 0)",
-                    "records": "\(recovery.records.count)",
+                    "records": "\(recovery.records.count)", "torn_tails_cut": "\(tornTailsCut)",
                     "lines": "\(state.lineCount)",
                     "ms":
                         "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)",
                 ])
-            let store = StateStore(state, log: log, directory: directory, options: options, history: history, logger: logger)
+            let store = StateStore(
+                state, log: log, directory: directory, options: options, history: history, tornTailsCut: tornTailsCut,
+                logger: logger)
             if state.revision == 0 {
                 try loadEmbeddedDataset(into: store, logger: logger)
             }
+            // Known once a segment is open: the file system may refuse O_DIRECT.
+            logger.info("log ready", metadata: ["wal_write_path": "\(store.logWritePath)", "fsync": "\(options.fsync)"])
             return store
         } catch let error as Failure {
             throw error

@@ -127,14 +127,18 @@ package final class StateStore: Sendable {
         var finished = false
     }
     package let metrics = StorageMetrics()
+    /// Torn tails the start cut off the log (README, Durability).
+    package let tornTailsCut: Int
     /// Every visible change, for watchers.
     package let hub: WatchHub
 
     /// A store over `state`, logging to `log` (nil: memory only) in `directory` (nil: no snapshots).
     package init(
         _ state: PlanState = PlanState(), log: (any ChangeLog)? = nil, directory: StateDirectory? = nil,
-        options: Options = Options(), history: [Change] = [], logger: Logger = Logger(label: "diplan.store")
+        options: Options = Options(), history: [Change] = [], tornTailsCut: Int = 0,
+        logger: Logger = Logger(label: "diplan.store")
     ) {
+        self.tornTailsCut = tornTailsCut
         hub = WatchHub(
             revision: state.revision, history: history.map { ($0, state.scopes(of: $0)) }, historyLimit: options.watchHistory,
             queueLimit: options.watchQueue, logger: logger)
@@ -162,6 +166,13 @@ package final class StateStore: Sendable {
     /// The failure count readers note before reading (see `awaitVisible`).
     package var epoch: UInt64 { epochNow.load(ordering: .acquiring) }
     package var logBytes: UInt64 { log?.size ?? 0 }
+
+    /// How the log's records reach the disk: "direct" (O_DIRECT), "page-cache", or "none".
+    package var logWritePath: String {
+        guard let log else { return "none" }
+        guard let segmented = log as? SegmentedLog else { return "memory" }
+        return segmented.writesDirect ? "direct" : "page-cache"
+    }
 
     /// Applies updates as one transaction and logs it; under `always`, returns
     /// only once it is durable — unless `awaitingDurability` is false, for a
@@ -225,6 +236,8 @@ package final class StateStore: Sendable {
             return (change, value, epoch)
         }
         guard let (change, value, epoch) = prepared else { return nil }
+        // Under `always` a change is logged as committed by the sync that makes it durable.
+        if options.fsync != .always || log == nil { logCommitted(CollectionOfOne(change)) }
         if awaitingDurability && options.fsync == .always && log != nil {
             try awaitDurable(change.revision, epoch: epoch)
         }
@@ -351,7 +364,7 @@ package final class StateStore: Sendable {
             return
         }
         metrics.recordSync(since: start)
-        let ready = gate.mutate { gate -> [Waiter] in
+        let (ready, durable) = gate.mutate { gate -> ([Waiter], [(Change, [MutationScope])]) in
             gate.undurable.undos.removeFirst(gate.undurable.undos.prefix { $0.revision <= synced }.count)
             let settled = gate.undurable.unpublished.prefix { $0.0.revision <= synced }.count
             let durable = Array(gate.undurable.unpublished.prefix(settled))
@@ -368,10 +381,27 @@ package final class StateStore: Sendable {
             if options.fsync == .always { visible.store(gate.durable, ordering: .releasing) }
             let count = gate.waiters.partition { $0.revision > gate.durable }
             defer { gate.waiters.removeFirst(count) }
-            return Array(gate.waiters.prefix(count))
+            return (Array(gate.waiters.prefix(count)), durable)
         }
         // The next sync may run meanwhile: answers to different calls may leave in any order.
         for waiter in ready { waiter.deliver(nil) }
+        logCommitted(durable.lazy.map(\.0))
+    }
+
+    /// The log line of each change, once it is committed: durable, under `always`.
+    private func logCommitted(_ changes: some Sequence<Change>) {
+        guard logger.logLevel <= .info else { return }
+        for change in changes {
+            let holds = change.mutations.compactMap { mutation -> String? in
+                if case .hold(let hold) = mutation { "\(hold.id) \(hold.status.rawValue)" } else { nil }
+            }
+            logger.info(
+                "change committed",
+                metadata: [
+                    "revision": "\(change.revision)", "uid": "\(change.uid)", "method": "\(change.method)",
+                    "mutations": "\(change.mutations.count)", "holds": holds.isEmpty ? nil : "\(holds.joined(separator: ", "))",
+                ].compactMapValues { $0 })
+        }
     }
 
     /// Waits until the next sync is due — under `always` as soon as a change
@@ -456,7 +486,7 @@ package final class StateStore: Sendable {
                 return (gate.durable, undos)
             }
             for undo in undos.reversed() { core.plan.revert(undo) }
-            let reverted = undos.count
+            let refused = undos.map(\.revision)
             var broken: String?
             do { try log.truncate(after: durable) } catch {
                 broken = "\(error)"
@@ -473,7 +503,13 @@ package final class StateStore: Sendable {
                 failed = gate.waiters.filter { $0.revision > durable }
                 gate.waiters.removeAll { $0.revision > durable }
             }
-            logger.warning("changes reverted", metadata: ["count": "\(reverted)", "revision": "\(durable)"])
+            // Never logged as committed: each is answered UNAVAILABLE, and nothing of it stays.
+            logger.warning(
+                "changes refused: they could not be made durable and were taken back",
+                metadata: [
+                    "count": "\(refused.count)",
+                    "revisions": "\(refused.first.map { "\($0)–\(refused.last!)" } ?? "none")", "revision": "\(durable)",
+                ])
         }
     }
 
@@ -560,11 +596,8 @@ package final class StateStore: Sendable {
         defer { snapshotting.withLock { $0 = false } }
         let copy = try durableCopy()
         do {
-            try log.rotate()
             let payload = try copy.snapshotBytes(unixMillis: PlansService.unixMillis())
-            let saved = try directory.snapshots.save(revision: copy.revision, payload: payload)
-            // Two snapshots are kept, and the log since the older: a damaged newest one still has a way back.
-            if let oldest = try directory.snapshots.prune(keep: 2) { try log.drop(before: oldest + 1) }
+            let saved = try directory.installSnapshot(revision: copy.revision, payload: payload, log: log)
             lastSnapshot.withLock { $0 = (saved.bytes, log.size) }
             return (copy.revision, saved.path, saved.bytes)
         } catch let error as StorageError {

@@ -38,11 +38,13 @@ extension SegmentedLog {
 
     /// Opens a segment file for writing (`creating` it empty), and with
     /// `direct` a second time with O_DIRECT where the file system allows it.
-    static func openSegment(_ path: String, direct: Bool, creating: Bool = false) throws(StorageError) -> SegmentFile {
-        let fd = try FileIO.open(path, creating ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY)
-        guard direct, let flag = directFlag else { return SegmentFile(path: path, fd: fd) }
-        let directFD = Glibc.open(path, O_WRONLY | O_CLOEXEC | flag)
-        return SegmentFile(path: path, fd: fd, directFD: directFD)
+    static func openSegment(
+        _ path: String, direct: Bool, fs: any FileSystem, creating: Bool = false
+    ) throws(StorageError) -> SegmentFile {
+        let fd = try fs.open(path, creating ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY)
+        guard direct, let flag = directFlag else { return SegmentFile(path: path, fd: fd, fs: fs) }
+        let directFD = (try? fs.open(path, O_WRONLY | flag)) ?? -1
+        return SegmentFile(path: path, fd: fd, directFD: directFD, fs: fs)
     }
 
     /// Writes `bytes` at `size` (where the records end) directly, with the
@@ -53,7 +55,7 @@ extension SegmentedLog {
         let block = UInt64(blockSize)
         let start = size / block * block
         var tail: [UInt8]
-        if let known = state.tail { tail = known } else { tail = try FileIO.read(file.path, at: start, count: Int(size - start)) }
+        if let known = state.tail { tail = known } else { tail = try fs.read(file.path, at: start, count: Int(size - start)) }
         guard tail.count == Int(size - start) else {
             throw .corrupt(path: file.path, offset: Int(start), reason: "the file ends before its last record does")
         }
@@ -65,7 +67,7 @@ extension SegmentedLog {
         bytes.withUnsafeBytes { (buffer.baseAddress! + tail.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         (buffer.baseAddress! + length).initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count - length)
         do throws(StorageError) {
-            try FileIO.writeAll(file.directFD, UnsafeRawBufferPointer(buffer), at: start, path: file.path)
+            try fs.write(file.directFD, UnsafeRawBufferPointer(buffer), at: start, path: file.path)
         } catch {
             guard case .io(_, _, EINVAL) = error else { throw error }
             // The file system takes no direct writes after all: this one and the next go through the page cache
@@ -73,6 +75,8 @@ extension SegmentedLog {
             state.directWorks = false
             return false
         }
+        // The file reaches the end of the block written at least: a finished segment is cut back from there.
+        state.ready = max(state.ready, start + UInt64(buffer.count))
         // The records in the block where they now end, for the next write.
         let end = size + UInt64(bytes.count)
         let kept = Int(end / block * block - start)
@@ -88,17 +92,17 @@ extension SegmentedLog {
         guard file.directFD >= 0 && state.directWorks else { return false }
         let block = UInt64(blockSize)
         let from = (state.ready + block - 1) / block * block
-        let target = (end + Self.readyAhead + block - 1) / block * block
+        let target = (end + roomAhead + block - 1) / block * block
         guard target > from else { return true }
         let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(target - from), alignment: blockSize)
         defer { zeros.deallocate() }
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         do throws(StorageError) {
-            try FileIO.writeAll(file.directFD, UnsafeRawBufferPointer(zeros), at: from, path: file.path)
+            try fs.write(file.directFD, UnsafeRawBufferPointer(zeros), at: from, path: file.path)
             state.ready = target
         } catch {
             // Gives back what part of it was written: the records extend the file themselves.
-            _ = ftruncate(file.fd, off_t(state.ready))
+            try? fs.truncate(file.fd, to: state.ready, path: file.path)
             if case .io(_, _, EINVAL) = error {
                 // The file system takes no direct writes after all: the room is made through the page cache.
                 state.directWorks = false

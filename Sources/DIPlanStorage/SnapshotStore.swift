@@ -15,10 +15,18 @@ public struct SnapshotStore: Sendable {
     }
 
     public let directory: String
+    let fs: any FileSystem
 
-    public init(directory: String) throws(StorageError) {
+    public init(directory: String, fs: any FileSystem = PosixFileSystem()) throws(StorageError) {
         self.directory = directory
-        try FileIO.makeDirectory(directory)
+        self.fs = fs
+        if try fs.makeDirectory(directory) { try fs.syncDirectory(PosixFileSystem.parent(of: directory)) }
+    }
+
+    /// The snapshots of a directory that is only read (`verify`): nothing is created.
+    init(existing directory: String, fs: any FileSystem) {
+        self.directory = directory
+        self.fs = fs
     }
 
     static func name(_ revision: UInt64) -> String {
@@ -27,35 +35,33 @@ public struct SnapshotStore: Sendable {
     }
 
     /// Writes a snapshot file at `path` (atomically: temp, fsync, rename, fsync the directory).
-    public static func write(revision: UInt64, payload: [UInt8], to path: String) throws(StorageError) -> UInt64 {
+    public static func write(
+        revision: UInt64, payload: [UInt8], to path: String, fs: any FileSystem = PosixFileSystem()
+    ) throws(StorageError) -> UInt64 {
         var bytes = magic
         LittleEndian.append(revision, to: &bytes)
         LittleEndian.append(UInt64(payload.count), to: &bytes)
         LittleEndian.append(CRC32C.checksum(payload), to: &bytes)
         bytes += payload
         let temporary = path + ".tmp"
-        let fd = try FileIO.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL)
+        let fd = try fs.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL)
         do throws(StorageError) {
-            defer { close(fd) }
-            try FileIO.writeAll(fd, bytes, path: temporary)
-            try FileIO.sync(fd, path: temporary)
+            defer { fs.close(fd) }
+            try fs.write(fd, bytes, at: 0, path: temporary)
+            try fs.sync(fd, path: temporary)
+            try fs.rename(temporary, to: path)
         } catch {
-            unlink(temporary)
+            try? fs.remove(temporary)
             throw error
         }
-        guard rename(temporary, path) == 0 else {
-            let error = StorageError.io(operation: "rename", path: path, errno: errno)
-            unlink(temporary)
-            throw error
-        }
-        let slash = path.lastIndex(of: "/")
-        try FileIO.syncDirectory(slash.map { String(path[..<$0]) }.flatMap { $0.isEmpty ? "/" : $0 } ?? ".")
+        // The new name is durable once its directory is.
+        try fs.syncDirectory(PosixFileSystem.parent(of: path))
         return UInt64(bytes.count)
     }
 
     /// Reads and checks a snapshot file.
-    public static func read(_ path: String) throws(StorageError) -> Snapshot {
-        let bytes = try FileIO.readAll(path)
+    public static func read(_ path: String, fs: any FileSystem = PosixFileSystem()) throws(StorageError) -> Snapshot {
+        let bytes = try fs.readAll(path)
         guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else {
             throw .corrupt(path: path, offset: 0, reason: "not a diplan snapshot")
         }
@@ -77,13 +83,15 @@ public struct SnapshotStore: Sendable {
     @discardableResult
     public func save(revision: UInt64, payload: [UInt8]) throws(StorageError) -> (path: String, bytes: UInt64) {
         let path = directory + "/" + Self.name(revision)
-        unlink(path + ".tmp")
-        return (path, try Self.write(revision: revision, payload: payload, to: path))
+        // A temporary file left by a crash mid-write.
+        if fs.exists(path + ".tmp") { try fs.remove(path + ".tmp") }
+        return (path, try Self.write(revision: revision, payload: payload, to: path, fs: fs))
     }
 
     /// The snapshot files, oldest first.
     public func paths() throws(StorageError) -> [String] {
-        try FileIO.list(directory).filter { $0.hasSuffix(".snap") }.map { directory + "/" + $0 }
+        guard fs.exists(directory) else { return [] }
+        return try fs.list(directory).filter { $0.hasSuffix(".snap") }.map { directory + "/" + $0 }
     }
 
     /// The newest snapshot that reads back whole, and the newer ones that did not.
@@ -91,7 +99,7 @@ public struct SnapshotStore: Sendable {
         var damaged: [(String, StorageError)] = []
         for path in try paths().reversed() {
             do throws(StorageError) {
-                return (try Self.read(path), damaged)
+                return (try Self.read(path, fs: fs), damaged)
             } catch {
                 if case .io = error { throw error }
                 damaged.append((path, error))
@@ -104,7 +112,10 @@ public struct SnapshotStore: Sendable {
     @discardableResult
     public func prune(keep: Int) throws(StorageError) -> UInt64? {
         let all = try paths()
-        for path in all.dropLast(keep) { unlink(path) }
+        let removed = all.dropLast(keep)
+        // Not synced: a removed snapshot that a power cut brings back is older than the newest, which a
+        // start prefers; the newest's own name was made durable when it was saved.
+        for path in removed { try fs.remove(path) }
         let kept = all.suffix(keep)
         return kept.first.flatMap { UInt64(($0.split(separator: "/").last ?? "").dropLast(5)) }
     }

@@ -94,6 +94,8 @@ struct AdminCommand: AsyncParsableCommand {
                 summary.add("connections since start", "\(response.connectionsTotal)")
                 summary.add("uptime s", "\(response.uptimeSeconds)")
                 summary.add("log bytes", "\(response.walBytes)")
+                summary.add("log write path", response.walWritePath)
+                summary.add("torn tails cut at start", "\(response.tornTailsCut)")
                 summary.add("fsyncs", "\(response.fsyncLatency.count)")
                 summary.add(
                     "mean fsync µs",
@@ -138,6 +140,16 @@ struct AdminCommand: AsyncParsableCommand {
             gauge("diplan_connections_total", "Connections accepted since start.", stats.connectionsTotal, type: "counter")
             gauge("diplan_uptime_seconds", "Seconds since start.", UInt64(max(0, stats.uptimeSeconds)))
             gauge("diplan_wal_bytes", "Bytes of write-ahead log on disk.", stats.walBytes)
+            lines += [
+                "# HELP diplan_wal_write_path How the log's records reach the disk (1 for the path in use).",
+                "# TYPE diplan_wal_write_path gauge",
+            ]
+            for path in ["direct", "page-cache"] {
+                lines.append("diplan_wal_write_path{path=\"\(path)\"} \(stats.walWritePath == path ? 1 : 0)")
+            }
+            gauge(
+                "diplan_torn_tails_cut", "Torn tails the last start cut off the log (never acknowledged).",
+                UInt64(stats.tornTailsCut))
             gauge("diplan_active_holds", "Holds whose lease runs.", UInt64(stats.activeHolds))
             gauge("diplan_watchers", "Open watch streams.", UInt64(stats.watchers))
             func histogram(_ name: String, _ help: String, _ value: Diplan_V1_Histogram, labels: String) {
@@ -175,8 +187,10 @@ struct AdminCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a state directory offline, as redis-check-aof does; changes nothing.",
             discussion: """
-                Exit 0 when a start would recover it (a torn last record, which a start cuts off,
-                is reported); 2 when it is damaged, with the file and byte where.
+                Exit 0 when a start would recover it, by the rule a start applies (README,
+                Durability): a torn tail, which a start cuts off, is reported with why it was
+                judged torn. Exit 2 when it is damaged as no crash or power cut leaves a log,
+                with the file and byte where.
 
                 Example:
                   diplanctl admin verify --state-dir /var/lib/diplan

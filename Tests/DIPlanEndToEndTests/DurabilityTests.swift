@@ -133,7 +133,7 @@ struct DurabilityTests {
         client.close()
         #expect(first!.stop() == 0)
         first = nil
-        // A crash in the middle of writing the next record: half a record at the end of the segment.
+        // A crash in the middle of writing the next batch: the start of one at the end of the segment.
         let segment = try Self.lastSegment(directory)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
         handle.seekToEndOfFile()
@@ -144,9 +144,58 @@ struct DurabilityTests {
         let again = try daemon.client()
         #expect(try await Self.planned(again, "ludza", .dayCareCentre) == 5)
         try await again.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: 6)))
+        // Operators see it: the tail cut, and the write path (O_DIRECT, which /tmp's ext4 takes, under --fsync always).
+        let (stats, _) = try await again.call(Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+        #expect(stats.tornTailsCut == 1)
+        #expect(stats.walWritePath == "direct")
+        let metrics = try diplanctl(["admin", "metrics"], socket: daemon.socketPath)
+        #expect(metrics.out.contains("diplan_torn_tails_cut 1"))
+        #expect(metrics.out.contains("diplan_wal_write_path{path=\"direct\"} 1"))
         again.close()
         #expect(daemon.stop() == 0)
-        #expect(daemon.log.contains("cut a torn last record"))
+        #expect(daemon.log.contains("cut a torn tail off the log"))
+        #expect(daemon.log.contains("wal_write_path=direct"))
+    }
+
+    /// A state directory written by the release before batches (the log's
+    /// format 1: Tests/Fixtures/state-v1, made by that daemon: the embedded
+    /// dataset, two lines set, a snapshot between them, a hold placed) loads
+    /// and answers as it did; the next change goes to a segment of batches,
+    /// and a start after that has both.
+    @Test func aStateDirectoryWrittenBeforeBatchesLoads() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/state-v1")
+        try FileManager.default.copyItem(at: fixture, to: URL(fileURLWithPath: directory.path("state")))
+        func check(_ client: DIPlanClient) async throws {
+            let lines = try await client.export(planIDs: [Self.plan]).lines
+            func line(_ municipality: String) -> CapacityLine? {
+                lines.first {
+                    $0.key.municipalityID == municipality && $0.key.serviceType == .dayCareCentre
+                        && $0.key.targetGroup == .ftChildren
+                }
+            }
+            #expect(line("ludza").map { [$0.planned, $0.existing, $0.occupied] } == [12, 12, 9])
+            #expect(line("ludza")?.source == "Ludza social service, 2024-03")
+            #expect(line("balvi").map { [$0.planned, $0.existing, $0.occupied] } == [10, 8, 3])
+            #expect(line("balvi")?.source == "Balvi, 2024-04")
+        }
+        var first: TestDaemon? = try TestDaemon(directory: directory)
+        let client = try first!.client()
+        try await check(client)
+        try await client.apply(.upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: 7)))
+        client.close()
+        #expect(first!.stop() == 0)
+        first = nil
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory.path("state/wal")).sorted()
+        #expect(segments.first == "00000000000000000003.log" && segments.count == 2, "\(segments)")
+        let daemon = try TestDaemon(directory: directory)
+        let again = try daemon.client()
+        try await check(again)
+        #expect(try await Self.planned(again, "ludza", .dayCareCentre) == 7)
+        again.close()
+        #expect(daemon.stop() == 0)
     }
 
     @Test func aFlippedBitInAMiddleRecordStopsTheStart() async throws {
@@ -162,12 +211,14 @@ struct DurabilityTests {
         first = nil
         let segment = try Self.lastSegment(directory)
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: segment)))
-        // Walk to the record of revision 6 and flip a bit in its payload.
+        // Walk to the batch of revision 6 (each change was answered before the next was sent: a batch each) and
+        // flip a bit in its payload; the batches after it were written once it was durable.
         var offset = 16
         for _ in 1..<6 {
-            offset += 16 + Int(UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16)
+            offset += 44 + Int(UInt32(bytes[offset + 4]) | UInt32(bytes[offset + 5]) << 8 | UInt32(bytes[offset + 6]) << 16)
         }
-        bytes[offset + 30] ^= 0x04
+        #expect(bytes[offset..<(offset + 4)] == Array("DPBT".utf8)[...])
+        bytes[offset + 50] ^= 0x04
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
 
         let (status, _, log) = try ChildProcess.run(

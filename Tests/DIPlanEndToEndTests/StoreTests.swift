@@ -5,6 +5,7 @@ import DIPlanWire
 import Foundation
 import Glibc
 import Logging
+import Synchronization
 import Testing
 
 @Suite("The store over its log's in-memory twin")
@@ -20,10 +21,17 @@ struct StoreTests {
         return (StateStore(state, log: log), log)
     }
 
+    /// A change is logged as committed once it is durable; one whose sync
+    /// failed is logged as refused, never as committed.
     @Test func aFailedSyncRevertsTheChangeAndTheLog() throws {
-        let (store, log) = try Self.store()
+        var state = PlanState()
+        try state.apply(try Contract.embeddedDataset().updates, context: Self.context)
+        let log = MemoryLog()
+        let lines = CapturedLog()
+        let store = StateStore(state, log: log, logger: Logger(label: "test") { _ in lines })
         try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 1))], context: Self.context)
         #expect(store.durableRevision == 2)
+        #expect(lines.await { $0.hasLine("change committed", "revision=2") })
         log.failSyncs(with: .io(operation: "fdatasync", path: "memory", errno: EIO))
         #expect(throws: StoreError.self) {
             try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 2))], context: Self.context)
@@ -31,11 +39,14 @@ struct StoreTests {
         #expect(store.revision == 2)
         #expect(store.read { $0.line(Self.key)?.planned } == 1)
         #expect(log.lastRevision == 2)
+        #expect(lines.await { $0.hasLine("changes refused: they could not be made durable", "revisions=3–3") })
+        #expect(!lines.text.hasLine("change committed", "revision=3"))
         log.failSyncs(with: nil)
         let change = try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 3))], context: Self.context)
         #expect(change.revision == 3)
         #expect(store.read { $0.line(Self.key)?.planned } == 3)
         #expect(try log.records(from: 3).count == 1)
+        #expect(lines.await { $0.hasLine("change committed", "revision=3") })
         store.close()
     }
 
@@ -178,5 +189,40 @@ struct StoreTests {
         defer { other.close() }
         #expect(try other.snapshotIfDue() != nil)
         #expect(try other.snapshotIfDue() != nil)
+    }
+}
+
+extension String {
+    /// Whether one line holds every piece.
+    func hasLine(_ pieces: String...) -> Bool {
+        split(separator: "\n").contains { line in pieces.allSatisfy { line.contains($0) } }
+    }
+}
+
+/// What a logger logged, one line per message with its metadata sorted, for tests that read it.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    private let lines = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        lines.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
+    }
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    /// Whether `condition` holds of what was logged within a second (a line may come from the syncing thread).
+    func await(_ condition: (String) -> Bool) -> Bool {
+        for _ in 0..<100 {
+            if condition(text) { return true }
+            usleep(10_000)
+        }
+        return condition(text)
     }
 }

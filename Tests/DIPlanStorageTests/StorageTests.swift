@@ -18,14 +18,28 @@ func record(_ revision: UInt64, size: Int = 40) -> LogRecord {
     LogRecord(revision: revision, payload: (0..<size).map { UInt8(truncatingIfNeeded: Int(revision) &* 31 &+ $0) })
 }
 
-/// A log in `directory` holding records 1–10 (56 bytes each, after the 16-byte
-/// header) in one segment, closed (cut back to its last record) or only synced
-/// (the zeros made ready after it, as a crash leaves it); the segment's path.
+/// The bytes of a batch of one 40-byte record.
+let batchOf40 = SegmentScan.batchOverhead + 4 + 40
+
+/// A log in `directory` holding records 1–10 in one segment, each appended
+/// and synced as a batch of its own (`batchOf40` bytes each, after the
+/// 16-byte header), closed (cut back to its last record) or only synced (the
+/// zeros made ready after it, as a crash leaves it); the segment's path.
 func tenRecords(in directory: String, closed: Bool) throws -> String {
     let (log, _) = try SegmentedLog.open(directory: directory)
-    for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
-    if closed { try log.close() } else { try log.sync() }
+    for revision in UInt64(1)...UInt64(10) {
+        try log.append(record(revision))
+        try log.sync()
+    }
+    if closed { try log.close() }
     return directory + "/00000000000000000001.log"
+}
+
+/// The bytes of one batch of `records`, as the log writes it.
+func batch(_ records: [LogRecord], syncedThrough: UInt64) -> [UInt8] {
+    var bytes: [UInt8] = []
+    SegmentScan.appendBatch(records[...], syncedThrough: syncedThrough, to: &bytes)
+    return bytes
 }
 
 @Suite("The write-ahead log on disk")
@@ -95,12 +109,12 @@ struct SegmentedLogTests {
         let scratch = Scratch()
         defer { scratch.remove() }
         let path = try tenRecords(in: scratch.path, closed: false)
-        let size = 16 + 10 * 56
+        let size = 16 + 10 * batchOf40
         let length = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         // Zero-filled ahead of its records when the first came.
-        #expect(length == 16 + 56 + Int(SegmentedLog.readyAhead))
-        // A crash in the middle of writing record 11: its header and part of its payload, then the zeros made ready.
-        let torn = Array(SegmentScanProbe.encode(record(11)).prefix(30))
+        #expect(length == 16 + batchOf40 + Int(SegmentedLog.readyAhead))
+        // A crash in the middle of writing record 11: part of its batch's header, then the zeros made ready.
+        let torn = Array(batch([record(11)], syncedThrough: 10).prefix(30))
         let handle = FileHandle(forWritingAtPath: path)!
         handle.seek(toFileOffset: UInt64(size))
         handle.write(Data(torn))
@@ -141,53 +155,67 @@ struct SegmentedLogTests {
         #expect(try reopened.records(from: 1).map(\.revision) == Array(UInt64(1)...25))
     }
 
-    @Test func aWholeLastRecordWithABadChecksumIsTorn() throws {
+    /// A flipped bit in the last batch, whose every sector is there: no
+    /// crash or power cut leaves that, so the start stops (where the log
+    /// before batches cut such a record off as torn).
+    @Test func aFlippedBitInAWholeLastBatchStopsTheStart() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
-        let (log, _) = try SegmentedLog.open(directory: scratch.path)
-        for revision in UInt64(1)...UInt64(5) { try log.append(record(revision)) }
-        try log.close()
-        let path = scratch.path + "/" + (try FileManager.default.contentsOfDirectory(atPath: scratch.path).first!)
-        try flipBit(path, atFromEnd: 3)
-        let (reopened, report) = try SegmentedLog.open(directory: scratch.path)
-        #expect(report.cutTail != nil)
-        #expect(reopened.lastRevision == 4)
+        let path = try tenRecords(in: scratch.path + "/wal", closed: true)
+        let offset = 16 + 9 * batchOf40
+        try flipBit(path, at: offset + 50)
+        let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: scratch.path + "/wal") }
+        guard case .corrupt(let file, let at, let reason)? = error else {
+            Issue.record("expected corruption, got \(String(describing: error))")
+            return
+        }
+        #expect(file == path && at == offset)
+        #expect(reason.contains("checksum mismatch in the batch of revisions 10–10") && reason.contains("not a power cut's"))
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == 16 + 10 * batchOf40, "nothing cut")
+        #expect(throws: StorageError.self) { try StateDirectory.verify(path: scratch.path) }
     }
 
     @Test func aFlippedBitInTheMiddleStopsTheStartWithItsPosition() throws {
         let scratch = Scratch()
         defer { scratch.remove() }
         let path = try tenRecords(in: scratch.path, closed: true)
-        // Record 5 starts at 16 + 4 × 56; flip a bit of its payload.
-        let offset = 16 + 4 * 56
-        try flipBit(path, at: offset + 20)
+        // Record 5's batch starts after four others; flip a bit of its payload.
+        let offset = 16 + 4 * batchOf40
+        try flipBit(path, at: offset + 50)
         let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: scratch.path) }
-        #expect(error == .corrupt(path: path, offset: offset, reason: "checksum mismatch in the record of revision 5"))
+        #expect(
+            error
+                == .corrupt(
+                    path: path, offset: offset,
+                    reason:
+                        "checksum mismatch in the batch of revisions 5–5; the whole batch at byte \(offset + batchOf40) (revisions 6–6) was written once revision 5 was durable"
+                ))
         // Nothing was cut.
-        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == 16 + 10 * 56)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int == 16 + 10 * batchOf40)
     }
 
-    /// A record whose length or header was damaged in the middle of the last
-    /// segment would read as one a crash cut short: its claimed end lies past
-    /// the file's, or in the zeros made ready. The whole records after it show
-    /// it is not, and nothing is cut.
-    @Test(arguments: ["a length past the file's end", "a length into the zeros made ready", "a header of zeros"])
-    func damageInTheMiddleIsNotATornTailWhenWholeRecordsFollowIt(_ damage: String) throws {
+    /// Damage in the middle of the last segment that, at the end of the log,
+    /// a power cut could have left (a header or a sector of zeros, a length
+    /// past the file's end): the whole batches after it, written once its
+    /// revision was durable, show it is not, and nothing is cut.
+    @Test(arguments: ["a length past the file's end", "a sector of zeros", "a header of zeros"])
+    func damageInTheMiddleIsNotATornTailWhenBatchesWrittenLaterFollowIt(_ damage: String) throws {
         let scratch = Scratch()
         defer { scratch.remove() }
         let wal = scratch.path + "/wal"
         // Closed, the segment ends at its last record; only synced, zeros made ready follow it.
         let path = try tenRecords(in: wal, closed: damage == "a length past the file's end")
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-        // Record 5 starts at 16 + 4 × 56.
-        let offset = 16 + 4 * 56
+        // Record 5's batch starts after four others, in the file's first sector.
+        let offset = 16 + 4 * batchOf40
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         switch damage {
         case "a header of zeros":
-            for index in offset..<(offset + 16) { bytes[index] = 0 }
+            for index in offset..<(offset + SegmentScan.batchHeaderLength) { bytes[index] = 0 }
+        case "a sector of zeros":
+            for index in offset..<512 { bytes[index] = 0 }
         default:
-            let length = damage == "a length past the file's end" ? UInt32(1 << 30) : UInt32(10 * 56 + 1_000)
-            for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: length >> UInt32(index * 8)) }
+            for index in 4..<8 { bytes[offset + index] = 0xFF }
         }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: StorageError.self) { try SegmentedLog.open(directory: wal) }
@@ -232,7 +260,7 @@ struct SegmentedLogTests {
             return
         }
         #expect(path.hasSuffix("00000000000000000001.log"))
-        #expect(offset == 16 + 10 * 56)
+        #expect(offset == 16 + 10 * batchOf40)
         #expect(reason.contains(stray))
     }
 
@@ -265,11 +293,11 @@ struct SegmentedLogTests {
             let (log, _) = try SegmentedLog.open(directory: wal)
             for revision in UInt64(1)...UInt64(10) { try log.append(record(revision)) }
             try log.sync()
-            #expect(log.size == UInt64(16 + 10 * 56))
+            #expect(log.size == UInt64(16 + 10 * batchOf40))
             // Then a crash: no close.
         }
         // Zero-filled ahead of its records when the first came.
-        let ready = 16 + 56 + Int(SegmentedLog.readyAhead)
+        let ready = 16 + batchOf40 + Int(SegmentedLog.readyAhead)
         #expect(try length(first) == ready)
         let verified = try StateDirectory.verify(path: scratch.path)
         #expect(verified.tornTail == nil)
@@ -286,13 +314,14 @@ struct SegmentedLogTests {
             let big = LogRecord(revision: 21, payload: [UInt8](repeating: 9, count: Int(SegmentedLog.readyAhead)))
             try log.append(big)
             try log.sync()
-            #expect(try length(first) == 16 + 20 * 56 + 16 + big.payload.count + Int(SegmentedLog.readyAhead))
+            let bigBatch = SegmentScan.batchOverhead + 4 + big.payload.count
+            #expect(try length(first) == 16 + 20 * batchOf40 + bigBatch + Int(SegmentedLog.readyAhead))
             try log.rotate()
-            #expect(try length(first) == 16 + 20 * 56 + 16 + big.payload.count, "a finished segment ends at its last record")
+            #expect(try length(first) == 16 + 20 * batchOf40 + bigBatch, "a finished segment ends at its last record")
             try log.append(record(22))
             try log.close()
         }
-        #expect(try length("00000000000000000022.log") == 16 + 56, "a closed log ends at its last record")
+        #expect(try length("00000000000000000022.log") == 16 + batchOf40, "a closed log ends at its last record")
         let (reopened, report) = try SegmentedLog.open(directory: wal)
         #expect(report.cutTail == nil)
         #expect(try reopened.records(from: 1).map(\.revision) == Array(UInt64(1)...22))

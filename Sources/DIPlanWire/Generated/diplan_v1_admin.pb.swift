@@ -115,47 +115,95 @@ package nonisolated struct Diplan_V1_MethodStats: Sendable {
   fileprivate var _latency: Diplan_V1_Histogram? = nil
 }
 
-package nonisolated struct Diplan_V1_StatsResponse: Sendable {
+package nonisolated struct Diplan_V1_StatsResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  package var revision: UInt64 = 0
+  package var revision: UInt64 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
 
-  package var connections: UInt32 = 0
+  package var connections: UInt32 {
+    get {_storage._connections}
+    set {_uniqueStorage()._connections = newValue}
+  }
 
-  package var connectionsTotal: UInt64 = 0
+  package var connectionsTotal: UInt64 {
+    get {_storage._connectionsTotal}
+    set {_uniqueStorage()._connectionsTotal = newValue}
+  }
 
-  package var uptimeSeconds: Int64 = 0
+  package var uptimeSeconds: Int64 {
+    get {_storage._uptimeSeconds}
+    set {_uniqueStorage()._uptimeSeconds = newValue}
+  }
 
-  package var methods: [Diplan_V1_MethodStats] = []
+  package var methods: [Diplan_V1_MethodStats] {
+    get {_storage._methods}
+    set {_uniqueStorage()._methods = newValue}
+  }
 
-  package var walBytes: UInt64 = 0
+  package var walBytes: UInt64 {
+    get {_storage._walBytes}
+    set {_uniqueStorage()._walBytes = newValue}
+  }
 
   package var fsyncLatency: Diplan_V1_Histogram {
-    get {_fsyncLatency ?? Diplan_V1_Histogram()}
-    set {_fsyncLatency = newValue}
+    get {_storage._fsyncLatency ?? Diplan_V1_Histogram()}
+    set {_uniqueStorage()._fsyncLatency = newValue}
   }
   /// Returns true if `fsyncLatency` has been explicitly set.
-  package var hasFsyncLatency: Bool {self._fsyncLatency != nil}
+  package var hasFsyncLatency: Bool {_storage._fsyncLatency != nil}
   /// Clears the value of `fsyncLatency`. Subsequent reads from it will return its default value.
-  package mutating func clearFsyncLatency() {self._fsyncLatency = nil}
+  package mutating func clearFsyncLatency() {_uniqueStorage()._fsyncLatency = nil}
 
-  package var activeHolds: UInt32 = 0
+  package var activeHolds: UInt32 {
+    get {_storage._activeHolds}
+    set {_uniqueStorage()._activeHolds = newValue}
+  }
 
-  package var watchers: UInt32 = 0
+  package var watchers: UInt32 {
+    get {_storage._watchers}
+    set {_uniqueStorage()._watchers = newValue}
+  }
 
-  package var oldestRevision: UInt64 = 0
+  package var oldestRevision: UInt64 {
+    get {_storage._oldestRevision}
+    set {_uniqueStorage()._oldestRevision = newValue}
+  }
 
-  package var durableRevision: UInt64 = 0
+  package var durableRevision: UInt64 {
+    get {_storage._durableRevision}
+    set {_uniqueStorage()._durableRevision = newValue}
+  }
 
-  package var capacityLines: UInt64 = 0
+  package var capacityLines: UInt64 {
+    get {_storage._capacityLines}
+    set {_uniqueStorage()._capacityLines = newValue}
+  }
+
+  /// How the log's records reach the disk: "direct" (O_DIRECT, under
+  /// `--fsync always` where the file system takes it), "page-cache", or
+  /// "none" (a daemon without a state directory).
+  package var walWritePath: String {
+    get {_storage._walWritePath}
+    set {_uniqueStorage()._walWritePath = newValue}
+  }
+
+  /// Torn tails the last start cut off the log (0 or 1): a write that a crash
+  /// or power cut left unfinished, never acknowledged (README, Durability).
+  package var tornTailsCut: UInt32 {
+    get {_storage._tornTailsCut}
+    set {_uniqueStorage()._tornTailsCut = newValue}
+  }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
-  fileprivate var _fsyncLatency: Diplan_V1_Histogram? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 package nonisolated struct Diplan_V1_SnapshotRequest: Sendable {
@@ -423,88 +471,160 @@ nonisolated extension Diplan_V1_MethodStats: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Diplan_V1_StatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StatsResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}connections\0\u{3}connections_total\0\u{3}uptime_seconds\0\u{1}methods\0\u{3}wal_bytes\0\u{3}fsync_latency\0\u{3}active_holds\0\u{1}watchers\0\u{3}oldest_revision\0\u{3}durable_revision\0\u{3}capacity_lines\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}connections\0\u{3}connections_total\0\u{3}uptime_seconds\0\u{1}methods\0\u{3}wal_bytes\0\u{3}fsync_latency\0\u{3}active_holds\0\u{1}watchers\0\u{3}oldest_revision\0\u{3}durable_revision\0\u{3}capacity_lines\0\u{3}wal_write_path\0\u{3}torn_tails_cut\0")
+
+  fileprivate class _StorageClass {
+    var _revision: UInt64 = 0
+    var _connections: UInt32 = 0
+    var _connectionsTotal: UInt64 = 0
+    var _uptimeSeconds: Int64 = 0
+    var _methods: [Diplan_V1_MethodStats] = []
+    var _walBytes: UInt64 = 0
+    var _fsyncLatency: Diplan_V1_Histogram? = nil
+    var _activeHolds: UInt32 = 0
+    var _watchers: UInt32 = 0
+    var _oldestRevision: UInt64 = 0
+    var _durableRevision: UInt64 = 0
+    var _capacityLines: UInt64 = 0
+    var _walWritePath: String = String()
+    var _tornTailsCut: UInt32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _revision = source._revision
+      _connections = source._connections
+      _connectionsTotal = source._connectionsTotal
+      _uptimeSeconds = source._uptimeSeconds
+      _methods = source._methods
+      _walBytes = source._walBytes
+      _fsyncLatency = source._fsyncLatency
+      _activeHolds = source._activeHolds
+      _watchers = source._watchers
+      _oldestRevision = source._oldestRevision
+      _durableRevision = source._durableRevision
+      _capacityLines = source._capacityLines
+      _walWritePath = source._walWritePath
+      _tornTailsCut = source._tornTailsCut
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.connections) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.connectionsTotal) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.uptimeSeconds) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.methods) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.walBytes) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._fsyncLatency) }()
-      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.activeHolds) }()
-      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.watchers) }()
-      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.oldestRevision) }()
-      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.durableRevision) }()
-      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.capacityLines) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._revision) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._connections) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._connectionsTotal) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._uptimeSeconds) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._methods) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._walBytes) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._fsyncLatency) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._activeHolds) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._watchers) }()
+        case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._oldestRevision) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._durableRevision) }()
+        case 12: try { try decoder.decodeSingularUInt64Field(value: &_storage._capacityLines) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._walWritePath) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._tornTailsCut) }()
+        default: break
+        }
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.revision != 0 {
-      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 1)
-    }
-    if self.connections != 0 {
-      try visitor.visitSingularUInt32Field(value: self.connections, fieldNumber: 2)
-    }
-    if self.connectionsTotal != 0 {
-      try visitor.visitSingularUInt64Field(value: self.connectionsTotal, fieldNumber: 3)
-    }
-    if self.uptimeSeconds != 0 {
-      try visitor.visitSingularInt64Field(value: self.uptimeSeconds, fieldNumber: 4)
-    }
-    if !self.methods.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.methods, fieldNumber: 5)
-    }
-    if self.walBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.walBytes, fieldNumber: 6)
-    }
-    try { if let v = self._fsyncLatency {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if self.activeHolds != 0 {
-      try visitor.visitSingularUInt32Field(value: self.activeHolds, fieldNumber: 8)
-    }
-    if self.watchers != 0 {
-      try visitor.visitSingularUInt32Field(value: self.watchers, fieldNumber: 9)
-    }
-    if self.oldestRevision != 0 {
-      try visitor.visitSingularUInt64Field(value: self.oldestRevision, fieldNumber: 10)
-    }
-    if self.durableRevision != 0 {
-      try visitor.visitSingularUInt64Field(value: self.durableRevision, fieldNumber: 11)
-    }
-    if self.capacityLines != 0 {
-      try visitor.visitSingularUInt64Field(value: self.capacityLines, fieldNumber: 12)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._revision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._revision, fieldNumber: 1)
+      }
+      if _storage._connections != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._connections, fieldNumber: 2)
+      }
+      if _storage._connectionsTotal != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._connectionsTotal, fieldNumber: 3)
+      }
+      if _storage._uptimeSeconds != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._uptimeSeconds, fieldNumber: 4)
+      }
+      if !_storage._methods.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._methods, fieldNumber: 5)
+      }
+      if _storage._walBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._walBytes, fieldNumber: 6)
+      }
+      try { if let v = _storage._fsyncLatency {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._activeHolds != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._activeHolds, fieldNumber: 8)
+      }
+      if _storage._watchers != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._watchers, fieldNumber: 9)
+      }
+      if _storage._oldestRevision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._oldestRevision, fieldNumber: 10)
+      }
+      if _storage._durableRevision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._durableRevision, fieldNumber: 11)
+      }
+      if _storage._capacityLines != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._capacityLines, fieldNumber: 12)
+      }
+      if !_storage._walWritePath.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._walWritePath, fieldNumber: 13)
+      }
+      if _storage._tornTailsCut != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._tornTailsCut, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Diplan_V1_StatsResponse, rhs: Diplan_V1_StatsResponse) -> Bool {
-    if lhs.revision != rhs.revision {return false}
-    if lhs.connections != rhs.connections {return false}
-    if lhs.connectionsTotal != rhs.connectionsTotal {return false}
-    if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
-    if lhs.methods != rhs.methods {return false}
-    if lhs.walBytes != rhs.walBytes {return false}
-    if lhs._fsyncLatency != rhs._fsyncLatency {return false}
-    if lhs.activeHolds != rhs.activeHolds {return false}
-    if lhs.watchers != rhs.watchers {return false}
-    if lhs.oldestRevision != rhs.oldestRevision {return false}
-    if lhs.durableRevision != rhs.durableRevision {return false}
-    if lhs.capacityLines != rhs.capacityLines {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._revision != rhs_storage._revision {return false}
+        if _storage._connections != rhs_storage._connections {return false}
+        if _storage._connectionsTotal != rhs_storage._connectionsTotal {return false}
+        if _storage._uptimeSeconds != rhs_storage._uptimeSeconds {return false}
+        if _storage._methods != rhs_storage._methods {return false}
+        if _storage._walBytes != rhs_storage._walBytes {return false}
+        if _storage._fsyncLatency != rhs_storage._fsyncLatency {return false}
+        if _storage._activeHolds != rhs_storage._activeHolds {return false}
+        if _storage._watchers != rhs_storage._watchers {return false}
+        if _storage._oldestRevision != rhs_storage._oldestRevision {return false}
+        if _storage._durableRevision != rhs_storage._durableRevision {return false}
+        if _storage._capacityLines != rhs_storage._capacityLines {return false}
+        if _storage._walWritePath != rhs_storage._walWritePath {return false}
+        if _storage._tornTailsCut != rhs_storage._tornTailsCut {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -814,7 +814,7 @@ const ProtobufCMessageDescriptor diplan__v1__method_stats__descriptor =
   (ProtobufCMessageInit) diplan__v1__method_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__stats_response__field_descriptors[12] =
+static const ProtobufCFieldDescriptor diplan__v1__stats_response__field_descriptors[14] =
 {
   {
     "revision",
@@ -960,6 +960,30 @@ static const ProtobufCFieldDescriptor diplan__v1__stats_response__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "wal_write_path",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__StatsResponse, wal_write_path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "torn_tails_cut",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__StatsResponse, torn_tails_cut),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__stats_response__field_indices_by_name[] = {
   7,   /* field[7] = active_holds */
@@ -971,14 +995,16 @@ static const unsigned diplan__v1__stats_response__field_indices_by_name[] = {
   4,   /* field[4] = methods */
   9,   /* field[9] = oldest_revision */
   0,   /* field[0] = revision */
+  13,   /* field[13] = torn_tails_cut */
   3,   /* field[3] = uptime_seconds */
   5,   /* field[5] = wal_bytes */
+  12,   /* field[12] = wal_write_path */
   8,   /* field[8] = watchers */
 };
 static const ProtobufCIntRange diplan__v1__stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor diplan__v1__stats_response__descriptor =
 {
@@ -988,7 +1014,7 @@ const ProtobufCMessageDescriptor diplan__v1__stats_response__descriptor =
   "Diplan__V1__StatsResponse",
   "diplan.v1",
   sizeof(Diplan__V1__StatsResponse),
-  12,
+  14,
   diplan__v1__stats_response__field_descriptors,
   diplan__v1__stats_response__field_indices_by_name,
   1,  diplan__v1__stats_response__number_ranges,

@@ -121,10 +121,21 @@ struct  Diplan__V1__StatsResponse
   uint64_t oldest_revision;
   uint64_t durable_revision;
   uint64_t capacity_lines;
+  /*
+   * How the log's records reach the disk: "direct" (O_DIRECT, under
+   * `--fsync always` where the file system takes it), "page-cache", or
+   * "none" (a daemon without a state directory).
+   */
+  char *wal_write_path;
+  /*
+   * Torn tails the last start cut off the log (0 or 1): a write that a crash
+   * or power cut left unfinished, never acknowledged (README, Durability).
+   */
+  uint32_t torn_tails_cut;
 };
 #define DIPLAN__V1__STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__stats_response__descriptor) \
-    , 0, 0, 0, 0, 0,NULL, 0, NULL, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0,NULL, 0, NULL, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Diplan__V1__SnapshotRequest
