@@ -88,7 +88,7 @@ package enum StateRecovery {
                 ])
             let store = StateStore(
                 state, log: log, directory: directory, options: options, history: history, tornTailsCut: tornTailsCut,
-                logger: logger)
+                recordsSinceSnapshot: recovery.records.count, logger: logger)
             if state.revision == 0 {
                 try loadEmbeddedDataset(into: store, logger: logger)
             }

@@ -41,6 +41,8 @@ package enum StoreError: Error, Sendable {
 package final class StateStore: Sendable {
     struct Core {
         var plan: PlanState
+        /// Counted from the last snapshot, not from this start: a daemon restarted more often than every
+        /// `snapshotEveryRecords` changes still snapshots, and its log and its starts stay bounded.
         var recordsSinceSnapshot = 0
     }
 
@@ -135,14 +137,15 @@ package final class StateStore: Sendable {
     /// A store over `state`, logging to `log` (nil: memory only) in `directory` (nil: no snapshots).
     package init(
         _ state: PlanState = PlanState(), log: (any ChangeLog)? = nil, directory: StateDirectory? = nil,
-        options: Options = Options(), history: [Change] = [], tornTailsCut: Int = 0,
+        options: Options = Options(), history: [Change] = [], tornTailsCut: Int = 0, recordsSinceSnapshot: Int = 0,
         logger: Logger = Logger(label: "diplan.store")
     ) {
         self.tornTailsCut = tornTailsCut
         hub = WatchHub(
             revision: state.revision, history: history.map { ($0, state.scopes(of: $0)) }, historyLimit: options.watchHistory,
             queueLimit: options.watchQueue, logger: logger)
-        core = ReadWriteLock(Core(plan: state))
+        let snapshotDue = options.snapshotEveryRecords > 0 && recordsSinceSnapshot >= options.snapshotEveryRecords
+        core = ReadWriteLock(Core(plan: state, recordsSinceSnapshot: snapshotDue ? 0 : recordsSinceSnapshot))
         gate = Condition(Gate(written: state.revision, durable: state.revision))
         visible = Atomic(state.revision)
         self.log = log
@@ -153,6 +156,8 @@ package final class StateStore: Sendable {
             Posix.spawn { [self] in commitLoop() }
             Posix.spawn { [self] in completionLoop() }
             if directory != nil { Posix.spawn { [self] in snapshotLoop() } }
+            // The log replayed at this start already warrants one.
+            if snapshotDue { snapshots.update { $0.requested = true } }
         }
     }
 

@@ -157,6 +157,38 @@ struct DurabilityTests {
         #expect(daemon.log.contains("wal_write_path=direct"))
     }
 
+    /// A daemon SIGKILLed before it makes `--snapshot-every` changes in any
+    /// one run still snapshots: the changes replayed at a start count. Its
+    /// log, and what each start replays, stay bounded (before, every start
+    /// replayed every change since the first: 60, 120, 180, …).
+    @Test func aDaemonKilledOftenStillSnapshotsAndItsLogStaysBounded() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var replayed: [Int] = []
+        for run in 0..<7 {
+            let daemon = try TestDaemon(
+                arguments: ["--snapshot-every", "100", "--snapshot-log-growth", "0"], directory: directory)
+            let client = try daemon.client()
+            for value in 1...60 {
+                try await client.apply(
+                    .upsertCapacityLine(Self.line("ludza", .dayCareCentre, planned: UInt32(run * 100 + value))))
+            }
+            client.close()
+            daemon.stop(signal: SIGKILL)
+            let recovered = daemon.log.split(separator: "\n").first { $0.contains("state recovered") } ?? ""
+            replayed.append(
+                recovered.split(separator: " ").first { $0.hasPrefix("records=") }.flatMap { Int($0.dropFirst(8)) } ?? -1)
+        }
+        // Each start replays what came after the last snapshot: fewer than 100 changes, and the 60 of the run before.
+        #expect(replayed.allSatisfy { $0 >= 0 && $0 < 160 }, "records replayed at each start: \(replayed)")
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: directory.path("state/snap")).filter {
+            $0.hasSuffix(".snap")
+        }
+        #expect(!snapshots.isEmpty)
+        let report = try StateDirectory.verify(path: directory.path("state"))
+        #expect(report.lastRevision - (report.snapshotRevision ?? 0) < 160)
+    }
+
     /// A state directory written by the release before batches (the log's
     /// format 1: Tests/Fixtures/state-v1, made by that daemon: the embedded
     /// dataset, two lines set, a snapshot between them, a hold placed) loads
