@@ -281,6 +281,15 @@ final class Connection: Sendable {
     ) -> Bool {
         switch action {
         case .call(let frame):
+            // As HTTP/2 treats a reused stream id: an answer under that id could belong to either call.
+            if server.streams.contains(connection: id, callID: frame.callID) {
+                return perform(
+                    .closeWithError(
+                        RPCError(
+                            .invalidArgument,
+                            "call id \(frame.callID) is already in flight on this connection (an open stream); a call id may be reused only once its call has ended"
+                        )), arrival: arrival, lastRoute: &lastRoute)
+            }
             call(frame, arrival: arrival, lastRoute: &lastRoute)
             return true
         case .cancel(let callID):
@@ -419,9 +428,6 @@ final class Connection: Sendable {
             let limit = server.configuration.maximumStreamsPerConnection
             guard server.streams.count(connection: id) < limit else {
                 return fail(RPCError(.resourceExhausted, "this connection has \(limit) streams open, the most allowed"))
-            }
-            guard !server.streams.contains(connection: id, callID: callID) else {
-                return fail(RPCError(.invalidArgument, "call id \(callID) is already in flight on this connection"))
             }
             let stream = ResponseStream(callID: callID, writer: writer)
             reading.startedStream = true

@@ -100,6 +100,30 @@ struct WatchTests {
         }
     }
 
+    /// A call that reuses the id of a stream still open is a protocol error,
+    /// answered on call id 0 before the connection closes — never an answer
+    /// under that id, which the client could take for the stream's end.
+    @Test func aCallThatReusesTheIdOfAnOpenStreamClosesTheConnection() async throws {
+        try await withDaemon { daemon, client in
+            let raw = try RawConnection(daemon.socketPath)
+            Self.watch(raw, id: 7, from: 0)
+            _ = try Self.next(raw)
+            raw.call(7, Method.Plans.queryCapacity, Diplan_V1_QueryCapacityRequest())
+            let frame = try raw.frame()
+            #expect(frame.callID == 0 && frame.endOfStream)
+            #expect(frame.status.code == StatusCode.invalidArgument.rawValue)
+            #expect(frame.status.message.contains("call id 7 is already in flight"))
+            #expect(raw.read(timeout: 10) == .closed)
+            // Another connection's stream of the same id is its own.
+            let other = try RawConnection(daemon.socketPath)
+            Self.watch(other, id: 7, from: 0)
+            _ = try Self.next(other)
+            other.call(8, Method.Plans.queryCapacity, Diplan_V1_QueryCapacityRequest())
+            #expect(try other.frame().callID == 8)
+            _ = client
+        }
+    }
+
     @Test func filtersAndProgress() async throws {
         try await withDaemon { daemon, client in
             let filtered = try RawConnection(daemon.socketPath)

@@ -177,6 +177,9 @@ package nonisolated struct Diplan_Rpc_V1_RequestFrame: Sendable {
   // methods supported on all messages.
 
   /// Chosen by the client, unique among the calls in flight on a connection.
+  /// A call that reuses the id of a stream still open on the connection is a
+  /// protocol error, as a reused stream id is in HTTP/2: the daemon answers
+  /// INVALID_ARGUMENT on call id 0 and closes the connection.
   package var callID: UInt64 = 0
 
   /// "/package.Service/Method", e.g. "/diplan.v1.Plans/QueryCapacity".

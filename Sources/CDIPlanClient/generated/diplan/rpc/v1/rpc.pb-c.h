@@ -84,6 +84,9 @@ struct  Diplan__Rpc__V1__RequestFrame
   ProtobufCMessage base;
   /*
    * Chosen by the client, unique among the calls in flight on a connection.
+   * A call that reuses the id of a stream still open on the connection is a
+   * protocol error, as a reused stream id is in HTTP/2: the daemon answers
+   * INVALID_ARGUMENT on call id 0 and closes the connection.
    */
   uint64_t call_id;
   /*
