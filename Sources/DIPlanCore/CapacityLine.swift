@@ -100,3 +100,35 @@ public struct LineKey: Sendable, Hashable, Comparable, CustomStringConvertible {
             < (rhs.planID, rhs.municipalityID, rhs.targetGroup, rhs.serviceType)
     }
 }
+
+extension CapacityLine {
+    /// The fields of a line an update may set on their own; the key, `held`
+    /// and `revision` are never set so.
+    public struct Fields: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        public static let planned = Fields(rawValue: 1 << 0)
+        public static let existing = Fields(rawValue: 1 << 1)
+        public static let occupied = Fields(rawValue: 1 << 2)
+        public static let assessedNeed = Fields(rawValue: 1 << 3)
+        public static let plannedCost = Fields(rawValue: 1 << 4)
+        public static let updated = Fields(rawValue: 1 << 5)
+        public static let source = Fields(rawValue: 1 << 6)
+        /// The figures: setting any of them dates the line today, unless `updated` is set too.
+        public static let figures: Fields = [.planned, .existing, .occupied, .assessedNeed, .plannedCost]
+    }
+
+    /// This line with the `fields` of `other`, and its own others.
+    public func setting(_ fields: Fields, from other: CapacityLine) -> CapacityLine {
+        var line = self
+        if fields.contains(.planned) { line.planned = other.planned }
+        if fields.contains(.existing) { line.existing = other.existing }
+        if fields.contains(.occupied) { line.occupied = other.occupied }
+        if fields.contains(.assessedNeed) { line.assessedNeed = other.assessedNeed }
+        if fields.contains(.plannedCost) { line.plannedCostCents = other.plannedCostCents }
+        if fields.contains(.updated) { line.updated = other.updated }
+        if fields.contains(.source) { line.source = other.source }
+        return line
+    }
+}

@@ -30,7 +30,9 @@ public enum Update: Sendable, Hashable {
     /// or changes its descriptive fields.
     case upsertPlan(Plan, draftingDate: CalendarDate? = nil, Expectation? = nil)
     case setPlanTarget(PlanTarget, Expectation? = nil)
-    case upsertCapacityLine(CapacityLine, Expectation? = nil)
+    /// Sets `only` the given fields of a line (those of a new line not named
+    /// are unknown), or with nil replaces the whole line.
+    case upsertCapacityLine(CapacityLine, Expectation? = nil, only: CapacityLine.Fields? = nil)
     case deleteCapacityLine(LineKey, Expectation? = nil)
     case upsertFacility(Facility, Expectation? = nil)
     case upsertProject(Project, Expectation? = nil)

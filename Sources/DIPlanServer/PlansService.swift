@@ -169,6 +169,14 @@ package enum PlansService {
             let today = CalendarDate.utc(unixSeconds: unixMillis / 1000)
             // Line figures sent without a date are true today; an import keeps its dataset's dates as they are.
             let updates = dated ? updates.map { $0.datingLine(today) } : updates
+            for update in updates {
+                if case .upsertCapacityLine(let line, _, let fields) = update, fields?.contains(.updated) ?? true,
+                    let updated = line.updated, today.isSurelyBefore(updated)
+                {
+                    throw RPCError(
+                        .invalidArgument, "line.updated: \(updated) is in the future (today is \(today), UTC)")
+                }
+            }
             let change: Change
             do throws(StoreError) {
                 // The connection holds the answer back until the change is durable (Connection.answer).
@@ -277,11 +285,19 @@ package func domain<T>(_ body: () throws(DomainError) -> T) throws(RPCError) -> 
 }
 
 extension Update {
-    /// The update with a line's missing `updated` date set to `today`.
+    /// The update with a line's `updated` date set to `today` where it sets
+    /// figures without one: a whole line without a date, or figures without
+    /// `updated` named.
     func datingLine(_ today: CalendarDate) -> Update {
-        guard case .upsertCapacityLine(var line, let expectation) = self, line.updated == nil else { return self }
+        guard case .upsertCapacityLine(var line, let expectation, let fields) = self else { return self }
+        guard let fields else {
+            guard line.updated == nil else { return self }
+            line.updated = today
+            return .upsertCapacityLine(line, expectation)
+        }
+        guard !fields.contains(.updated), !fields.isDisjoint(with: .figures) else { return self }
         line.updated = today
-        return .upsertCapacityLine(line, expectation)
+        return .upsertCapacityLine(line, expectation, only: fields.union(.updated))
     }
 }
 

@@ -54,3 +54,40 @@ extension CapacityLine {
             revision: message.revision)
     }
 }
+
+extension CapacityLine.Fields {
+    /// The fields and their numbers on the wire (`diplan.v1.LineField`), in order.
+    static let wire: [(CapacityLine.Fields, Diplan_V1_LineField)] = [
+        (.planned, .planned), (.existing, .existing), (.occupied, .occupied), (.assessedNeed, .assessedNeed),
+        (.plannedCost, .plannedCost), (.updated, .updated), (.source, .source),
+    ]
+
+    /// The fields an `UpsertCapacityLineRequest` names; nil when it replaces the whole line.
+    package init?(proto fields: [Diplan_V1_LineField], replace: Bool) throws(DomainError) {
+        if replace {
+            guard fields.isEmpty else {
+                throw .invalidArgument(field: "fields", rule: "must be empty when replace is set (it replaces the whole line)")
+            }
+            return nil
+        }
+        guard !fields.isEmpty else {
+            throw .invalidArgument(
+                field: "fields", rule: "names no field: name the fields to set, or set replace to replace the whole line")
+        }
+        self = []
+        for field in fields {
+            guard let (value, _) = Self.wire.first(where: { $0.1 == field }) else {
+                throw .invalidArgument(field: "fields", rule: "\(field) is not a field of a line that can be set")
+            }
+            insert(value)
+        }
+    }
+
+    package var proto: [Diplan_V1_LineField] { Self.wire.filter { contains($0.0) }.map(\.1) }
+
+    /// One field by its number on the wire; nil for UNSPECIFIED and numbers not known.
+    init?(wire value: UInt64) {
+        guard let (field, _) = Self.wire.first(where: { UInt64($0.1.rawValue) == value }) else { return nil }
+        self = field
+    }
+}

@@ -114,7 +114,9 @@ extension Update {
 
     package init(proto request: Diplan_V1_UpsertCapacityLineRequest) throws(DomainError) {
         guard request.hasLine else { throw .invalidArgument(field: "line", rule: "is required") }
-        self = .upsertCapacityLine(try CapacityLine(proto: request.line), request.expectation)
+        self = .upsertCapacityLine(
+            try CapacityLine(proto: request.line), request.expectation,
+            only: try CapacityLine.Fields(proto: request.fields, replace: request.replace))
     }
 
     package init(proto request: Diplan_V1_DeleteCapacityLineRequest) throws(DomainError) {

@@ -31,9 +31,10 @@ extension Update {
             request.target = target.proto
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.setPlanTarget = request
-        case .upsertCapacityLine(let line, let expectation):
+        case .upsertCapacityLine(let line, let expectation, let fields):
             var request = Diplan_V1_UpsertCapacityLineRequest()
             request.line = line.proto
+            if let fields { request.fields = fields.proto } else { request.replace = true }
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.upsertCapacityLine = request
         case .deleteCapacityLine(let key, let expectation):

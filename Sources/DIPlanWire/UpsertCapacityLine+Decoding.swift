@@ -6,7 +6,8 @@ extension Update {
     /// anything else (a field given twice, a malformed one, a wire type its
     /// field does not take, an unknown field, invalid UTF-8, an enum value
     /// unknown or UNSPECIFIED, a count past uint32, a date that does not
-    /// parse, no line), which the caller then decodes with swift-protobuf and
+    /// parse, no line, not exactly one of fields named and replace), which
+    /// the caller then decodes with swift-protobuf and
     /// `init(proto:)` for their errors. Where both decode, they give the same
     /// update (a property test holds them to it).
     package init?(wellFormedUpsertCapacityLine bytes: UnsafeRawBufferPointer) {
@@ -14,12 +15,28 @@ extension Update {
         var seen = FieldsSeen()
         var lineRange: Range<Int>?
         var expectation: Expectation?
+        var fields: CapacityLine.Fields = []
+        var replace = false
         while !reader.atEnd {
             guard let (number, wireType) = reader.field(), seen.first(number) else { return nil }
             switch (number, wireType) {
             case (1, 2):
                 guard let range = reader.delimited() else { return nil }
                 lineRange = range
+            case (2, 2):
+                // The fields, packed (as proto3 writes repeated enums).
+                guard let range = reader.delimited() else { return nil }
+                var packed = ProtoReader(bytes, range: range)
+                while !packed.atEnd {
+                    guard let value = packed.varint(), let field = CapacityLine.Fields(wire: value) else { return nil }
+                    fields.insert(field)
+                }
+            case (2, 0):
+                guard let value = reader.varint(), let field = CapacityLine.Fields(wire: value) else { return nil }
+                fields.insert(field)
+            case (3, 0):
+                guard let value = reader.varint() else { return nil }
+                replace = value != 0
             case (14, 0), (15, 0):
                 // The `expected` oneof: given both ways, the last wins, as in swift-protobuf.
                 guard let value = reader.varint() else { return nil }
@@ -28,8 +45,9 @@ extension Update {
                 return nil
             }
         }
-        guard let lineRange, let line = CapacityLine(wellFormed: ProtoReader(bytes, range: lineRange)) else { return nil }
-        self = .upsertCapacityLine(line, expectation)
+        guard replace == fields.isEmpty, let lineRange, let line = CapacityLine(wellFormed: ProtoReader(bytes, range: lineRange))
+        else { return nil }
+        self = .upsertCapacityLine(line, expectation, only: replace ? nil : fields)
     }
 }
 

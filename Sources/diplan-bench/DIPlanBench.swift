@@ -63,6 +63,7 @@ struct DIPlanBench: AsyncParsableCommand {
             request.line.planned = 1_000_000
             request.line.existing = 1_000_000
             request.line.occupied = 0
+            request.replace = true
             _ = try await client.call(
                 Method.Plans.upsertCapacityLine, request, as: Diplan_V1_UpsertCapacityLineResponse.self)
         }

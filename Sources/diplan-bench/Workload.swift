@@ -99,9 +99,11 @@ struct RequestSource {
     }
 
     private func update() -> [UInt8] {
+        // A partial update, as a local service reports one figure: the line's others are kept.
         var request = Diplan_V1_UpsertCapacityLineRequest()
         request.line = BenchLines.line(BenchLines.updated)
         request.line.planned = UInt32(sequence % 1_000)
+        request.fields = [.planned]
         return Self.body(Method.Plans.upsertCapacityLine, request)
     }
 

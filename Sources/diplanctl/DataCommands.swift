@@ -26,7 +26,7 @@ struct ApplyCommand: AsyncParsableCommand {
               {"expectedRevision": "12", "updates": [
                 {"upsertCapacityLine": {"line": {"planId": "latgale-2017-2020", "municipalityId": "ludza",
                   "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_FT_CHILDREN",
-                  "planned": 12, "source": "Ludza, 2024"}}}]}
+                  "planned": 12, "source": "Ludza, 2024"}, "fields": ["LINE_FIELD_PLANNED", "LINE_FIELD_SOURCE"]}}]}
             """)
 
     @OptionGroup var connection: ConnectionOptions

@@ -133,11 +133,17 @@ struct LineCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create or replace a capacity line. Figures left out are unknown.",
+            abstract: "Set figures of a capacity line; the others keep their values.",
             discussion: """
-                Example:
+                Only the figures given change (a new line's others are unknown; ? sets one to unknown).
+                Figures set without --updated are dated today. --replace replaces the whole line:
+                every figure left out becomes unknown.
+
+                Examples:
                   diplanctl line set --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children \\
-                      --planned 12 --existing 12 --occupied 9 --source "Ludza social service, 2024-03"
+                      --occupied 9 --source "Ludza social service, 2024-03"
+                  diplanctl line set --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children \\
+                      --replace --planned 12 --existing 12 --occupied 9 --source "Ludza social service, 2024-03"
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -148,8 +154,30 @@ struct LineCommand: AsyncParsableCommand {
         @Option(help: "Occupied places.") var occupied: KnownCount?
         @Option(help: "Assessed need (an aggregate count).") var need: KnownCount?
         @Option(name: .customLong("cost-cents"), help: "Planned eligible cost, euro cents.") var costCents: Int64?
-        @Option(help: "When the figures were true (default: today).") var updated: CalendarDate?
-        @Option(help: "Where the figures come from.") var source = ""
+        @Option(help: "When the figures were true, YYYY[-MM[-DD]] (default: today).") var updated: CalendarDate?
+        @Option(help: "Where the figures come from.") var source: String?
+        @Flag(help: "Replace the whole line: figures left out become unknown.") var replace = false
+
+        /// The fields the flags given set.
+        var fields: CapacityLine.Fields {
+            var fields: CapacityLine.Fields = []
+            if planned != nil { fields.insert(.planned) }
+            if existing != nil { fields.insert(.existing) }
+            if occupied != nil { fields.insert(.occupied) }
+            if need != nil { fields.insert(.assessedNeed) }
+            if costCents != nil { fields.insert(.plannedCost) }
+            if updated != nil { fields.insert(.updated) }
+            if source != nil { fields.insert(.source) }
+            return fields
+        }
+
+        func validate() throws {
+            guard replace || !fields.isEmpty else {
+                throw ValidationError(
+                    "name a figure to set (--planned, --existing, --occupied, --need, --cost-cents, --updated, --source), or --replace to replace the whole line"
+                )
+            }
+        }
 
         func run() async throws {
             try await calling { () throws(RPCError) in
@@ -157,8 +185,9 @@ struct LineCommand: AsyncParsableCommand {
                 request.line =
                     CapacityLine(
                         key: line.key, planned: planned?.value, existing: existing?.value, occupied: occupied?.value,
-                        assessedNeed: need?.value, plannedCostCents: costCents, updated: updated, source: source
+                        assessedNeed: need?.value, plannedCostCents: costCents, updated: updated, source: source ?? ""
                     ).proto
+                if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(
                     state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(

@@ -12,6 +12,31 @@ struct TransactionTests {
         #expect(state.line(Fixture.key())?.revision == start + 1)
     }
 
+    /// An update of some fields keeps the line's others; a new line's are
+    /// unknown; the line as a whole must still hold, or nothing changes.
+    @Test func anUpdateOfSomeFieldsKeepsTheOthers() throws {
+        var state = try Fixture.state()
+        try state.apply(.upsertCapacityLine(Fixture.line()))
+        try state.apply(.upsertCapacityLine(CapacityLine(key: Fixture.key(), occupied: 7), only: .occupied))
+        let line = try #require(state.line(Fixture.key()))
+        #expect([line.planned, line.existing, line.occupied, line.assessedNeed] == [10, 8, 7, 12])
+        #expect(line.plannedCostCents == 100_000_00 && line.source == "test")
+        // Named and left empty: unknown.
+        try state.apply(.upsertCapacityLine(CapacityLine(key: Fixture.key()), only: [.assessedNeed, .source]))
+        #expect(state.line(Fixture.key())?.assessedNeed == nil && state.line(Fixture.key())?.source == "")
+        #expect(state.line(Fixture.key())?.planned == 10)
+        // A new line: only what is named.
+        try state.apply(.upsertCapacityLine(CapacityLine(key: Fixture.key("balvi"), planned: 4, existing: 9), only: .planned))
+        let new = try #require(state.line(Fixture.key("balvi")))
+        #expect(new.planned == 4 && new.existing == nil)
+        // Occupied past existing, once merged: refused, and nothing changes.
+        let before = state.observable
+        #expect(throws: DomainError.self) {
+            try state.apply(.upsertCapacityLine(CapacityLine(key: Fixture.key(), occupied: 9), only: .occupied))
+        }
+        #expect(state.observable == before)
+    }
+
     @Test func oneBadUpdateAppliesNothing() throws {
         var state = try Fixture.state()
         let before = state.observable

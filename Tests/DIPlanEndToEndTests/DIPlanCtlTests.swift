@@ -45,6 +45,62 @@ struct DIPlanCtlTests {
         }
     }
 
+    /// The edit a municipal service makes most: one figure reported, the
+    /// others and the source kept — through `line set`, and through `call`
+    /// with the fields named; only `--replace` blanks what it leaves out.
+    @Test func aFigureReportedAloneKeepsTheOthers() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let key = [
+                "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
+            ]
+            func line() throws -> [String: Any] {
+                let out = try diplanctl(["export", "--plan", "latgale-2017-2020", "-o", "json"], socket: socket).out
+                let dataset = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+                let lines = dataset?["lines"] as? [[String: Any]] ?? []
+                return lines.first {
+                    $0["municipalityId"] as? String == "ludza" && $0["serviceType"] as? String == "SERVICE_TYPE_DAY_CARE_CENTRE"
+                        && $0["targetGroup"] as? String == "TARGET_GROUP_FT_CHILDREN"
+                } ?? [:]
+            }
+            func figures() throws -> [Int?] {
+                let line = try line()
+                return ["planned", "existing", "occupied"].map { line[$0] as? Int }
+            }
+            let set = try diplanctl(
+                ["line", "set"] + key + ["--planned", "12", "--existing", "10", "--source", "Ludza social service"],
+                socket: socket)
+            #expect(set.status == 0, "\(set.err)")
+            let occupied = try diplanctl(["line", "set"] + key + ["--occupied", "7"], socket: socket)
+            #expect(occupied.status == 0, "\(occupied.err)")
+            #expect(try figures() == [12, 10, 7])
+            #expect(try line()["source"] as? String == "Ludza social service")
+
+            // The same through `call`, with the field named on the wire.
+            let call = try diplanctl(
+                [
+                    "call", "diplan.v1.Plans/UpsertCapacityLine",
+                    """
+                    {"line": {"planId": "latgale-2017-2020", "municipalityId": "ludza", "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE",
+                      "targetGroup": "TARGET_GROUP_FT_CHILDREN", "occupied": 8}, "fields": ["LINE_FIELD_OCCUPIED"]}
+                    """,
+                ], socket: socket)
+            #expect(call.status == 0, "\(call.err)")
+            #expect(try figures() == [12, 10, 8])
+            #expect(try line()["source"] as? String == "Ludza social service")
+
+            // Naming nothing is refused before it is sent, and changes nothing.
+            let nothing = try diplanctl(["line", "set"] + key, socket: socket)
+            #expect(nothing.status != 0 && nothing.err.contains("--replace"))
+            // `?` sets one figure to unknown; --replace blanks every figure left out.
+            #expect(try diplanctl(["line", "set"] + key + ["--existing", "?"], socket: socket).status == 0)
+            #expect(try figures() == [12, nil, 8])
+            #expect(try diplanctl(["line", "set"] + key + ["--replace", "--planned", "12"], socket: socket).status == 0)
+            #expect(try figures() == [12, nil, nil])
+            #expect(try line()["source"] == nil)
+        }
+    }
+
     @Test func updatesAndTheirExitCodes() async throws {
         try await withDaemon { daemon, _ in
             let socket = daemon.socketPath
@@ -63,7 +119,7 @@ struct DIPlanCtlTests {
             let invalid = try diplanctl(
                 [
                     "line", "set", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "youth-home", "--group",
-                    "grt-adults",
+                    "grt-adults", "--planned", "1",
                 ],
                 socket: socket)
             #expect(invalid.status == 3)
@@ -96,9 +152,11 @@ struct DIPlanCtlTests {
             let transaction = """
                 {"updates": [
                   {"upsertCapacityLine": {"line": {"planId": "latgale-2017-2020", "municipalityId": "zilupe",
-                    "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_GRT_ADULTS", "planned": 10}}},
+                    "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_GRT_ADULTS", "planned": 10},
+                    "fields": ["LINE_FIELD_PLANNED"]}},
                   {"upsertCapacityLine": {"line": {"planId": "latgale-2017-2020", "municipalityId": "cibla",
-                    "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_GRT_ADULTS", "planned": 6}}}]}
+                    "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_GRT_ADULTS", "planned": 6},
+                    "replace": true}}]}
                 """
             let applied = try diplanctl(["apply", "-"], socket: socket, input: transaction)
             #expect(applied.status == 0, "\(applied.err)")

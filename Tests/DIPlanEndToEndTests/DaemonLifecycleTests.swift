@@ -123,6 +123,7 @@ struct DaemonLifecycleTests {
         for index in 0..<count {
             var request = Diplan_V1_UpsertCapacityLineRequest()
             request.line = DurabilityTests.line("ludza", .dayCareCentre, planned: UInt32(index + 1)).proto
+            request.fields = [.planned]
             raw.call(UInt64(index + 1), Method.Plans.upsertCapacityLine, request)
         }
         _ = try raw.frame()

@@ -225,6 +225,7 @@ struct BadInputTests {
             request.line.serviceType = .dayCareCentre
             request.line.targetGroup = .ftChildren
             request.line.planned = 77
+            request.fields = [.planned]
             var frame = Diplan_Rpc_V1_RequestFrame()
             frame.callID = 1
             frame.method = Method.Plans.upsertCapacityLine

@@ -111,6 +111,7 @@ struct ServingTests {
         for id in first..<first + count {
             var request = Diplan_V1_UpsertCapacityLineRequest()
             request.line = DurabilityTests.line("ludza", .dayCareCentre, planned: UInt32(1_000 + id)).proto
+            request.fields = [.planned]
             bytes += try frame(UInt64(id), Method.Plans.upsertCapacityLine, try request.serializedData())
         }
         return bytes
@@ -391,6 +392,7 @@ struct ServingTests {
             line.line.serviceType = .dayCareCentre
             line.line.targetGroup = .ftChildren
             line.line.source = "serving test"
+            line.replace = true
             for round in 1...5 {
                 for (index, connection) in connections.enumerated() {
                     let callID = UInt64(round * 1000 + index)

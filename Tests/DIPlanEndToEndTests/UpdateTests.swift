@@ -81,6 +81,7 @@ struct UpdateTests {
                     CapacityLine(
                         key: LineKey(planID: plan, municipalityID: "skrunda", serviceType: .respite, targetGroup: .ftChildren)
                     ).proto
+                request.replace = true
                 return request
             }, expected: .failedPrecondition),
         Case(
@@ -88,6 +89,7 @@ struct UpdateTests {
             request: {
                 var request = Diplan_V1_UpsertCapacityLineRequest()
                 request.line = CapacityLine(key: key, existing: 3, occupied: 4).proto
+                request.replace = true
                 return request
             }, expected: .failedPrecondition),
         Case(
@@ -96,6 +98,40 @@ struct UpdateTests {
                 var request = Diplan_V1_UpsertCapacityLineRequest()
                 request.line = CapacityLine(key: key, planned: 3).proto
                 request.line.updated = "31.12.2021"
+                request.replace = true
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "line dated in the future", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(key: key, occupied: 3).proto
+                request.line.updated = "2030-01-01"
+                request.fields = [.occupied, .updated]
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "line update that names no field and does not replace", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(key: key, occupied: 3).proto
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "line update that names fields and replaces", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(key: key, occupied: 3).proto
+                request.fields = [.occupied]
+                request.replace = true
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "line update naming a field not known", method: Method.Plans.upsertCapacityLine,
+            request: {
+                var request = Diplan_V1_UpsertCapacityLineRequest()
+                request.line = CapacityLine(key: key, occupied: 3).proto
+                request.fields = [.occupied, .UNRECOGNIZED(40)]
                 return request
             }, expected: .invalidArgument),
         Case(
@@ -104,6 +140,7 @@ struct UpdateTests {
                 var request = Diplan_V1_UpsertCapacityLineRequest()
                 request.line = CapacityLine(key: key, planned: 3).proto
                 request.expectedEntityRevision = 0
+                request.fields = [.planned]
                 return request
             }, expected: .failedPrecondition),
         Case(

@@ -57,6 +57,7 @@ struct MappingTests {
         request.line.serviceType = .respite
         request.line.targetGroup = .ftChildren
         request.expectedEntityRevision = 0
+        request.replace = true
         #expect(try Update(proto: request) == .upsertCapacityLine(try CapacityLine(proto: request.line), .entityRevision(0)))
         request.expectedRevision = 5
         #expect(try Update(proto: request) == .upsertCapacityLine(try CapacityLine(proto: request.line), .stateRevision(5)))

@@ -141,15 +141,46 @@ static int set_ludza(diplan_client *client, const char *municipality, int expect
     line.occupied = 3;
     line.source = "C client test";
     request.line = &line;
+    request.replace = 1;
     ProtobufCMessage *response = call(client, "/diplan.v1.Plans/UpsertCapacityLine", &request.base,
                                       &diplan__v1__upsert_capacity_line_response__descriptor, expected);
     protobuf_c_message_free_unpacked(response, NULL);
     return response != NULL;
 }
 
+/* Reports occupancy alone: the line's other figures and its source stay. */
+static void report_ludza_occupancy(diplan_client *client, uint32_t occupied) {
+    Diplan__V1__UpsertCapacityLineRequest request = DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__INIT;
+    Diplan__V1__CapacityLine line = DIPLAN__V1__CAPACITY_LINE__INIT;
+    Diplan__V1__LineField fields[] = {DIPLAN__V1__LINE_FIELD__LINE_FIELD_OCCUPIED};
+    line.plan_id = "latgale-2017-2020";
+    line.municipality_id = "ludza";
+    line.service_type = DIPLAN__V1__SERVICE_TYPE__SERVICE_TYPE_DAY_CARE_CENTRE;
+    line.target_group = DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_FT_CHILDREN;
+    line.occupied_known_case = DIPLAN__V1__CAPACITY_LINE__OCCUPIED_KNOWN_OCCUPIED;
+    line.occupied = occupied;
+    request.line = &line;
+    request.n_fields = 1;
+    request.fields = fields;
+    Diplan__V1__UpsertCapacityLineResponse *response = (Diplan__V1__UpsertCapacityLineResponse *)call(
+        client, "/diplan.v1.Plans/UpsertCapacityLine", &request.base, &diplan__v1__upsert_capacity_line_response__descriptor,
+        DIPLAN_OK);
+    CHECK(response && response->line && response->line->planned == 12 && response->line->existing == 5 &&
+              response->line->occupied == occupied && strcmp(response->line->source, "C client test") == 0,
+          "occupancy reported alone keeps planned, existing and the source");
+    if (response) protobuf_c_message_free_unpacked(&response->base, NULL);
+    /* Naming no field, and not replacing, is refused. */
+    request.n_fields = 0;
+    CHECK(!call(client, "/diplan.v1.Plans/UpsertCapacityLine", &request.base,
+                &diplan__v1__upsert_capacity_line_response__descriptor, DIPLAN_INVALID_ARGUMENT),
+          "an update naming nothing");
+}
+
 static void updates_and_holds(diplan_client *client) {
     /* Refused: Skrunda is in Kurzeme, not in the Latgale plan's region. */
     set_ludza(client, "skrunda", DIPLAN_FAILED_PRECONDITION);
+    set_ludza(client, "ludza", DIPLAN_OK);
+    report_ludza_occupancy(client, 4);
     set_ludza(client, "ludza", DIPLAN_OK);
 
     Diplan__V1__LineKey key = ludza_key();

@@ -91,8 +91,8 @@ struct Transaction {
             try upsert(plan, draftingDate: date, expectation)
         case .setPlanTarget(let target, let expectation):
             try set(target, expectation)
-        case .upsertCapacityLine(let line, let expectation):
-            try upsert(line, expectation)
+        case .upsertCapacityLine(let line, let expectation, let fields):
+            try upsert(line, expectation, only: fields)
         case .deleteCapacityLine(let key, let expectation):
             try deleteLine(key, expectation)
         case .upsertFacility(let facility, let expectation):
@@ -203,10 +203,15 @@ struct Transaction {
         stage(.target(new.key))
     }
 
-    private mutating func upsert(_ line: CapacityLine, _ expectation: Expectation?) throws(DomainError) {
+    private mutating func upsert(
+        _ given: CapacityLine, _ expectation: Expectation?, only fields: CapacityLine.Fields?
+    ) throws(DomainError) {
+        try given.key.validate("line")
+        let current = self.line(given.key)
+        // The fields not set keep the line's values (a new line's are unknown); then the whole line must hold.
+        let line = fields.map { (current ?? CapacityLine(key: given.key)).setting($0, from: given) } ?? given
         try line.validate()
         _ = try resolve(plan: line.key.planID, municipality: line.key.municipalityID, "line")
-        let current = self.line(line.key)
         try check(expectation, entity: "line \(line.key)", revision: current?.revision)
         var new = line
         new.held = current?.held ?? 0
@@ -214,9 +219,9 @@ struct Transaction {
         let sited = facilities(of: line.key)
         if !sited.isEmpty {
             let derived = Self.operationalPlaces(sited)
-            if let given = line.existing, given != derived {
+            if let stated = line.existing, stated != derived {
                 throw .failedPrecondition(
-                    "line \(line.key): existing is the sum of its operational facilities (\(derived)), not \(given)"
+                    "line \(line.key): existing is the sum of its operational facilities (\(derived)), not \(stated)"
                 )
             }
             new.existing = derived

@@ -77,6 +77,65 @@ package nonisolated enum Diplan_V1_CapacityGrouping: SwiftProtobuf.Enum, Swift.C
 
 }
 
+/// A field of a capacity line that an update sets (UpsertCapacityLineRequest.fields).
+package nonisolated enum Diplan_V1_LineField: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+  case planned // = 1
+  case existing // = 2
+  case occupied // = 3
+  case assessedNeed // = 4
+  case plannedCost // = 5
+  case updated // = 6
+  case source // = 7
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .planned
+    case 2: self = .existing
+    case 3: self = .occupied
+    case 4: self = .assessedNeed
+    case 5: self = .plannedCost
+    case 6: self = .updated
+    case 7: self = .source
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .planned: return 1
+    case .existing: return 2
+    case .occupied: return 3
+    case .assessedNeed: return 4
+    case .plannedCost: return 5
+    case .updated: return 6
+    case .source: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Diplan_V1_LineField] = [
+    .unspecified,
+    .planned,
+    .existing,
+    .occupied,
+    .assessedNeed,
+    .plannedCost,
+    .updated,
+    .source,
+  ]
+
+}
+
 /// Lists are paged: at most `page_size` items (0 = 100, at most 1000); pass
 /// `next_page_token` back as `page_token` for the next page. Order is stable.
 package nonisolated struct Diplan_V1_PageRequest: Sendable {
@@ -866,12 +925,16 @@ package nonisolated struct Diplan_V1_SetPlanTargetResponse: Sendable {
   fileprivate var _target: Diplan_V1_PlanTarget? = nil
 }
 
+/// Sets the named fields of a line (creating it if it does not exist), or
+/// replaces it whole. Exactly one of `fields` and `replace`: a request that
+/// names no field and does not replace is INVALID_ARGUMENT.
 package nonisolated struct Diplan_V1_UpsertCapacityLineRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// `held` and `revision` are ignored.
+  /// The line's key, and the values of the fields set. `held` and `revision`
+  /// are ignored.
   package var line: Diplan_V1_CapacityLine {
     get {_line ?? Diplan_V1_CapacityLine()}
     set {_line = newValue}
@@ -898,6 +961,17 @@ package nonisolated struct Diplan_V1_UpsertCapacityLineRequest: Sendable {
     }
     set {expected = .expectedEntityRevision(newValue)}
   }
+
+  /// The fields to set from `line`; every other field keeps its value. A
+  /// field named here and left unset in `line` becomes unknown (empty, for
+  /// `updated` and `source`). When figures are set and `updated` is not
+  /// named, `updated` becomes today (UTC): the figures are true today. A new
+  /// line has every field not named unknown.
+  package var fields: [Diplan_V1_LineField] = []
+
+  /// Replace the whole line with `line`: every figure it leaves unset becomes
+  /// unknown, and `updated`, when empty, becomes today.
+  package var replace: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1446,6 +1520,10 @@ fileprivate nonisolated let _protobuf_package = "diplan.v1"
 
 nonisolated extension Diplan_V1_CapacityGrouping: SwiftProtobuf._ProtoNameProviding {
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CAPACITY_GROUPING_NONE\0\u{1}CAPACITY_GROUPING_REGION\0\u{1}CAPACITY_GROUPING_MUNICIPALITY\0\u{1}CAPACITY_GROUPING_SERVICE_TYPE\0\u{1}CAPACITY_GROUPING_TARGET_GROUP\0\u{1}CAPACITY_GROUPING_PLAN\0")
+}
+
+nonisolated extension Diplan_V1_LineField: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LINE_FIELD_UNSPECIFIED\0\u{1}LINE_FIELD_PLANNED\0\u{1}LINE_FIELD_EXISTING\0\u{1}LINE_FIELD_OCCUPIED\0\u{1}LINE_FIELD_ASSESSED_NEED\0\u{1}LINE_FIELD_PLANNED_COST\0\u{1}LINE_FIELD_UPDATED\0\u{1}LINE_FIELD_SOURCE\0")
 }
 
 nonisolated extension Diplan_V1_PageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2811,7 +2889,7 @@ nonisolated extension Diplan_V1_SetPlanTargetResponse: SwiftProtobuf.Message, Sw
 
 nonisolated extension Diplan_V1_UpsertCapacityLineRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UpsertCapacityLineRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2820,6 +2898,8 @@ nonisolated extension Diplan_V1_UpsertCapacityLineRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._line) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.fields) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.replace) }()
       case 14: try {
         var v: UInt64?
         try decoder.decodeSingularUInt64Field(value: &v)
@@ -2849,6 +2929,12 @@ nonisolated extension Diplan_V1_UpsertCapacityLineRequest: SwiftProtobuf.Message
     try { if let v = self._line {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.fields.isEmpty {
+      try visitor.visitPackedEnumField(value: self.fields, fieldNumber: 2)
+    }
+    if self.replace != false {
+      try visitor.visitSingularBoolField(value: self.replace, fieldNumber: 3)
+    }
     switch self.expected {
     case .expectedRevision?: try {
       guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
@@ -2866,6 +2952,8 @@ nonisolated extension Diplan_V1_UpsertCapacityLineRequest: SwiftProtobuf.Message
   package static func ==(lhs: Diplan_V1_UpsertCapacityLineRequest, rhs: Diplan_V1_UpsertCapacityLineRequest) -> Bool {
     if lhs._line != rhs._line {return false}
     if lhs.expected != rhs.expected {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.replace != rhs.replace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

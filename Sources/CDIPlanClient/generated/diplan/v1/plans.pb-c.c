@@ -3989,7 +3989,7 @@ const ProtobufCMessageDescriptor diplan__v1__set_plan_target_response__descripto
   (ProtobufCMessageInit) diplan__v1__set_plan_target_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__upsert_capacity_line_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__upsert_capacity_line_request__field_descriptors[5] =
 {
   {
     "line",
@@ -3999,6 +3999,30 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_capacity_line_request__
     0,   /* quantifier_offset */
     offsetof(Diplan__V1__UpsertCapacityLineRequest, line),
     &diplan__v1__capacity_line__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__UpsertCapacityLineRequest, n_fields),
+    offsetof(Diplan__V1__UpsertCapacityLineRequest, fields),
+    &diplan__v1__line_field__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replace",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__UpsertCapacityLineRequest, replace),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -4029,15 +4053,17 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_capacity_line_request__
   },
 };
 static const unsigned diplan__v1__upsert_capacity_line_request__field_indices_by_name[] = {
-  2,   /* field[2] = expected_entity_revision */
-  1,   /* field[1] = expected_revision */
+  4,   /* field[4] = expected_entity_revision */
+  3,   /* field[3] = expected_revision */
+  1,   /* field[1] = fields */
   0,   /* field[0] = line */
+  2,   /* field[2] = replace */
 };
 static const ProtobufCIntRange diplan__v1__upsert_capacity_line_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 14, 1 },
-  { 0, 3 }
+  { 14, 3 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor diplan__v1__upsert_capacity_line_request__descriptor =
 {
@@ -4047,7 +4073,7 @@ const ProtobufCMessageDescriptor diplan__v1__upsert_capacity_line_request__descr
   "Diplan__V1__UpsertCapacityLineRequest",
   "diplan.v1",
   sizeof(Diplan__V1__UpsertCapacityLineRequest),
-  3,
+  5,
   diplan__v1__upsert_capacity_line_request__field_descriptors,
   diplan__v1__upsert_capacity_line_request__field_indices_by_name,
   2,  diplan__v1__upsert_capacity_line_request__number_ranges,
@@ -5157,6 +5183,46 @@ const ProtobufCEnumDescriptor diplan__v1__capacity_grouping__descriptor =
   diplan__v1__capacity_grouping__enum_values_by_name,
   1,
   diplan__v1__capacity_grouping__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue diplan__v1__line_field__enum_values_by_number[8] =
+{
+  { "LINE_FIELD_UNSPECIFIED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_UNSPECIFIED", 0 },
+  { "LINE_FIELD_PLANNED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_PLANNED", 1 },
+  { "LINE_FIELD_EXISTING", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_EXISTING", 2 },
+  { "LINE_FIELD_OCCUPIED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_OCCUPIED", 3 },
+  { "LINE_FIELD_ASSESSED_NEED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_ASSESSED_NEED", 4 },
+  { "LINE_FIELD_PLANNED_COST", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_PLANNED_COST", 5 },
+  { "LINE_FIELD_UPDATED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_UPDATED", 6 },
+  { "LINE_FIELD_SOURCE", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_SOURCE", 7 },
+};
+static const ProtobufCIntRange diplan__v1__line_field__value_ranges[] = {
+{0, 0},{0, 8}
+};
+static const ProtobufCEnumValueIndex diplan__v1__line_field__enum_values_by_name[8] =
+{
+  { "LINE_FIELD_ASSESSED_NEED", 4 },
+  { "LINE_FIELD_EXISTING", 2 },
+  { "LINE_FIELD_OCCUPIED", 3 },
+  { "LINE_FIELD_PLANNED", 1 },
+  { "LINE_FIELD_PLANNED_COST", 5 },
+  { "LINE_FIELD_SOURCE", 7 },
+  { "LINE_FIELD_UNSPECIFIED", 0 },
+  { "LINE_FIELD_UPDATED", 6 },
+};
+const ProtobufCEnumDescriptor diplan__v1__line_field__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "diplan.v1.LineField",
+  "LineField",
+  "Diplan__V1__LineField",
+  "diplan.v1",
+  8,
+  diplan__v1__line_field__enum_values_by_number,
+  8,
+  diplan__v1__line_field__enum_values_by_name,
+  1,
+  diplan__v1__line_field__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[20] =

@@ -74,6 +74,20 @@ typedef enum _Diplan__V1__CapacityGrouping {
   DIPLAN__V1__CAPACITY_GROUPING__CAPACITY_GROUPING_PLAN = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__CAPACITY_GROUPING)
 } Diplan__V1__CapacityGrouping;
+/*
+ * A field of a capacity line that an update sets (UpsertCapacityLineRequest.fields).
+ */
+typedef enum _Diplan__V1__LineField {
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_UNSPECIFIED = 0,
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_PLANNED = 1,
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_EXISTING = 2,
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_OCCUPIED = 3,
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_ASSESSED_NEED = 4,
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_PLANNED_COST = 5,
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_UPDATED = 6,
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_SOURCE = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__LINE_FIELD)
+} Diplan__V1__LineField;
 
 /* --- messages --- */
 
@@ -560,13 +574,33 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED__CASE)
 } Diplan__V1__UpsertCapacityLineRequest__ExpectedCase;
 
+/*
+ * Sets the named fields of a line (creating it if it does not exist), or
+ * replaces it whole. Exactly one of `fields` and `replace`: a request that
+ * names no field and does not replace is INVALID_ARGUMENT.
+ */
 struct  Diplan__V1__UpsertCapacityLineRequest
 {
   ProtobufCMessage base;
   /*
-   * `held` and `revision` are ignored.
+   * The line's key, and the values of the fields set. `held` and `revision`
+   * are ignored.
    */
   Diplan__V1__CapacityLine *line;
+  /*
+   * The fields to set from `line`; every other field keeps its value. A
+   * field named here and left unset in `line` becomes unknown (empty, for
+   * `updated` and `source`). When figures are set and `updated` is not
+   * named, `updated` becomes today (UTC): the figures are true today. A new
+   * line has every field not named unknown.
+   */
+  size_t n_fields;
+  Diplan__V1__LineField *fields;
+  /*
+   * Replace the whole line with `line`: every figure it leaves unset becomes
+   * unknown, and `updated`, when empty, becomes today.
+   */
+  protobuf_c_boolean replace;
   Diplan__V1__UpsertCapacityLineRequest__ExpectedCase expected_case;
   union {
     uint64_t expected_revision;
@@ -575,7 +609,7 @@ struct  Diplan__V1__UpsertCapacityLineRequest
 };
 #define DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__upsert_capacity_line_request__descriptor) \
-    , NULL, DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED__NOT_SET, {0} }
+    , NULL, 0,NULL, 0, DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED__NOT_SET, {0} }
 
 
 struct  Diplan__V1__UpsertCapacityLineResponse
@@ -2056,6 +2090,7 @@ void diplan__v1__plans__export(ProtobufCService *service,
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    diplan__v1__capacity_grouping__descriptor;
+extern const ProtobufCEnumDescriptor    diplan__v1__line_field__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__page_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__list_regions_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__list_regions_response__descriptor;
