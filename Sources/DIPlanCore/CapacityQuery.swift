@@ -29,23 +29,27 @@ public struct CapacityQuery: Sendable, Hashable {
     }
 }
 
-/// The key of one group of a capacity answer: the grouped-by fields are set.
+/// The key of one group of a capacity answer: the grouped-by fields are set,
+/// and the unit its figures count: sums never add places to clients served,
+/// so a query over lines of both units answers a group for each.
 public struct CapacityGroupKey: Sendable, Hashable, Comparable {
     public var region: Region?
     public var planID: String?
     public var municipalityID: String?
     public var targetGroup: TargetGroup?
     public var serviceType: ServiceType?
+    public var unit: CapacityUnit?
 
     public init(
         region: Region? = nil, planID: String? = nil, municipalityID: String? = nil, targetGroup: TargetGroup? = nil,
-        serviceType: ServiceType? = nil
+        serviceType: ServiceType? = nil, unit: CapacityUnit? = nil
     ) {
         self.region = region
         self.planID = planID
         self.municipalityID = municipalityID
         self.targetGroup = targetGroup
         self.serviceType = serviceType
+        self.unit = unit
     }
 
     /// By region, plan, municipality, target group, then service type; an unset field first.
@@ -56,6 +60,7 @@ public struct CapacityGroupKey: Sendable, Hashable, Comparable {
         if lhs.municipalityID != rhs.municipalityID { return before(lhs.municipalityID, rhs.municipalityID) }
         if lhs.targetGroup != rhs.targetGroup { return before(lhs.targetGroup, rhs.targetGroup) }
         if lhs.serviceType != rhs.serviceType { return before(lhs.serviceType, rhs.serviceType) }
+        if lhs.unit != rhs.unit { return before(lhs.unit, rhs.unit) }
         return false
     }
 

@@ -7,8 +7,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case failedPrecondition(String)
     /// An expectation on the revision did not hold.
     case revisionMismatch(what: String, expected: UInt64, actual: UInt64)
-    /// A referenced entity does not exist.
-    case notFound(kind: String, id: String)
+    /// A referenced entity does not exist (`didYouMean`: the id it likely meant).
+    case notFound(kind: String, id: String, didYouMean: String? = nil)
 
     public var description: String {
         switch self {
@@ -16,7 +16,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .failedPrecondition(let message): message
         case .revisionMismatch(let what, let expected, let actual):
             "expected \(what) revision \(expected), but it is \(actual)"
-        case .notFound(let kind, let id): "\(kind) \"\(id)\" does not exist"
+        case .notFound(let kind, let id, let likely):
+            "\(kind) \"\(id)\" does not exist" + (likely.map { "; did you mean \($0)?" } ?? "")
         }
     }
 }
@@ -29,7 +30,7 @@ extension DomainError {
         case .failedPrecondition(let message): .failedPrecondition("\(prefix): \(message)")
         case .revisionMismatch(let what, let expected, let actual):
             .revisionMismatch(what: "\(prefix) \(what)", expected: expected, actual: actual)
-        case .notFound(let kind, let id): .notFound(kind: "\(prefix) \(kind)", id: id)
+        case .notFound(let kind, let id, let likely): .notFound(kind: "\(prefix) \(kind)", id: id, didYouMean: likely)
         }
     }
 }

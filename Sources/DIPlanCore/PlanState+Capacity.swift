@@ -21,10 +21,7 @@ extension PlanState {
         // municipality always exist), proves it for a query naming at most one of each: the point query local
         // services send most is not looked up twice.
         if answer.isEmpty || query.planIDs.count > 1 || query.municipalityIDs.count > 1 {
-            for id in query.planIDs where plans.index(forKey: id) == nil { throw .notFound(kind: "plan", id: id) }
-            for id in query.municipalityIDs where municipalities.index(forKey: id) == nil {
-                throw .notFound(kind: "municipality", id: id)
-            }
+            try requireKnown(municipalities: query.municipalityIDs, plans: query.planIDs)
         }
         return answer
     }
@@ -38,7 +35,7 @@ extension PlanState {
     )
         -> CapacityGroupKey
     {
-        var key = CapacityGroupKey()
+        var key = CapacityGroupKey(unit: targetKey.serviceType.unit)
         for grouping in query.groupBy {
             switch grouping {
             case .region: key.region = region()
@@ -99,20 +96,21 @@ extension PlanState {
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
         func sum(_ municipalityID: String) {
             if byTotals {
-                for (planID, municipal) in totalsByMunicipality[municipalityID] ?? [:]
-                where municipal.totals.lineCount > 0 && candidatePlans.contains(planID) {
-                    var key = CapacityGroupKey()
-                    for grouping in query.groupBy {
-                        switch grouping {
-                        case .region: key.region = plans[planID]?.region
-                        case .plan: key.planID = planID
-                        case .municipality: key.municipalityID = municipalityID
-                        case .serviceType, .targetGroup: break
+                for (planID, municipal) in totalsByMunicipality[municipalityID] ?? [:] where candidatePlans.contains(planID) {
+                    for unit in CapacityUnit.allCases where municipal[unit].lineCount > 0 {
+                        var key = CapacityGroupKey(unit: unit)
+                        for grouping in query.groupBy {
+                            switch grouping {
+                            case .region: key.region = plans[planID]?.region
+                            case .plan: key.planID = planID
+                            case .municipality: key.municipalityID = municipalityID
+                            case .serviceType, .targetGroup: break
+                            }
                         }
-                    }
-                    groups.update(key) { group in
-                        group.totals.add(municipal.totals)
-                        municipal.countUnits(in: &group)
+                        groups.update(key) { group in
+                            group.totals.add(municipal[unit])
+                            group.count(unit: unit)
+                        }
                     }
                 }
             } else {

@@ -19,7 +19,7 @@ extension PlanState {
         minimumFree: Int64 = 1,
         limit: Int = 20
     ) throws(DomainError) -> [FreePlaces] {
-        guard let origin = municipalities[municipalityID] else { throw .notFound(kind: "municipality", id: municipalityID) }
+        guard let origin = municipalities[municipalityID] else { throw unknownMunicipality(municipalityID) }
         var found: [FreePlaces] = []
         for (id, keys) in linesByMunicipality {
             guard let municipality = municipalities[id] else { continue }

@@ -28,6 +28,8 @@ extension PlanState {
         municipalityIDs: Set<String> = [], facilityID: String? = nil, statuses: Set<Hold.Status> = [],
         page: PageRequest = PageRequest()
     ) throws(DomainError) -> Page<Hold> {
+        try requireKnown(municipalities: municipalityIDs)
+        if let facilityID, facilities[facilityID] == nil { throw .notFound(kind: "facility", id: facilityID) }
         let after = page.token.isEmpty ? nil : holds[page.token].map(HoldOrder.init)
         if !page.token.isEmpty && after == nil {
             throw .invalidArgument(field: "page_token", rule: "is not a token this list gave")
@@ -151,6 +153,11 @@ extension PlanState {
                     "facility \(id) is \(facility.status.rawValue); only an operational facility's places can be held")
             }
             lineKey = facility.lineKey
+        }
+        // A line of children served counts people over a period, not places a referral could take.
+        guard lineKey.serviceType.unit == .places else {
+            throw .failedPrecondition(
+                "line \(lineKey) counts \(lineKey.serviceType.unit.rawValue), not places: only places can be held")
         }
         guard var line = lines[lineKey] else { throw .notFound(kind: "capacity line", id: lineKey.description) }
         guard let free = line.free else {

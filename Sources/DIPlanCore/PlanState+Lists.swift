@@ -50,7 +50,7 @@ extension PlanState {
     }
 
     public func planEvents(_ planID: String, page: PageRequest) throws(DomainError) -> Page<PlanEvent> {
-        guard plans.index(forKey: planID) != nil else { throw .notFound(kind: "plan", id: planID) }
+        guard plans.index(forKey: planID) != nil else { throw unknownPlan(planID) }
         let after = page.token.isEmpty ? nil : UInt32(page.token)
         if !page.token.isEmpty && after == nil {
             throw .invalidArgument(field: "page.page_token", rule: "is not a token this list gave")
@@ -86,7 +86,7 @@ extension PlanState {
 
     /// Everything of the given regions and plans (all when empty), in stable order.
     public func export(regions: Set<Region> = [], planIDs: Set<String> = []) throws(DomainError) -> Dataset {
-        for id in planIDs where plans.index(forKey: id) == nil { throw .notFound(kind: "plan", id: id) }
+        try requireKnown(municipalities: [], plans: planIDs)
         let chosenPlans = plans.values.filter {
             (regions.isEmpty || regions.contains($0.region)) && (planIDs.isEmpty || planIDs.contains($0.id))
         }.sorted { $0.id < $1.id }

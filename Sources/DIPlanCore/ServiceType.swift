@@ -51,7 +51,10 @@ public enum ServiceType: String, CaseIterable, Sendable, Hashable, Comparable {
 }
 
 /// What a capacity figure counts.
-public enum CapacityUnit: String, CaseIterable, Sendable, Hashable {
+public enum CapacityUnit: String, CaseIterable, Sendable, Hashable, Comparable {
     case places
     case clientsServed = "clients-served"
+
+    /// Places first.
+    public static func < (lhs: CapacityUnit, rhs: CapacityUnit) -> Bool { lhs == .places && rhs != .places }
 }

@@ -42,6 +42,8 @@ final class Connection: Sendable {
         var lastActivity = ContinuousClock.now
         /// A call of this read started a stream.
         var startedStream = false
+        /// A call of this connection ever started a stream: only then can a call id be one in flight.
+        var hasStreamed = false
         /// Served by a thread of its own (`serve`), whose sends wait, rather than by an event loop.
         var ownThread = false
         /// On a thread of its own: polling for the next call while they come back to back (`readNext`).
@@ -282,7 +284,7 @@ final class Connection: Sendable {
         switch action {
         case .call(let frame):
             // As HTTP/2 treats a reused stream id: an answer under that id could belong to either call.
-            if server.streams.contains(connection: id, callID: frame.callID) {
+            if reading.hasStreamed && server.streams.contains(connection: id, callID: frame.callID) {
                 return perform(
                     .closeWithError(
                         RPCError(
@@ -431,6 +433,7 @@ final class Connection: Sendable {
             }
             let stream = ResponseStream(callID: callID, writer: writer)
             reading.startedStream = true
+            reading.hasStreamed = true
             do throws(RPCError) {
                 try handler(frame.payload, context, stream)
                 server.metrics.record(method: frame.method, code: .ok, since: arrival, connection: id)

@@ -11,6 +11,12 @@ package enum WatchService {
             var filter = WatchFilter()
             filter.regions = try domain { () throws(DomainError) in try Region.set(request.regions, "regions") }
             filter.municipalityIDs = Set(request.municipalityIds)
+            // A municipality that does not exist would never see a change: NOT_FOUND, not a silent stream.
+            try domain { () throws(DomainError) in
+                try server.store.read { (state) throws(DomainError) in
+                    try state.requireKnown(municipalities: filter.municipalityIDs)
+                }
+            }
             for (index, kind) in request.kinds.enumerated() {
                 guard let value = ChangeKind(proto: kind) else {
                     throw RPCError(.invalidArgument, "kinds[\(index)]: \(kind) is not a kind of change")

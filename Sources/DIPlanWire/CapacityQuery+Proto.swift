@@ -141,7 +141,8 @@ extension CapacityGroup {
         let key = CapacityGroupKey(
             region: Region(proto: message.key.region), planID: message.key.planID.isEmpty ? nil : message.key.planID,
             municipalityID: message.key.municipalityID.isEmpty ? nil : message.key.municipalityID,
-            targetGroup: TargetGroup(proto: message.key.targetGroup), serviceType: ServiceType(proto: message.key.serviceType))
+            targetGroup: TargetGroup(proto: message.key.targetGroup), serviceType: ServiceType(proto: message.key.serviceType),
+            unit: CapacityUnit(proto: message.unit))
         let totals = CapacityTotals(
             planned: Quantity(proto: message.planned), existing: Quantity(proto: message.existing),
             occupied: Quantity(proto: message.occupied), held: Quantity(proto: message.held),

@@ -13,6 +13,33 @@ extension CalendarDate: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
 }
 
+/// Options' values that say the rule they break.
+enum Parse {
+    /// A count, or unknown ("?").
+    static func count(_ text: String) throws -> KnownCount {
+        guard let count = KnownCount(argument: text) else {
+            throw ValidationError("a count is a whole number from 0 to \(UInt32.max), or ? for unknown")
+        }
+        return count
+    }
+
+    /// A number of places to hold: 1 or more.
+    static func places(_ text: String) throws -> UInt32 {
+        guard let places = UInt32(text), places >= 1 else {
+            throw ValidationError("a number of places to hold is a whole number from 1 to \(UInt32.max)")
+        }
+        return places
+    }
+
+    /// An amount in euro cents: a whole number, 0 or more.
+    static func cents(_ text: String) throws -> Int64 {
+        guard let cents = Int64(text), cents >= 0 else {
+            throw ValidationError("an amount in euro cents is a whole number, 0 or more")
+        }
+        return cents
+    }
+}
+
 /// A count that may be given as unknown ("?" or "unknown").
 struct KnownCount: ExpressibleByArgument {
     var value: UInt32?

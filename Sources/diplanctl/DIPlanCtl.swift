@@ -55,6 +55,15 @@ struct ConnectionOptions: ParsableArguments {
     func connect() throws(RPCError) -> DIPlanClient {
         try DIPlanClient(socketPath: socketPath, defaultTimeout: .milliseconds(Int(timeout * 1000)))
     }
+
+    /// Every argument must be UTF-8: Swift would read invalid bytes as U+FFFD, and the daemon would store that.
+    func validate() throws {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) != nil else {
+                throw ValidationError("argument \(index) is not valid UTF-8; nothing was sent")
+            }
+        }
+    }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

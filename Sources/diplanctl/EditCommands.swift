@@ -149,11 +149,19 @@ struct LineCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
         @OptionGroup var line: LineKeyOptions
-        @Option(help: "Planned places (? for unknown).") var planned: KnownCount?
-        @Option(help: "Operational places.") var existing: KnownCount?
-        @Option(help: "Occupied places.") var occupied: KnownCount?
-        @Option(help: "Assessed need (an aggregate count).") var need: KnownCount?
-        @Option(name: .customLong("cost-cents"), help: "Planned eligible cost, euro cents.") var costCents: Int64?
+        // Unconditional: "-5" is read as a value (and refused with the rule), not as an option.
+        @Option(parsing: .unconditional, help: "Planned places (? for unknown).", transform: Parse.count)
+        var planned: KnownCount?
+        @Option(parsing: .unconditional, help: "Operational places (? for unknown).", transform: Parse.count)
+        var existing: KnownCount?
+        @Option(parsing: .unconditional, help: "Occupied places (? for unknown).", transform: Parse.count)
+        var occupied: KnownCount?
+        @Option(parsing: .unconditional, help: "Assessed need, an aggregate count (? for unknown).", transform: Parse.count)
+        var need: KnownCount?
+        @Option(
+            name: .customLong("cost-cents"), parsing: .unconditional, help: "Planned eligible cost, euro cents.",
+            transform: Parse.cents)
+        var costCents: Int64?
         @Option(help: "When the figures were true, YYYY[-MM[-DD]] (default: today).") var updated: CalendarDate?
         @Option(help: "Where the figures come from.") var source: String?
         @Flag(help: "Replace the whole line: figures left out become unknown.") var replace = false

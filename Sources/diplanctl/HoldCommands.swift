@@ -70,7 +70,8 @@ struct HoldCommand: AsyncParsableCommand {
         @Option var municipality: String?
         @Option var service: ServiceType?
         @Option var group: TargetGroup?
-        @Option(help: "How many places.") var places: UInt32 = 1
+        // Unconditional: "-1" is read as a value (and refused with the rule), not as an option.
+        @Option(parsing: .unconditional, help: "How many places, 1 or more.", transform: Parse.places) var places: UInt32 = 1
         @Option(name: .customLong("lease-seconds"), help: "The lease (default 48 h).") var leaseSeconds: UInt32 = 0
 
         func validate() throws {

@@ -114,7 +114,7 @@ struct CapacityQueryTests {
         try state.apply(lines.map { .upsertCapacityLine($0) }, context: Fixture.context)
         var expected: [CapacityGroupKey: CapacityTotals] = [:]
         for line in lines {
-            var key = CapacityGroupKey()
+            var key = CapacityGroupKey(unit: line.key.serviceType.unit)
             for field in grouping {
                 switch field {
                 case .region: key.region = .latgale
@@ -202,11 +202,15 @@ struct CapacityQueryTests {
                     CapacityQuery(
                         planIDs: [key.planID], municipalityIDs: [key.municipalityID], targetGroups: [key.targetGroup],
                         serviceTypes: services))
-                var expected = CapacityTotals()
+                // A total per unit: children served are never added to places.
+                var expected: [CapacityUnit: CapacityTotals] = [:]
                 for service in services {
-                    if let line = state.line(Fixture.key(key.municipalityID, service, key.targetGroup)) { expected.add(line) }
+                    if let line = state.line(Fixture.key(key.municipalityID, service, key.targetGroup)) {
+                        expected[service.unit, default: CapacityTotals()].add(line)
+                    }
                 }
-                #expect(named.map(\.totals) == (expected.lineCount == 0 ? [] : [expected]))
+                #expect(named.map(\.totals) == CapacityUnit.allCases.compactMap { expected[$0] })
+                #expect(named.map(\.unit) == CapacityUnit.allCases.filter { expected[$0] != nil })
             }
             // Per municipality, the running totals (with their units) against the lines themselves: a filter
             // on every service type makes the query read the lines.

@@ -36,6 +36,20 @@ struct HoldTests {
                 idempotencyKey: key, referralID: referral, target: .line(Fixture.key()), places: places, leaseSeconds: lease))
     }
 
+    /// Social rehabilitation counts children served, not places: nothing on such a line can be held.
+    @Test func aLineOfClientsServedTakesNoHold() throws {
+        var state = try Self.state()
+        let key = Fixture.key("ludza", .socialRehabilitation, .ftChildren)
+        try state.apply([.upsertCapacityLine(CapacityLine(key: key, existing: 20, occupied: 5))], context: Fixture.context)
+        let before = state.observable
+        let error = #expect(throws: DomainError.self) {
+            try Self.run(
+                &state, .hold(HoldRequest(idempotencyKey: "k1", referralID: "ref-1", target: .line(key), leaseSeconds: 0)))
+        }
+        #expect(error?.description.contains("counts clients-served, not places") == true)
+        #expect(state.observable == before)
+    }
+
     @Test func holdConfirmRelease() throws {
         var state = try Self.state()
         let first = try #require(try Self.run(&state, Self.hold("k1", places: 2)))

@@ -166,7 +166,7 @@ struct InvariantTests {
             #expect(!rule.isEmpty)
         case (.failedPrecondition(let fragment), .failedPrecondition(let message)?):
             #expect(message.contains(fragment), "message: \(message)")
-        case (.notFound(let kind), .notFound(let actual, _)?):
+        case (.notFound(let kind), .notFound(let actual, _, _)?):
             #expect(actual == kind)
         default:
             Issue.record("expected \(testCase.expected), got \(String(describing: error))")

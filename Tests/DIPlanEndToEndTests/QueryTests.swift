@@ -60,14 +60,35 @@ struct QueryTests {
             #expect(dayCare.reportedExisting == .exactly(163))
 
             let ludza = try await client.queryCapacity(CapacityQuery(municipalityIDs: ["ludza"], groupBy: [.municipality])).0
-            #expect(ludza.count == 1)
-            #expect(ludza.first?.totals.lineCount == 2)
+            // Ludza's two lines: day care (places) and social rehabilitation (children served), a total each.
+            #expect(ludza.map(\.unit) == [.places, .clientsServed])
+            #expect(ludza.map(\.totals.lineCount) == [1, 1])
 
             #expect(try await client.facilities().items.isEmpty)
             #expect(try await client.projects().items.isEmpty)
             let exported = try await client.export(planIDs: [Self.latgale])
             #expect(exported.plans.count == 1)
             #expect(exported.lines.count == 29)
+        }
+    }
+
+    /// Places and children served are never added up: a query with no
+    /// filter answers one total per unit, in the protocol and in diplanctl.
+    @Test func sumsNeverMixUnits() async throws {
+        try await withDaemon { daemon, client in
+            let (groups, _) = try await client.queryCapacity(CapacityQuery())
+            #expect(groups.map(\.unit) == [.places, .clientsServed])
+            #expect(groups.map(\.key.unit) == [.places, .clientsServed])
+            let (byService, _) = try await client.queryCapacity(CapacityQuery(groupBy: [.serviceType, .targetGroup]))
+            for unit in CapacityUnit.allCases {
+                let lines = byService.filter { $0.key.serviceType?.unit == unit }.reduce(0) { $0 + $1.totals.lineCount }
+                #expect(groups.first { $0.unit == unit }?.totals.lineCount == lines, "\(unit)")
+            }
+            let table = try diplanctl(["capacity", "-o", "csv"], socket: daemon.socketPath)
+            let rows = table.out.split(separator: "\n").dropFirst().filter { !$0.hasPrefix("Revision") && !$0.hasPrefix(" ") }
+            #expect(rows.count == 2, "\(table.out)")
+            #expect(rows.contains { $0.contains(",places,") } && rows.contains { $0.contains(",clients-served,") })
+            #expect(!table.out.contains("mixed"))
         }
     }
 

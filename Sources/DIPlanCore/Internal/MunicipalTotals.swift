@@ -1,26 +1,25 @@
-/// The running totals of one plan's lines in one municipality, with how many
-/// of them count each unit.
+/// The running totals of one plan's lines in one municipality, kept apart
+/// by unit: sums never add places to clients served.
 struct MunicipalTotals {
-    var totals = CapacityTotals()
-    var placesLines = 0
-    var clientsServedLines = 0
+    var places = CapacityTotals()
+    var clientsServed = CapacityTotals()
+
+    subscript(unit: CapacityUnit) -> CapacityTotals {
+        switch unit {
+        case .places: places
+        case .clientsServed: clientsServed
+        }
+    }
 
     mutating func add(_ line: CapacityLine, sign: Int = 1) {
-        totals.add(line, sign: Int64(sign))
         switch line.key.serviceType.unit {
-        case .places: placesLines += sign
-        case .clientsServed: clientsServedLines += sign
+        case .places: places.add(line, sign: Int64(sign))
+        case .clientsServed: clientsServed.add(line, sign: Int64(sign))
         }
     }
 
     mutating func replace(_ old: CapacityLine, with new: CapacityLine) {
         add(old, sign: -1)
         add(new)
-    }
-
-    /// Counts the units of these lines in `group`.
-    func countUnits(in group: inout CapacityGroup) {
-        if placesLines > 0 { group.count(unit: .places) }
-        if clientsServedLines > 0 { group.count(unit: .clientsServed) }
     }
 }

@@ -129,10 +129,8 @@ struct Transaction {
     ) throws(DomainError)
         -> Plan
     {
-        guard let plan = plan(planID) else { throw .notFound(kind: "plan", id: planID) }
-        guard let municipality = municipality(municipalityID) else {
-            throw .notFound(kind: "municipality", id: municipalityID)
-        }
+        guard let plan = plan(planID) else { throw base.unknownPlan(planID) }
+        guard let municipality = municipality(municipalityID) else { throw base.unknownMunicipality(municipalityID) }
         guard municipality.region == plan.region else {
             throw .failedPrecondition(
                 "\(field): municipality \(municipality.id) is in \(municipality.region.rawValue), but plan \(plan.id) is \(plan.region.rawValue)'s"
@@ -186,9 +184,9 @@ struct Transaction {
 
     private mutating func set(_ target: PlanTarget, _ expectation: Expectation?) throws(DomainError) {
         try target.validate()
-        guard let plan = plan(target.key.planID) else { throw .notFound(kind: "plan", id: target.key.planID) }
+        guard let plan = plan(target.key.planID) else { throw base.unknownPlan(target.key.planID) }
         for (index, id) in target.municipalityIDs.enumerated() {
-            guard let municipality = municipality(id) else { throw .notFound(kind: "municipality", id: id) }
+            guard let municipality = municipality(id) else { throw base.unknownMunicipality(id) }
             guard municipality.region == plan.region else {
                 throw .failedPrecondition(
                     "target.municipality_ids[\(index)]: \(id) is in \(municipality.region.rawValue), not in \(plan.region.rawValue)"
@@ -289,7 +287,7 @@ struct Transaction {
     }
 
     private mutating func advance(_ advance: PlanAdvance, _ expectation: Expectation?) throws(DomainError) {
-        guard var plan = plan(advance.planID) else { throw .notFound(kind: "plan", id: advance.planID) }
+        guard var plan = plan(advance.planID) else { throw base.unknownPlan(advance.planID) }
         try check(expectation, entity: "plan \(plan.id)", revision: plan.revision)
         var event = PlanEvent(
             planID: plan.id, sequence: 0, status: advance.status, date: advance.date, note: advance.note,

@@ -519,7 +519,9 @@ package nonisolated struct Diplan_V1_CapacityGroup: @unchecked Sendable {
     set {_uniqueStorage()._targetCount = newValue}
   }
 
-  /// The unit when all of the group counts one; UNSPECIFIED when mixed.
+  /// What the group's figures count. Sums never mix units: a query over
+  /// lines of several units answers a group for each, with the same
+  /// grouped-by fields.
   package var unit: Diplan_V1_CapacityUnit {
     get {_storage._unit}
     set {_uniqueStorage()._unit = newValue}

@@ -324,7 +324,9 @@ struct  Diplan__V1__CapacityGroup
   uint32_t line_count;
   uint32_t target_count;
   /*
-   * The unit when all of the group counts one; UNSPECIFIED when mixed.
+   * What the group's figures count. Sums never mix units: a query over
+   * lines of several units answers a group for each, with the same
+   * grouped-by fields.
    */
   Diplan__V1__CapacityUnit unit;
 };
