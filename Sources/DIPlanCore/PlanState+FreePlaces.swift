@@ -14,9 +14,11 @@ extension PlanState {
     /// Lines of the given services and target groups with at least `minimumFree`
     /// free places: the municipality's own first, then the rest of its region
     /// nearest first, then the other regions nearest first (unknown distances last, by id).
+    /// With `updatedSince`, only lines whose figures may have been updated
+    /// on or after it (a line without a date is left out).
     public func freePlaces(
         near municipalityID: String, serviceTypes: Set<ServiceType> = [], targetGroups: Set<TargetGroup> = [],
-        minimumFree: Int64 = 1,
+        minimumFree: Int64 = 1, updatedSince: CalendarDate? = nil,
         limit: Int = 20
     ) throws(DomainError) -> [FreePlaces] {
         guard let origin = municipalities[municipalityID] else { throw unknownMunicipality(municipalityID) }
@@ -28,6 +30,9 @@ extension PlanState {
                 && (targetGroups.isEmpty || targetGroups.contains(key.targetGroup))
             {
                 guard let line = lines[key], let free = line.free, free >= max(1, minimumFree) else { continue }
+                if let updatedSince {
+                    guard let updated = line.updated, !updated.isSurelyBefore(updatedSince) else { continue }
+                }
                 let tier = id == origin.id ? 0 : municipality.region == origin.region ? 1 : 2
                 let distance = origin.centre.flatMap { from in municipality.centre.map { from.distance(to: $0) } }
                 let sited = (facilitiesByLine[key] ?? []).compactMap { facilities[$0] }.filter { $0.status == .operational }

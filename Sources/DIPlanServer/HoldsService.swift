@@ -87,6 +87,7 @@ package enum HoldsService {
                     try state.freePlaces(
                         near: request.nearMunicipalityID, serviceTypes: services, targetGroups: groups,
                         minimumFree: Int64(max(1, request.minFree)),
+                        updatedSince: try .field(request.updatedSince, "updated_since"),
                         limit: request.limit == 0 ? 20 : Int(min(request.limit, 1000)))
                 }
                 var response = Diplan_V1_FindFreePlacesResponse()

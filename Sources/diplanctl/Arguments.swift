@@ -1,5 +1,6 @@
 import ArgumentParser
 import DIPlanCore
+import Foundation
 
 extension Region: ExpressibleByArgument {}
 extension ServiceType: ExpressibleByArgument {}
@@ -11,6 +12,23 @@ extension Municipality.Kind: ExpressibleByArgument {}
 
 extension CalendarDate: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
+}
+
+/// How old figures may be: "30d", "8w", "6m" (30 days each), "1y", or a number of days.
+struct Age: ExpressibleByArgument {
+    var days: Int
+
+    init?(argument: String) {
+        let units: [Character: Int] = ["d": 1, "w": 7, "m": 30, "y": 365]
+        let unit = argument.last.flatMap { units[$0] }
+        guard let count = Int(unit == nil ? argument : String(argument.dropLast())), count >= 0 else { return nil }
+        days = count * (unit ?? 1)
+    }
+
+    /// The first day figures may date from, by this machine's clock (UTC).
+    var since: CalendarDate {
+        CalendarDate.utc(unixSeconds: Int64(Date().timeIntervalSince1970) - Int64(days) * 86_400)
+    }
 }
 
 /// Options' values that say the rule they break.

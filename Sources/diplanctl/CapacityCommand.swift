@@ -10,7 +10,8 @@ struct CapacityCommand: AsyncParsableCommand {
         discussion: """
             Figures: TARGET (the plan's regional promise; '>' marks "more than"), PLANNED,
             EXISTING (operational places on record), REPORTED (region-wide progress a source
-            reports), OCCUPIED, HELD, FREE, NEED (assessed), UNALLOC (target − Σ planned).
+            reports), OCCUPIED, HELD, FREE, NEED (assessed), UNALLOC (target − Σ planned),
+            OLDEST (the oldest date among the lines' figures; with --max-age, '*' marks one older).
             '?' is unknown, 'N+?' a sum with unknown parts, '-' nothing to sum.
 
             --group-by takes region, plan, municipality, service, group or none, comma-separated;
@@ -29,6 +30,8 @@ struct CapacityCommand: AsyncParsableCommand {
     @Option(help: "Only this service type (repeatable), e.g. day-care, group-apartment.") var service: [ServiceType] = []
     @Option(name: .customLong("group-by"), help: "How to group: region, plan, municipality, service, group, none.")
     var groupBy = "none"
+    @Option(name: .customLong("max-age"), help: "Mark figures older than this age: 30d, 8w, 6m, 1y.")
+    var maxAge: Age?
 
     func validate() throws { _ = try groupings() }
 
@@ -54,12 +57,16 @@ struct CapacityCommand: AsyncParsableCommand {
                 Method.Plans.queryCapacity, CapacityGroup.request(query), as: Diplan_V1_QueryCapacityResponse.self)
             if connection.output == .json { return emitJSON(response) }
             emit(
-                Self.table(response.groups.map(CapacityGroup.init(proto:)), keys: query.groupBy, revision: revision)
-                    .render(connection.output))
+                Self.table(
+                    response.groups.map(CapacityGroup.init(proto:)), keys: query.groupBy, revision: revision,
+                    staleBefore: maxAge?.since
+                ).render(connection.output))
         }
     }
 
-    static func table(_ groups: [CapacityGroup], keys: [CapacityGrouping], revision: UInt64) -> Table {
+    static func table(
+        _ groups: [CapacityGroup], keys: [CapacityGrouping], revision: UInt64, staleBefore: CalendarDate? = nil
+    ) -> Table {
         let keyHeaders = keys.map { key in
             switch key {
             case .region: "REGION"
@@ -71,7 +78,7 @@ struct CapacityCommand: AsyncParsableCommand {
         }
         let figures = [
             "TARGET", "PLANNED", "EXISTING", "REPORTED", "OCCUPIED", "HELD", "FREE", "NEED", "UNALLOC", "LINES", "UNIT",
-            "SOURCES",
+            "OLDEST", "SOURCES",
         ]
         var table = Table()
         table.headers = keyHeaders + figures
@@ -98,10 +105,16 @@ struct CapacityCommand: AsyncParsableCommand {
                     target, group.totals.planned.display, group.totals.existing.display, group.reportedExisting.display,
                     group.totals.occupied.display, group.totals.held.display, group.totals.free.display,
                     group.totals.assessedNeed.display, group.unallocated.display, "\(group.totals.lineCount)",
-                    group.unit?.rawValue ?? "mixed", notes.joined(separator: ","),
+                    group.unit?.rawValue ?? "mixed", oldest(group.totals.oldestUpdated), notes.joined(separator: ","),
                 ])
         }
-        table.footnotes = ["Revision \(revision). Sources:"] + sources.enumerated().map { "  [\($0.offset + 1)] \($0.element)" }
+        func oldest(_ date: CalendarDate?) -> String {
+            guard let date else { return "-" }
+            return date.description + (staleBefore.map { date.isSurelyBefore($0) } == true ? "*" : "")
+        }
+        table.footnotes =
+            ["Revision \(revision)." + (staleBefore.map { " * older than \($0)." } ?? "") + " Sources:"]
+            + sources.enumerated().map { "  [\($0.offset + 1)] \($0.element)" }
         return table
     }
 }

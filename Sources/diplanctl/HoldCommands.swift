@@ -16,6 +16,10 @@ struct FreeCommand: AsyncParsableCommand {
     @Option(help: "The municipality to search from.") var near: String
     @Option(name: .customLong("min-free"), help: "Only lines with at least this many free places.") var minFree: UInt32 = 1
     @Option(help: "At most this many lines.") var limit: UInt32 = 20
+    @Option(
+        name: .customLong("max-age"),
+        help: "Only lines whose figures were updated within this age: 30d, 8w, 6m, 1y (a line without a date is left out).")
+    var maxAge: Age?
 
     func run() async throws {
         try await calling { () throws(RPCError) in
@@ -26,10 +30,12 @@ struct FreeCommand: AsyncParsableCommand {
             request.nearMunicipalityID = near
             request.minFree = minFree
             request.limit = limit
+            if let maxAge { request.updatedSince = maxAge.since.description }
             let (response, _) = try await client.call(
                 Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
             if connection.output == .json { return emitJSON(response) }
-            var table = Table("MUNICIPALITY", "NAME", "SERVICE", "GROUP", "FREE", "KM", "PLAN", "FACILITIES", numeric: [4, 5])
+            var table = Table(
+                "MUNICIPALITY", "NAME", "SERVICE", "GROUP", "FREE", "KM", "UPDATED", "PLAN", "FACILITIES", numeric: [4, 5])
             for candidate in response.candidates {
                 var distance = "?"
                 if case .distanceKm(let km)? = candidate.distanceKnown { distance = String(Int(km.rounded())) }
@@ -37,7 +43,7 @@ struct FreeCommand: AsyncParsableCommand {
                     candidate.line.municipalityID, candidate.municipalityName,
                     ServiceType(proto: candidate.line.serviceType)?.rawValue ?? "?",
                     TargetGroup(proto: candidate.line.targetGroup)?.rawValue ?? "?", "\(candidate.free)", distance,
-                    candidate.line.planID,
+                    candidate.line.updated.isEmpty ? "?" : candidate.line.updated, candidate.line.planID,
                     candidate.facilities.map(\.id).joined(separator: " "))
             }
             emit(table.render(connection.output))

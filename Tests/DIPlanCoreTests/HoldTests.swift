@@ -36,6 +36,21 @@ struct HoldTests {
                 idempotencyKey: key, referralID: referral, target: .line(Fixture.key()), places: places, leaseSeconds: lease))
     }
 
+    /// Only lines whose figures may date from the day given on, or later, are found; undated ones are not.
+    @Test func freePlacesSinceADate() throws {
+        var state = try Self.state()
+        let dated = Fixture.key("balvi")
+        try state.apply(
+            [.upsertCapacityLine(CapacityLine(key: dated, existing: 5, occupied: 1, updated: CalendarDate("2026-11")))],
+            context: Fixture.context)
+        let all = try state.freePlaces(near: "ludza")
+        #expect(Set(all.map(\.line.key)).isSuperset(of: [Fixture.key(), dated]))
+        // "2026-11" may mean 30 November: not surely before 15 November.
+        let recent = try state.freePlaces(near: "ludza", updatedSince: CalendarDate("2026-11-15"))
+        #expect(recent.map(\.line.key) == [dated])
+        #expect(try state.freePlaces(near: "ludza", updatedSince: CalendarDate("2026-12")).isEmpty)
+    }
+
     /// Social rehabilitation counts children served, not places: nothing on such a line can be held.
     @Test func aLineOfClientsServedTakesNoHold() throws {
         var state = try Self.state()

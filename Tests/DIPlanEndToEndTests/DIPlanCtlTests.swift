@@ -101,6 +101,40 @@ struct DIPlanCtlTests {
         }
     }
 
+    /// Figures show how old they are; `free --max-age` leaves out lines
+    /// whose figures are older (or undated), `capacity --max-age` marks them.
+    @Test func oldFiguresAreShownAndCanBeLeftOut() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            func set(_ municipality: String, _ extra: [String]) throws {
+                let result = try diplanctl(
+                    [
+                        "line", "set", "--plan", "latgale-2017-2020", "--municipality", municipality, "--service", "day-care",
+                        "--group", "ft-children", "--existing", "10", "--occupied", "2",
+                    ] + extra, socket: socket)
+                #expect(result.status == 0, "\(result.err)")
+            }
+            try set("ludza", ["--updated", "2020-01"])
+            try set("balvi", [])
+            let all = try diplanctl(["free", "--near", "ludza", "-o", "csv"], socket: socket)
+            #expect(all.out.contains("ludza,") && all.out.contains("balvi,"), "\(all.out)")
+            #expect(all.out.contains(",2020-01,"), "the date of each line's figures: \(all.out)")
+            let fresh = try diplanctl(["free", "--near", "ludza", "--max-age", "30d", "-o", "csv"], socket: socket)
+            #expect(fresh.status == 0)
+            #expect(!fresh.out.contains("ludza,") && fresh.out.contains("balvi,"), "\(fresh.out)")
+            let marked = try diplanctl(
+                ["capacity", "--municipality", "ludza", "--service", "day-care", "--max-age", "1y"], socket: socket)
+            #expect(marked.out.contains("2020-01*"), "\(marked.out)")
+            let refused = try diplanctl(
+                [
+                    "call", "diplan.v1.Holds/FindFreePlaces",
+                    "{\"nearMunicipalityId\": \"ludza\", \"updatedSince\": \"last week\"}",
+                ],
+                socket: socket)
+            #expect(refused.status == 3 && refused.err.contains("updated_since"), "\(refused.err)")
+        }
+    }
+
     @Test func updatesAndTheirExitCodes() async throws {
         try await withDaemon { daemon, _ in
             let socket = daemon.socketPath

@@ -385,6 +385,12 @@ package nonisolated struct Diplan_V1_FindFreePlacesRequest: Sendable {
   /// At most this many candidates; 0 means 20.
   package var limit: UInt32 = 0
 
+  /// "YYYY", "YYYY-MM" or "YYYY-MM-DD"; empty: any. Only lines whose figures
+  /// were last updated on or after this date (`CapacityLine.updated`; a line
+  /// whose date is not known is left out): free places reported long ago
+  /// may be taken by now.
+  package var updatedSince: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1035,7 +1041,7 @@ nonisolated extension Diplan_V1_ListHoldsResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".FindFreePlacesRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_types\0\u{3}target_groups\0\u{3}near_municipality_id\0\u{3}min_free\0\u{1}limit\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_types\0\u{3}target_groups\0\u{3}near_municipality_id\0\u{3}min_free\0\u{1}limit\0\u{3}updated_since\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1048,6 +1054,7 @@ nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, Sw
       case 3: try { try decoder.decodeSingularStringField(value: &self.nearMunicipalityID) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.minFree) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.updatedSince) }()
       default: break
       }
     }
@@ -1069,6 +1076,9 @@ nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, Sw
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 5)
     }
+    if !self.updatedSince.isEmpty {
+      try visitor.visitSingularStringField(value: self.updatedSince, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1078,6 +1088,7 @@ nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, Sw
     if lhs.nearMunicipalityID != rhs.nearMunicipalityID {return false}
     if lhs.minFree != rhs.minFree {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.updatedSince != rhs.updatedSince {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1292,7 +1292,7 @@ const ProtobufCMessageDescriptor diplan__v1__list_holds_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__list_holds_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__find_free_places_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor diplan__v1__find_free_places_request__field_descriptors[6] =
 {
   {
     "service_types",
@@ -1354,6 +1354,18 @@ static const ProtobufCFieldDescriptor diplan__v1__find_free_places_request__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "updated_since",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FindFreePlacesRequest, updated_since),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__find_free_places_request__field_indices_by_name[] = {
   4,   /* field[4] = limit */
@@ -1361,11 +1373,12 @@ static const unsigned diplan__v1__find_free_places_request__field_indices_by_nam
   2,   /* field[2] = near_municipality_id */
   0,   /* field[0] = service_types */
   1,   /* field[1] = target_groups */
+  5,   /* field[5] = updated_since */
 };
 static const ProtobufCIntRange diplan__v1__find_free_places_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor diplan__v1__find_free_places_request__descriptor =
 {
@@ -1375,7 +1388,7 @@ const ProtobufCMessageDescriptor diplan__v1__find_free_places_request__descripto
   "Diplan__V1__FindFreePlacesRequest",
   "diplan.v1",
   sizeof(Diplan__V1__FindFreePlacesRequest),
-  5,
+  6,
   diplan__v1__find_free_places_request__field_descriptors,
   diplan__v1__find_free_places_request__field_indices_by_name,
   1,  diplan__v1__find_free_places_request__number_ranges,

@@ -233,10 +233,17 @@ struct  Diplan__V1__FindFreePlacesRequest
    * At most this many candidates; 0 means 20.
    */
   uint32_t limit;
+  /*
+   * "YYYY", "YYYY-MM" or "YYYY-MM-DD"; empty: any. Only lines whose figures
+   * were last updated on or after this date (`CapacityLine.updated`; a line
+   * whose date is not known is left out): free places reported long ago
+   * may be taken by now.
+   */
+  char *updated_since;
 };
 #define DIPLAN__V1__FIND_FREE_PLACES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__find_free_places_request__descriptor) \
-    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
