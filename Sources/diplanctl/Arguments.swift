@@ -9,6 +9,7 @@ extension PlanStatus: ExpressibleByArgument {}
 extension Facility.Status: ExpressibleByArgument {}
 extension Project.Status: ExpressibleByArgument {}
 extension Municipality.Kind: ExpressibleByArgument {}
+extension Hold.Status: ExpressibleByArgument {}
 
 extension CalendarDate: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }

@@ -155,16 +155,29 @@ struct HoldCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List holds.", discussion: "Example:\n  diplanctl hold list --municipality ludza")
+            abstract: "List holds: the active ones, unless --status or --all says otherwise.",
+            discussion: """
+                Examples:
+                  diplanctl hold list --municipality ludza
+                  diplanctl hold list --status confirmed --status expired
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
+        @Option(help: "Only holds of this status (repeatable): active, confirmed, released, expired (default: active).")
+        var status: [Hold.Status] = []
+        @Flag(help: "Holds of every status.") var all = false
+
+        func validate() throws {
+            if all && !status.isEmpty { throw ValidationError("give --all or --status, not both") }
+        }
 
         func run() async throws {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
                 var request = Diplan_V1_ListHoldsRequest()
                 request.municipalityIds = municipality
+                request.statuses = all ? [] : (status.isEmpty ? [.active] : status).map(\.proto)
                 request.pageSize = 1000
                 let (response, _) = try await client.call(Method.Holds.listHolds, request, as: Diplan_V1_ListHoldsResponse.self)
                 if connection.output == .json { return emitJSON(response) }

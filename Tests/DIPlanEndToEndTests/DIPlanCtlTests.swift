@@ -135,6 +135,33 @@ struct DIPlanCtlTests {
         }
     }
 
+    /// `hold list` shows the active holds unless asked for others.
+    @Test func holdListShowsActiveHoldsByDefault() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let key = [
+                "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
+            ]
+            #expect(try diplanctl(["line", "set"] + key + ["--existing", "10", "--occupied", "2"], socket: socket).status == 0)
+            func place(_ name: String) throws -> String {
+                let placed = try diplanctl(["hold", "place", "--key", name, "--referral", "R-\(name)"] + key, socket: socket)
+                #expect(placed.status == 0, "\(placed.err)")
+                return String(placed.out.split(separator: ":").first?.split(separator: " ").last ?? "")
+            }
+            let confirmed = try place("k1")
+            #expect(try diplanctl(["hold", "confirm", confirmed, "--key", "k1-c"], socket: socket).status == 0)
+            let active = try place("k2")
+            func listed(_ extra: [String]) throws -> [String] {
+                let out = try diplanctl(["hold", "list", "-o", "csv"] + extra, socket: socket).out
+                return out.split(separator: "\n").dropFirst().map { String($0.split(separator: ",").first ?? "") }
+            }
+            #expect(try listed([]) == [active])
+            #expect(try listed(["--status", "confirmed"]) == [confirmed])
+            #expect(try listed(["--all"]) == [confirmed, active])
+            #expect(try diplanctl(["hold", "list", "--all", "--status", "active"], socket: socket).status == 64)
+        }
+    }
+
     @Test func updatesAndTheirExitCodes() async throws {
         try await withDaemon { daemon, _ in
             let socket = daemon.socketPath
