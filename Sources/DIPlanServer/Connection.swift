@@ -418,11 +418,12 @@ final class Connection: Sendable {
             method: frame.method, connectionID: id, peer: peer, deadline: deadline, logger: logger)
         switch route {
         case .unary(let handler):
-            let epoch = server.store.epoch
+            // A read is held against the epoch before it; a change against the epoch it was committed in.
+            let before = server.store.epoch
+            _ = CommitEpoch.take()
             do throws(RPCError) {
-                answer(
-                    try handler(frame.payload, context), callID: callID, method: frame.method, arrival: arrival,
-                    epoch: epoch)
+                let reply = try handler(frame.payload, context)
+                answer(reply, callID: callID, method: frame.method, arrival: arrival, epoch: CommitEpoch.take() ?? before)
             } catch {
                 fail(error)
             }

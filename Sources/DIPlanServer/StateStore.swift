@@ -241,6 +241,7 @@ package final class StateStore: Sendable {
             return (change, value, epoch)
         }
         guard let (change, value, epoch) = prepared else { return nil }
+        CommitEpoch.set(epoch)
         // Under `always` a change is logged as committed by the sync that makes it durable.
         if options.fsync != .always || log == nil { logCommitted(CollectionOfOne(change)) }
         if awaitingDurability && options.fsync == .always && log != nil {

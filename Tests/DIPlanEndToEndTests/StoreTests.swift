@@ -50,6 +50,34 @@ struct StoreTests {
         store.close()
     }
 
+    /// An answer is held against the epoch its change was committed in. A
+    /// change made just after a failed sync reverted another (under the same
+    /// revision number) becomes durable, and is answered so: held against
+    /// the epoch noted before it, it would have been answered UNAVAILABLE.
+    @Test func aChangeCommittedAfterARevertIsAnsweredByItsOwnEpoch() throws {
+        let (store, log) = try Self.store()
+        defer { store.close() }
+        let before = store.epoch
+        log.failSyncs(with: .io(operation: "fdatasync", path: "memory", errno: EIO))
+        #expect(throws: StoreError.self) {
+            try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 1))], context: Self.context)
+        }
+        log.failSyncs(with: nil)
+        let change = try store.write(
+            [.upsertCapacityLine(CapacityLine(key: Self.key, planned: 2))], context: Self.context, awaitingDurability: false)
+        let committedIn = try #require(CommitEpoch.take())
+        #expect(committedIn == before + 1)
+        let outcomes = Mutex<[String]>([])
+        store.whenVisible(change.revision, epoch: before) { error in outcomes.withLock { $0.append("before: \(error == nil)") } }
+        store.whenVisible(change.revision, epoch: committedIn) { error in outcomes.withLock { $0.append("own: \(error == nil)") }
+        }
+        store.syncIfIdle()
+        for _ in 0..<100 where outcomes.withLock({ $0.count }) < 2 { usleep(10_000) }
+        #expect(outcomes.withLock { $0 } == ["before: false", "own: true"])
+        #expect(store.durableRevision == change.revision)
+        #expect(store.read { $0.line(Self.key)?.planned } == 2)
+    }
+
     @Test func theWatchHistoryKeepsExactlyItsLimitOfTheNewestChanges() throws {
         var state = PlanState()
         try state.apply(try Contract.embeddedDataset().updates, context: Self.context)
