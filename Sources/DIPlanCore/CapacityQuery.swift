@@ -87,16 +87,15 @@ public struct CapacityGroup: Sendable, Hashable {
     public var targetCount = 0
     /// The sums of the group's lines.
     public var totals = CapacityTotals()
-    /// The unit when the whole group counts one; nil when mixed.
-    public var unit: CapacityUnit?
-    var unitMixed = false
+    /// What the group's figures count (part of its key: sums never mix units).
+    public var unit: CapacityUnit? { key.unit }
 
     public init(key: CapacityGroupKey) { self.key = key }
 
     /// A group as an answer reports it.
     public init(
         key: CapacityGroupKey, target: Quantity, targetBound: PlanTarget.Bound, unallocated: Quantity,
-        reportedExisting: Quantity, targetCount: Int, totals: CapacityTotals, unit: CapacityUnit?
+        reportedExisting: Quantity, targetCount: Int, totals: CapacityTotals
     ) {
         self.key = key
         self.target = target
@@ -105,16 +104,5 @@ public struct CapacityGroup: Sendable, Hashable {
         self.reportedExisting = reportedExisting
         self.targetCount = targetCount
         self.totals = totals
-        self.unit = unit
-    }
-
-    mutating func count(unit newUnit: CapacityUnit) {
-        guard !unitMixed else { return }
-        if let unit, unit != newUnit {
-            self.unit = nil
-            unitMixed = true
-        } else {
-            unit = newUnit
-        }
     }
 }

@@ -67,7 +67,6 @@ extension PlanState {
                 // In place: a group copied out and back would copy its source counts each time.
                 groups.update(key) { group in
                     group.totals.add(totals)
-                    group.count(unit: targetKey.serviceType.unit)
                     if let target {
                         group.targetCount += 1
                         group.target.add(Int64(target.amount))
@@ -109,7 +108,6 @@ extension PlanState {
                         }
                         groups.update(key) { group in
                             group.totals.add(municipal[unit])
-                            group.count(unit: unit)
                         }
                     }
                 }
@@ -120,7 +118,6 @@ extension PlanState {
                         targetKey: line.key.targetKey)
                     groups.update(key) { group in
                         group.totals.add(line)
-                        group.count(unit: line.key.serviceType.unit)
                     }
                 }
             }

@@ -153,7 +153,7 @@ extension CapacityGroup {
         self.init(
             key: key, target: Quantity(proto: message.target), targetBound: PlanTarget.Bound(proto: message.targetBound),
             unallocated: Quantity(proto: message.unallocated), reportedExisting: Quantity(proto: message.reportedExisting),
-            targetCount: Int(message.targetCount), totals: totals, unit: CapacityUnit(proto: message.unit))
+            targetCount: Int(message.targetCount), totals: totals)
     }
 
     /// The query's request message.

@@ -102,7 +102,7 @@ struct CapacityEncodingTests {
             totals.needGap = extremes[(index + 1) % extremes.count]
             return CapacityGroup(
                 key: CapacityGroupKey(municipalityID: "m\(index)"), target: quantity, targetBound: .moreThan,
-                unallocated: quantity, reportedExisting: Quantity(), targetCount: index, totals: totals, unit: nil)
+                unallocated: quantity, reportedExisting: Quantity(), targetCount: index, totals: totals)
         }
         // And a group past 16,383 bytes (its length takes three bytes): 200 sources of 100 bytes.
         let sources = Set((0..<200).map { "source \($0) " + String(repeating: "x", count: 90) })
@@ -111,8 +111,8 @@ struct CapacityEncodingTests {
             assessedNeed: Quantity(), buildGap: Quantity(), needGap: Quantity(), plannedCostCents: Quantity(), lineCount: 3,
             oldestUpdated: CalendarDate("2021-12"), sources: sources)
         let large = CapacityGroup(
-            key: CapacityGroupKey(region: .latgale, planID: "p"), target: Quantity(), targetBound: .exact,
-            unallocated: Quantity(), reportedExisting: Quantity(), targetCount: 0, totals: totals, unit: .places)
+            key: CapacityGroupKey(region: .latgale, planID: "p", unit: .places), target: Quantity(), targetBound: .exact,
+            unallocated: Quantity(), reportedExisting: Quantity(), targetCount: 0, totals: totals)
         let all = groups + [large]
         var response = Diplan_V1_QueryCapacityResponse()
         response.groups = all.map(\.proto)
