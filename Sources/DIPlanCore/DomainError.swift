@@ -9,6 +9,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case revisionMismatch(what: String, expected: UInt64, actual: UInt64)
     /// A referenced entity does not exist (`didYouMean`: the id it likely meant).
     case notFound(kind: String, id: String, didYouMean: String? = nil)
+    /// The caller's role, where the change acts, does not allow it.
+    case permissionDenied(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
             "expected \(what) revision \(expected), but it is \(actual)"
         case .notFound(let kind, let id, let likely):
             "\(kind) \"\(id)\" does not exist" + (likely.map { "; did you mean \($0)?" } ?? "")
+        case .permissionDenied(let reason): reason
         }
     }
 }
@@ -31,6 +34,7 @@ extension DomainError {
         case .revisionMismatch(let what, let expected, let actual):
             .revisionMismatch(what: "\(prefix) \(what)", expected: expected, actual: actual)
         case .notFound(let kind, let id, let likely): .notFound(kind: "\(prefix) \(kind)", id: id, didYouMean: likely)
+        case .permissionDenied(let reason): .permissionDenied("\(prefix): \(reason)")
         }
     }
 }

@@ -12,6 +12,18 @@ public struct Hold: Sendable, Hashable {
         case facility(String)
     }
 
+    /// Who placed it: the uid, and the scope it acted in ("" for a role that
+    /// holds everywhere). Only a caller who may act where the hold is may end it.
+    public struct Owner: Sendable, Hashable {
+        public var uid: UInt32
+        public var scope: String
+
+        public init(uid: UInt32, scope: String = "") {
+            self.uid = uid
+            self.scope = scope
+        }
+    }
+
     public static let defaultLeaseSeconds: UInt32 = 48 * 3600
     public static let leaseSecondsRange: ClosedRange<UInt32> = 1...(7 * 24 * 3600)
     public static let placesRange: ClosedRange<UInt32> = 1...100
@@ -34,12 +46,14 @@ public struct Hold: Sendable, Hashable {
     public var releaseKey: String?
     /// Free places on the line right after the hold was made (the first answer's figure).
     public var freeAfter: UInt32
+    /// Nil for a hold placed before owners were recorded.
+    public var owner: Owner?
     public var revision: UInt64
 
     public init(
         id: String, referralID: String, target: Target, lineKey: LineKey, places: UInt32, status: Status,
         createdMillis: Int64, expiresMillis: Int64, endedMillis: Int64? = nil, holdKey: String, confirmKey: String? = nil,
-        releaseKey: String? = nil, freeAfter: UInt32, revision: UInt64
+        releaseKey: String? = nil, freeAfter: UInt32, owner: Owner? = nil, revision: UInt64
     ) {
         self.id = id
         self.referralID = referralID
@@ -54,6 +68,7 @@ public struct Hold: Sendable, Hashable {
         self.confirmKey = confirmKey
         self.releaseKey = releaseKey
         self.freeAfter = freeAfter
+        self.owner = owner
         self.revision = revision
     }
 }
@@ -65,8 +80,14 @@ public struct HoldRequest: Sendable, Hashable {
     public var target: Hold.Target
     public var places: UInt32
     public var leaseSeconds: UInt32
+    /// The scope the caller acts in here (`PlanState.authorize`), which the hold records; not the client's to say.
+    public var scope: String
 
-    public init(idempotencyKey: String, referralID: String, target: Hold.Target, places: UInt32 = 1, leaseSeconds: UInt32 = 0) {
+    public init(
+        idempotencyKey: String, referralID: String, target: Hold.Target, places: UInt32 = 1, leaseSeconds: UInt32 = 0,
+        scope: String = ""
+    ) {
+        self.scope = scope
         self.idempotencyKey = idempotencyKey
         self.referralID = referralID
         self.target = target

@@ -171,7 +171,8 @@ extension PlanState {
         let hold = Hold(
             id: "h\(revision)", referralID: request.referralID, target: request.target, lineKey: lineKey, places: places,
             status: .active, createdMillis: now, expiresMillis: now + Int64(lease) * 1000, holdKey: request.idempotencyKey,
-            freeAfter: UInt32(free - Int64(places)), revision: revision)
+            freeAfter: UInt32(free - Int64(places)), owner: Hold.Owner(uid: context.uid, scope: request.scope),
+            revision: revision)
         let change = Change(
             revision: revision, uid: context.uid, unixMillis: now, method: context.method, mutations: [.line(line), .hold(hold)])
         return .change(change, hold)

@@ -8,6 +8,8 @@ package struct CallContext: Sendable {
     /// The connection it came on, to key the streams it opens.
     package var connectionID: UInt64
     package var peer: PeerCredentials
+    /// What the caller may do where, under the configuration in force when the call came.
+    package var authority: Authority
     /// When the call must be answered by; nil: no deadline.
     package var deadline: ContinuousClock.Instant?
     /// The connection's logger (it names the connection and the peer); handlers
@@ -16,11 +18,13 @@ package struct CallContext: Sendable {
     package var logger: Logger
 
     package init(
-        method: String, connectionID: UInt64, peer: PeerCredentials, deadline: ContinuousClock.Instant?, logger: Logger
+        method: String, connectionID: UInt64, peer: PeerCredentials, authority: Authority,
+        deadline: ContinuousClock.Instant?, logger: Logger
     ) {
         self.method = method
         self.connectionID = connectionID
         self.peer = peer
+        self.authority = authority
         self.deadline = deadline
         self.logger = logger
     }

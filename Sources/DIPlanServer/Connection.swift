@@ -14,14 +14,14 @@ final class Connection: Sendable {
     let id: UInt64
     let fd: Int32
     let peer: PeerCredentials
-    /// The peer's groups, for roles.
+    /// The peer's groups, for roles and scopes.
     let groups: [UInt32]
     let writer: ResponseWriter
     private let server: Server
     private let logger: Logger
     private let fdOpen = Mutex(true)
-    /// The role last looked up, and the configuration generation it was looked up under.
-    private let cachedRole = Mutex<(Role, UInt64)?>(nil)
+    /// The authority last looked up, and the configuration generation it was looked up under.
+    private let cachedAuthority = Mutex<(Authority, UInt64)?>(nil)
     /// The highest revision a held-back reply shows, and the epoch it was read in.
     private let lastHeld = Mutex<(UInt64, UInt64)>((0, 0))
     /// Replies waiting for durability of what they show; the thread serving the connection may wait for none to.
@@ -357,14 +357,14 @@ final class Connection: Sendable {
         }
     }
 
-    /// The caller's role under the configuration in force, looked up again only after a reload.
-    private func currentRole() -> Role {
+    /// The caller's authority under the configuration in force, looked up again only after a reload.
+    private func currentAuthority() -> Authority {
         let generation = server.configurationGeneration
-        return cachedRole.withLock { cached in
-            if let (role, seen) = cached, seen == generation { return role }
-            let role = server.role(uid: peer.uid, gids: groups)
-            cached = (role, generation)
-            return role
+        return cachedAuthority.withLock { cached in
+            if let (authority, seen) = cached, seen == generation { return authority }
+            let authority = server.authority(uid: peer.uid, gids: groups)
+            cached = (authority, generation)
+            return authority
         }
     }
 
@@ -404,18 +404,20 @@ final class Connection: Sendable {
             (route, required) = found
             lastRoute = (frame.method, route, required)
         }
-        let role = currentRole()
-        guard role >= required else {
+        // The role anywhere: where a change acts is checked against the state (`PlanState.authorize`).
+        let authority = currentAuthority()
+        guard authority.highest >= required else {
             logger.notice(
                 "call refused: role too low",
-                metadata: ["method": "\(frame.method)", "role": "\(role)", "required": "\(required)"])
-            return fail(RPCError(.permissionDenied, "\(frame.method) needs the \(required) role; uid \(peer.uid) has \(role)"))
+                metadata: ["method": "\(frame.method)", "role": "\(authority.highest)", "required": "\(required)"])
+            return fail(
+                RPCError(.permissionDenied, "\(frame.method) needs the \(required) role; uid \(peer.uid) is \(authority)"))
         }
         if let deadline, deadline <= ContinuousClock.now {
             return fail(RPCError(.deadlineExceeded, "the call's deadline passed before it was served"))
         }
         let context = CallContext(
-            method: frame.method, connectionID: id, peer: peer, deadline: deadline, logger: logger)
+            method: frame.method, connectionID: id, peer: peer, authority: authority, deadline: deadline, logger: logger)
         switch route {
         case .unary(let handler):
             // A read is held against the epoch before it; a change against the epoch it was committed in.

@@ -1,8 +1,9 @@
+import DIPlanCore
 import Glibc
 import Logging
 
 /// The daemon's configuration file (`--config`, e.g. /etc/diplan/diplan.toml):
-/// roles by uid and group, log level and limits. A small TOML subset:
+/// roles and scopes by uid and group, log level and limits. A small TOML subset:
 ///
 ///     log_level = "info"
 ///     max_connections = 1024
@@ -12,8 +13,18 @@ import Logging
 ///     uids = [1000]
 ///     groups = ["diplan-planners"]
 ///
-/// Root is always admin. SIGHUP reloads it; a file that does not parse, or
-/// names an unknown role, group or key, is refused and the old one kept.
+///     [scopes.ludza-social-service]
+///     role = "operator"
+///     users = ["ludza-soc"]
+///     municipalities = ["ludza"]
+///
+/// Root is always admin. A caller that a `[scopes.*]` section names acts
+/// with that section's role in its municipalities and regions, and is a
+/// reader everywhere else: `default_role` and `[roles.*]` no longer apply to
+/// it, so that a group shared by every service cannot widen a scope. Anyone
+/// else has the highest of `default_role` and its `[roles.*]`, everywhere.
+/// SIGHUP reloads it; a file that does not parse, or names an unknown role,
+/// group, region or key, is refused and the old one kept.
 package struct DaemonConfig: Sendable, Equatable {
     package var logLevel: Logger.Level = .info
     package var limits = ServerConfiguration()
@@ -21,6 +32,18 @@ package struct DaemonConfig: Sendable, Equatable {
     package var defaultRole: Role = .reader
     package var roleByUID: [UInt32: Role] = [:]
     package var roleByGID: [UInt32: Role] = [:]
+    /// The `[scopes.*]` sections, in the file's order.
+    package var scopes: [ScopeRule] = []
+
+    /// A role within a scope, for the uids and groups a section names.
+    package struct ScopeRule: Sendable, Equatable {
+        package var scope: Scope
+        package var role: Role
+        package var uids: Set<UInt32> = []
+        package var gids: Set<UInt32> = []
+        /// Where the section starts, for errors.
+        var line: Int
+    }
 
     package init() {}
 
@@ -28,6 +51,15 @@ package struct DaemonConfig: Sendable, Equatable {
         package var line: Int
         package var reason: String
         package var description: String { "line \(line): \(reason)" }
+    }
+
+    /// What a caller may do where: its scopes, or else its role everywhere.
+    package func authority(uid: UInt32, gids: [UInt32]) -> Authority {
+        if uid == 0 { return Authority(uid: uid, everywhere: .admin) }
+        let grants = scopes.filter { rule in rule.uids.contains(uid) || gids.contains(where: rule.gids.contains) }
+            .map { Authority.Grant(scope: $0.scope, role: $0.role) }
+        guard grants.isEmpty else { return Authority(uid: uid, everywhere: .reader, grants: grants) }
+        return Authority(uid: uid, everywhere: role(uid: uid, gids: gids))
     }
 
     /// The highest role among the caller's uid and groups.
@@ -70,8 +102,17 @@ package struct DaemonConfig: Sendable, Equatable {
                         throw ParseError(
                             line: number, reason: "unknown role \"\(section.dropFirst(6))\" (reader, operator, planner, admin)")
                     }
+                } else if section.hasPrefix("scopes.") {
+                    let name = String(section.dropFirst(7))
+                    guard Slug.isValid(name) else {
+                        throw ParseError(line: number, reason: "a scope's name must be lower-case letters, digits and hyphens")
+                    }
+                    guard !config.scopes.contains(where: { $0.scope.name == name }) else {
+                        throw ParseError(line: number, reason: "[scopes.\(name)] appears twice")
+                    }
+                    config.scopes.append(ScopeRule(scope: Scope(name: name), role: .reader, line: number))
                 } else {
-                    throw ParseError(line: number, reason: "unknown section [\(section)]")
+                    throw ParseError(line: number, reason: "unknown section [\(section)] ([roles.NAME] or [scopes.NAME])")
                 }
                 continue
             }
@@ -80,31 +121,46 @@ package struct DaemonConfig: Sendable, Equatable {
             let value = try Value(String(line[line.index(after: equals)...]).trimmingWhitespace, line: number)
             if section.isEmpty {
                 try config.set(key, value, line: number)
+            } else if section.hasPrefix("scopes.") {
+                try config.scopes[config.scopes.count - 1].set(key, value, line: number)
             } else {
                 let role = Role(name: String(section.dropFirst(6)))!
                 switch key {
-                case "uids":
-                    for item in try value.list(line: number) {
-                        guard let uid = try item.number(line: number).flatMap(UInt32.init(exactly:)) ?? Self.uid(named: item.text)
-                        else {
-                            throw ParseError(line: number, reason: "no user \(item)")
-                        }
+                case "uids", "users":
+                    for uid in try Self.uids(value, line: number) {
                         config.roleByUID[uid] = max(config.roleByUID[uid] ?? .reader, role)
                     }
                 case "groups":
-                    for item in try value.list(line: number) {
-                        guard let gid = try item.number(line: number).flatMap(UInt32.init(exactly:)) ?? Self.gid(named: item.text)
-                        else {
-                            throw ParseError(line: number, reason: "no group \(item)")
-                        }
+                    for gid in try Self.gids(value, line: number) {
                         config.roleByGID[gid] = max(config.roleByGID[gid] ?? .reader, role)
                     }
                 default:
-                    throw ParseError(line: number, reason: "unknown key \(key) in [\(section)] (uids, groups)")
+                    throw ParseError(line: number, reason: "unknown key \(key) in [\(section)] (users, uids, groups)")
                 }
             }
         }
+        for rule in config.scopes { try rule.check() }
         return config
+    }
+
+    /// Users by number or name.
+    static func uids(_ value: Value, line: Int) throws -> [UInt32] {
+        try value.list(line: line).map { item in
+            guard let uid = try item.number(line: line).flatMap(UInt32.init(exactly:)) ?? Self.uid(named: item.text) else {
+                throw ParseError(line: line, reason: "no user \(item)")
+            }
+            return uid
+        }
+    }
+
+    /// Groups by number or name.
+    static func gids(_ value: Value, line: Int) throws -> [UInt32] {
+        try value.list(line: line).map { item in
+            guard let gid = try item.number(line: line).flatMap(UInt32.init(exactly:)) ?? Self.gid(named: item.text) else {
+                throw ParseError(line: line, reason: "no group \(item)")
+            }
+            return gid
+        }
     }
 
     private mutating func set(_ key: String, _ value: Value, line: Int) throws {
@@ -131,6 +187,12 @@ package struct DaemonConfig: Sendable, Equatable {
         case "max_streams_per_connection": limits.maximumStreamsPerConnection = max(1, try positive())
         default: throw ParseError(line: line, reason: "unknown key \(key)")
         }
+    }
+
+    /// Municipality ids in scopes that the state does not hold: a warning, not
+    /// a refusal, since a scope may be written before its municipality is added.
+    package func unknownMunicipalities(in state: borrowing PlanState) -> [String] {
+        scopes.flatMap { $0.scope.municipalityIDs.sorted() }.filter { state.municipality($0) == nil }
     }
 
     private static func stripComment(_ line: String) -> String {
@@ -197,6 +259,58 @@ package struct DaemonConfig: Sendable, Equatable {
             case .string(let text): "\"\(text)\""
             case .list(let items): "[\(items.map(\.description).joined(separator: ", "))]"
             }
+        }
+    }
+}
+
+extension DaemonConfig.ScopeRule {
+    fileprivate mutating func set(_ key: String, _ value: DaemonConfig.Value, line: Int) throws {
+        typealias ParseError = DaemonConfig.ParseError
+        switch key {
+        case "role":
+            switch Role(name: value.text) {
+            case .operator?, .planner?: role = Role(name: value.text)!
+            case .admin?:
+                throw ParseError(line: line, reason: "admin is not scoped: name its uid under [roles.admin]")
+            case .reader?, nil:
+                throw ParseError(line: line, reason: "a scope's role must be operator or planner")
+            }
+        case "uids", "users": uids.formUnion(try DaemonConfig.uids(value, line: line))
+        case "groups": gids.formUnion(try DaemonConfig.gids(value, line: line))
+        case "municipalities":
+            for item in try value.list(line: line) {
+                guard case .string(let id) = item, Slug.isValid(id) else {
+                    throw ParseError(line: line, reason: "\(item) is not a municipality id (\"ludza\")")
+                }
+                scope.municipalityIDs.insert(id)
+            }
+        case "regions":
+            for item in try value.list(line: line) {
+                guard let region = Region(rawValue: item.text) else {
+                    throw ParseError(
+                        line: line,
+                        reason: "\(item) is not a region (\(Region.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                scope.regions.insert(region)
+            }
+        default:
+            throw ParseError(
+                line: line,
+                reason: "unknown key \(key) in [scopes.\(scope.name)] (role, users, uids, groups, municipalities, regions)")
+        }
+    }
+
+    /// A section says what role, for whom, where.
+    fileprivate func check() throws {
+        let at = "[scopes.\(scope.name)]"
+        guard role >= .operator else {
+            throw DaemonConfig.ParseError(line: line, reason: "\(at) needs role = \"operator\" or \"planner\"")
+        }
+        guard !uids.isEmpty || !gids.isEmpty else {
+            throw DaemonConfig.ParseError(line: line, reason: "\(at) names no users, uids or groups")
+        }
+        guard !scope.municipalityIDs.isEmpty || !scope.regions.isEmpty else {
+            throw DaemonConfig.ParseError(line: line, reason: "\(at) names no municipalities or regions")
         }
     }
 }

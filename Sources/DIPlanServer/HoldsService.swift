@@ -16,6 +16,12 @@ package enum HoldsService {
             do throws(StoreError) {
                 // The connection holds the answer back until the change is durable (Connection.answer).
                 result = try store.commit(awaitingDurability: false) { (state) throws(DomainError) -> (Change, Hold)? in
+                    // Only where the caller acts; a new hold records the scope it was placed in.
+                    var action = action
+                    if let scope = try state.authorize(action, by: context.authority), case .hold(var request) = action {
+                        request.scope = scope.name
+                        action = .hold(request)
+                    }
                     switch try state.prepare(action, context: context.changeContext(now: unixMillis)) {
                     case .change(let change, let hold): return (change, hold)
                     case .retry(let hold):
@@ -25,6 +31,11 @@ package enum HoldsService {
                     }
                 }
             } catch {
+                if case .domain(.permissionDenied) = error {
+                    context.logger.notice(
+                        "call refused: not the caller's to change here",
+                        metadata: ["method": context.methodMetadata, "error": "\(error.rpc.message)"])
+                }
                 throw error.rpc
             }
             if let (change, hold) = result {

@@ -177,17 +177,24 @@ package enum PlansService {
                         .invalidArgument, "line.updated: \(updated) is in the future (today is \(today), UTC)")
                 }
             }
-            let change: Change
+            let changeContext = context.changeContext(now: unixMillis)
             do throws(StoreError) {
                 // The connection holds the answer back until the change is durable (Connection.answer).
-                change = try store.write(
-                    updates, expectedRevision: expected, context: context.changeContext(now: unixMillis),
-                    awaitingDurability: false)
+                let (change, _) = try store.commit(awaitingDurability: false) { (state) throws(DomainError) -> (Change, Void)? in
+                    // Where a change acts is read from the state it applies to, under the same lock.
+                    try state.authorize(updates, by: context.authority)
+                    return (try state.prepare(updates, expectedRevision: expected, context: changeContext), ())
+                }!
+                // Logged by the store once it is durable.
+                return change
             } catch {
+                if case .domain(.permissionDenied) = error {
+                    context.logger.notice(
+                        "call refused: not the caller's to change here",
+                        metadata: ["method": context.methodMetadata, "error": "\(error.rpc.message)"])
+                }
                 throw error.rpc
             }
-            // Logged by the store once it is durable.
-            return change
         }
 
         router.unary(Method.Plans.upsertMunicipality, Diplan_V1_UpsertMunicipalityRequest.self) {

@@ -48,6 +48,12 @@ package final class Server: Sendable {
         }
         freeThreadSlots.add(added, ordering: .relaxed)
         generation.add(1, ordering: .releasing)
+        let unknown = store.read { new.unknownMunicipalities(in: $0) }
+        if !unknown.isEmpty {
+            logger.warning(
+                "a scope names municipalities the state does not hold; it covers them once they are added",
+                metadata: ["municipalities": "\(unknown.joined(separator: ","))"])
+        }
     }
 
     /// Whether a connection calling now may take a thread of its own (`claimThreadSlot`).
@@ -79,11 +85,11 @@ package final class Server: Sendable {
         return loop.add(connection)
     }
 
-    /// Changes with every configuration put in force: connections look roles up again.
+    /// Changes with every configuration put in force: connections look authorities up again.
     var configurationGeneration: UInt64 { generation.load(ordering: .acquiring) }
 
-    /// The role of a caller, under the configuration in force now.
-    func role(uid: UInt32, gids: [UInt32]) -> Role { config.withLock { $0.role(uid: uid, gids: gids) } }
+    /// What a caller may do where, under the configuration in force now.
+    func authority(uid: UInt32, gids: [UInt32]) -> Authority { config.withLock { $0.authority(uid: uid, gids: gids) } }
     package var connectionCount: Int { connections.withLock { $0.count } }
     package var totalConnections: UInt64 { connectionsTotal.load(ordering: .relaxed) }
 

@@ -30,6 +30,10 @@ extension Hold {
         message.confirmKey = confirmKey ?? ""
         message.releaseKey = releaseKey ?? ""
         message.freeAfter = freeAfter
+        if let owner {
+            message.owner.uid = owner.uid
+            message.owner.scope = owner.scope
+        }
         message.revision = revision
         return message
     }
@@ -48,6 +52,7 @@ extension Hold {
             expiresMillis: message.expiresUnixMs, endedMillis: message.endedUnixMs == 0 ? nil : message.endedUnixMs,
             holdKey: message.holdKey, confirmKey: message.confirmKey.isEmpty ? nil : message.confirmKey,
             releaseKey: message.releaseKey.isEmpty ? nil : message.releaseKey, freeAfter: message.freeAfter,
+            owner: message.hasOwner ? Owner(uid: message.owner.uid, scope: message.owner.scope) : nil,
             revision: message.revision)
     }
 }

@@ -18,6 +18,7 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidArgument: self.init(.invalidArgument, error.description)
         case .failedPrecondition, .revisionMismatch: self.init(.failedPrecondition, error.description)
         case .notFound: self.init(.notFound, error.description)
+        case .permissionDenied: self.init(.permissionDenied, error.description)
         }
     }
 }

@@ -139,6 +139,9 @@ struct LineCommand: AsyncParsableCommand {
                 Figures set without --updated are dated today. --replace replaces the whole line:
                 every figure left out becomes unknown.
 
+                A municipal service (role operator) reports --existing, --occupied, --updated and
+                --source of the lines of the municipalities its scope covers; the rest is a planner's.
+
                 Examples:
                   diplanctl line set --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children \\
                       --occupied 9 --source "Ludza social service, 2024-03"

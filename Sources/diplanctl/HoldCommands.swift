@@ -182,16 +182,23 @@ struct HoldCommand: AsyncParsableCommand {
                 let (response, _) = try await client.call(Method.Holds.listHolds, request, as: Diplan_V1_ListHoldsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 var table = Table(
-                    "ID", "STATUS", "PLACES", "MUNICIPALITY", "SERVICE", "GROUP", "REFERRAL", "EXPIRES (UNIX MS)", numeric: [2])
+                    "ID", "STATUS", "PLACES", "MUNICIPALITY", "SERVICE", "GROUP", "REFERRAL", "EXPIRES (UNIX MS)", "PLACED BY",
+                    numeric: [2])
                 for hold in response.holds {
                     table.add(
                         hold.id, Hold.Status(proto: hold.status)?.rawValue ?? "?", "\(hold.places)", hold.lineKey.municipalityID,
                         ServiceType(proto: hold.lineKey.serviceType)?.rawValue ?? "?",
                         TargetGroup(proto: hold.lineKey.targetGroup)?.rawValue ?? "?",
-                        hold.referralID, "\(hold.expiresUnixMs)")
+                        hold.referralID, "\(hold.expiresUnixMs)", Self.owner(hold))
                 }
                 emit(table.render(connection.output))
             }
+        }
+
+        /// "uid 1001 (ludza-social-service)"; "?" for a hold placed before owners were recorded.
+        static func owner(_ hold: Diplan_V1_Hold) -> String {
+            guard hold.hasOwner else { return "?" }
+            return "uid \(hold.owner.uid)" + (hold.owner.scope.isEmpty ? "" : " (\(hold.owner.scope))")
         }
     }
 }

@@ -173,6 +173,16 @@ package nonisolated struct Diplan_V1_Hold: @unchecked Sendable {
     set {_uniqueStorage()._freeAfter = newValue}
   }
 
+  /// Who placed it; absent on a hold placed before owners were recorded.
+  package var owner: Diplan_V1_HoldOwner {
+    get {_storage._owner ?? Diplan_V1_HoldOwner()}
+    set {_uniqueStorage()._owner = newValue}
+  }
+  /// Returns true if `owner` has been explicitly set.
+  package var hasOwner: Bool {_storage._owner != nil}
+  /// Clears the value of `owner`. Subsequent reads from it will return its default value.
+  package mutating func clearOwner() {_uniqueStorage()._owner = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Target: Equatable, Sendable {
@@ -184,6 +194,25 @@ package nonisolated struct Diplan_V1_Hold: @unchecked Sendable {
   package init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The caller that placed a hold. Only a caller whose role reaches the hold's
+/// municipality (its scope covers it, or it acts everywhere) may confirm or
+/// release it.
+package nonisolated struct Diplan_V1_HoldOwner: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var uid: UInt32 = 0
+
+  /// The scope of the daemon's configuration it acted in ("ludza-social-service");
+  /// empty for a caller whose role holds everywhere.
+  package var scope: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
 }
 
 package nonisolated struct Diplan_V1_HoldRequest: Sendable {
@@ -488,7 +517,7 @@ nonisolated extension Diplan_V1_HoldStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Diplan_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Hold"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}referral_id\0\u{3}facility_id\0\u{1}line\0\u{1}places\0\u{1}status\0\u{3}created_unix_ms\0\u{3}expires_unix_ms\0\u{1}revision\0\u{3}line_key\0\u{3}ended_unix_ms\0\u{3}hold_key\0\u{3}confirm_key\0\u{3}release_key\0\u{3}free_after\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}referral_id\0\u{3}facility_id\0\u{1}line\0\u{1}places\0\u{1}status\0\u{3}created_unix_ms\0\u{3}expires_unix_ms\0\u{1}revision\0\u{3}line_key\0\u{3}ended_unix_ms\0\u{3}hold_key\0\u{3}confirm_key\0\u{3}release_key\0\u{3}free_after\0\u{1}owner\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -505,6 +534,7 @@ nonisolated extension Diplan_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
     var _confirmKey: String = String()
     var _releaseKey: String = String()
     var _freeAfter: UInt32 = 0
+    var _owner: Diplan_V1_HoldOwner? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -529,6 +559,7 @@ nonisolated extension Diplan_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
       _confirmKey = source._confirmKey
       _releaseKey = source._releaseKey
       _freeAfter = source._freeAfter
+      _owner = source._owner
     }
   }
 
@@ -581,6 +612,7 @@ nonisolated extension Diplan_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
         case 13: try { try decoder.decodeSingularStringField(value: &_storage._confirmKey) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._releaseKey) }()
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._freeAfter) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._owner) }()
         default: break
         }
       }
@@ -643,6 +675,9 @@ nonisolated extension Diplan_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
       if _storage._freeAfter != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._freeAfter, fieldNumber: 15)
       }
+      try { if let v = _storage._owner {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -666,10 +701,46 @@ nonisolated extension Diplan_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
         if _storage._confirmKey != rhs_storage._confirmKey {return false}
         if _storage._releaseKey != rhs_storage._releaseKey {return false}
         if _storage._freeAfter != rhs_storage._freeAfter {return false}
+        if _storage._owner != rhs_storage._owner {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_HoldOwner: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".HoldOwner"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}uid\0\u{1}scope\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.uid) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.uid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uid, fieldNumber: 1)
+    }
+    if !self.scope.isEmpty {
+      try visitor.visitSingularStringField(value: self.scope, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_HoldOwner, rhs: Diplan_V1_HoldOwner) -> Bool {
+    if lhs.uid != rhs.uid {return false}
+    if lhs.scope != rhs.scope {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

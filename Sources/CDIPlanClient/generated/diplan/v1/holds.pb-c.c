@@ -52,6 +52,51 @@ void   diplan__v1__hold__free_unpacked
   assert(message->base.descriptor == &diplan__v1__hold__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   diplan__v1__hold_owner__init
+                     (Diplan__V1__HoldOwner         *message)
+{
+  static const Diplan__V1__HoldOwner init_value = DIPLAN__V1__HOLD_OWNER__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__hold_owner__get_packed_size
+                     (const Diplan__V1__HoldOwner *message)
+{
+  assert(message->base.descriptor == &diplan__v1__hold_owner__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__hold_owner__pack
+                     (const Diplan__V1__HoldOwner *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__hold_owner__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__hold_owner__pack_to_buffer
+                     (const Diplan__V1__HoldOwner *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__hold_owner__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__HoldOwner *
+       diplan__v1__hold_owner__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__HoldOwner *)
+     protobuf_c_message_unpack (&diplan__v1__hold_owner__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__hold_owner__free_unpacked
+                     (Diplan__V1__HoldOwner *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__hold_owner__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   diplan__v1__hold_request__init
                      (Diplan__V1__HoldRequest         *message)
 {
@@ -547,7 +592,7 @@ void   diplan__v1__find_free_places_response__free_unpacked
   assert(message->base.descriptor == &diplan__v1__find_free_places_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor diplan__v1__hold__field_descriptors[15] =
+static const ProtobufCFieldDescriptor diplan__v1__hold__field_descriptors[16] =
 {
   {
     "id",
@@ -729,6 +774,18 @@ static const ProtobufCFieldDescriptor diplan__v1__hold__field_descriptors[15] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "owner",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Hold, owner),
+    &diplan__v1__hold_owner__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__hold__field_indices_by_name[] = {
   12,   /* field[12] = confirm_key */
@@ -741,6 +798,7 @@ static const unsigned diplan__v1__hold__field_indices_by_name[] = {
   0,   /* field[0] = id */
   3,   /* field[3] = line */
   9,   /* field[9] = line_key */
+  15,   /* field[15] = owner */
   4,   /* field[4] = places */
   1,   /* field[1] = referral_id */
   13,   /* field[13] = release_key */
@@ -750,7 +808,7 @@ static const unsigned diplan__v1__hold__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__hold__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor diplan__v1__hold__descriptor =
 {
@@ -760,11 +818,62 @@ const ProtobufCMessageDescriptor diplan__v1__hold__descriptor =
   "Diplan__V1__Hold",
   "diplan.v1",
   sizeof(Diplan__V1__Hold),
-  15,
+  16,
   diplan__v1__hold__field_descriptors,
   diplan__v1__hold__field_indices_by_name,
   1,  diplan__v1__hold__number_ranges,
   (ProtobufCMessageInit) diplan__v1__hold__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__hold_owner__field_descriptors[2] =
+{
+  {
+    "uid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__HoldOwner, uid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scope",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__HoldOwner, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__hold_owner__field_indices_by_name[] = {
+  1,   /* field[1] = scope */
+  0,   /* field[0] = uid */
+};
+static const ProtobufCIntRange diplan__v1__hold_owner__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor diplan__v1__hold_owner__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.HoldOwner",
+  "HoldOwner",
+  "Diplan__V1__HoldOwner",
+  "diplan.v1",
+  sizeof(Diplan__V1__HoldOwner),
+  2,
+  diplan__v1__hold_owner__field_descriptors,
+  diplan__v1__hold_owner__field_indices_by_name,
+  1,  diplan__v1__hold_owner__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__hold_owner__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor diplan__v1__hold_request__field_descriptors[6] =

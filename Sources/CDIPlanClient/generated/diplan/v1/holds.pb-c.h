@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "diplan/v1/domain.pb-c.h"
 
 typedef struct Diplan__V1__Hold Diplan__V1__Hold;
+typedef struct Diplan__V1__HoldOwner Diplan__V1__HoldOwner;
 typedef struct Diplan__V1__HoldRequest Diplan__V1__HoldRequest;
 typedef struct Diplan__V1__HoldResponse Diplan__V1__HoldResponse;
 typedef struct Diplan__V1__ConfirmRequest Diplan__V1__ConfirmRequest;
@@ -81,6 +82,10 @@ struct  Diplan__V1__Hold
    * Free places on the line right after the hold was made.
    */
   uint32_t free_after;
+  /*
+   * Who placed it; absent on a hold placed before owners were recorded.
+   */
+  Diplan__V1__HoldOwner *owner;
   Diplan__V1__Hold__TargetCase target_case;
   union {
     char *facility_id;
@@ -89,7 +94,27 @@ struct  Diplan__V1__Hold
 };
 #define DIPLAN__V1__HOLD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__hold__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__HOLD_STATUS__HOLD_STATUS_UNSPECIFIED, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__HOLD__TARGET__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__HOLD_STATUS__HOLD_STATUS_UNSPECIFIED, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, DIPLAN__V1__HOLD__TARGET__NOT_SET, {0} }
+
+
+/*
+ * The caller that placed a hold. Only a caller whose role reaches the hold's
+ * municipality (its scope covers it, or it acts everywhere) may confirm or
+ * release it.
+ */
+struct  Diplan__V1__HoldOwner
+{
+  ProtobufCMessage base;
+  uint32_t uid;
+  /*
+   * The scope of the daemon's configuration it acted in ("ludza-social-service");
+   * empty for a caller whose role holds everywhere.
+   */
+  char *scope;
+};
+#define DIPLAN__V1__HOLD_OWNER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__hold_owner__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -309,6 +334,25 @@ Diplan__V1__Hold *
 void   diplan__v1__hold__free_unpacked
                      (Diplan__V1__Hold *message,
                       ProtobufCAllocator *allocator);
+/* Diplan__V1__HoldOwner methods */
+void   diplan__v1__hold_owner__init
+                     (Diplan__V1__HoldOwner         *message);
+size_t diplan__v1__hold_owner__get_packed_size
+                     (const Diplan__V1__HoldOwner   *message);
+size_t diplan__v1__hold_owner__pack
+                     (const Diplan__V1__HoldOwner   *message,
+                      uint8_t             *out);
+size_t diplan__v1__hold_owner__pack_to_buffer
+                     (const Diplan__V1__HoldOwner   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__HoldOwner *
+       diplan__v1__hold_owner__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__hold_owner__free_unpacked
+                     (Diplan__V1__HoldOwner *message,
+                      ProtobufCAllocator *allocator);
 /* Diplan__V1__HoldRequest methods */
 void   diplan__v1__hold_request__init
                      (Diplan__V1__HoldRequest         *message);
@@ -523,6 +567,9 @@ void   diplan__v1__find_free_places_response__free_unpacked
 typedef void (*Diplan__V1__Hold_Closure)
                  (const Diplan__V1__Hold *message,
                   void *closure_data);
+typedef void (*Diplan__V1__HoldOwner_Closure)
+                 (const Diplan__V1__HoldOwner *message,
+                  void *closure_data);
 typedef void (*Diplan__V1__HoldRequest_Closure)
                  (const Diplan__V1__HoldRequest *message,
                   void *closure_data);
@@ -621,6 +668,7 @@ void diplan__v1__holds__find_free_places(ProtobufCService *service,
 
 extern const ProtobufCEnumDescriptor    diplan__v1__hold_status__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__hold__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__hold_owner__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__hold_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__hold_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__confirm_request__descriptor;
