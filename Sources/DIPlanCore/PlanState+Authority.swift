@@ -12,8 +12,9 @@ extension PlanState {
         guard authority.everywhere < .planner else { return }
         for update in updates {
             switch update {
-            case .upsertMunicipality(let municipality, _):
-                let current = municipalities[municipality.id]
+            case .upsertMunicipality(let given, _, let fields):
+                let current = municipalities[given.id]
+                let municipality = fields.flatMap { fields in current?.setting(fields, from: given) } ?? given
                 for place in [place(of: municipality)] + (current.map { [place(of: $0)] } ?? []) {
                     try authority.require(.planner, at: place, to: "changing municipality \(municipality.id)")
                 }
@@ -21,7 +22,7 @@ extension PlanState {
                 for region in Set([plan.region] + (plans[plan.id].map { [$0.region] } ?? [])) {
                     try authority.require(.planner, at: Place(region: region), to: "changing plan \(plan.id)")
                 }
-            case .setPlanTarget(let target, _):
+            case .setPlanTarget(let target, _, _):
                 try authority.require(
                     .planner, at: Place(region: plans[target.key.planID]?.region),
                     to: "setting a target of plan \(target.key.planID)")
@@ -32,13 +33,15 @@ extension PlanState {
                 try authorize(line: line.key, fields: fields, by: authority)
             case .deleteCapacityLine(let key, _):
                 try authority.require(.planner, at: place(of: key), to: "deleting a line")
-            case .upsertFacility(let facility, _):
-                let current = facilities[facility.id]
+            case .upsertFacility(let given, _, let fields):
+                let current = facilities[given.id]
+                let facility = fields.flatMap { fields in current?.setting(fields, from: given) } ?? given
                 for key in [facility.lineKey] + (current.map { [$0.lineKey] } ?? []) {
                     try authority.require(.planner, at: place(of: key), to: "changing facility \(facility.id)")
                 }
-            case .upsertProject(let project, _):
-                let current = projects[project.id]
+            case .upsertProject(let given, _, let fields):
+                let current = projects[given.id]
+                let project = fields.flatMap { fields in current?.setting(fields, from: given) } ?? given
                 for (planID, municipalityID) in [(project.planID, project.municipalityID)]
                     + (current.map { [($0.planID, $0.municipalityID)] } ?? [])
                 {

@@ -24,18 +24,22 @@ public struct PlanAdvance: Sendable, Hashable {
 }
 
 /// One change asked of the state. Several make a transaction.
+///
+/// An upsert with `only` sets those fields and keeps the entity's others (an
+/// entity made so needs its `Fields.required` named); with nil it replaces
+/// the whole entity.
 public enum Update: Sendable, Hashable {
-    case upsertMunicipality(Municipality, Expectation? = nil)
+    case upsertMunicipality(Municipality, Expectation? = nil, only: Municipality.Fields? = nil)
     /// Creates a plan in drafting (with its first event, dated `draftingDate`),
     /// or changes its descriptive fields.
     case upsertPlan(Plan, draftingDate: CalendarDate? = nil, Expectation? = nil)
-    case setPlanTarget(PlanTarget, Expectation? = nil)
+    case setPlanTarget(PlanTarget, Expectation? = nil, only: PlanTarget.Fields? = nil)
     /// Sets `only` the given fields of a line (those of a new line not named
     /// are unknown), or with nil replaces the whole line.
     case upsertCapacityLine(CapacityLine, Expectation? = nil, only: CapacityLine.Fields? = nil)
     case deleteCapacityLine(LineKey, Expectation? = nil)
-    case upsertFacility(Facility, Expectation? = nil)
-    case upsertProject(Project, Expectation? = nil)
+    case upsertFacility(Facility, Expectation? = nil, only: Facility.Fields? = nil)
+    case upsertProject(Project, Expectation? = nil, only: Project.Fields? = nil)
     case advancePlan(PlanAdvance, Expectation? = nil)
     /// A plan with its recorded history, as a dataset carries it. The history
     /// is replayed along the lifecycle; status and amendment follow from it.

@@ -64,23 +64,8 @@ extension CapacityLine.Fields {
 
     /// The fields an `UpsertCapacityLineRequest` names; nil when it replaces the whole line.
     package init?(proto fields: [Diplan_V1_LineField], replace: Bool) throws(DomainError) {
-        if replace {
-            guard fields.isEmpty else {
-                throw .invalidArgument(field: "fields", rule: "must be empty when replace is set (it replaces the whole line)")
-            }
-            return nil
-        }
-        guard !fields.isEmpty else {
-            throw .invalidArgument(
-                field: "fields", rule: "names no field: name the fields to set, or set replace to replace the whole line")
-        }
-        self = []
-        for field in fields {
-            guard let (value, _) = Self.wire.first(where: { $0.1 == field }) else {
-                throw .invalidArgument(field: "fields", rule: "\(field) is not a field of a line that can be set")
-            }
-            insert(value)
-        }
+        guard let named = try namedFields(fields, replace: replace, wire: Self.wire, entity: "line") else { return nil }
+        self = named
     }
 
     package var proto: [Diplan_V1_LineField] { Self.wire.filter { contains($0.0) }.map(\.1) }

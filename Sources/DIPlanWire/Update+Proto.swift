@@ -98,7 +98,10 @@ extension Expectation {
 extension Update {
     package init(proto request: Diplan_V1_UpsertMunicipalityRequest) throws(DomainError) {
         guard request.hasMunicipality else { throw .invalidArgument(field: "municipality", rule: "is required") }
-        self = .upsertMunicipality(try Municipality(proto: request.municipality), request.expectation)
+        let fields = try namedFields(
+            request.fields, replace: request.replace, wire: Municipality.Fields.wire, entity: "municipality")
+        self = .upsertMunicipality(
+            try Municipality(proto: request.municipality.keeping(fields)), request.expectation, only: fields)
     }
 
     package init(proto request: Diplan_V1_UpsertPlanRequest) throws(DomainError) {
@@ -109,7 +112,8 @@ extension Update {
 
     package init(proto request: Diplan_V1_SetPlanTargetRequest) throws(DomainError) {
         guard request.hasTarget else { throw .invalidArgument(field: "target", rule: "is required") }
-        self = .setPlanTarget(try PlanTarget(proto: request.target), request.expectation)
+        let fields = try namedFields(request.fields, replace: request.replace, wire: PlanTarget.Fields.wire, entity: "target")
+        self = .setPlanTarget(try PlanTarget(proto: request.target.keeping(fields)), request.expectation, only: fields)
     }
 
     package init(proto request: Diplan_V1_UpsertCapacityLineRequest) throws(DomainError) {
@@ -126,12 +130,14 @@ extension Update {
 
     package init(proto request: Diplan_V1_UpsertFacilityRequest) throws(DomainError) {
         guard request.hasFacility else { throw .invalidArgument(field: "facility", rule: "is required") }
-        self = .upsertFacility(try Facility(proto: request.facility), request.expectation)
+        let fields = try namedFields(request.fields, replace: request.replace, wire: Facility.Fields.wire, entity: "facility")
+        self = .upsertFacility(try Facility(proto: request.facility.keeping(fields)), request.expectation, only: fields)
     }
 
     package init(proto request: Diplan_V1_UpsertProjectRequest) throws(DomainError) {
         guard request.hasProject else { throw .invalidArgument(field: "project", rule: "is required") }
-        self = .upsertProject(try Project(proto: request.project), request.expectation)
+        let fields = try namedFields(request.fields, replace: request.replace, wire: Project.Fields.wire, entity: "project")
+        self = .upsertProject(try Project(proto: request.project.keeping(fields)), request.expectation, only: fields)
     }
 
     package init(proto request: Diplan_V1_AdvancePlanRequest) throws(DomainError) {

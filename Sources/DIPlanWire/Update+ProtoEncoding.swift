@@ -15,9 +15,10 @@ extension Update {
     package var proto: Diplan_V1_Update {
         var message = Diplan_V1_Update()
         switch self {
-        case .upsertMunicipality(let municipality, let expectation):
+        case .upsertMunicipality(let municipality, let expectation, let fields):
             var request = Diplan_V1_UpsertMunicipalityRequest()
             request.municipality = municipality.proto
+            if let fields { request.fields = fields.proto } else { request.replace = true }
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.upsertMunicipality = request
         case .upsertPlan(let plan, let date, let expectation):
@@ -26,9 +27,10 @@ extension Update {
             request.date = date.text
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.upsertPlan = request
-        case .setPlanTarget(let target, let expectation):
+        case .setPlanTarget(let target, let expectation, let fields):
             var request = Diplan_V1_SetPlanTargetRequest()
             request.target = target.proto
+            if let fields { request.fields = fields.proto } else { request.replace = true }
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.setPlanTarget = request
         case .upsertCapacityLine(let line, let expectation, let fields):
@@ -42,14 +44,16 @@ extension Update {
             request.key = key.proto
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.deleteCapacityLine = request
-        case .upsertFacility(let facility, let expectation):
+        case .upsertFacility(let facility, let expectation, let fields):
             var request = Diplan_V1_UpsertFacilityRequest()
             request.facility = facility.proto
+            if let fields { request.fields = fields.proto } else { request.replace = true }
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.upsertFacility = request
-        case .upsertProject(let project, let expectation):
+        case .upsertProject(let project, let expectation, let fields):
             var request = Diplan_V1_UpsertProjectRequest()
             request.project = project.proto
+            if let fields { request.fields = fields.proto } else { request.replace = true }
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.upsertProject = request
         case .advancePlan(let advance, let expectation):

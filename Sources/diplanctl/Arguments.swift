@@ -42,6 +42,14 @@ enum Parse {
         return count
     }
 
+    /// A number of places (or clients): a whole number, 0 or more.
+    static func whole(_ text: String) throws -> UInt32 {
+        guard let number = UInt32(text) else {
+            throw ValidationError("a number of places is a whole number from 0 to \(UInt32.max)")
+        }
+        return number
+    }
+
     /// A number of places to hold: 1 or more.
     static func places(_ text: String) throws -> UInt32 {
         guard let places = UInt32(text), places >= 1 else {

@@ -48,27 +48,55 @@ struct MunicipalityCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create or change a municipality.",
-            discussion: "Example:\n  diplanctl municipality set zilupe --name \"Zilupes novads\" --kind novads --region latgale")
+            abstract: "Create or change a municipality; only the fields given change.",
+            discussion: """
+                A new municipality needs --name, --kind and --region. --replace replaces the whole
+                municipality: every field left out becomes empty or unknown.
+
+                Examples:
+                  diplanctl municipality set zilupe --name "Zilupes novads" --kind novads --region latgale
+                  diplanctl municipality set zilupe --source "https://likumi.lv/ta/id/185993"
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
         @Argument(help: "Its slug id.") var id: String
-        @Option(help: "Its name.") var name: String
-        @Option(help: "novads or republican-city.") var kind: Municipality.Kind
-        @Option(help: "Its planning region.") var region: Region
+        @Option(help: "Its name.") var name: String?
+        @Option(help: "novads or republican-city.") var kind: Municipality.Kind?
+        @Option(help: "Its planning region.") var region: Region?
         @Option(name: .customLong("di-project"), help: "Whether it takes part in the DI project: yes, no or unknown.")
-        var diProject = "unknown"
-        @Option(help: "Where the facts come from.") var source = ""
+        var diProject: String?
+        @Option(help: "Where the facts come from.") var source: String?
+        @Flag(help: "Replace the whole municipality: fields left out become empty or unknown.") var replace = false
+
+        var fields: Municipality.Fields {
+            var fields: Municipality.Fields = []
+            if name != nil { fields.insert(.name) }
+            if kind != nil { fields.insert(.kind) }
+            if region != nil { fields.insert(.region) }
+            if diProject != nil { fields.insert(.diProject) }
+            if source != nil { fields.insert(.source) }
+            return fields
+        }
+
+        func validate() throws {
+            if let diProject, !["yes", "no", "unknown"].contains(diProject) {
+                throw ValidationError("--di-project must be yes, no or unknown (got \(diProject))")
+            }
+            try requireFields(
+                given: fields.isEmpty, replace: replace, missing: replace && (name == nil || kind == nil || region == nil),
+                all: "--name, --kind, --region, --di-project, --source", required: "--name, --kind and --region")
+        }
 
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_UpsertMunicipalityRequest()
                 request.municipality =
                     Municipality(
-                        id: id, name: name, kind: kind, region: region,
-                        inDIProject: diProject == "yes" ? true : diProject == "no" ? false : nil, source: source
+                        id: id, name: name ?? "", kind: kind ?? .novads, region: region ?? .latgale,
+                        inDIProject: diProject == "yes" ? true : diProject == "no" ? false : nil, source: source ?? ""
                     ).proto
+                if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(
                     state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(
@@ -85,29 +113,53 @@ struct TargetCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set what a plan promises for a service and target group.",
-            discussion:
-                "Example:\n  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --amount 6 --municipality daugavpils-city"
-        )
+            abstract: "Set what a plan promises for a service and target group; only the fields given change.",
+            discussion: """
+                A new target needs --amount. --replace replaces the whole target: fields left out
+                become empty or unknown (the region-wide progress reported with them).
+
+                Examples:
+                  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --amount 6 \
+                      --municipality daugavpils-city
+                  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --source "plan, 2019"
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Option var plan: String
-        @Option var service: ServiceType
-        @Option var group: TargetGroup
-        @Option(help: "Places (or clients) promised.") var amount: UInt32
-        @Flag(name: .customLong("more-than"), help: "The promise is more than the amount.") var moreThan = false
-        @Option(help: "A municipality named as provider (repeatable).") var municipality: [String] = []
-        @Option(help: "Where the target comes from.") var source = ""
+        @Option(help: "The plan's id.") var plan: String
+        @Option(help: "The service type.") var service: ServiceType
+        @Option(help: "The target group.") var group: TargetGroup
+        @Option(parsing: .unconditional, help: "Places (or clients) promised, 0 or more.", transform: Parse.whole)
+        var amount: UInt32?
+        @Flag(name: .customLong("more-than"), help: "The promise is more than the amount (with --amount).") var moreThan = false
+        @Option(help: "A municipality named as provider (repeatable; replaces the list).") var municipality: [String] = []
+        @Option(help: "Where the target comes from.") var source: String?
+        @Flag(help: "Replace the whole target: fields left out become empty or unknown.") var replace = false
+
+        var fields: PlanTarget.Fields {
+            var fields: PlanTarget.Fields = []
+            if amount != nil { fields.insert(.amount) }
+            if !municipality.isEmpty { fields.insert(.municipalities) }
+            if source != nil { fields.insert(.source) }
+            return fields
+        }
+
+        func validate() throws {
+            if moreThan && amount == nil { throw ValidationError("--more-than goes with --amount") }
+            try requireFields(
+                given: fields.isEmpty, replace: replace, missing: replace && amount == nil,
+                all: "--amount, --municipality, --source", required: "--amount")
+        }
 
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_SetPlanTargetRequest()
                 request.target =
                     PlanTarget(
-                        key: TargetKey(planID: plan, serviceType: service, targetGroup: group), amount: amount,
-                        bound: moreThan ? .moreThan : .exact, municipalityIDs: municipality, source: source
+                        key: TargetKey(planID: plan, serviceType: service, targetGroup: group), amount: amount ?? 0,
+                        bound: moreThan ? .moreThan : .exact, municipalityIDs: municipality, source: source ?? ""
                     ).proto
+                if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(
                     state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(
@@ -115,6 +167,12 @@ struct TargetCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// A `set` verb must name a field to set, or --replace with what a whole entity needs.
+func requireFields(given none: Bool, replace: Bool, missing: Bool, all: String, required: String) throws {
+    if none && !replace { throw ValidationError("name a field to set (\(all)), or --replace to replace the whole of it") }
+    if missing { throw ValidationError("--replace needs \(required)") }
 }
 
 /// The four options that name a capacity line.
@@ -269,34 +327,64 @@ struct FacilityCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create or change a facility; a line's existing places follow its operational facilities.",
+            abstract: "Create or change a facility; only the fields given change.",
             discussion: """
-                Example:
-                  diplanctl facility set ludza-dac --plan latgale-2017-2020 --municipality ludza --name "Ludzas DAC" \\
+                A line's existing places follow its operational facilities. A new facility needs --plan,
+                --municipality, --name, --service, --group and --status. --replace replaces the whole
+                facility: fields left out become empty or unknown.
+
+                Examples:
+                  diplanctl facility set ludza-dac --plan latgale-2017-2020 --municipality ludza --name "Ludzas DAC" \
                       --service day-care --group ft-children --places 12 --status operational
+                  diplanctl facility set ludza-dac --status closed
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument var id: String
-        @Option var plan: String
-        @Option var municipality: String
-        @Option var name: String
-        @Option var service: ServiceType
-        @Option var group: TargetGroup
-        @Option(help: "Maximum places.") var places: UInt32
-        @Option(help: "planned, under-construction, operational or closed.") var status: Facility.Status
+        @Argument(help: "Its slug id.") var id: String
+        @Option(help: "The plan it belongs to.") var plan: String?
+        @Option(help: "The municipality it is in.") var municipality: String?
+        @Option(help: "Its name.") var name: String?
+        @Option(help: "The service it provides.") var service: ServiceType?
+        @Option(help: "The target group it serves.") var group: TargetGroup?
+        @Option(parsing: .unconditional, help: "Maximum places, 0 or more.", transform: Parse.whole) var places: UInt32?
+        @Option(help: "planned, under-construction, operational or closed.") var status: Facility.Status?
         @Option(help: "The ERDF project that builds it.") var project: String?
-        @Option var source = ""
+        @Option(help: "Where the facts come from.") var source: String?
+        @Flag(help: "Replace the whole facility: fields left out become empty or unknown.") var replace = false
+
+        var fields: Facility.Fields {
+            var fields: Facility.Fields = []
+            if plan != nil { fields.insert(.plan) }
+            if municipality != nil { fields.insert(.municipality) }
+            if name != nil { fields.insert(.name) }
+            if service != nil { fields.insert(.serviceType) }
+            if group != nil { fields.insert(.targetGroup) }
+            if places != nil { fields.insert(.maxPlaces) }
+            if status != nil { fields.insert(.status) }
+            if project != nil { fields.insert(.project) }
+            if source != nil { fields.insert(.source) }
+            return fields
+        }
+
+        func validate() throws {
+            let whole = plan != nil && municipality != nil && name != nil && service != nil && group != nil && status != nil
+            try requireFields(
+                given: fields.isEmpty, replace: replace, missing: replace && !whole,
+                all: "--plan, --municipality, --name, --service, --group, --places, --status, --project, --source",
+                required: "--plan, --municipality, --name, --service, --group and --status")
+        }
 
         func run() async throws {
             try await calling { () throws(RPCError) in
                 var request = Diplan_V1_UpsertFacilityRequest()
                 request.facility =
                     Facility(
-                        id: id, planID: plan, municipalityID: municipality, name: name, serviceType: service, targetGroup: group,
-                        maxPlaces: places, status: status, projectID: project, source: source
+                        id: id, planID: plan ?? "", municipalityID: municipality ?? "", name: name ?? "",
+                        serviceType: service ?? .dayCareCentre, targetGroup: group ?? .grtAdults, maxPlaces: places ?? 0,
+                        status: status ?? .planned, projectID: project.flatMap { $0.isEmpty ? nil : $0 }, source: source ?? ""
                     ).proto
+                if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(
                     state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(
@@ -384,38 +472,82 @@ struct ProjectCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create or change a project; its shares must add up and stay within the municipality's envelope.",
+            abstract: "Create or change a project; only the fields given change.",
             discussion: """
-                Example:
-                  diplanctl project set ludza-dac --plan latgale-2017-2020 --municipality ludza --title "Dienas aprūpes centrs" \\
+                Its shares must add up and stay within the municipality's envelope: --erdf-cents,
+                --national-cents and --municipal-cents are set together, and the eligible cost is their
+                sum. A new project needs --plan, --municipality, --title, --round and --status.
+                --replace replaces the whole project: fields left out become empty or unknown.
+
+                Examples:
+                  diplanctl project set ludza-dac --plan latgale-2017-2020 --municipality ludza --title "Dienas aprūpes centrs" \
                       --round 1 --erdf-cents 8500000 --national-cents 750000 --municipal-cents 750000 --status contracted
+                  diplanctl project set ludza-dac --status completed --end 2023-12-31
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument var id: String
-        @Option var plan: String
-        @Option var municipality: String
-        @Option var title: String
-        @Option(help: "Selection round, 1 or 2.") var round: UInt32
-        @Option(name: .customLong("erdf-cents")) var erdfCents: Int64 = 0
-        @Option(name: .customLong("national-cents")) var nationalCents: Int64 = 0
-        @Option(name: .customLong("municipal-cents")) var municipalCents: Int64 = 0
-        @Option(help: "planned, applied, contracted, in-progress, completed, rejected or withdrawn.") var status: Project.Status
-        @Option var start: CalendarDate?
-        @Option var end: CalendarDate?
-        @Option var source = ""
+        @Argument(help: "Its slug id.") var id: String
+        @Option(help: "The plan it belongs to.") var plan: String?
+        @Option(help: "The municipality that carries it out.") var municipality: String?
+        @Option(help: "Its title.") var title: String?
+        @Option(help: "Selection round, 1 or 2.") var round: UInt32?
+        @Option(
+            name: .customLong("erdf-cents"), parsing: .unconditional, help: "The ERDF share, in euro cents.",
+            transform: Parse.cents)
+        var erdfCents: Int64?
+        @Option(
+            name: .customLong("national-cents"), parsing: .unconditional, help: "The national share, in euro cents.",
+            transform: Parse.cents)
+        var nationalCents: Int64?
+        @Option(
+            name: .customLong("municipal-cents"), parsing: .unconditional, help: "The municipality's share, in euro cents.",
+            transform: Parse.cents)
+        var municipalCents: Int64?
+        @Option(help: "planned, applied, contracted, in-progress, completed, rejected or withdrawn.") var status: Project.Status?
+        @Option(help: "When it starts, YYYY-MM-DD.") var start: CalendarDate?
+        @Option(help: "When it ends, YYYY-MM-DD.") var end: CalendarDate?
+        @Option(help: "Where the facts come from.") var source: String?
+        @Flag(help: "Replace the whole project: fields left out become empty or unknown.") var replace = false
+
+        var fields: Project.Fields {
+            var fields: Project.Fields = []
+            if plan != nil { fields.insert(.plan) }
+            if municipality != nil { fields.insert(.municipality) }
+            if title != nil { fields.insert(.title) }
+            if round != nil { fields.insert(.selectionRound) }
+            if erdfCents != nil || nationalCents != nil || municipalCents != nil { fields.insert(.costs) }
+            if status != nil { fields.insert(.status) }
+            if start != nil { fields.insert(.startDate) }
+            if end != nil { fields.insert(.endDate) }
+            if source != nil { fields.insert(.source) }
+            return fields
+        }
+
+        func validate() throws {
+            let shares = [erdfCents, nationalCents, municipalCents].filter { $0 != nil }.count
+            if shares != 0 && shares != 3 {
+                throw ValidationError("--erdf-cents, --national-cents and --municipal-cents are set together (0 for none)")
+            }
+            let whole = plan != nil && municipality != nil && title != nil && round != nil && status != nil
+            try requireFields(
+                given: fields.isEmpty, replace: replace, missing: replace && !whole,
+                all: "--plan, --municipality, --title, --round, the three shares, --status, --start, --end, --source",
+                required: "--plan, --municipality, --title, --round and --status")
+        }
 
         func run() async throws {
             try await calling { () throws(RPCError) in
+                let (erdf, national, municipal) = (erdfCents ?? 0, nationalCents ?? 0, municipalCents ?? 0)
                 var request = Diplan_V1_UpsertProjectRequest()
                 request.project =
                     Project(
-                        id: id, planID: plan, municipalityID: municipality, title: title, selectionRound: round,
-                        eligibleCostCents: erdfCents + nationalCents + municipalCents, erdfCents: erdfCents,
-                        nationalCents: nationalCents, municipalCents: municipalCents, startDate: start, endDate: end,
-                        status: status, source: source
+                        id: id, planID: plan ?? "", municipalityID: municipality ?? "", title: title ?? "",
+                        selectionRound: round ?? 0, eligibleCostCents: erdf + national + municipal, erdfCents: erdf,
+                        nationalCents: national, municipalCents: municipal, startDate: start, endDate: end,
+                        status: status ?? .planned, source: source ?? ""
                     ).proto
+                if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(
                     state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
                 try await send(

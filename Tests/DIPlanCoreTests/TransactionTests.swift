@@ -146,3 +146,82 @@ struct TransactionTests {
         #expect(replayed.observable == live.observable)
     }
 }
+
+@Suite("Partial updates: an update changes only the fields it names")
+struct PartialUpdateTests {
+    static let facility = Facility(
+        id: "ludza-dac", planID: Fixture.plan, municipalityID: "ludza", name: "Ludzas DAC", serviceType: .dayCareCentre,
+        targetGroup: .ftChildren, maxPlaces: 12, status: .planned, source: "plan 2019")
+
+    @Test func aFacilitysStatusAloneKeepsTheRest() throws {
+        var state = try Fixture.state()
+        try state.apply(.upsertFacility(Self.facility))
+        var given = Facility.blank("ludza-dac")
+        given.status = .operational
+        let change = try state.apply(.upsertFacility(given, only: [.status]))
+        var expected = Self.facility
+        expected.status = .operational
+        expected.revision = change.revision
+        #expect(state.facility("ludza-dac") == expected)
+        // An operational facility's places count on its line, as after a whole update.
+        #expect(state.line(Self.facility.lineKey)?.existing == 12)
+    }
+
+    @Test func aFieldNamedAndLeftEmptyBecomesEmpty() throws {
+        var state = try Fixture.state()
+        try state.apply(.upsertFacility(Self.facility))
+        try state.apply(.upsertFacility(Facility.blank("ludza-dac"), only: [.source]))
+        #expect(state.facility("ludza-dac")?.source == "")
+        #expect(state.facility("ludza-dac")?.name == "Ludzas DAC")
+    }
+
+    @Test func aNewEntityNeedsItsRequiredFieldsNamed() throws {
+        var state = try Fixture.state()
+        let before = state.observable
+        var given = Self.facility
+        given.id = "new"
+        #expect(throws: DomainError.self) { try state.apply(.upsertFacility(given, only: [.status, .name])) }
+        #expect(state.observable == before)
+        try state.apply(.upsertFacility(given, only: Facility.Fields.required))
+        // Fields not named are empty, whatever the request carried.
+        #expect(state.facility("new")?.maxPlaces == 0)
+        #expect(state.facility("new")?.source == "")
+    }
+
+    @Test func municipalityTargetAndProjectKeepWhatIsNotNamed() throws {
+        var state = try Fixture.state()
+        var ludza = Municipality.blank("ludza")
+        ludza.source = "https://likumi.lv/ta/id/185993"
+        try state.apply(.upsertMunicipality(ludza, only: [.source]))
+        #expect(state.municipality("ludza")?.name == "Ludzas novads")
+        #expect(state.municipality("ludza")?.region == .latgale)
+
+        let key = TargetKey(planID: Fixture.plan, serviceType: .respite, targetGroup: .ftChildren)
+        try state.apply(.setPlanTarget(PlanTarget(key: key, amount: 6, source: "plan 2019")))
+        try state.apply(.setPlanTarget(PlanTarget(key: key, amount: 7, bound: .moreThan), only: [.amount]))
+        #expect(state.target(key)?.amount == 7)
+        #expect(state.target(key)?.bound == .moreThan)
+        #expect(state.target(key)?.source == "plan 2019")
+
+        try state.apply(.upsertProject(Fixture.project()))
+        var done = Project.blank("ludza-dac")
+        done.status = .completed
+        try state.apply(.upsertProject(done, only: [.status]))
+        #expect(state.project("ludza-dac")?.status == .completed)
+        #expect(state.project("ludza-dac")?.eligibleCostCents == Fixture.project().eligibleCostCents)
+    }
+
+    @Test func anEntityRevisionIsCheckedAsForAWholeUpdate() throws {
+        var state = try Fixture.state()
+        let made = try state.apply(.upsertFacility(Self.facility))
+        let before = state.observable
+        var given = Facility.blank("ludza-dac")
+        given.status = .closed
+        #expect(throws: DomainError.self) {
+            try state.apply(.upsertFacility(given, .entityRevision(made.revision + 5), only: [.status]))
+        }
+        #expect(state.observable == before)
+        try state.apply(.upsertFacility(given, .entityRevision(made.revision), only: [.status]))
+        #expect(state.facility("ludza-dac")?.status == .closed)
+    }
+}

@@ -101,6 +101,87 @@ struct DIPlanCtlTests {
         }
     }
 
+    /// Every `set` verb changes only what it is given; --replace is the only
+    /// way to blank what it leaves out, and naming nothing is refused.
+    @Test func everySetVerbChangesOnlyWhatItIsGiven() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            func export() throws -> [String: Any] {
+                let out = try diplanctl(["export", "-o", "json"], socket: socket).out
+                return try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] ?? [:]
+            }
+            func entity(_ kind: String, _ id: String) throws -> [String: Any] {
+                (try export()[kind] as? [[String: Any]] ?? []).first { $0["id"] as? String == id } ?? [:]
+            }
+            func run(_ arguments: [String]) throws {
+                let result = try diplanctl(arguments, socket: socket)
+                #expect(result.status == 0, "\(arguments): \(result.err)")
+            }
+
+            try run([
+                "facility", "set", "ludza-dac", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--name", "Ludzas DAC",
+                "--service", "day-care", "--group", "ft-children", "--places", "12", "--status", "planned", "--source",
+                "plan 2019",
+            ])
+            try run(["facility", "set", "ludza-dac", "--status", "operational"])
+            var facility = try entity("facilities", "ludza-dac")
+            #expect(facility["status"] as? String == "FACILITY_STATUS_OPERATIONAL")
+            #expect(facility["name"] as? String == "Ludzas DAC")
+            #expect(facility["maxPlaces"] as? Int == 12)
+            #expect(facility["source"] as? String == "plan 2019")
+
+            try run(["municipality", "set", "ludza", "--source", "https://likumi.lv/ta/id/185993"])
+            let ludza = try entity("municipalities", "ludza")
+            #expect(ludza["name"] as? String == "Ludzas novads")
+            #expect(ludza["region"] as? String == "REGION_LATGALE")
+            #expect(ludza["source"] as? String == "https://likumi.lv/ta/id/185993")
+
+            try run([
+                "project", "set", "ludza-dac-p", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--title", "DAC",
+                "--round", "1", "--erdf-cents", "8500", "--national-cents", "750", "--municipal-cents", "750", "--status",
+                "contracted",
+            ])
+            try run(["project", "set", "ludza-dac-p", "--status", "completed", "--end", "2023-12-31"])
+            let project = try entity("projects", "ludza-dac-p")
+            #expect(project["status"] as? String == "PROJECT_STATUS_COMPLETED")
+            #expect(project["title"] as? String == "DAC")
+            #expect(project["erdfCents"] as? String == "8500")
+            #expect(project["endDate"] as? String == "2023-12-31")
+
+            let target = ["--plan", "latgale-2017-2020", "--service", "respite", "--group", "ft-children"]
+            try run(["target", "set"] + target + ["--amount", "6", "--source", "plan 2019"])
+            try run(["target", "set"] + target + ["--amount", "7"])
+            let targets = try export()["targets"] as? [[String: Any]] ?? []
+            let respite = targets.first {
+                $0["planId"] as? String == "latgale-2017-2020" && $0["serviceType"] as? String == "SERVICE_TYPE_RESPITE"
+                    && $0["targetGroup"] as? String == "TARGET_GROUP_FT_CHILDREN"
+            }
+            #expect(respite?["amount"] as? Int == 7)
+            #expect(respite?["source"] as? String == "plan 2019")
+
+            // Naming nothing, or --replace without what a whole entity needs, is refused before anything is sent.
+            let before = try diplanctl(["export", "-o", "json"], socket: socket).out
+            for arguments in [
+                ["facility", "set", "ludza-dac"], ["municipality", "set", "ludza"], ["project", "set", "ludza-dac-p"],
+                ["target", "set"] + target, ["facility", "set", "ludza-dac", "--replace", "--status", "closed"],
+                ["project", "set", "ludza-dac-p", "--erdf-cents", "1"], ["facility", "set", "ludza-dac", "--places", "-1"],
+            ] {
+                let refused = try diplanctl(arguments, socket: socket)
+                #expect(refused.status == 64, "\(arguments): \(refused.err)")
+            }
+            #expect(try diplanctl(["export", "-o", "json"], socket: socket).out == before)
+
+            // --replace blanks what it leaves out.
+            try run([
+                "facility", "set", "ludza-dac", "--replace", "--plan", "latgale-2017-2020", "--municipality", "ludza", "--name",
+                "Ludzas DAC", "--service", "day-care", "--group", "ft-children", "--status", "operational",
+            ])
+            facility = try entity("facilities", "ludza-dac")
+            #expect(facility["maxPlaces"] == nil)
+            #expect(facility["source"] == nil)
+        }
+    }
+
     /// Figures show how old they are; `free --max-age` leaves out lines
     /// whose figures are older (or undated), `capacity --max-age` marks them.
     @Test func oldFiguresAreShownAndCanBeLeftOut() async throws {

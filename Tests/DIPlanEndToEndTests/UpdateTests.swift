@@ -26,9 +26,43 @@ struct UpdateTests {
 
     static let refusals: [Case] = [
         Case(
+            name: "municipality update naming no field", method: Method.Plans.upsertMunicipality,
+            request: {
+                var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.municipality = Municipality(id: "ludza", name: "Ludza", kind: .novads, region: .latgale).proto
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "facility update naming fields and replacing", method: Method.Plans.upsertFacility,
+            request: {
+                var request = Diplan_V1_UpsertFacilityRequest()
+                request.facility.id = "f"
+                request.fields = [.status]
+                request.replace = true
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "new facility with only its status", method: Method.Plans.upsertFacility,
+            request: {
+                var request = Diplan_V1_UpsertFacilityRequest()
+                request.facility.id = "new-facility"
+                request.facility.status = .operational
+                request.fields = [.status]
+                return request
+            }, expected: .invalidArgument),
+        Case(
+            name: "project update naming an unknown field", method: Method.Plans.upsertProject,
+            request: {
+                var request = Diplan_V1_UpsertProjectRequest()
+                request.project.id = "p"
+                request.fields = [.unspecified]
+                return request
+            }, expected: .invalidArgument),
+        Case(
             name: "municipality with a bad id", method: Method.Plans.upsertMunicipality,
             request: {
                 var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.replace = true
                 request.municipality = Municipality(id: "Bad Id", name: "x", kind: .novads, region: .latgale).proto
                 return request
             }, expected: .invalidArgument),
@@ -36,6 +70,7 @@ struct UpdateTests {
             name: "municipality without region", method: Method.Plans.upsertMunicipality,
             request: {
                 var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.replace = true
                 request.municipality.id = "zilupe"
                 request.municipality.name = "Zilupes novads"
                 request.municipality.kind = .novads
@@ -45,6 +80,7 @@ struct UpdateTests {
             name: "municipality moving region under its lines", method: Method.Plans.upsertMunicipality,
             request: {
                 var request = Diplan_V1_UpsertMunicipalityRequest()
+                request.replace = true
                 request.municipality = Municipality(id: "ludza", name: "Ludzas novads", kind: .novads, region: .riga).proto
                 return request
             }, expected: .failedPrecondition),
@@ -61,6 +97,7 @@ struct UpdateTests {
             name: "target of a type not for the group", method: Method.Plans.setPlanTarget,
             request: {
                 var request = Diplan_V1_SetPlanTargetRequest()
+                request.replace = true
                 request.target =
                     PlanTarget(key: TargetKey(planID: plan, serviceType: .youthHome, targetGroup: .grtAdults), amount: 3).proto
                 return request
@@ -69,6 +106,7 @@ struct UpdateTests {
             name: "target of an unknown plan", method: Method.Plans.setPlanTarget,
             request: {
                 var request = Diplan_V1_SetPlanTargetRequest()
+                request.replace = true
                 request.target =
                     PlanTarget(key: TargetKey(planID: "nope", serviceType: .respite, targetGroup: .ftChildren), amount: 3).proto
                 return request
@@ -155,6 +193,7 @@ struct UpdateTests {
             name: "facility of an unknown municipality", method: Method.Plans.upsertFacility,
             request: {
                 var request = Diplan_V1_UpsertFacilityRequest()
+                request.replace = true
                 request.facility =
                     Facility(
                         id: "f", planID: plan, municipalityID: "atlantis", name: "F", serviceType: .respite,
@@ -167,6 +206,7 @@ struct UpdateTests {
             name: "project whose shares do not add up", method: Method.Plans.upsertProject,
             request: {
                 var request = Diplan_V1_UpsertProjectRequest()
+                request.replace = true
                 request.project =
                     Project(
                         id: "p", planID: plan, municipalityID: "ludza", title: "P", selectionRound: 1, eligibleCostCents: 100,

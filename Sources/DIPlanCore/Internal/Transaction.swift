@@ -85,25 +85,60 @@ struct Transaction {
 
     mutating func apply(_ update: Update) throws(DomainError) {
         switch update {
-        case .upsertMunicipality(let municipality, let expectation):
-            try upsert(municipality, expectation)
+        case .upsertMunicipality(let given, let expectation, let fields):
+            let current = municipality(given.id)
+            let municipality = try Self.merged(
+                given, current, fields, required: Municipality.Fields.required, blank: Municipality.blank(given.id),
+                setting: { $0.setting($1, from: $2) }, needs: "municipality \(given.id)", "name, kind and region")
+            try upsert(municipality, current, expectation)
         case .upsertPlan(let plan, let date, let expectation):
             try upsert(plan, draftingDate: date, expectation)
-        case .setPlanTarget(let target, let expectation):
-            try set(target, expectation)
+        case .setPlanTarget(let given, let expectation, let fields):
+            let current = target(given.key)
+            let target = try Self.merged(
+                given, current, fields, required: PlanTarget.Fields.required, blank: PlanTarget.blank(given.key),
+                setting: { $0.setting($1, from: $2) }, needs: "target", "amount")
+            try set(target, current, expectation)
         case .upsertCapacityLine(let line, let expectation, let fields):
             try upsert(line, expectation, only: fields)
         case .deleteCapacityLine(let key, let expectation):
             try deleteLine(key, expectation)
-        case .upsertFacility(let facility, let expectation):
-            try upsert(facility, expectation)
-        case .upsertProject(let project, let expectation):
-            try upsert(project, expectation)
+        case .upsertFacility(let given, let expectation, let fields):
+            let current = facility(given.id)
+            let facility = try Self.merged(
+                given, current, fields, required: Facility.Fields.required, blank: Facility.blank(given.id),
+                setting: { $0.setting($1, from: $2) }, needs: "facility \(given.id)",
+                "plan, municipality, name, service type, target group and status")
+            try upsert(facility, current, expectation)
+        case .upsertProject(let given, let expectation, let fields):
+            let current = project(given.id)
+            let project = try Self.merged(
+                given, current, fields, required: Project.Fields.required, blank: Project.blank(given.id),
+                setting: { $0.setting($1, from: $2) }, needs: "project \(given.id)",
+                "plan, municipality, title, selection round and status")
+            try upsert(project, current, expectation)
         case .advancePlan(let advance, let expectation):
             try self.advance(advance, expectation)
         case .importPlan(let plan, let events):
             try importPlan(plan, events: events)
         }
+    }
+
+    /// What an upsert leaves: `given` whole (`fields` nil), or the `fields`
+    /// of `given` set on the current entity — or on a blank one, when the
+    /// fields a new entity needs are among them.
+    private static func merged<Entity, Fields: OptionSet>(
+        _ given: Entity, _ current: Entity?, _ fields: Fields?, required: Fields, blank: @autoclosure () -> Entity,
+        setting: (Entity, Fields, Entity) -> Entity, needs entity: @autoclosure () -> String, _ names: String
+    ) throws(DomainError) -> Entity where Fields.Element == Fields {
+        guard let fields else { return given }
+        if let current { return setting(current, fields, given) }
+        guard fields.isSuperset(of: required) else {
+            throw .invalidArgument(
+                field: "fields", rule: "\(entity()) does not exist: a new one needs \(names) named (or the whole of it, replaced)"
+            )
+        }
+        return setting(blank(), fields, given)
     }
 
     /// (`entity` names it in the error, made only when there is one.)
@@ -139,9 +174,10 @@ struct Transaction {
         return plan
     }
 
-    private mutating func upsert(_ municipality: Municipality, _ expectation: Expectation?) throws(DomainError) {
+    private mutating func upsert(
+        _ municipality: Municipality, _ current: Municipality?, _ expectation: Expectation?
+    ) throws(DomainError) {
         try municipality.validate()
-        let current = self.municipality(municipality.id)
         try check(expectation, entity: "municipality \(municipality.id)", revision: current?.revision)
         if let current, current.region != municipality.region, isReferenced(municipality: municipality.id) {
             throw .failedPrecondition(
@@ -182,7 +218,7 @@ struct Transaction {
         stage(.plan(new.id))
     }
 
-    private mutating func set(_ target: PlanTarget, _ expectation: Expectation?) throws(DomainError) {
+    private mutating func set(_ target: PlanTarget, _ current: PlanTarget?, _ expectation: Expectation?) throws(DomainError) {
         try target.validate()
         guard let plan = plan(target.key.planID) else { throw base.unknownPlan(target.key.planID) }
         for (index, id) in target.municipalityIDs.enumerated() {
@@ -193,7 +229,6 @@ struct Transaction {
                 )
             }
         }
-        let current = self.target(target.key)
         try check(expectation, entity: "target", revision: current?.revision)
         var new = target
         new.revision = revision
@@ -246,7 +281,7 @@ struct Transaction {
         stage(.line(key))
     }
 
-    private mutating func upsert(_ facility: Facility, _ expectation: Expectation?) throws(DomainError) {
+    private mutating func upsert(_ facility: Facility, _ current: Facility?, _ expectation: Expectation?) throws(DomainError) {
         try facility.validate()
         _ = try resolve(plan: facility.planID, municipality: facility.municipalityID, "facility")
         if let projectID = facility.projectID {
@@ -257,7 +292,6 @@ struct Transaction {
                 )
             }
         }
-        let current = self.facility(facility.id)
         try check(expectation, entity: "facility \(facility.id)", revision: current?.revision)
         var new = facility
         new.revision = revision
@@ -273,10 +307,9 @@ struct Transaction {
         }
     }
 
-    private mutating func upsert(_ project: Project, _ expectation: Expectation?) throws(DomainError) {
+    private mutating func upsert(_ project: Project, _ current: Project?, _ expectation: Expectation?) throws(DomainError) {
         try project.validate()
         _ = try resolve(plan: project.planID, municipality: project.municipalityID, "project")
-        let current = self.project(project.id)
         try check(expectation, entity: "project \(project.id)", revision: current?.revision)
         var new = project
         new.revision = revision

@@ -77,6 +77,112 @@ package nonisolated enum Diplan_V1_CapacityGrouping: SwiftProtobuf.Enum, Swift.C
 
 }
 
+/// A field of a municipality that an update sets (UpsertMunicipalityRequest.fields).
+package nonisolated enum Diplan_V1_MunicipalityField: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+  case name // = 1
+  case kind // = 2
+  case region // = 3
+  case diProject // = 4
+  case source // = 5
+  case centre // = 6
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .name
+    case 2: self = .kind
+    case 3: self = .region
+    case 4: self = .diProject
+    case 5: self = .source
+    case 6: self = .centre
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .name: return 1
+    case .kind: return 2
+    case .region: return 3
+    case .diProject: return 4
+    case .source: return 5
+    case .centre: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Diplan_V1_MunicipalityField] = [
+    .unspecified,
+    .name,
+    .kind,
+    .region,
+    .diProject,
+    .source,
+    .centre,
+  ]
+
+}
+
+/// A field of a plan target that an update sets (SetPlanTargetRequest.fields).
+package nonisolated enum Diplan_V1_TargetField: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The amount with its bound (exact or more than).
+  case amount // = 1
+  case municipalities // = 2
+
+  /// reported_existing, reported_as_of and reported_source together.
+  case reported // = 3
+  case source // = 4
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .amount
+    case 2: self = .municipalities
+    case 3: self = .reported
+    case 4: self = .source
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .amount: return 1
+    case .municipalities: return 2
+    case .reported: return 3
+    case .source: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Diplan_V1_TargetField] = [
+    .unspecified,
+    .amount,
+    .municipalities,
+    .reported,
+    .source,
+  ]
+
+}
+
 /// A field of a capacity line that an update sets (UpsertCapacityLineRequest.fields).
 package nonisolated enum Diplan_V1_LineField: SwiftProtobuf.Enum, Swift.CaseIterable {
   package typealias RawValue = Int
@@ -131,6 +237,147 @@ package nonisolated enum Diplan_V1_LineField: SwiftProtobuf.Enum, Swift.CaseIter
     .assessedNeed,
     .plannedCost,
     .updated,
+    .source,
+  ]
+
+}
+
+/// A field of a facility that an update sets (UpsertFacilityRequest.fields).
+package nonisolated enum Diplan_V1_FacilityField: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+  case plan // = 1
+  case municipality // = 2
+  case name // = 3
+  case serviceType // = 4
+  case targetGroup // = 5
+  case maxPlaces // = 6
+  case status // = 7
+  case project // = 8
+  case source // = 9
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .plan
+    case 2: self = .municipality
+    case 3: self = .name
+    case 4: self = .serviceType
+    case 5: self = .targetGroup
+    case 6: self = .maxPlaces
+    case 7: self = .status
+    case 8: self = .project
+    case 9: self = .source
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .plan: return 1
+    case .municipality: return 2
+    case .name: return 3
+    case .serviceType: return 4
+    case .targetGroup: return 5
+    case .maxPlaces: return 6
+    case .status: return 7
+    case .project: return 8
+    case .source: return 9
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Diplan_V1_FacilityField] = [
+    .unspecified,
+    .plan,
+    .municipality,
+    .name,
+    .serviceType,
+    .targetGroup,
+    .maxPlaces,
+    .status,
+    .project,
+    .source,
+  ]
+
+}
+
+/// A field of a project that an update sets (UpsertProjectRequest.fields).
+package nonisolated enum Diplan_V1_ProjectField: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+  case plan // = 1
+  case municipality // = 2
+  case title // = 3
+  case selectionRound // = 4
+
+  /// The eligible cost and its ERDF, national and municipal shares, which
+  /// must add up, together.
+  case costs // = 5
+  case startDate // = 6
+  case endDate // = 7
+  case outputs // = 8
+  case status // = 9
+  case source // = 10
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .plan
+    case 2: self = .municipality
+    case 3: self = .title
+    case 4: self = .selectionRound
+    case 5: self = .costs
+    case 6: self = .startDate
+    case 7: self = .endDate
+    case 8: self = .outputs
+    case 9: self = .status
+    case 10: self = .source
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .plan: return 1
+    case .municipality: return 2
+    case .title: return 3
+    case .selectionRound: return 4
+    case .costs: return 5
+    case .startDate: return 6
+    case .endDate: return 7
+    case .outputs: return 8
+    case .status: return 9
+    case .source: return 10
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Diplan_V1_ProjectField] = [
+    .unspecified,
+    .plan,
+    .municipality,
+    .title,
+    .selectionRound,
+    .costs,
+    .startDate,
+    .endDate,
+    .outputs,
+    .status,
     .source,
   ]
 
@@ -717,11 +964,15 @@ package nonisolated struct Diplan_V1_ListPlanEventsResponse: Sendable {
   package init() {}
 }
 
+/// Sets the named fields of a municipality, or replaces it whole. Exactly
+/// one of `fields` and `replace`, as for UpsertCapacityLineRequest; a new
+/// municipality needs name, kind and region named.
 package nonisolated struct Diplan_V1_UpsertMunicipalityRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Its id, and the values of the fields set.
   package var municipality: Diplan_V1_Municipality {
     get {_municipality ?? Diplan_V1_Municipality()}
     set {_municipality = newValue}
@@ -748,6 +999,13 @@ package nonisolated struct Diplan_V1_UpsertMunicipalityRequest: Sendable {
     }
     set {expected = .expectedEntityRevision(newValue)}
   }
+
+  /// The fields to set; every other field keeps its value, and its value
+  /// here is ignored. A field named and left unset becomes empty or unknown.
+  package var fields: [Diplan_V1_MunicipalityField] = []
+
+  /// Replace the whole municipality with `municipality`.
+  package var replace: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -859,11 +1117,14 @@ package nonisolated struct Diplan_V1_UpsertPlanResponse: Sendable {
   fileprivate var _plan: Diplan_V1_Plan? = nil
 }
 
+/// Sets the named fields of a target, or replaces it whole. Exactly one of
+/// `fields` and `replace`; a new target needs its amount named.
 package nonisolated struct Diplan_V1_SetPlanTargetRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Its key (plan, service, group), and the values of the fields set.
   package var target: Diplan_V1_PlanTarget {
     get {_target ?? Diplan_V1_PlanTarget()}
     set {_target = newValue}
@@ -890,6 +1151,10 @@ package nonisolated struct Diplan_V1_SetPlanTargetRequest: Sendable {
     }
     set {expected = .expectedEntityRevision(newValue)}
   }
+
+  package var fields: [Diplan_V1_TargetField] = []
+
+  package var replace: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1068,6 +1333,9 @@ package nonisolated struct Diplan_V1_DeleteCapacityLineResponse: Sendable {
   package init() {}
 }
 
+/// Sets the named fields of a facility, or replaces it whole. Exactly one of
+/// `fields` and `replace`; a new facility needs plan, municipality, name,
+/// service type, target group and status named.
 package nonisolated struct Diplan_V1_UpsertFacilityRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1099,6 +1367,10 @@ package nonisolated struct Diplan_V1_UpsertFacilityRequest: Sendable {
     }
     set {expected = .expectedEntityRevision(newValue)}
   }
+
+  package var fields: [Diplan_V1_FacilityField] = []
+
+  package var replace: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1136,36 +1408,52 @@ package nonisolated struct Diplan_V1_UpsertFacilityResponse: Sendable {
   fileprivate var _facility: Diplan_V1_Facility? = nil
 }
 
-package nonisolated struct Diplan_V1_UpsertProjectRequest: Sendable {
+/// Sets the named fields of a project, or replaces it whole. Exactly one of
+/// `fields` and `replace`; a new project needs plan, municipality, title,
+/// selection round and status named.
+package nonisolated struct Diplan_V1_UpsertProjectRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   package var project: Diplan_V1_Project {
-    get {_project ?? Diplan_V1_Project()}
-    set {_project = newValue}
+    get {_storage._project ?? Diplan_V1_Project()}
+    set {_uniqueStorage()._project = newValue}
   }
   /// Returns true if `project` has been explicitly set.
-  package var hasProject: Bool {self._project != nil}
+  package var hasProject: Bool {_storage._project != nil}
   /// Clears the value of `project`. Subsequent reads from it will return its default value.
-  package mutating func clearProject() {self._project = nil}
+  package mutating func clearProject() {_uniqueStorage()._project = nil}
 
-  package var expected: Diplan_V1_UpsertProjectRequest.OneOf_Expected? = nil
+  package var expected: OneOf_Expected? {
+    get {return _storage._expected}
+    set {_uniqueStorage()._expected = newValue}
+  }
 
   package var expectedRevision: UInt64 {
     get {
-      if case .expectedRevision(let v)? = expected {return v}
+      if case .expectedRevision(let v)? = _storage._expected {return v}
       return 0
     }
-    set {expected = .expectedRevision(newValue)}
+    set {_uniqueStorage()._expected = .expectedRevision(newValue)}
   }
 
   package var expectedEntityRevision: UInt64 {
     get {
-      if case .expectedEntityRevision(let v)? = expected {return v}
+      if case .expectedEntityRevision(let v)? = _storage._expected {return v}
       return 0
     }
-    set {expected = .expectedEntityRevision(newValue)}
+    set {_uniqueStorage()._expected = .expectedEntityRevision(newValue)}
+  }
+
+  package var fields: [Diplan_V1_ProjectField] {
+    get {_storage._fields}
+    set {_uniqueStorage()._fields = newValue}
+  }
+
+  package var replace: Bool {
+    get {_storage._replace}
+    set {_uniqueStorage()._replace = newValue}
   }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1178,7 +1466,7 @@ package nonisolated struct Diplan_V1_UpsertProjectRequest: Sendable {
 
   package init() {}
 
-  fileprivate var _project: Diplan_V1_Project? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 package nonisolated struct Diplan_V1_UpsertProjectResponse: Sendable {
@@ -1524,8 +1812,24 @@ nonisolated extension Diplan_V1_CapacityGrouping: SwiftProtobuf._ProtoNameProvid
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CAPACITY_GROUPING_NONE\0\u{1}CAPACITY_GROUPING_REGION\0\u{1}CAPACITY_GROUPING_MUNICIPALITY\0\u{1}CAPACITY_GROUPING_SERVICE_TYPE\0\u{1}CAPACITY_GROUPING_TARGET_GROUP\0\u{1}CAPACITY_GROUPING_PLAN\0")
 }
 
+nonisolated extension Diplan_V1_MunicipalityField: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MUNICIPALITY_FIELD_UNSPECIFIED\0\u{1}MUNICIPALITY_FIELD_NAME\0\u{1}MUNICIPALITY_FIELD_KIND\0\u{1}MUNICIPALITY_FIELD_REGION\0\u{1}MUNICIPALITY_FIELD_DI_PROJECT\0\u{1}MUNICIPALITY_FIELD_SOURCE\0\u{1}MUNICIPALITY_FIELD_CENTRE\0")
+}
+
+nonisolated extension Diplan_V1_TargetField: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TARGET_FIELD_UNSPECIFIED\0\u{1}TARGET_FIELD_AMOUNT\0\u{1}TARGET_FIELD_MUNICIPALITIES\0\u{1}TARGET_FIELD_REPORTED\0\u{1}TARGET_FIELD_SOURCE\0")
+}
+
 nonisolated extension Diplan_V1_LineField: SwiftProtobuf._ProtoNameProviding {
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LINE_FIELD_UNSPECIFIED\0\u{1}LINE_FIELD_PLANNED\0\u{1}LINE_FIELD_EXISTING\0\u{1}LINE_FIELD_OCCUPIED\0\u{1}LINE_FIELD_ASSESSED_NEED\0\u{1}LINE_FIELD_PLANNED_COST\0\u{1}LINE_FIELD_UPDATED\0\u{1}LINE_FIELD_SOURCE\0")
+}
+
+nonisolated extension Diplan_V1_FacilityField: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FACILITY_FIELD_UNSPECIFIED\0\u{1}FACILITY_FIELD_PLAN\0\u{1}FACILITY_FIELD_MUNICIPALITY\0\u{1}FACILITY_FIELD_NAME\0\u{1}FACILITY_FIELD_SERVICE_TYPE\0\u{1}FACILITY_FIELD_TARGET_GROUP\0\u{1}FACILITY_FIELD_MAX_PLACES\0\u{1}FACILITY_FIELD_STATUS\0\u{1}FACILITY_FIELD_PROJECT\0\u{1}FACILITY_FIELD_SOURCE\0")
+}
+
+nonisolated extension Diplan_V1_ProjectField: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROJECT_FIELD_UNSPECIFIED\0\u{1}PROJECT_FIELD_PLAN\0\u{1}PROJECT_FIELD_MUNICIPALITY\0\u{1}PROJECT_FIELD_TITLE\0\u{1}PROJECT_FIELD_SELECTION_ROUND\0\u{1}PROJECT_FIELD_COSTS\0\u{1}PROJECT_FIELD_START_DATE\0\u{1}PROJECT_FIELD_END_DATE\0\u{1}PROJECT_FIELD_OUTPUTS\0\u{1}PROJECT_FIELD_STATUS\0\u{1}PROJECT_FIELD_SOURCE\0")
 }
 
 nonisolated extension Diplan_V1_PageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2583,7 +2887,7 @@ nonisolated extension Diplan_V1_ListPlanEventsResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Diplan_V1_UpsertMunicipalityRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UpsertMunicipalityRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipality\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipality\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2592,6 +2896,8 @@ nonisolated extension Diplan_V1_UpsertMunicipalityRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._municipality) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.fields) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.replace) }()
       case 14: try {
         var v: UInt64?
         try decoder.decodeSingularUInt64Field(value: &v)
@@ -2621,6 +2927,12 @@ nonisolated extension Diplan_V1_UpsertMunicipalityRequest: SwiftProtobuf.Message
     try { if let v = self._municipality {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.fields.isEmpty {
+      try visitor.visitPackedEnumField(value: self.fields, fieldNumber: 2)
+    }
+    if self.replace != false {
+      try visitor.visitSingularBoolField(value: self.replace, fieldNumber: 3)
+    }
     switch self.expected {
     case .expectedRevision?: try {
       guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
@@ -2638,6 +2950,8 @@ nonisolated extension Diplan_V1_UpsertMunicipalityRequest: SwiftProtobuf.Message
   package static func ==(lhs: Diplan_V1_UpsertMunicipalityRequest, rhs: Diplan_V1_UpsertMunicipalityRequest) -> Bool {
     if lhs._municipality != rhs._municipality {return false}
     if lhs.expected != rhs.expected {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.replace != rhs.replace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2790,7 +3104,7 @@ nonisolated extension Diplan_V1_UpsertPlanResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Diplan_V1_SetPlanTargetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".SetPlanTargetRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}target\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}target\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2799,6 +3113,8 @@ nonisolated extension Diplan_V1_SetPlanTargetRequest: SwiftProtobuf.Message, Swi
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._target) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.fields) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.replace) }()
       case 14: try {
         var v: UInt64?
         try decoder.decodeSingularUInt64Field(value: &v)
@@ -2828,6 +3144,12 @@ nonisolated extension Diplan_V1_SetPlanTargetRequest: SwiftProtobuf.Message, Swi
     try { if let v = self._target {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.fields.isEmpty {
+      try visitor.visitPackedEnumField(value: self.fields, fieldNumber: 2)
+    }
+    if self.replace != false {
+      try visitor.visitSingularBoolField(value: self.replace, fieldNumber: 3)
+    }
     switch self.expected {
     case .expectedRevision?: try {
       guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
@@ -2845,6 +3167,8 @@ nonisolated extension Diplan_V1_SetPlanTargetRequest: SwiftProtobuf.Message, Swi
   package static func ==(lhs: Diplan_V1_SetPlanTargetRequest, rhs: Diplan_V1_SetPlanTargetRequest) -> Bool {
     if lhs._target != rhs._target {return false}
     if lhs.expected != rhs.expected {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.replace != rhs.replace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3094,7 +3418,7 @@ nonisolated extension Diplan_V1_DeleteCapacityLineResponse: SwiftProtobuf.Messag
 
 nonisolated extension Diplan_V1_UpsertFacilityRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UpsertFacilityRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}facility\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}facility\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3103,6 +3427,8 @@ nonisolated extension Diplan_V1_UpsertFacilityRequest: SwiftProtobuf.Message, Sw
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._facility) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.fields) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.replace) }()
       case 14: try {
         var v: UInt64?
         try decoder.decodeSingularUInt64Field(value: &v)
@@ -3132,6 +3458,12 @@ nonisolated extension Diplan_V1_UpsertFacilityRequest: SwiftProtobuf.Message, Sw
     try { if let v = self._facility {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.fields.isEmpty {
+      try visitor.visitPackedEnumField(value: self.fields, fieldNumber: 2)
+    }
+    if self.replace != false {
+      try visitor.visitSingularBoolField(value: self.replace, fieldNumber: 3)
+    }
     switch self.expected {
     case .expectedRevision?: try {
       guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
@@ -3149,6 +3481,8 @@ nonisolated extension Diplan_V1_UpsertFacilityRequest: SwiftProtobuf.Message, Sw
   package static func ==(lhs: Diplan_V1_UpsertFacilityRequest, rhs: Diplan_V1_UpsertFacilityRequest) -> Bool {
     if lhs._facility != rhs._facility {return false}
     if lhs.expected != rhs.expected {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.replace != rhs.replace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3195,61 +3529,113 @@ nonisolated extension Diplan_V1_UpsertFacilityResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Diplan_V1_UpsertProjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UpsertProjectRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
+
+  fileprivate class _StorageClass {
+    var _project: Diplan_V1_Project? = nil
+    var _expected: Diplan_V1_UpsertProjectRequest.OneOf_Expected?
+    var _fields: [Diplan_V1_ProjectField] = []
+    var _replace: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _project = source._project
+      _expected = source._expected
+      _fields = source._fields
+      _replace = source._replace
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._project) }()
-      case 14: try {
-        var v: UInt64?
-        try decoder.decodeSingularUInt64Field(value: &v)
-        if let v = v {
-          if self.expected != nil {try decoder.handleConflictingOneOf()}
-          self.expected = .expectedRevision(v)
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._project) }()
+        case 2: try { try decoder.decodeRepeatedEnumField(value: &_storage._fields) }()
+        case 3: try { try decoder.decodeSingularBoolField(value: &_storage._replace) }()
+        case 14: try {
+          var v: UInt64?
+          try decoder.decodeSingularUInt64Field(value: &v)
+          if let v = v {
+            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
+            _storage._expected = .expectedRevision(v)
+          }
+        }()
+        case 15: try {
+          var v: UInt64?
+          try decoder.decodeSingularUInt64Field(value: &v)
+          if let v = v {
+            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
+            _storage._expected = .expectedEntityRevision(v)
+          }
+        }()
+        default: break
         }
-      }()
-      case 15: try {
-        var v: UInt64?
-        try decoder.decodeSingularUInt64Field(value: &v)
-        if let v = v {
-          if self.expected != nil {try decoder.handleConflictingOneOf()}
-          self.expected = .expectedEntityRevision(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._project {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    switch self.expected {
-    case .expectedRevision?: try {
-      guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
-      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
-    }()
-    case .expectedEntityRevision?: try {
-      guard case .expectedEntityRevision(let v)? = self.expected else { preconditionFailure() }
-      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._project {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._fields.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._fields, fieldNumber: 2)
+      }
+      if _storage._replace != false {
+        try visitor.visitSingularBoolField(value: _storage._replace, fieldNumber: 3)
+      }
+      switch _storage._expected {
+      case .expectedRevision?: try {
+        guard case .expectedRevision(let v)? = _storage._expected else { preconditionFailure() }
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
+      }()
+      case .expectedEntityRevision?: try {
+        guard case .expectedEntityRevision(let v)? = _storage._expected else { preconditionFailure() }
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Diplan_V1_UpsertProjectRequest, rhs: Diplan_V1_UpsertProjectRequest) -> Bool {
-    if lhs._project != rhs._project {return false}
-    if lhs.expected != rhs.expected {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._project != rhs_storage._project {return false}
+        if _storage._expected != rhs_storage._expected {return false}
+        if _storage._fields != rhs_storage._fields {return false}
+        if _storage._replace != rhs_storage._replace {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

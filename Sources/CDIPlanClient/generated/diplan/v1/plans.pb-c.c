@@ -3628,7 +3628,7 @@ const ProtobufCMessageDescriptor diplan__v1__list_plan_events_response__descript
   (ProtobufCMessageInit) diplan__v1__list_plan_events_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__upsert_municipality_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__upsert_municipality_request__field_descriptors[5] =
 {
   {
     "municipality",
@@ -3638,6 +3638,30 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_municipality_request__f
     0,   /* quantifier_offset */
     offsetof(Diplan__V1__UpsertMunicipalityRequest, municipality),
     &diplan__v1__municipality__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__UpsertMunicipalityRequest, n_fields),
+    offsetof(Diplan__V1__UpsertMunicipalityRequest, fields),
+    &diplan__v1__municipality_field__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replace",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__UpsertMunicipalityRequest, replace),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -3668,15 +3692,17 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_municipality_request__f
   },
 };
 static const unsigned diplan__v1__upsert_municipality_request__field_indices_by_name[] = {
-  2,   /* field[2] = expected_entity_revision */
-  1,   /* field[1] = expected_revision */
+  4,   /* field[4] = expected_entity_revision */
+  3,   /* field[3] = expected_revision */
+  1,   /* field[1] = fields */
   0,   /* field[0] = municipality */
+  2,   /* field[2] = replace */
 };
 static const ProtobufCIntRange diplan__v1__upsert_municipality_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 14, 1 },
-  { 0, 3 }
+  { 14, 3 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor diplan__v1__upsert_municipality_request__descriptor =
 {
@@ -3686,7 +3712,7 @@ const ProtobufCMessageDescriptor diplan__v1__upsert_municipality_request__descri
   "Diplan__V1__UpsertMunicipalityRequest",
   "diplan.v1",
   sizeof(Diplan__V1__UpsertMunicipalityRequest),
-  3,
+  5,
   diplan__v1__upsert_municipality_request__field_descriptors,
   diplan__v1__upsert_municipality_request__field_indices_by_name,
   2,  diplan__v1__upsert_municipality_request__number_ranges,
@@ -3873,7 +3899,7 @@ const ProtobufCMessageDescriptor diplan__v1__upsert_plan_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__upsert_plan_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__set_plan_target_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__set_plan_target_request__field_descriptors[5] =
 {
   {
     "target",
@@ -3883,6 +3909,30 @@ static const ProtobufCFieldDescriptor diplan__v1__set_plan_target_request__field
     0,   /* quantifier_offset */
     offsetof(Diplan__V1__SetPlanTargetRequest, target),
     &diplan__v1__plan_target__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__SetPlanTargetRequest, n_fields),
+    offsetof(Diplan__V1__SetPlanTargetRequest, fields),
+    &diplan__v1__target_field__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replace",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__SetPlanTargetRequest, replace),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -3913,15 +3963,17 @@ static const ProtobufCFieldDescriptor diplan__v1__set_plan_target_request__field
   },
 };
 static const unsigned diplan__v1__set_plan_target_request__field_indices_by_name[] = {
-  2,   /* field[2] = expected_entity_revision */
-  1,   /* field[1] = expected_revision */
+  4,   /* field[4] = expected_entity_revision */
+  3,   /* field[3] = expected_revision */
+  1,   /* field[1] = fields */
+  2,   /* field[2] = replace */
   0,   /* field[0] = target */
 };
 static const ProtobufCIntRange diplan__v1__set_plan_target_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 14, 1 },
-  { 0, 3 }
+  { 14, 3 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor diplan__v1__set_plan_target_request__descriptor =
 {
@@ -3931,7 +3983,7 @@ const ProtobufCMessageDescriptor diplan__v1__set_plan_target_request__descriptor
   "Diplan__V1__SetPlanTargetRequest",
   "diplan.v1",
   sizeof(Diplan__V1__SetPlanTargetRequest),
-  3,
+  5,
   diplan__v1__set_plan_target_request__field_descriptors,
   diplan__v1__set_plan_target_request__field_indices_by_name,
   2,  diplan__v1__set_plan_target_request__number_ranges,
@@ -4234,7 +4286,7 @@ const ProtobufCMessageDescriptor diplan__v1__delete_capacity_line_response__desc
   (ProtobufCMessageInit) diplan__v1__delete_capacity_line_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__upsert_facility_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__upsert_facility_request__field_descriptors[5] =
 {
   {
     "facility",
@@ -4244,6 +4296,30 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_facility_request__field
     0,   /* quantifier_offset */
     offsetof(Diplan__V1__UpsertFacilityRequest, facility),
     &diplan__v1__facility__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__UpsertFacilityRequest, n_fields),
+    offsetof(Diplan__V1__UpsertFacilityRequest, fields),
+    &diplan__v1__facility_field__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replace",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__UpsertFacilityRequest, replace),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -4274,15 +4350,17 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_facility_request__field
   },
 };
 static const unsigned diplan__v1__upsert_facility_request__field_indices_by_name[] = {
-  2,   /* field[2] = expected_entity_revision */
-  1,   /* field[1] = expected_revision */
+  4,   /* field[4] = expected_entity_revision */
+  3,   /* field[3] = expected_revision */
   0,   /* field[0] = facility */
+  1,   /* field[1] = fields */
+  2,   /* field[2] = replace */
 };
 static const ProtobufCIntRange diplan__v1__upsert_facility_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 14, 1 },
-  { 0, 3 }
+  { 14, 3 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor diplan__v1__upsert_facility_request__descriptor =
 {
@@ -4292,7 +4370,7 @@ const ProtobufCMessageDescriptor diplan__v1__upsert_facility_request__descriptor
   "Diplan__V1__UpsertFacilityRequest",
   "diplan.v1",
   sizeof(Diplan__V1__UpsertFacilityRequest),
-  3,
+  5,
   diplan__v1__upsert_facility_request__field_descriptors,
   diplan__v1__upsert_facility_request__field_indices_by_name,
   2,  diplan__v1__upsert_facility_request__number_ranges,
@@ -4350,7 +4428,7 @@ const ProtobufCMessageDescriptor diplan__v1__upsert_facility_response__descripto
   (ProtobufCMessageInit) diplan__v1__upsert_facility_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__upsert_project_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__upsert_project_request__field_descriptors[5] =
 {
   {
     "project",
@@ -4360,6 +4438,30 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_project_request__field_
     0,   /* quantifier_offset */
     offsetof(Diplan__V1__UpsertProjectRequest, project),
     &diplan__v1__project__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__UpsertProjectRequest, n_fields),
+    offsetof(Diplan__V1__UpsertProjectRequest, fields),
+    &diplan__v1__project_field__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replace",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__UpsertProjectRequest, replace),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -4390,15 +4492,17 @@ static const ProtobufCFieldDescriptor diplan__v1__upsert_project_request__field_
   },
 };
 static const unsigned diplan__v1__upsert_project_request__field_indices_by_name[] = {
-  2,   /* field[2] = expected_entity_revision */
-  1,   /* field[1] = expected_revision */
+  4,   /* field[4] = expected_entity_revision */
+  3,   /* field[3] = expected_revision */
+  1,   /* field[1] = fields */
   0,   /* field[0] = project */
+  2,   /* field[2] = replace */
 };
 static const ProtobufCIntRange diplan__v1__upsert_project_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 14, 1 },
-  { 0, 3 }
+  { 14, 3 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor diplan__v1__upsert_project_request__descriptor =
 {
@@ -4408,7 +4512,7 @@ const ProtobufCMessageDescriptor diplan__v1__upsert_project_request__descriptor 
   "Diplan__V1__UpsertProjectRequest",
   "diplan.v1",
   sizeof(Diplan__V1__UpsertProjectRequest),
-  3,
+  5,
   diplan__v1__upsert_project_request__field_descriptors,
   diplan__v1__upsert_project_request__field_indices_by_name,
   2,  diplan__v1__upsert_project_request__number_ranges,
@@ -5185,6 +5289,78 @@ const ProtobufCEnumDescriptor diplan__v1__capacity_grouping__descriptor =
   diplan__v1__capacity_grouping__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCEnumValue diplan__v1__municipality_field__enum_values_by_number[7] =
+{
+  { "MUNICIPALITY_FIELD_UNSPECIFIED", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_UNSPECIFIED", 0 },
+  { "MUNICIPALITY_FIELD_NAME", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_NAME", 1 },
+  { "MUNICIPALITY_FIELD_KIND", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_KIND", 2 },
+  { "MUNICIPALITY_FIELD_REGION", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_REGION", 3 },
+  { "MUNICIPALITY_FIELD_DI_PROJECT", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_DI_PROJECT", 4 },
+  { "MUNICIPALITY_FIELD_SOURCE", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_SOURCE", 5 },
+  { "MUNICIPALITY_FIELD_CENTRE", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_CENTRE", 6 },
+};
+static const ProtobufCIntRange diplan__v1__municipality_field__value_ranges[] = {
+{0, 0},{0, 7}
+};
+static const ProtobufCEnumValueIndex diplan__v1__municipality_field__enum_values_by_name[7] =
+{
+  { "MUNICIPALITY_FIELD_CENTRE", 6 },
+  { "MUNICIPALITY_FIELD_DI_PROJECT", 4 },
+  { "MUNICIPALITY_FIELD_KIND", 2 },
+  { "MUNICIPALITY_FIELD_NAME", 1 },
+  { "MUNICIPALITY_FIELD_REGION", 3 },
+  { "MUNICIPALITY_FIELD_SOURCE", 5 },
+  { "MUNICIPALITY_FIELD_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor diplan__v1__municipality_field__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "diplan.v1.MunicipalityField",
+  "MunicipalityField",
+  "Diplan__V1__MunicipalityField",
+  "diplan.v1",
+  7,
+  diplan__v1__municipality_field__enum_values_by_number,
+  7,
+  diplan__v1__municipality_field__enum_values_by_name,
+  1,
+  diplan__v1__municipality_field__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue diplan__v1__target_field__enum_values_by_number[5] =
+{
+  { "TARGET_FIELD_UNSPECIFIED", "DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_UNSPECIFIED", 0 },
+  { "TARGET_FIELD_AMOUNT", "DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_AMOUNT", 1 },
+  { "TARGET_FIELD_MUNICIPALITIES", "DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_MUNICIPALITIES", 2 },
+  { "TARGET_FIELD_REPORTED", "DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_REPORTED", 3 },
+  { "TARGET_FIELD_SOURCE", "DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_SOURCE", 4 },
+};
+static const ProtobufCIntRange diplan__v1__target_field__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex diplan__v1__target_field__enum_values_by_name[5] =
+{
+  { "TARGET_FIELD_AMOUNT", 1 },
+  { "TARGET_FIELD_MUNICIPALITIES", 2 },
+  { "TARGET_FIELD_REPORTED", 3 },
+  { "TARGET_FIELD_SOURCE", 4 },
+  { "TARGET_FIELD_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor diplan__v1__target_field__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "diplan.v1.TargetField",
+  "TargetField",
+  "Diplan__V1__TargetField",
+  "diplan.v1",
+  5,
+  diplan__v1__target_field__enum_values_by_number,
+  5,
+  diplan__v1__target_field__enum_values_by_name,
+  1,
+  diplan__v1__target_field__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const ProtobufCEnumValue diplan__v1__line_field__enum_values_by_number[8] =
 {
   { "LINE_FIELD_UNSPECIFIED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_UNSPECIFIED", 0 },
@@ -5223,6 +5399,96 @@ const ProtobufCEnumDescriptor diplan__v1__line_field__descriptor =
   diplan__v1__line_field__enum_values_by_name,
   1,
   diplan__v1__line_field__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue diplan__v1__facility_field__enum_values_by_number[10] =
+{
+  { "FACILITY_FIELD_UNSPECIFIED", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_UNSPECIFIED", 0 },
+  { "FACILITY_FIELD_PLAN", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_PLAN", 1 },
+  { "FACILITY_FIELD_MUNICIPALITY", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_MUNICIPALITY", 2 },
+  { "FACILITY_FIELD_NAME", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_NAME", 3 },
+  { "FACILITY_FIELD_SERVICE_TYPE", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_SERVICE_TYPE", 4 },
+  { "FACILITY_FIELD_TARGET_GROUP", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_TARGET_GROUP", 5 },
+  { "FACILITY_FIELD_MAX_PLACES", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_MAX_PLACES", 6 },
+  { "FACILITY_FIELD_STATUS", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_STATUS", 7 },
+  { "FACILITY_FIELD_PROJECT", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_PROJECT", 8 },
+  { "FACILITY_FIELD_SOURCE", "DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_SOURCE", 9 },
+};
+static const ProtobufCIntRange diplan__v1__facility_field__value_ranges[] = {
+{0, 0},{0, 10}
+};
+static const ProtobufCEnumValueIndex diplan__v1__facility_field__enum_values_by_name[10] =
+{
+  { "FACILITY_FIELD_MAX_PLACES", 6 },
+  { "FACILITY_FIELD_MUNICIPALITY", 2 },
+  { "FACILITY_FIELD_NAME", 3 },
+  { "FACILITY_FIELD_PLAN", 1 },
+  { "FACILITY_FIELD_PROJECT", 8 },
+  { "FACILITY_FIELD_SERVICE_TYPE", 4 },
+  { "FACILITY_FIELD_SOURCE", 9 },
+  { "FACILITY_FIELD_STATUS", 7 },
+  { "FACILITY_FIELD_TARGET_GROUP", 5 },
+  { "FACILITY_FIELD_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor diplan__v1__facility_field__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "diplan.v1.FacilityField",
+  "FacilityField",
+  "Diplan__V1__FacilityField",
+  "diplan.v1",
+  10,
+  diplan__v1__facility_field__enum_values_by_number,
+  10,
+  diplan__v1__facility_field__enum_values_by_name,
+  1,
+  diplan__v1__facility_field__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue diplan__v1__project_field__enum_values_by_number[11] =
+{
+  { "PROJECT_FIELD_UNSPECIFIED", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_UNSPECIFIED", 0 },
+  { "PROJECT_FIELD_PLAN", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_PLAN", 1 },
+  { "PROJECT_FIELD_MUNICIPALITY", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_MUNICIPALITY", 2 },
+  { "PROJECT_FIELD_TITLE", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_TITLE", 3 },
+  { "PROJECT_FIELD_SELECTION_ROUND", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SELECTION_ROUND", 4 },
+  { "PROJECT_FIELD_COSTS", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_COSTS", 5 },
+  { "PROJECT_FIELD_START_DATE", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_START_DATE", 6 },
+  { "PROJECT_FIELD_END_DATE", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_END_DATE", 7 },
+  { "PROJECT_FIELD_OUTPUTS", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_OUTPUTS", 8 },
+  { "PROJECT_FIELD_STATUS", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_STATUS", 9 },
+  { "PROJECT_FIELD_SOURCE", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SOURCE", 10 },
+};
+static const ProtobufCIntRange diplan__v1__project_field__value_ranges[] = {
+{0, 0},{0, 11}
+};
+static const ProtobufCEnumValueIndex diplan__v1__project_field__enum_values_by_name[11] =
+{
+  { "PROJECT_FIELD_COSTS", 5 },
+  { "PROJECT_FIELD_END_DATE", 7 },
+  { "PROJECT_FIELD_MUNICIPALITY", 2 },
+  { "PROJECT_FIELD_OUTPUTS", 8 },
+  { "PROJECT_FIELD_PLAN", 1 },
+  { "PROJECT_FIELD_SELECTION_ROUND", 4 },
+  { "PROJECT_FIELD_SOURCE", 10 },
+  { "PROJECT_FIELD_START_DATE", 6 },
+  { "PROJECT_FIELD_STATUS", 9 },
+  { "PROJECT_FIELD_TITLE", 3 },
+  { "PROJECT_FIELD_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor diplan__v1__project_field__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "diplan.v1.ProjectField",
+  "ProjectField",
+  "Diplan__V1__ProjectField",
+  "diplan.v1",
+  11,
+  diplan__v1__project_field__enum_values_by_number,
+  11,
+  diplan__v1__project_field__enum_values_by_name,
+  1,
+  diplan__v1__project_field__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[20] =

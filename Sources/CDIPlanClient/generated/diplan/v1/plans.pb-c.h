@@ -75,6 +75,36 @@ typedef enum _Diplan__V1__CapacityGrouping {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__CAPACITY_GROUPING)
 } Diplan__V1__CapacityGrouping;
 /*
+ * A field of a municipality that an update sets (UpsertMunicipalityRequest.fields).
+ */
+typedef enum _Diplan__V1__MunicipalityField {
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_UNSPECIFIED = 0,
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_NAME = 1,
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_KIND = 2,
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_REGION = 3,
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_DI_PROJECT = 4,
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_SOURCE = 5,
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_CENTRE = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__MUNICIPALITY_FIELD)
+} Diplan__V1__MunicipalityField;
+/*
+ * A field of a plan target that an update sets (SetPlanTargetRequest.fields).
+ */
+typedef enum _Diplan__V1__TargetField {
+  DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_UNSPECIFIED = 0,
+  /*
+   * The amount with its bound (exact or more than).
+   */
+  DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_AMOUNT = 1,
+  DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_MUNICIPALITIES = 2,
+  /*
+   * reported_existing, reported_as_of and reported_source together.
+   */
+  DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_REPORTED = 3,
+  DIPLAN__V1__TARGET_FIELD__TARGET_FIELD_SOURCE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__TARGET_FIELD)
+} Diplan__V1__TargetField;
+/*
  * A field of a capacity line that an update sets (UpsertCapacityLineRequest.fields).
  */
 typedef enum _Diplan__V1__LineField {
@@ -88,6 +118,43 @@ typedef enum _Diplan__V1__LineField {
   DIPLAN__V1__LINE_FIELD__LINE_FIELD_SOURCE = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__LINE_FIELD)
 } Diplan__V1__LineField;
+/*
+ * A field of a facility that an update sets (UpsertFacilityRequest.fields).
+ */
+typedef enum _Diplan__V1__FacilityField {
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_UNSPECIFIED = 0,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_PLAN = 1,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_MUNICIPALITY = 2,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_NAME = 3,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_SERVICE_TYPE = 4,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_TARGET_GROUP = 5,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_MAX_PLACES = 6,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_STATUS = 7,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_PROJECT = 8,
+  DIPLAN__V1__FACILITY_FIELD__FACILITY_FIELD_SOURCE = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__FACILITY_FIELD)
+} Diplan__V1__FacilityField;
+/*
+ * A field of a project that an update sets (UpsertProjectRequest.fields).
+ */
+typedef enum _Diplan__V1__ProjectField {
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_UNSPECIFIED = 0,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_PLAN = 1,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_MUNICIPALITY = 2,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_TITLE = 3,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SELECTION_ROUND = 4,
+  /*
+   * The eligible cost and its ERDF, national and municipal shares, which
+   * must add up, together.
+   */
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_COSTS = 5,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_START_DATE = 6,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_END_DATE = 7,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_OUTPUTS = 8,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_STATUS = 9,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SOURCE = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROJECT_FIELD)
+} Diplan__V1__ProjectField;
 
 /* --- messages --- */
 
@@ -468,10 +535,28 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__UPSERT_MUNICIPALITY_REQUEST__EXPECTED__CASE)
 } Diplan__V1__UpsertMunicipalityRequest__ExpectedCase;
 
+/*
+ * Sets the named fields of a municipality, or replaces it whole. Exactly
+ * one of `fields` and `replace`, as for UpsertCapacityLineRequest; a new
+ * municipality needs name, kind and region named.
+ */
 struct  Diplan__V1__UpsertMunicipalityRequest
 {
   ProtobufCMessage base;
+  /*
+   * Its id, and the values of the fields set.
+   */
   Diplan__V1__Municipality *municipality;
+  /*
+   * The fields to set; every other field keeps its value, and its value
+   * here is ignored. A field named and left unset becomes empty or unknown.
+   */
+  size_t n_fields;
+  Diplan__V1__MunicipalityField *fields;
+  /*
+   * Replace the whole municipality with `municipality`.
+   */
+  protobuf_c_boolean replace;
   Diplan__V1__UpsertMunicipalityRequest__ExpectedCase expected_case;
   union {
     uint64_t expected_revision;
@@ -480,7 +565,7 @@ struct  Diplan__V1__UpsertMunicipalityRequest
 };
 #define DIPLAN__V1__UPSERT_MUNICIPALITY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__upsert_municipality_request__descriptor) \
-    , NULL, DIPLAN__V1__UPSERT_MUNICIPALITY_REQUEST__EXPECTED__NOT_SET, {0} }
+    , NULL, 0,NULL, 0, DIPLAN__V1__UPSERT_MUNICIPALITY_REQUEST__EXPECTED__NOT_SET, {0} }
 
 
 struct  Diplan__V1__UpsertMunicipalityResponse
@@ -543,10 +628,20 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__SET_PLAN_TARGET_REQUEST__EXPECTED__CASE)
 } Diplan__V1__SetPlanTargetRequest__ExpectedCase;
 
+/*
+ * Sets the named fields of a target, or replaces it whole. Exactly one of
+ * `fields` and `replace`; a new target needs its amount named.
+ */
 struct  Diplan__V1__SetPlanTargetRequest
 {
   ProtobufCMessage base;
+  /*
+   * Its key (plan, service, group), and the values of the fields set.
+   */
   Diplan__V1__PlanTarget *target;
+  size_t n_fields;
+  Diplan__V1__TargetField *fields;
+  protobuf_c_boolean replace;
   Diplan__V1__SetPlanTargetRequest__ExpectedCase expected_case;
   union {
     uint64_t expected_revision;
@@ -555,7 +650,7 @@ struct  Diplan__V1__SetPlanTargetRequest
 };
 #define DIPLAN__V1__SET_PLAN_TARGET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__set_plan_target_request__descriptor) \
-    , NULL, DIPLAN__V1__SET_PLAN_TARGET_REQUEST__EXPECTED__NOT_SET, {0} }
+    , NULL, 0,NULL, 0, DIPLAN__V1__SET_PLAN_TARGET_REQUEST__EXPECTED__NOT_SET, {0} }
 
 
 struct  Diplan__V1__SetPlanTargetResponse
@@ -664,10 +759,18 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__UPSERT_FACILITY_REQUEST__EXPECTED__CASE)
 } Diplan__V1__UpsertFacilityRequest__ExpectedCase;
 
+/*
+ * Sets the named fields of a facility, or replaces it whole. Exactly one of
+ * `fields` and `replace`; a new facility needs plan, municipality, name,
+ * service type, target group and status named.
+ */
 struct  Diplan__V1__UpsertFacilityRequest
 {
   ProtobufCMessage base;
   Diplan__V1__Facility *facility;
+  size_t n_fields;
+  Diplan__V1__FacilityField *fields;
+  protobuf_c_boolean replace;
   Diplan__V1__UpsertFacilityRequest__ExpectedCase expected_case;
   union {
     uint64_t expected_revision;
@@ -676,7 +779,7 @@ struct  Diplan__V1__UpsertFacilityRequest
 };
 #define DIPLAN__V1__UPSERT_FACILITY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__upsert_facility_request__descriptor) \
-    , NULL, DIPLAN__V1__UPSERT_FACILITY_REQUEST__EXPECTED__NOT_SET, {0} }
+    , NULL, 0,NULL, 0, DIPLAN__V1__UPSERT_FACILITY_REQUEST__EXPECTED__NOT_SET, {0} }
 
 
 struct  Diplan__V1__UpsertFacilityResponse
@@ -697,10 +800,18 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__UPSERT_PROJECT_REQUEST__EXPECTED__CASE)
 } Diplan__V1__UpsertProjectRequest__ExpectedCase;
 
+/*
+ * Sets the named fields of a project, or replaces it whole. Exactly one of
+ * `fields` and `replace`; a new project needs plan, municipality, title,
+ * selection round and status named.
+ */
 struct  Diplan__V1__UpsertProjectRequest
 {
   ProtobufCMessage base;
   Diplan__V1__Project *project;
+  size_t n_fields;
+  Diplan__V1__ProjectField *fields;
+  protobuf_c_boolean replace;
   Diplan__V1__UpsertProjectRequest__ExpectedCase expected_case;
   union {
     uint64_t expected_revision;
@@ -709,7 +820,7 @@ struct  Diplan__V1__UpsertProjectRequest
 };
 #define DIPLAN__V1__UPSERT_PROJECT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__upsert_project_request__descriptor) \
-    , NULL, DIPLAN__V1__UPSERT_PROJECT_REQUEST__EXPECTED__NOT_SET, {0} }
+    , NULL, 0,NULL, 0, DIPLAN__V1__UPSERT_PROJECT_REQUEST__EXPECTED__NOT_SET, {0} }
 
 
 struct  Diplan__V1__UpsertProjectResponse
@@ -2092,7 +2203,11 @@ void diplan__v1__plans__export(ProtobufCService *service,
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    diplan__v1__capacity_grouping__descriptor;
+extern const ProtobufCEnumDescriptor    diplan__v1__municipality_field__descriptor;
+extern const ProtobufCEnumDescriptor    diplan__v1__target_field__descriptor;
 extern const ProtobufCEnumDescriptor    diplan__v1__line_field__descriptor;
+extern const ProtobufCEnumDescriptor    diplan__v1__facility_field__descriptor;
+extern const ProtobufCEnumDescriptor    diplan__v1__project_field__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__page_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__list_regions_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__list_regions_response__descriptor;
