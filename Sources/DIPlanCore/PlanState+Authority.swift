@@ -8,8 +8,8 @@
 extension PlanState {
     /// PERMISSION_DENIED for the first update the caller may not make where it acts.
     public func authorize(_ updates: [Update], by authority: Authority) throws(DomainError) {
-        // The common case, an unscoped planner or admin, looks nothing up.
-        guard authority.everywhere < .planner else { return }
+        // The common case, an admin, looks nothing up.
+        guard authority.everywhere < .admin else { return }
         for update in updates {
             switch update {
             case .upsertMunicipality(let given, _, let fields):
@@ -27,8 +27,12 @@ extension PlanState {
                     .planner, at: Place(region: plans[target.key.planID]?.region),
                     to: "setting a target of plan \(target.key.planID)")
             case .advancePlan(let advance, _):
+                let plan = plans[advance.planID]
+                // Ending a plan is a planner's; undoing the end, an admin's.
+                let reopening = plan?.status == .closed
                 try authority.require(
-                    .planner, at: Place(region: plans[advance.planID]?.region), to: "advancing plan \(advance.planID)")
+                    reopening ? .admin : .planner, at: Place(region: plan?.region),
+                    to: reopening ? "reopening plan \(advance.planID)" : "advancing plan \(advance.planID)")
             case .upsertCapacityLine(let line, _, let fields):
                 try authorize(line: line.key, fields: fields, by: authority)
             case .deleteCapacityLine(let key, _):

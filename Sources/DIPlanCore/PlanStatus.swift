@@ -11,7 +11,8 @@ public enum PlanStatus: String, CaseIterable, Sendable, Hashable {
     /// The steps allowed from here: drafting → public consultation → municipal
     /// agreement → submitted to SPAP → approved → (amendment submitted →
     /// approved)… → closed. Public consultation may be skipped (Kurzeme's
-    /// record has none); SPAP may return a submission to drafting.
+    /// record has none); SPAP may return a submission to drafting. A closed
+    /// plan goes back to approved only when an admin reopens it.
     public var next: Set<PlanStatus> {
         switch self {
         case .drafting: [.publicConsultation, .municipalAgreement]
@@ -20,7 +21,8 @@ public enum PlanStatus: String, CaseIterable, Sendable, Hashable {
         case .submitted: [.approved, .drafting]
         case .approved: [.amendmentSubmitted, .closed]
         case .amendmentSubmitted: [.approved]
-        case .closed: []
+        // Reopened by an admin, with a note (`PlanState.authorize`).
+        case .closed: [.approved]
         }
     }
 

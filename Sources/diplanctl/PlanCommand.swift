@@ -5,8 +5,8 @@ import DIPlanWire
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plan", abstract: "List, show and advance DI plans.",
-        subcommands: [List.self, Show.self, Events.self, Advance.self])
+        commandName: "plan", abstract: "List, show, advance, close and reopen DI plans.",
+        subcommands: [List.self, Show.self, Events.self, Advance.self, Close.self, Reopen.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -109,6 +109,8 @@ struct PlanCommand: AsyncParsableCommand {
             discussion: """
                 drafting → public-consultation → municipal-agreement → submitted → approved
                 → (amendment-submitted → approved)… → closed. Public consultation may be skipped.
+                Closing needs --note (or use `plan close`); a closed plan comes back to approved only
+                when an admin reopens it (`plan reopen`).
 
                 Example:
                   diplanctl plan advance kurzeme-2017-2020 --to amendment-submitted --date 2024-02-01 --note "Amendment No. 9"
@@ -139,6 +141,77 @@ struct PlanCommand: AsyncParsableCommand {
                 emit("plan \(id) is now \(to.rawValue) (amendment \(response.plan.amendmentNumber)); revision \(revision)\n")
             }
         }
+    }
+    /// Ends a plan: its targets, planned figures and history are frozen; its places are not.
+    struct Close: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close a plan, saying why: what it planned is frozen, its places stay.",
+            discussion: """
+                A closed plan's targets, planned figures and lines are history: edits to them are refused
+                (exit 5). Its places are still reported (existing, occupied), found by `free` and held.
+                An admin can reopen it with `plan reopen`.
+
+                Example:
+                  diplanctl plan close latgale-2017-2020 --date 2023-12-31 --note "projects ended 31.12.2023"
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument(help: "The plan's id.") var id: String
+        @Option(help: "When: YYYY, YYYY-MM or YYYY-MM-DD.") var date: CalendarDate?
+        @Option(help: "Why it ends (required).") var note: String
+        @Option(help: "Where it is recorded (URL or document).") var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                try await PlanCommand.step(
+                    connection, expected, id: id, to: .closed, date: date, note: note, source: source, done: "closed")
+            }
+        }
+    }
+
+    /// Undoes a close, as a recorded step: an admin's call.
+    struct Reopen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reopen a closed plan (admin), saying why; it is approved again.",
+            discussion: """
+                Example:
+                  diplanctl plan reopen latgale-2017-2020 --note "closed by mistake; amendment 11 pending"
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument(help: "The plan's id.") var id: String
+        @Option(help: "When: YYYY, YYYY-MM or YYYY-MM-DD.") var date: CalendarDate?
+        @Option(help: "Why it reopens (required).") var note: String
+        @Option(help: "Where it is recorded (URL or document).") var source = ""
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                try await PlanCommand.step(
+                    connection, expected, id: id, to: .approved, date: date, note: note, source: source, done: "reopened")
+            }
+        }
+    }
+
+    /// One lifecycle step, as `close` and `reopen` make it.
+    static func step(
+        _ connection: ConnectionOptions, _ expected: ExpectationOptions, id: String, to status: PlanStatus,
+        date: CalendarDate?, note: String, source: String, done: String
+    ) async throws(RPCError) {
+        let client = try connection.connect()
+        var request = Diplan_V1_AdvancePlanRequest()
+        request.planID = id
+        request.toStatus = status.proto
+        request.date = date.text
+        request.note = note
+        request.source = source
+        request.expected = expected.expectation?.apply(
+            state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+        let (response, revision) = try await client.call(
+            Method.Plans.advancePlan, request, as: Diplan_V1_AdvancePlanResponse.self)
+        if connection.output == .json { return emitJSON(response) }
+        emit("plan \(id) \(done): now \(status.rawValue); revision \(revision)\n")
     }
 }
 

@@ -6,7 +6,7 @@ struct LifecycleTests {
     static let allowed: [(PlanStatus, PlanStatus)] = [
         (.drafting, .publicConsultation), (.drafting, .municipalAgreement), (.publicConsultation, .municipalAgreement),
         (.municipalAgreement, .submitted), (.submitted, .approved), (.submitted, .drafting),
-        (.approved, .amendmentSubmitted), (.amendmentSubmitted, .approved), (.approved, .closed),
+        (.approved, .amendmentSubmitted), (.amendmentSubmitted, .approved), (.approved, .closed), (.closed, .approved),
     ]
 
     /// A plan brought to `status` along the shortest allowed path.
@@ -22,7 +22,7 @@ struct LifecycleTests {
             case .amendmentSubmitted: [.municipalAgreement, .submitted, .approved, .amendmentSubmitted]
             case .closed: [.municipalAgreement, .submitted, .approved, .closed]
             }
-        for step in path { try state.apply(.advancePlan(PlanAdvance(planID: Fixture.plan, to: step))) }
+        for step in path { try state.apply(.advancePlan(PlanAdvance(planID: Fixture.plan, to: step, note: "step"))) }
         #expect(state.plan(Fixture.plan)?.status == status)
         return state
     }

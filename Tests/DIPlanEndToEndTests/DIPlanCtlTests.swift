@@ -280,10 +280,14 @@ struct DIPlanCtlTests {
                 ["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
             #expect(after.out == capacity.out)
 
-            let advance = try diplanctl(
+            let bare = try diplanctl(
                 ["plan", "advance", "latgale-2017-2020", "--to", "closed", "--date", "2024-01-01"], socket: socket)
+            #expect(bare.status == 3, "closing needs a note: \(bare.err)")
+            let advance = try diplanctl(
+                ["plan", "advance", "latgale-2017-2020", "--to", "closed", "--date", "2024-01-01", "--note", "ended"],
+                socket: socket)
             #expect(advance.status == 0, "\(advance.err)")
-            let again = try diplanctl(["plan", "advance", "latgale-2017-2020", "--to", "approved"], socket: socket)
+            let again = try diplanctl(["plan", "advance", "latgale-2017-2020", "--to", "drafting"], socket: socket)
             #expect(again.status == 5)
         }
     }

@@ -124,6 +124,18 @@ struct Transaction {
         }
     }
 
+    /// The figures of a line that report its places, which a closed plan's lines still take.
+    static let reportedFields: CapacityLine.Fields = [.existing, .occupied, .updated, .source]
+
+    /// FAILED_PRECONDITION for a change to what a closed plan planned: its
+    /// targets, planned figures and lines are history. Its places are not.
+    private static func requireOpen(_ plan: Plan, _ action: @autoclosure () -> String) throws(DomainError) {
+        guard plan.status == .closed else { return }
+        throw .failedPrecondition(
+            "plan \(plan.id) is closed: \(action()) is refused, what it planned is history (its places are still reported, found and held; an admin can reopen it)"
+        )
+    }
+
     /// What an upsert leaves: `given` whole (`fields` nil), or the `fields`
     /// of `given` set on the current entity — or on a blank one, when the
     /// fields a new entity needs are among them.
@@ -201,6 +213,7 @@ struct Transaction {
         var new = plan
         new.revision = revision
         if let current {
+            try Self.requireOpen(current, "changing the plan")
             guard current.region == plan.region else {
                 throw .failedPrecondition("plan \(plan.id) belongs to \(current.region.rawValue); its region cannot change")
             }
@@ -229,6 +242,7 @@ struct Transaction {
                 )
             }
         }
+        try Self.requireOpen(plan, "setting a target")
         try check(expectation, entity: "target", revision: current?.revision)
         var new = target
         new.revision = revision
@@ -244,7 +258,12 @@ struct Transaction {
         // The fields not set keep the line's values (a new line's are unknown); then the whole line must hold.
         let line = fields.map { (current ?? CapacityLine(key: given.key)).setting($0, from: given) } ?? given
         try line.validate()
-        _ = try resolve(plan: line.key.planID, municipality: line.key.municipalityID, "line")
+        let plan = try resolve(plan: line.key.planID, municipality: line.key.municipalityID, "line")
+        // A closed plan's places are still reported; what it planned is history.
+        if plan.status == .closed, current == nil || !(fields?.isSubset(of: Self.reportedFields) ?? false) {
+            try Self.requireOpen(
+                plan, current == nil ? "adding a line" : "setting planned, assessed need or cost of a line, or replacing it")
+        }
         try check(expectation, entity: "line \(line.key)", revision: current?.revision)
         var new = line
         new.held = current?.held ?? 0
@@ -268,6 +287,7 @@ struct Transaction {
     private mutating func deleteLine(_ key: LineKey, _ expectation: Expectation?) throws(DomainError) {
         try key.validate("key")
         guard let current = line(key) else { throw .notFound(kind: "capacity line", id: key.description) }
+        if let plan = plan(key.planID) { try Self.requireOpen(plan, "deleting a line") }
         try check(expectation, entity: "line \(key)", revision: current.revision)
         guard current.held == 0 else {
             throw .failedPrecondition("line \(key) has \(current.held) held places; release them first")
@@ -326,6 +346,15 @@ struct Transaction {
             planID: plan.id, sequence: 0, status: advance.status, date: advance.date, note: advance.note,
             source: advance.source, revision: revision, recordedBy: context.uid)
         try event.validateText()
+        // A plan ends, or comes back, only with the reason on record.
+        if advance.status == .closed || (plan.status == .closed && plan.status.canAdvance(to: advance.status)),
+            advance.note.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" })
+        {
+            throw .invalidArgument(
+                field: "note",
+                rule: plan.status == .closed
+                    ? "is required to reopen a plan: say why" : "is required to close a plan: say why it ends")
+        }
         try Self.step(&plan, &event, after: events(of: plan.id), strictAmendments: true)
         plan.revision = revision
         plans[plan.id] = plan

@@ -1495,6 +1495,9 @@ package nonisolated struct Diplan_V1_UpsertProjectResponse: Sendable {
 /// One step along the plan lifecycle: drafting → public consultation →
 /// municipal agreement → submitted → approved → (amendment submitted →
 /// approved, amendment + 1)… → closed. Public consultation may be skipped.
+/// A closed plan's targets, planned figures and lines are frozen
+/// (FAILED_PRECONDITION); its places are still reported and held. Closed →
+/// approved reopens it, for an admin only (PERMISSION_DENIED otherwise).
 package nonisolated struct Diplan_V1_AdvancePlanRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1507,6 +1510,8 @@ package nonisolated struct Diplan_V1_AdvancePlanRequest: Sendable {
   /// "YYYY", "YYYY-MM" or "YYYY-MM-DD"; empty: unknown.
   package var date: String = String()
 
+  /// Why: required (INVALID_ARGUMENT when empty) to close a plan and to
+  /// reopen it.
   package var note: String = String()
 
   package var source: String = String()

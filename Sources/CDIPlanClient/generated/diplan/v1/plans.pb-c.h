@@ -845,6 +845,9 @@ typedef enum {
  * One step along the plan lifecycle: drafting → public consultation →
  * municipal agreement → submitted → approved → (amendment submitted →
  * approved, amendment + 1)… → closed. Public consultation may be skipped.
+ * A closed plan's targets, planned figures and lines are frozen
+ * (FAILED_PRECONDITION); its places are still reported and held. Closed →
+ * approved reopens it, for an admin only (PERMISSION_DENIED otherwise).
  */
 struct  Diplan__V1__AdvancePlanRequest
 {
@@ -855,6 +858,10 @@ struct  Diplan__V1__AdvancePlanRequest
    * "YYYY", "YYYY-MM" or "YYYY-MM-DD"; empty: unknown.
    */
   char *date;
+  /*
+   * Why: required (INVALID_ARGUMENT when empty) to close a plan and to
+   * reopen it.
+   */
   char *note;
   char *source;
   Diplan__V1__AdvancePlanRequest__ExpectedCase expected_case;
