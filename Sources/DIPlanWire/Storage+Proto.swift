@@ -157,8 +157,8 @@ extension LineKey {
 }
 
 extension Hold {
-    /// The fields of `proto`, in field-number order; its target (a `oneof`) and its line key (a message
-    /// always set) are written even when empty.
+    /// The fields of `proto`, in field-number order; its target (a `oneof`), its line key (a message
+    /// always set) and its owner (when known) are written even when empty.
     fileprivate func write(to writer: inout ProtoWriter) {
         writer.string(1, id)
         writer.string(2, referralID)
@@ -177,5 +177,11 @@ extension Hold {
         writer.string(13, confirmKey ?? "")
         writer.string(14, releaseKey ?? "")
         writer.varint(15, UInt64(freeAfter))
+        if let owner {
+            writer.message(16) {
+                $0.varint(1, UInt64(owner.uid))
+                $0.string(2, owner.scope)
+            }
+        }
     }
 }

@@ -230,6 +230,50 @@ struct DurabilityTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// `Tests/Fixtures/state-v2`: a snapshot and a log of batches written by
+    /// the daemon built from 3798fde, before holds recorded their owner and
+    /// before every entity took partial updates. It loads and answers the
+    /// same; its hold has no owner, a new one has.
+    @Test func aStateDirectoryWrittenBeforeScopesLoads() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/state-v2")
+        try FileManager.default.copyItem(at: fixture, to: URL(fileURLWithPath: directory.path("state")))
+        func check(_ client: DIPlanClient) async throws {
+            let dataset = try await client.export(planIDs: [Self.plan])
+            func line(_ municipality: String) -> CapacityLine? {
+                dataset.lines.first {
+                    $0.key.municipalityID == municipality && $0.key.serviceType == .dayCareCentre
+                        && $0.key.targetGroup == .ftChildren
+                }
+            }
+            #expect(line("ludza").map { [$0.planned, $0.existing, $0.occupied] } == [12, 12, 9])
+            #expect(line("ludza")?.updated == CalendarDate("2024-03"))
+            #expect(line("balvi").map { [$0.planned, $0.existing, $0.occupied] } == [10, 8, 3])
+            #expect(line("balvi")?.source == "Balvi, 2024-04")
+        }
+        var first: TestDaemon? = try TestDaemon(directory: directory)
+        try await check(try first!.client())
+        let socket = first!.socketPath
+        let old = try diplanctl(["hold", "list", "--all", "-o", "csv"], socket: socket)
+        #expect(old.out.contains("h4,") && old.out.contains("R-2024-0001"), "\(old.out)")
+        #expect(old.out.contains(",?\n"), "a hold from before owners has none: \(old.out)")
+        let placed = try diplanctl(
+            [
+                "hold", "place", "--key", "fx-2", "--referral", "R-2024-0002", "--plan", Self.plan, "--municipality", "balvi",
+                "--service", "day-care", "--group", "ft-children",
+            ], socket: socket)
+        #expect(placed.status == 0, "\(placed.err)")
+        #expect(first!.stop() == 0)
+        first = nil
+        let daemon = try TestDaemon(directory: directory)
+        try await check(try daemon.client())
+        let both = try diplanctl(["hold", "list", "--all", "--municipality", "balvi", "-o", "csv"], socket: daemon.socketPath)
+        #expect(both.out.contains("R-2024-0002") && both.out.contains("uid \(getuid())"), "\(both.out)")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func aFlippedBitInAMiddleRecordStopsTheStart() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -97,6 +97,9 @@ struct RecordEncodingTests {
             endedMillis: ended ? Int64(1 + random.next() >> 20) : nil,
             holdKey: ["", "k1"].randomElement(using: &random)!, confirmKey: ended ? "c" : nil,
             releaseKey: random.next() % 3 == 0 ? "r" : nil, freeAfter: UInt32(random.next() % 20),
+            // Absent (placed before owners were recorded), root's with no scope, or a scoped service's.
+            owner: [nil, Hold.Owner(uid: 0), Hold.Owner(uid: 65534, scope: "ludza-social-service")]
+                .randomElement(using: &random)!,
             revision: random.next() >> (random.next() % 64))
     }
 
