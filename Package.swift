@@ -55,7 +55,8 @@ let package = Package(
         ),
         // The Swift client library.
         .target(name: "DIPlanClient", dependencies: ["DIPlanCore", "DIPlanWire"]),
-        .executableTarget(name: "diplan-server", dependencies: ["DIPlanServer", argumentParser, logging, serviceLifecycle]),
+        .executableTarget(
+            name: "diplan-server", dependencies: ["DIPlanServer", "DIPlanWire", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", "DIPlanStorage", argumentParser, swiftProtobuf]),
         // The load generator, the scale check and the report of `make bench`.

@@ -5,7 +5,7 @@ import Glibc
 
 /// diplan.v1.Admin: the contract for generic tools, and the daemon's figures.
 package enum AdminService {
-    package static let version = "0.1.0"
+    package static let version = DIPlanVersion.current
 
     package static func register(into router: inout Router, server: @escaping @Sendable () -> Server?) {
         router.unary(Method.Admin.describe, Diplan_V1_DescribeRequest.self) { _, _ throws(RPCError) in

@@ -14,6 +14,7 @@ struct DIPlanBench: AsyncParsableCommand {
             Every figure means something only beside its peers measured in the same run: `make bench`
             runs the echo floor (bench/echo-floor.c), diplan and Redis together and writes BENCHMARKS.md.
             """,
+        version: DIPlanVersion.current,
         subcommands: [Load.self, Scale.self, Watchers.self, FsyncLoop.self, Report.self])
 
     struct Load: AsyncParsableCommand {

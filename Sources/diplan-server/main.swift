@@ -1,6 +1,7 @@
 import ArgumentParser
 import DIPlanCore
 import DIPlanServer
+import DIPlanWire
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -17,7 +18,8 @@ struct DIPlanServerCommand: AsyncParsableCommand {
 
             Example:
               diplan-server --socket /run/diplan/diplan.sock --state-dir /var/lib/diplan
-            """)
+            """,
+        version: DIPlanVersion.current)
 
     @Option(help: "The Unix socket to listen on.")
     var socket = "/run/diplan/diplan.sock"

@@ -106,7 +106,7 @@ struct AdminCommand: AsyncParsableCommand {
                         method.method, "\(method.calls)", "\(method.errors)",
                         method.calls == 0 ? "-" : "\(method.latency.sumUs / method.calls)")
                 }
-                emit(summary.render(connection.output) + "\n" + methods.render(connection.output))
+                emit(summary.render(connection) + "\n" + methods.render(connection))
             }
         }
     }

@@ -13,23 +13,38 @@ struct CallCommand: AsyncParsableCommand {
             the request is protobuf's JSON mapping of its input message ('-' reads it from
             standard input). A streaming method prints one JSON answer per line.
 
+            --list prints every method the daemon serves; --describe METHOD its request and
+            answer messages with their fields (as grpcurl list and describe, varlinkctl introspect).
+
             Examples:
               diplanctl call diplan.v1.Plans/GetPlan '{"planId": "latgale-2017-2020"}'
               diplanctl call /grpc.health.v1.Health/Check '{}'
+              diplanctl call --list
+              diplanctl call --describe diplan.v1.Holds/Hold
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @Flag(help: "List the methods the daemon serves.") var list = false
+    @Flag(help: "Describe the method's request and answer instead of calling it.") var describe = false
     @Argument(help: "The method: /package.Service/Method, package.Service/Method or package.Service.Method.")
-    var method: String
+    var method: String?
     @Argument(help: "The request as JSON ('-': standard input).") var json = "{}"
+
+    func validate() throws {
+        if list && (describe || method != nil) { throw ValidationError("--list takes no method") }
+        if !list && method == nil { throw ValidationError("name a method, or --list") }
+    }
 
     func run() async throws {
         let text = json == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : json
         try await calling { () throws(RPCError) in
             let client = try connection.connect()
-            let (describe, _) = try await client.call(
+            let (described, _) = try await client.call(
                 Method.Admin.describe, Diplan_V1_DescribeRequest(), as: Diplan_V1_DescribeResponse.self)
-            let descriptor = try Self.resolve(method, in: describe.fileDescriptorSet)
+            let set = try Self.descriptors(described.fileDescriptorSet)
+            guard let method else { return emit(Self.methods(in: set).joined(separator: "\n") + "\n") }
+            let descriptor = try Self.resolve(method, in: set)
+            if describe { return emit(Self.describe(descriptor, in: set)) }
             guard let input = MessageTypes.byName[descriptor.input], let output = MessageTypes.byName[descriptor.output] else {
                 throw RPCError(.unimplemented, "this diplanctl does not know the messages of \(descriptor.path); use a newer one")
             }
@@ -40,7 +55,7 @@ struct CallCommand: AsyncParsableCommand {
             let payload: [UInt8]
             do { payload = try request.serializedBytes() } catch { throw RPCError(.invalidArgument, "\(error)") }
             func show(_ bytes: [UInt8]) throws(RPCError) {
-                do { emitJSON(try output.init(serializedBytes: bytes)) } catch {
+                do { emitJSON(try output.init(serializedBytes: bytes), compact: true) } catch {
                     throw RPCError(.internal, "the answer is not a \(descriptor.output): \(error)")
                 }
             }
@@ -68,12 +83,50 @@ struct CallCommand: AsyncParsableCommand {
         var serverStreaming: Bool
     }
 
-    /// Finds a method in a FileDescriptorSet by any of its spellings.
-    static func resolve(_ name: String, in bytes: Data) throws(RPCError) -> MethodDescriptor {
-        let set: Google_Protobuf_FileDescriptorSet
-        do { set = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes) } catch {
+    static func descriptors(_ bytes: Data) throws(RPCError) -> Google_Protobuf_FileDescriptorSet {
+        do { return try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes) } catch {
             throw RPCError(.internal, "the daemon's descriptors do not parse: \(error)")
         }
+    }
+
+    /// "/diplan.v1.Holds/Hold", and " (stream)" for a server stream, sorted.
+    static func methods(in set: Google_Protobuf_FileDescriptorSet) -> [String] {
+        set.file.flatMap { file in
+            file.service.flatMap { service in
+                service.method.map { method in
+                    "/\(file.package.isEmpty ? "" : file.package + ".")\(service.name)/\(method.name)"
+                        + (method.serverStreaming ? " (stream)" : "")
+                }
+            }
+        }.sorted()
+    }
+
+    /// The method, and the fields of its request and answer, in .proto syntax.
+    static func describe(_ method: MethodDescriptor, in set: Google_Protobuf_FileDescriptorSet) -> String {
+        var messages: [String: Google_Protobuf_DescriptorProto] = [:]
+        for file in set.file {
+            func add(_ message: Google_Protobuf_DescriptorProto, prefix: String) {
+                messages[prefix + message.name] = message
+                for nested in message.nestedType { add(nested, prefix: prefix + message.name + ".") }
+            }
+            for message in file.messageType { add(message, prefix: file.package.isEmpty ? "" : file.package + ".") }
+        }
+        func fields(_ name: String) -> String {
+            guard let message = messages[name] else { return "  (not described)\n" }
+            return message.field.map { field in
+                let type =
+                    field.hasTypeName
+                    ? String(field.typeName.drop(while: { $0 == "." }))
+                    : String(describing: field.type).replacingOccurrences(of: "Type", with: "").lowercased()
+                return "  \(field.label == .repeated ? "repeated " : "")\(type) \(field.name) = \(field.number);\n"
+            }.joined()
+        }
+        return "\(method.path) (\(method.serverStreaming ? "server stream" : "unary"))\n\nmessage \(method.input) {\n"
+            + fields(method.input) + "}\n\nmessage \(method.output) {\n" + fields(method.output) + "}\n"
+    }
+
+    /// Finds a method in a FileDescriptorSet by any of its spellings.
+    static func resolve(_ name: String, in set: Google_Protobuf_FileDescriptorSet) throws(RPCError) -> MethodDescriptor {
         var wanted = name.hasPrefix("/") ? String(name.dropFirst()) : name
         if !wanted.contains("/"), let dot = wanted.lastIndex(of: ".") {
             wanted.replaceSubrange(dot...dot, with: "/")

@@ -60,7 +60,7 @@ struct CapacityCommand: AsyncParsableCommand {
                 Self.table(
                     response.groups.map(CapacityGroup.init(proto:)), keys: query.groupBy, revision: revision,
                     staleBefore: maxAge?.since
-                ).render(connection.output))
+                ).render(connection))
         }
     }
 

@@ -10,8 +10,13 @@ struct DIPlanCtl: AsyncParsableCommand {
         abstract: "Query and edit the regional DI plans that diplan-server holds.",
         discussion: """
             Talks to the daemon over its Unix socket (--socket, or $DIPLAN_SOCKET, or
-            /run/diplan/diplan.sock). Output is an aligned table by default; -o json gives
-            protobuf's JSON mapping of the answer, -o csv a CSV table.
+            /run/diplan/diplan.sock). Output is an aligned table by default (--no-headers
+            leaves the header row out); -o json gives protobuf's JSON mapping of the answer
+            (one object per line for `watch` and `call`), -o csv a CSV table. Times in
+            tables are ISO 8601, UTC; JSON keeps them as the daemon sends them.
+
+            --socket, -o/--output, --timeout and --no-headers may come before the command
+            or after it: diplanctl --socket /tmp/d.sock health
 
             Exit codes, by the class of the daemon's status:
               0  OK
@@ -30,11 +35,19 @@ struct DIPlanCtl: AsyncParsableCommand {
             Example:
               diplanctl capacity --region latgale --group-by service
             """,
+        version: DIPlanVersion.current,
         subcommands: [
             PlanCommand.self, CapacityCommand.self, MunicipalityCommand.self, TargetCommand.self, LineCommand.self,
             FacilityCommand.self, ProjectCommand.self, ApplyCommand.self, ImportCommand.self, ExportCommand.self,
             CallCommand.self, HealthCommand.self, AdminCommand.self, FreeCommand.self, HoldCommand.self, WatchCommand.self,
         ])
+
+    /// Global options given before the command are moved after it, where
+    /// every command's `ConnectionOptions` reads them (etcdctl, redis-cli and
+    /// systemctl take them first).
+    static func main() async {
+        await main(ConnectionOptions.movingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
 /// The options every command that talks to the daemon takes.
@@ -47,6 +60,34 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(help: "Seconds to wait for an answer.")
     var timeout: Double = 30
+
+    @Flag(name: .customLong("no-headers"), help: "Leave out a table's header row (and a CSV's).")
+    var noHeaders = false
+
+    /// The options that may come before the command, with whether each takes a value.
+    static let global: [String: Bool] = [
+        "--socket": true, "--output": true, "-o": true, "--timeout": true, "--no-headers": false,
+    ]
+
+    /// `arguments` with the global options that lead them moved after the
+    /// command's own (before a `--`, if any); anything else as it was.
+    static func movingGlobalOptions(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            let name = first.split(separator: "=", maxSplits: 1).first.map(String.init) ?? first
+            guard let takesValue = global[name] else { break }
+            leading.append(rest.removeFirst())
+            if takesValue && !first.contains("="), let value = rest.first {
+                leading.append(value)
+                rest.removeFirst()
+            }
+        }
+        guard !leading.isEmpty, !rest.isEmpty else { return arguments }
+        var moved = Array(rest)
+        moved.insert(contentsOf: leading, at: moved.firstIndex(of: "--") ?? moved.count)
+        return moved
+    }
 
     var socketPath: String {
         socket ?? ProcessInfo.processInfo.environment["DIPLAN_SOCKET"] ?? DIPlanClient.defaultSocketPath

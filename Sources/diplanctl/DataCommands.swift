@@ -118,7 +118,7 @@ struct ExportCommand: AsyncParsableCommand {
                     TargetGroup(proto: line.targetGroup)?.rawValue ?? "?", known(planned), known(existing), known(occupied),
                     "\(line.held)", known(need), known(cost), line.updated, line.source)
             }
-            emit(table.render(connection.output))
+            emit(table.render(connection))
         }
     }
 }
@@ -126,15 +126,24 @@ struct ExportCommand: AsyncParsableCommand {
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
-        abstract: "Check that the daemon is serving: exit 0 only when it is.",
-        discussion: "Example:\n  diplanctl health && echo up")
+        abstract: "Check that the daemon is serving: exit 0 only when it is, 1 otherwise.",
+        discussion: """
+            Prints SERVING, or NOT_SERVING with the reason (no daemon on the socket, a daemon
+            shutting down, no answer in --timeout) on standard error, and exits 1.
+
+            Example:
+              diplanctl health && echo up
+            """)
 
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let serving = try await calling { () throws(RPCError) in
-            let client = try connection.connect()
-            return try await client.isServing()
+        let serving: Bool
+        do throws(RPCError) {
+            serving = try await connection.connect().isServing()
+        } catch {
+            FileHandle.standardError.write(Data("diplanctl: \(error.code): \(error.message)\n".utf8))
+            serving = false
         }
         emit(serving ? "SERVING\n" : "NOT_SERVING\n")
         if !serving { throw ExitCode(1) }

@@ -41,7 +41,7 @@ struct MunicipalityCommand: AsyncParsableCommand {
                         Region(proto: municipality.region)?.rawValue ?? "?",
                         Bool?(proto: municipality.diProject).map { $0 ? "yes" : "no" } ?? "?")
                 }
-                emit(table.render(connection.output))
+                emit(table.render(connection))
             }
         }
     }
@@ -320,7 +320,7 @@ struct FacilityCommand: AsyncParsableCommand {
                         TargetGroup(proto: facility.targetGroup)?.rawValue ?? "?", "\(facility.maxPlaces)",
                         Facility.Status(proto: facility.status)?.rawValue ?? "?", facility.name)
                 }
-                emit(table.render(connection.output))
+                emit(table.render(connection))
             }
         }
     }
@@ -424,7 +424,7 @@ struct ProjectCommand: AsyncParsableCommand {
                         project.id, project.municipalityID, "\(project.selectionRound)", euro(project.eligibleCostCents),
                         euro(project.erdfCents), Project.Status(proto: project.status)?.rawValue ?? "?", project.title)
                 }
-                emit(table.render(connection.output))
+                emit(table.render(connection))
             }
         }
     }
@@ -465,7 +465,7 @@ struct ProjectCommand: AsyncParsableCommand {
                     )
                 }
                 table.add("source", project.source)
-                emit(table.render(connection.output))
+                emit(table.render(connection))
             }
         }
     }

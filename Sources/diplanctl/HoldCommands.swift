@@ -46,7 +46,7 @@ struct FreeCommand: AsyncParsableCommand {
                     candidate.line.updated.isEmpty ? "?" : candidate.line.updated, candidate.line.planID,
                     candidate.facilities.map(\.id).joined(separator: " "))
             }
-            emit(table.render(connection.output))
+            emit(table.render(connection))
         }
     }
 }
@@ -69,7 +69,8 @@ struct HoldCommand: AsyncParsableCommand {
                 """)
 
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Your idempotency key for this hold.") var key: String
+        @Option(help: "Your idempotency key for this hold (default: one made up and printed, to retry with).")
+        var key: String?
         @Option(help: "The opaque referral id (no names).") var referral: String
         @Option(help: "A facility id, instead of a line.") var facility: String?
         @Option var plan: String?
@@ -90,7 +91,7 @@ struct HoldCommand: AsyncParsableCommand {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
                 var request = Diplan_V1_HoldRequest()
-                request.idempotencyKey = key
+                request.idempotencyKey = idempotencyKey(key)
                 request.referralID = referral
                 if let facility {
                     request.facilityID = facility
@@ -103,7 +104,7 @@ struct HoldCommand: AsyncParsableCommand {
                 let (response, revision) = try await client.call(Method.Holds.hold, request, as: Diplan_V1_HoldResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 emit(
-                    "hold \(response.hold.id): \(response.hold.places) places until \(response.hold.expiresUnixMs) (Unix ms); \(response.free) free after it; revision \(revision)\n"
+                    "hold \(response.hold.id): \(response.hold.places) place\(response.hold.places == 1 ? "" : "s") until \(isoTime(unixMillis: response.hold.expiresUnixMs)); \(response.free) free after it; revision \(revision)\n"
                 )
             }
         }
@@ -115,14 +116,15 @@ struct HoldCommand: AsyncParsableCommand {
 
         @OptionGroup var connection: ConnectionOptions
         @Argument var id: String
-        @Option(help: "Your idempotency key for this call.") var key: String
+        @Option(help: "Your idempotency key for this call (default: one made up and printed, to retry with).")
+        var key: String?
 
         func run() async throws {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
                 var request = Diplan_V1_ConfirmRequest()
                 request.holdID = id
-                request.idempotencyKey = key
+                request.idempotencyKey = idempotencyKey(key)
                 let (response, revision) = try await client.call(
                     Method.Holds.confirm, request, as: Diplan_V1_ConfirmResponse.self)
                 if connection.output == .json { return emitJSON(response) }
@@ -137,14 +139,15 @@ struct HoldCommand: AsyncParsableCommand {
 
         @OptionGroup var connection: ConnectionOptions
         @Argument var id: String
-        @Option(help: "Your idempotency key for this call.") var key: String
+        @Option(help: "Your idempotency key for this call (default: one made up and printed, to retry with).")
+        var key: String?
 
         func run() async throws {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
                 var request = Diplan_V1_ReleaseRequest()
                 request.holdID = id
-                request.idempotencyKey = key
+                request.idempotencyKey = idempotencyKey(key)
                 let (response, revision) = try await client.call(
                     Method.Holds.release, request, as: Diplan_V1_ReleaseResponse.self)
                 if connection.output == .json { return emitJSON(response) }
@@ -182,16 +185,16 @@ struct HoldCommand: AsyncParsableCommand {
                 let (response, _) = try await client.call(Method.Holds.listHolds, request, as: Diplan_V1_ListHoldsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
                 var table = Table(
-                    "ID", "STATUS", "PLACES", "MUNICIPALITY", "SERVICE", "GROUP", "REFERRAL", "EXPIRES (UNIX MS)", "PLACED BY",
+                    "ID", "STATUS", "PLACES", "MUNICIPALITY", "SERVICE", "GROUP", "REFERRAL", "EXPIRES (UTC)", "PLACED BY",
                     numeric: [2])
                 for hold in response.holds {
                     table.add(
                         hold.id, Hold.Status(proto: hold.status)?.rawValue ?? "?", "\(hold.places)", hold.lineKey.municipalityID,
                         ServiceType(proto: hold.lineKey.serviceType)?.rawValue ?? "?",
                         TargetGroup(proto: hold.lineKey.targetGroup)?.rawValue ?? "?",
-                        hold.referralID, "\(hold.expiresUnixMs)", Self.owner(hold))
+                        hold.referralID, isoTime(unixMillis: hold.expiresUnixMs), Self.owner(hold))
                 }
-                emit(table.render(connection.output))
+                emit(table.render(connection))
             }
         }
 
@@ -201,4 +204,15 @@ struct HoldCommand: AsyncParsableCommand {
             return "uid \(hold.owner.uid)" + (hold.owner.scope.isEmpty ? "" : " (\(hold.owner.scope))")
         }
     }
+}
+
+/// The key given, or one made up for a person at a terminal, printed on
+/// stderr so that the same command can be retried with it without holding
+/// twice. Programs pass their own.
+func idempotencyKey(_ given: String?) -> String {
+    if let given { return given }
+    let made = "diplanctl-" + UUID().uuidString.lowercased().prefix(18)
+    FileHandle.standardError.write(
+        Data("diplanctl: no --key given; used --key \(made) (repeat the command with it to retry safely)\n".utf8))
+    return made
 }

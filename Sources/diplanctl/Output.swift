@@ -19,9 +19,13 @@ struct Table {
     mutating func add(_ cells: String...) { rows.append(cells) }
     mutating func add(row cells: [String]) { rows.append(cells) }
 
-    func render(_ format: OutputFormat) -> String {
+    /// The table as the command line asks: its format, with or without the header row.
+    func render(_ options: ConnectionOptions) -> String { render(options.output, headers: !options.noHeaders) }
+
+    func render(_ format: OutputFormat, headers showHeaders: Bool = true) -> String {
+        let header = showHeaders ? [headers] : []
         switch format {
-        case .csv: return ([headers] + rows).map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        case .csv: return (header + rows).map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
         case .table, .json:
             var widths = headers.map(\.count)
             for row in rows {
@@ -36,7 +40,7 @@ struct Table {
                     return numeric.contains(index) ? pad + cell : cell + pad
                 }.joined(separator: "  ")
             }
-            var text = ([line(headers)] + rows.map(line)).joined(separator: "\n") + "\n"
+            var text = (header.map(line) + rows.map(line)).joined(separator: "\n") + "\n"
             if !footnotes.isEmpty { text += "\n" + footnotes.joined(separator: "\n") + "\n" }
             return text
         }
@@ -48,17 +52,26 @@ struct Table {
     }
 }
 
+/// A time as tables print it: ISO 8601, UTC, to the second ("2026-12-09T16:27:15Z").
+func isoTime(unixMillis: Int64) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return formatter.string(from: Date(timeIntervalSince1970: Double(unixMillis) / 1000))
+}
+
 /// Prints text to standard output.
 func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
 /// Prints a message in protobuf's JSON mapping.
-func emitJSON(_ message: any Message) {
+/// Prints a message in protobuf's JSON mapping: indented for people, or
+/// `compact`, one object per line, for streams a program reads line by line.
+func emitJSON(_ message: any Message, compact: Bool = false) {
     var options = JSONEncodingOptions()
     options.preserveProtoFieldNames = false
     let text = (try? message.jsonString(options: options)) ?? "{}"
-    emit(prettyJSON(text) + "\n")
+    emit((compact ? text : prettyJSON(text)) + "\n")
 }
 
 /// Re-indents compact JSON for people.

@@ -29,7 +29,7 @@ struct PlanCommand: AsyncParsableCommand {
                         plan.id, Region(proto: plan.region)?.rawValue ?? "?", "\(plan.periodStartYear)–\(plan.periodEndYear)",
                         PlanStatus(proto: plan.status)?.rawValue ?? "?", "\(plan.amendmentNumber)", plan.developer)
                 }
-                emit(table.render(connection.output))
+                emit(table.render(connection))
             }
         }
     }
@@ -76,7 +76,7 @@ struct PlanCommand: AsyncParsableCommand {
                         target.reportedAsOf.isEmpty ? "-" : target.reportedAsOf,
                         target.municipalityIds.isEmpty ? "(regional)" : target.municipalityIds.joined(separator: " "))
                 }
-                text += targets.render(connection.output) + "\n" + eventsTable(plan.events).render(connection.output)
+                text += targets.render(connection) + "\n" + eventsTable(plan.events).render(connection)
                 emit(text)
             }
         }
@@ -98,7 +98,7 @@ struct PlanCommand: AsyncParsableCommand {
                 let (response, _) = try await client.call(
                     Method.Plans.listPlanEvents, request, as: Diplan_V1_ListPlanEventsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
-                emit(eventsTable(response.events).render(connection.output))
+                emit(eventsTable(response.events).render(connection))
             }
         }
     }

@@ -39,7 +39,7 @@ struct WatchCommand: AsyncParsableCommand {
                 for try await answer in client.connection.stream(Method.Watch.watch, payload: payload, timeout: nil) {
                     let message = try Diplan_V1_WatchResponse(serializedBytes: answer.payload)
                     if connection.output == .json {
-                        emitJSON(message)
+                        emitJSON(message, compact: true)
                         continue
                     }
                     switch message.event {

@@ -1,3 +1,5 @@
+import DIPlanTestSupport
+import DIPlanWire
 import Foundation
 import Testing
 
@@ -349,8 +351,67 @@ struct DIPlanCtlTests {
         #expect(up.status == 0)
         #expect(up.out == "SERVING\n")
         daemon.stop()
+        // As its help says: 1 whenever the daemon is not serving, unreachable included.
         let down = try diplanctl(["health"], socket: daemon.socketPath)
-        #expect(down.status == 7)
+        #expect(down.status == 1)
+        #expect(down.out == "NOT_SERVING\n" && down.err.contains("UNAVAILABLE"), "\(down)")
+    }
+
+    /// The habits of etcdctl and systemctl: global options before the verb,
+    /// --version, --no-headers, one JSON object per line for streams and
+    /// `call`, ISO 8601 times, a key made up for a person who gives none.
+    @Test func theEcosystemsHabits() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            // DIPLAN_SOCKET points nowhere: only the option given first can reach the daemon.
+            let first = try diplanctl(["--socket", socket, "health"], socket: "/nonexistent")
+            #expect(first.status == 0 && first.out == "SERVING\n", "\(first.err)")
+            let equals = try diplanctl(
+                ["--socket=\(socket)", "-o", "csv", "--no-headers", "plan", "list"], socket: "/nonexistent")
+            #expect(equals.status == 0, "\(equals.err)")
+            #expect(equals.out.hasPrefix("kurzeme-2017-2020,") && !equals.out.contains("ID,"), "\(equals.out)")
+            for binary in ["diplanctl", "diplan-server", "diplan-bench"] {
+                let (status, out, _) = try ChildProcess.run(try Binaries.url(binary).path, ["--version"])
+                #expect(status == 0 && out == "\(DIPlanVersion.current)\n", "\(binary): \(out)")
+            }
+
+            let methods = try diplanctl(["call", "--list"], socket: socket)
+            #expect(methods.out.contains("/diplan.v1.Holds/Hold\n") && methods.out.contains("/diplan.v1.Watch/Watch (stream)"))
+            let described = try diplanctl(["call", "--describe", "diplan.v1.Holds/Hold"], socket: socket)
+            #expect(
+                described.out.contains("message diplan.v1.HoldRequest {") && described.out.contains("string referral_id = 2;"))
+            let call = try diplanctl(["call", "diplan.v1.Plans/GetPlan", "{\"planId\": \"latgale-2017-2020\"}"], socket: socket)
+            #expect(call.out.split(separator: "\n").count == 1, "\(call.out)")
+            #expect(try JSONSerialization.jsonObject(with: Data(call.out.utf8)) is [String: Any])
+
+            let watch = try ChildProcess(
+                try Binaries.url("diplanctl").path, ["watch", "--from-revision", "1", "-o", "json", "--socket", socket],
+                stdout: .pipe)
+            var text = ""
+            let deadline = Date().addingTimeInterval(10)
+            while text.split(separator: "\n").count < 3 && Date() < deadline {
+                text += String(decoding: watch.standardOutput!.availableData, as: UTF8.self)
+            }
+            watch.signal(SIGTERM)
+            _ = watch.wait()
+            let lines = text.split(separator: "\n").prefix(3)
+            #expect(lines.count == 3, "\(text)")
+            for line in lines { #expect(try JSONSerialization.jsonObject(with: Data(line.utf8)) is [String: Any], "\(line)") }
+
+            let key = [
+                "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
+            ]
+            #expect(try diplanctl(["line", "set"] + key + ["--existing", "10", "--occupied", "2"], socket: socket).status == 0)
+            let placed = try diplanctl(["hold", "place", "--referral", "R-1"] + key, socket: socket)
+            #expect(placed.status == 0, "\(placed.err)")
+            let made = try #require(placed.err.split(separator: " ").first { $0.hasPrefix("diplanctl-") }.map(String.init))
+            // The same command with the key printed is a retry: the same hold, not a second.
+            let retried = try diplanctl(["hold", "place", "--referral", "R-1", "--key", made] + key, socket: socket)
+            #expect(retried.out == placed.out, "\(retried.out) vs \(placed.out)")
+            #expect(placed.out.contains(" 1 place until 20") && placed.out.contains("Z;"), "\(placed.out)")
+            let list = try diplanctl(["hold", "list", "-o", "csv"], socket: socket)
+            #expect(list.out.contains("EXPIRES (UTC)") && list.out.contains("T") && list.out.contains("Z,"), "\(list.out)")
+        }
     }
 
     @Test func helpHasAnExampleForEachCommand() throws {
