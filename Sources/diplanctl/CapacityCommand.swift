@@ -59,13 +59,16 @@ struct CapacityCommand: AsyncParsableCommand {
             emit(
                 Self.table(
                     response.groups.map(CapacityGroup.init(proto:)), keys: query.groupBy, revision: revision,
-                    staleBefore: maxAge?.since
+                    staleBefore: maxAge?.since, sourcesInline: connection.output == .csv
                 ).render(connection))
         }
     }
 
+    /// The groups as a table; `sourcesInline` (for CSV, which has no footnotes) puts each row's
+    /// sources in its SOURCES cell, separated by " | ", rather than their footnote numbers.
     static func table(
-        _ groups: [CapacityGroup], keys: [CapacityGrouping], revision: UInt64, staleBefore: CalendarDate? = nil
+        _ groups: [CapacityGroup], keys: [CapacityGrouping], revision: UInt64, staleBefore: CalendarDate? = nil,
+        sourcesInline: Bool = false
     ) -> Table {
         let keyHeaders = keys.map { key in
             switch key {
@@ -105,7 +108,8 @@ struct CapacityCommand: AsyncParsableCommand {
                     target, group.totals.planned.display, group.totals.existing.display, group.reportedExisting.display,
                     group.totals.occupied.display, group.totals.held.display, group.totals.free.display,
                     group.totals.assessedNeed.display, group.unallocated.display, "\(group.totals.lineCount)",
-                    group.unit?.rawValue ?? "mixed", oldest(group.totals.oldestUpdated), notes.joined(separator: ","),
+                    group.unit?.rawValue ?? "mixed", oldest(group.totals.oldestUpdated),
+                    sourcesInline ? group.totals.sources.sorted().joined(separator: " | ") : notes.joined(separator: ","),
                 ])
         }
         func oldest(_ date: CalendarDate?) -> String {

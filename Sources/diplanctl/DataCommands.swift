@@ -52,22 +52,28 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import a dataset (plans with their history, targets, lines, facilities, projects) as one transaction.",
         discussion: """
-            FILE holds a diplan.v1.Dataset in protobuf's JSON mapping, as 'diplanctl export -o json' writes it.
+            FILE holds a diplan.v1.Dataset in protobuf's JSON mapping, as 'diplanctl export -o json' writes it,
+            or capacity lines as CSV, as 'diplanctl export -o csv' writes them (its header first; each line
+            replaced whole, an empty cell unknown; `held` is the holds' and is not read).
 
-            Example:
+            Examples:
               diplanctl export --plan latgale-2017-2020 -o json > latgale.json
               diplanctl --socket /tmp/other.sock import latgale.json
+              diplanctl export --plan latgale-2017-2020 -o csv > lines.csv
+              diplanctl import lines.csv
             """)
 
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "The dataset as JSON ('-': standard input).") var file: String
+    @Argument(help: "The dataset as JSON, or lines as CSV ('-': standard input).") var file: String
 
     func run() async throws {
+        let text = try readInput(file)
+        if text.hasPrefix(LinesCSV.header.joined(separator: ",")) { return try await importLines(text) }
         var request = Diplan_V1_ImportRequest()
-        do { request.dataset = try Diplan_V1_Dataset(jsonString: try readInput(file)) } catch let error as ValidationError {
+        do { request.dataset = try Diplan_V1_Dataset(jsonString: text) } catch let error as ValidationError {
             throw error
         } catch {
-            throw ValidationError("\(file) is not a diplan.v1.Dataset in JSON: \(error)")
+            throw ValidationError("\(file) is not a diplan.v1.Dataset in JSON, nor lines in CSV: \(error)")
         }
         try await calling { () throws(RPCError) in
             let client = try connection.connect()
@@ -76,6 +82,19 @@ struct ImportCommand: AsyncParsableCommand {
             emit(
                 "imported \(response.municipalities) municipalities, \(response.plans) plans, \(response.targets) targets, \(response.lines) lines, \(response.facilities) facilities, \(response.projects) projects; revision \(revision)\n"
             )
+        }
+    }
+
+    /// Lines from CSV, each replaced whole, in one transaction: a dataset of
+    /// lines alone, so that their dates stay as written (an empty one unknown).
+    func importLines(_ text: String) async throws {
+        var request = Diplan_V1_ImportRequest()
+        request.dataset.lines = try LinesCSV.lines(text).map(\.proto)
+        try await calling { () throws(RPCError) in
+            let client = try connection.connect()
+            let (response, revision) = try await client.call(Method.Plans.import, request, as: Diplan_V1_ImportResponse.self)
+            if connection.output == .json { return emitJSON(response) }
+            emit("imported \(response.lines) lines; revision \(revision)\n")
         }
     }
 }

@@ -184,6 +184,53 @@ struct DIPlanCtlTests {
         }
     }
 
+    /// Lines exported as CSV import back to the same lines; a CSV with a bad
+    /// cell is refused before anything is sent. CSV has no footnotes, so a
+    /// row's sources are in its SOURCES cell.
+    @Test func linesExportedAsCSVImportBack() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let key = [
+                "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
+            ]
+            let set = try diplanctl(
+                ["line", "set"] + key
+                    + [
+                        "--planned", "12", "--existing", "10", "--occupied", "5", "--updated", "2024-03", "--source",
+                        "Ludza, \"DAC\", 2024",
+                    ],
+                socket: socket)
+            #expect(set.status == 0, "\(set.err)")
+            func lines() throws -> [[String: Any]] {
+                let out = try diplanctl(["export", "-o", "json"], socket: socket).out
+                let dataset = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+                return (dataset?["lines"] as? [[String: Any]] ?? []).map { $0.filter { $0.key != "revision" } }
+            }
+            let before = try lines()
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let file = directory.path("lines.csv")
+            try diplanctl(["export", "-o", "csv"], socket: socket).out.write(toFile: file, atomically: true, encoding: .utf8)
+
+            #expect(try diplanctl(["line", "set"] + key + ["--occupied", "9", "--source", "later"], socket: socket).status == 0)
+            let imported = try diplanctl(["import", file], socket: socket)
+            #expect(imported.status == 0, "\(imported.err)")
+            #expect(NSArray(array: try lines()).isEqual(to: before), "the lines are not those exported")
+
+            let bad = directory.path("bad.csv")
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            try text.replacingOccurrences(of: ",12,10,5,", with: ",twelve,10,5,").write(
+                toFile: bad, atomically: true, encoding: .utf8)
+            let refused = try diplanctl(["import", bad], socket: socket)
+            #expect(refused.status == 64 && refused.err.contains("planned"), "\(refused.err)")
+            #expect(NSArray(array: try lines()).isEqual(to: before))
+
+            let capacity = try diplanctl(
+                ["capacity", "--municipality", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
+            #expect(capacity.out.contains("\"Ludza, \"\"DAC\"\", 2024\""), "\(capacity.out)")
+        }
+    }
+
     /// Figures show how old they are; `free --max-age` leaves out lines
     /// whose figures are older (or undated), `capacity --max-age` marks them.
     @Test func oldFiguresAreShownAndCanBeLeftOut() async throws {
