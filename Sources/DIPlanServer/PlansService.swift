@@ -66,7 +66,8 @@ package enum PlansService {
         router.unary(Method.Plans.getPlan, Diplan_V1_GetPlanRequest.self) { request, _ throws(RPCError) in
             try store.read { (state) throws(RPCError) in
                 guard let plan = state.plan(request.planID) else {
-                    throw RPCError(.notFound, "plan \"\(request.planID.prefix(80))\" does not exist")
+                    // Named back only in part: the id is the client's, of any length.
+                    throw RPCError(state.unknownPlan(String(request.planID.prefix(80))))
                 }
                 var response = Diplan_V1_GetPlanResponse()
                 response.plan = plan.proto(events: state.planEvents(plan.id))

@@ -8,11 +8,14 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The frames of diplan's wire protocol (DESIGN §3).
+/// The frames of diplan's wire protocol (DESIGN §3; docs/protocol.md).
 ///
-/// Each frame travels as gRPC's length-prefixed message: one flag byte (0, no
+/// gRPC's framing and status model WITHOUT HTTP/2, on a Unix stream socket:
+/// gRPC libraries (grpcio, grpc-go, grpcurl) do not connect. Each frame
+/// travels as gRPC's length-prefixed message: one flag byte (0, no
 /// compression), a 4-byte big-endian length, then that many bytes of one of
 /// these messages. A client sends RequestFrame, the daemon ResponseFrame.
+/// proto/testdata/vectors.json holds byte-exact frames to test a client with.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

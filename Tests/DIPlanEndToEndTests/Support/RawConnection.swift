@@ -96,6 +96,21 @@ final class RawConnection {
         return nil
     }
 
+    /// The next frame's bytes as they came: flag, length, message.
+    func rawFrame(timeout: Double = 10) throws -> [UInt8] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            if let message = try decoder.next() { return FrameEncoder.frame(message) }
+            let left = deadline.timeIntervalSinceNow
+            var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard left > 0, poll(&pollfd, 1, Int32(left * 1000)) > 0 else { throw TestFailure("no frame within \(timeout) s") }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw TestFailure("the daemon closed the connection") }
+            decoder.append(buffer[0..<count])
+        }
+    }
+
     /// The next frame, which must come.
     func frame(timeout: Double = 10) throws -> Diplan_Rpc_V1_ResponseFrame {
         switch read(timeout: timeout) {
