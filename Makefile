@@ -19,7 +19,7 @@ run:
 	@echo
 	exec .build/release/diplan-server --socket $(SOCKET) --state-dir $(CURDIR)/$(RUN_DIR)/state
 
-## test: every test (unit, generated-code staleness, end-to-end over a real socket) and the format check
+## test: every test (unit, generated-code staleness, end-to-end over a real socket, the Python client) and the format check
 test:
 	@scripts/deps.sh test
 	$(SWIFT) format lint --strict $(SWIFT_FILES)
@@ -27,6 +27,8 @@ test:
 	$(SWIFT) test
 	@# The end-to-end tests again with every connection on a thread of its own, as the first one open is.
 	DIPLAN_TEST_SERVING=threads $(SWIFT) test --skip-build --filter DIPlanEndToEndTests
+	@# The Python client against the same daemon binary.
+	scripts/python-test.sh
 
 build:
 	$(SWIFT) build

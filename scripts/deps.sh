@@ -15,7 +15,7 @@ declare -A needed=()
 case "$target" in
     run) ;;
     test)
-        needed=([protoc]=protobuf-compiler [protoc-c]=protobuf-c-compiler [pkg-config]=pkg-config)
+        needed=([protoc]=protobuf-compiler [protoc-c]=protobuf-c-compiler [pkg-config]=pkg-config [python3]=python3)
         ;;
     bench)
         needed=([redis-server]=redis-server [redis-benchmark]=redis-tools)
@@ -26,6 +26,8 @@ for command in "${!needed[@]}"; do
     command -v "$command" >/dev/null || packages+=("${needed[$command]}")
 done
 if [ "$target" = test ] && ! pkg-config --exists libprotobuf-c 2>/dev/null; then packages+=(libprotobuf-c-dev); fi
+# The Python client's tests run in a venv (scripts/python-test.sh).
+if [ "$target" = test ] && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then packages+=(python3-venv); fi
 
 [ ${#packages[@]} -eq 0 ] && exit 0
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)

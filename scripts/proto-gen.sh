@@ -10,6 +10,8 @@ SWIFT_PROTOBUF_VERSION=1.39.0
 SWIFT_OUT=Sources/DIPlanWire/Generated
 C_OUT=Sources/CDIPlanClient/generated
 PROTOSET=Sources/DIPlanWire/Resources/diplan.protoset
+# The Python client's modules: diplan's own protos only (a top-level `grpc` package would shadow grpcio's).
+PY_OUT=clients/python/diplan_client/_generated
 PLUGIN_DIR=.build-protoc-gen-swift
 PLUGIN="$PLUGIN_DIR/src/.build/release/protoc-gen-swift"
 
@@ -26,12 +28,13 @@ fi
 
 mapfile -t PROTOS < <(cd proto && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
 
-rm -rf "$SWIFT_OUT" "$C_OUT"
-mkdir -p "$SWIFT_OUT" "$C_OUT" "$(dirname "$PROTOSET")"
+rm -rf "$SWIFT_OUT" "$C_OUT" "$PY_OUT"
+mkdir -p "$SWIFT_OUT" "$C_OUT" "$PY_OUT" "$(dirname "$PROTOSET")"
 protoc -I proto --plugin=protoc-gen-swift="$PLUGIN" \
     --swift_opt=Visibility=Package --swift_opt=FileNaming=PathToUnderscores \
     --swift_out="$SWIFT_OUT" "${PROTOS[@]}"
 protoc -I proto --c_out="$C_OUT" "${PROTOS[@]}"
+protoc -I proto --python_out="$PY_OUT" $(printf '%s\n' "${PROTOS[@]}" | grep '^diplan/')
 protoc -I proto --include_imports --include_source_info=false --descriptor_set_out="$PROTOSET" "${PROTOS[@]}"
 scripts/proto-stamp.sh > "$SWIFT_OUT/proto.sha256"
 echo "proto-gen: regenerated from ${#PROTOS[@]} files" >&2
