@@ -24,6 +24,8 @@ test:
 	@scripts/deps.sh test
 	$(SWIFT) format lint --strict $(SWIFT_FILES)
 	$(SWIFT) build --build-tests
+	@# The man page generator, for the test that `make install` writes completions and man pages.
+	$(SWIFT) build --product generate-manual
 	$(SWIFT) test
 	@# The end-to-end tests again with every connection on a thread of its own, as the first one open is.
 	DIPLAN_TEST_SERVING=threads $(SWIFT) test --skip-build --filter DIPlanEndToEndTests
@@ -62,19 +64,21 @@ c-example:
 	cc $(C_FLAGS) -o .build/c/diplan-c-example examples/c/diplan-c-example.c $(C_SOURCES) $(shell pkg-config --libs libprotobuf-c)
 	@echo "built .build/c/diplan-c-example; try: .build/c/diplan-c-example $(SOCKET) ludza R-2024-0042"
 
-## install: the binaries, the systemd units, the sysusers entry and a default configuration
+## install: the binaries, the systemd units, the sysusers entry, a default configuration, completions and man pages
 PREFIX ?= /usr/local
 DESTDIR ?=
 UNITDIR ?= /etc/systemd/system
 install:
 	$(SWIFT) build -c release --product diplan-server
 	$(SWIFT) build -c release --product diplanctl
+	$(SWIFT) build --product generate-manual
 	install -D -m 0755 .build/release/diplan-server $(DESTDIR)$(PREFIX)/bin/diplan-server
 	install -D -m 0755 .build/release/diplanctl $(DESTDIR)$(PREFIX)/bin/diplanctl
 	install -D -m 0644 systemd/diplan.service $(DESTDIR)$(UNITDIR)/diplan.service
 	install -D -m 0644 systemd/diplan.socket $(DESTDIR)$(UNITDIR)/diplan.socket
 	install -D -m 0644 systemd/diplan.sysusers $(DESTDIR)/usr/lib/sysusers.d/diplan.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/diplan/README.md
+	scripts/install-docs.sh .build/release $(DESTDIR)$(PREFIX)
 	[ -e $(DESTDIR)/etc/diplan/diplan.toml ] || install -D -m 0640 etc/diplan.toml $(DESTDIR)/etc/diplan/diplan.toml
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemd-sysusers /usr/lib/sysusers.d/diplan.conf && chgrp diplan /etc/diplan/diplan.toml && systemctl daemon-reload && \

@@ -15,7 +15,7 @@ declare -A needed=()
 case "$target" in
     run) ;;
     test)
-        needed=([protoc]=protobuf-compiler [protoc-c]=protobuf-c-compiler [pkg-config]=pkg-config [python3]=python3)
+        needed=([protoc]=protobuf-compiler [protoc-c]=protobuf-c-compiler [pkg-config]=pkg-config [python3]=python3 [man]=man-db)
         ;;
     bench)
         needed=([redis-server]=redis-server [redis-benchmark]=redis-tools)

@@ -461,6 +461,31 @@ struct DIPlanCtlTests {
         }
     }
 
+    /// What `make install` adds beside the binaries: shell completions and
+    /// man pages, made from the same definitions as --help, that render.
+    @Test func installWritesCompletionsAndManPages() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let (status, _, err) = try ChildProcess.run(
+            root.appendingPathComponent("scripts/install-docs.sh").path, [Binaries.directory.path, directory.path("usr")])
+        #expect(status == 0, "\(err)")
+        for file in [
+            "share/bash-completion/completions/diplanctl", "share/zsh/vendor-completions/_diplanctl",
+            "share/fish/vendor_completions.d/diplanctl.fish", "share/man/man1/diplanctl.1", "share/man/man8/diplan-server.8",
+        ] {
+            #expect(FileManager.default.fileExists(atPath: directory.path("usr/\(file)")), "\(file) is missing")
+        }
+        let bash = try String(contentsOfFile: directory.path("usr/share/bash-completion/completions/diplanctl"), encoding: .utf8)
+        #expect(bash.contains("complete") && bash.contains("hold"))
+        let (rendered, page, _) = try ChildProcess.run(
+            "/usr/bin/man", ["-l", directory.path("usr/share/man/man1/diplanctl.1")],
+            environment: ["MANPAGER": "cat", "PATH": "/usr/bin:/bin"])
+        #expect(rendered == 0)
+        #expect(page.contains("DIPLANCTL(1)") && page.contains("--socket"), "\(page.prefix(400))")
+    }
+
     @Test func helpHasAnExampleForEachCommand() throws {
         for command in [
             ["plan", "list"], ["plan", "show"], ["plan", "events"], ["plan", "advance"], ["capacity"], ["municipality", "list"],
