@@ -70,6 +70,21 @@ struct ClosedPlanTests {
         #expect(try state.freePlaces(near: "ludza").first?.free == 2)
     }
 
+    /// A dataset restores what it records: a closed plan with its lines and targets.
+    @Test func aClosedPlanIsExportedAndImportedWhole() throws {
+        let state = try Self.closed()
+        let dataset = try state.export()
+        var copy = PlanState()
+        try copy.apply(dataset.updates, context: Fixture.context)
+        #expect(copy.plan(Fixture.plan)?.status == .closed)
+        #expect(copy.line(Fixture.key())?.planned == 10)
+        #expect(copy.target(TargetKey(planID: Fixture.plan, serviceType: .dayCareCentre, targetGroup: .ftChildren))?.amount == 9)
+        // Once restored, it is as frozen as it was.
+        var line = Fixture.line(planned: 20)
+        line.planned = 20
+        #expect(throws: DomainError.self) { try copy.apply(.upsertCapacityLine(line, only: [.planned])) }
+    }
+
     @Test func onlyAnAdminReopensItWithANote() throws {
         var state = try Self.closed()
         let reopen = Update.advancePlan(PlanAdvance(planID: Fixture.plan, to: .approved, note: "closed by mistake"))

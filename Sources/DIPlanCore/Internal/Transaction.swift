@@ -20,6 +20,9 @@ struct Transaction {
     /// Plan × municipality pairs whose cost envelope must be checked.
     private var touchedEnvelopes: Set<PlanState.PlanMunicipality> = []
     private var order: [Mutation.Slot] = []
+    /// Plans restored with their recorded history (a dataset's import):
+    /// their targets and lines are put back as recorded, closed or not.
+    private var restored: Set<String> = []
 
     init(base: PlanState, context: ChangeContext) {
         self.base = base
@@ -121,6 +124,7 @@ struct Transaction {
             try self.advance(advance, expectation)
         case .importPlan(let plan, let events):
             try importPlan(plan, events: events)
+            restored.insert(plan.id)
         }
     }
 
@@ -129,8 +133,9 @@ struct Transaction {
 
     /// FAILED_PRECONDITION for a change to what a closed plan planned: its
     /// targets, planned figures and lines are history. Its places are not.
-    private static func requireOpen(_ plan: Plan, _ action: @autoclosure () -> String) throws(DomainError) {
-        guard plan.status == .closed else { return }
+    /// A plan this transaction restores from a dataset takes its record back.
+    private func requireOpen(_ plan: Plan, _ action: @autoclosure () -> String) throws(DomainError) {
+        guard plan.status == .closed, !restored.contains(plan.id) else { return }
         throw .failedPrecondition(
             "plan \(plan.id) is closed: \(action()) is refused, what it planned is history (its places are still reported, found and held; an admin can reopen it)"
         )
@@ -213,7 +218,7 @@ struct Transaction {
         var new = plan
         new.revision = revision
         if let current {
-            try Self.requireOpen(current, "changing the plan")
+            try requireOpen(current, "changing the plan")
             guard current.region == plan.region else {
                 throw .failedPrecondition("plan \(plan.id) belongs to \(current.region.rawValue); its region cannot change")
             }
@@ -242,7 +247,7 @@ struct Transaction {
                 )
             }
         }
-        try Self.requireOpen(plan, "setting a target")
+        try requireOpen(plan, "setting a target")
         try check(expectation, entity: "target", revision: current?.revision)
         var new = target
         new.revision = revision
@@ -261,7 +266,7 @@ struct Transaction {
         let plan = try resolve(plan: line.key.planID, municipality: line.key.municipalityID, "line")
         // A closed plan's places are still reported; what it planned is history.
         if plan.status == .closed, current == nil || !(fields?.isSubset(of: Self.reportedFields) ?? false) {
-            try Self.requireOpen(
+            try requireOpen(
                 plan, current == nil ? "adding a line" : "setting planned, assessed need or cost of a line, or replacing it")
         }
         try check(expectation, entity: "line \(line.key)", revision: current?.revision)
@@ -287,7 +292,7 @@ struct Transaction {
     private mutating func deleteLine(_ key: LineKey, _ expectation: Expectation?) throws(DomainError) {
         try key.validate("key")
         guard let current = line(key) else { throw .notFound(kind: "capacity line", id: key.description) }
-        if let plan = plan(key.planID) { try Self.requireOpen(plan, "deleting a line") }
+        if let plan = plan(key.planID) { try requireOpen(plan, "deleting a line") }
         try check(expectation, entity: "line \(key)", revision: current.revision)
         guard current.held == 0 else {
             throw .failedPrecondition("line \(key) has \(current.held) held places; release them first")
