@@ -177,10 +177,10 @@ func requireFields(given none: Bool, replace: Bool, missing: Bool, all: String, 
 
 /// The four options that name a capacity line.
 struct LineKeyOptions: ParsableArguments {
-    @Option var plan: String
-    @Option var municipality: String
-    @Option var service: ServiceType
-    @Option var group: TargetGroup
+    @Option(help: "The plan's id (diplanctl plan list).") var plan: String
+    @Option(help: "The municipality's id (diplanctl municipality list).") var municipality: String
+    @Option(help: "The service type.") var service: ServiceType
+    @Option(help: "The target group.") var group: TargetGroup
 
     var key: LineKey { LineKey(planID: plan, municipalityID: municipality, serviceType: service, targetGroup: group) }
 }
@@ -434,7 +434,7 @@ struct ProjectCommand: AsyncParsableCommand {
             abstract: "Show a project.", discussion: "Example:\n  diplanctl project show ludza-dac -o json")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument var id: String
+        @Argument(help: "The project's id (diplanctl project list).") var id: String
 
         func run() async throws {
             try await calling { () throws(RPCError) in

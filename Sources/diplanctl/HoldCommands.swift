@@ -73,10 +73,10 @@ struct HoldCommand: AsyncParsableCommand {
         var key: String?
         @Option(help: "The opaque referral id (no names).") var referral: String
         @Option(help: "A facility id, instead of a line.") var facility: String?
-        @Option var plan: String?
-        @Option var municipality: String?
-        @Option var service: ServiceType?
-        @Option var group: TargetGroup?
+        @Option(help: "The line's plan (with --municipality, --service and --group).") var plan: String?
+        @Option(help: "The line's municipality.") var municipality: String?
+        @Option(help: "The line's service type.") var service: ServiceType?
+        @Option(help: "The line's target group.") var group: TargetGroup?
         // Unconditional: "-1" is read as a value (and refused with the rule), not as an option.
         @Option(parsing: .unconditional, help: "How many places, 1 or more.", transform: Parse.places) var places: UInt32 = 1
         @Option(name: .customLong("lease-seconds"), help: "The lease (default 48 h).") var leaseSeconds: UInt32 = 0
@@ -115,7 +115,7 @@ struct HoldCommand: AsyncParsableCommand {
             abstract: "Turn a hold into occupied places.", discussion: "Example:\n  diplanctl hold confirm h57 --key svc-42-2")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument var id: String
+        @Argument(help: "The hold's id (diplanctl hold list).") var id: String
         @Option(help: "Your idempotency key for this call (default: one made up and printed, to retry with).")
         var key: String?
 
@@ -138,7 +138,7 @@ struct HoldCommand: AsyncParsableCommand {
             abstract: "Release a hold's places.", discussion: "Example:\n  diplanctl hold release h57 --key svc-42-3")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument var id: String
+        @Argument(help: "The hold's id (diplanctl hold list).") var id: String
         @Option(help: "Your idempotency key for this call (default: one made up and printed, to retry with).")
         var key: String?
 

@@ -486,6 +486,29 @@ struct DIPlanCtlTests {
         #expect(page.contains("DIPLANCTL(1)") && page.contains("--socket"), "\(page.prefix(400))")
     }
 
+    /// Every option and argument of every command says what it is (swift-argument-parser's own
+    /// description of the command line, which the man page is made from too).
+    @Test func everyOptionIsDescribed() throws {
+        let dump = try diplanctl(["--experimental-dump-help"], socket: "/nonexistent")
+        let root = try JSONSerialization.jsonObject(with: Data(dump.out.utf8)) as? [String: Any]
+        var undescribed: [String] = []
+        func walk(_ command: [String: Any], _ path: String) {
+            guard command["commandName"] as? String != "help" else { return }
+            for argument in command["arguments"] as? [[String: Any]] ?? [] {
+                let names = (argument["names"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                guard !names.contains("help"), !names.contains("version") else { continue }
+                if (argument["abstract"] as? String ?? "").isEmpty {
+                    undescribed.append("\(path) \(names.first ?? argument["valueName"] as? String ?? "?")")
+                }
+            }
+            for sub in command["subcommands"] as? [[String: Any]] ?? [] {
+                walk(sub, path + " " + (sub["commandName"] as? String ?? "?"))
+            }
+        }
+        walk(try #require(root?["command"] as? [String: Any]), "diplanctl")
+        #expect(undescribed.isEmpty, "no description: \(undescribed)")
+    }
+
     @Test func helpHasAnExampleForEachCommand() throws {
         for command in [
             ["plan", "list"], ["plan", "show"], ["plan", "events"], ["plan", "advance"], ["capacity"], ["municipality", "list"],
