@@ -2,7 +2,7 @@
 public enum Role: Int, Comparable, Sendable, CaseIterable, CustomStringConvertible {
     /// Queries and watches.
     case reader
-    /// A municipal service: holds, and the reported figures of its lines (`Authority.reportable`).
+    /// A municipal service: holds, and the reported figures of its lines (`CapacityLine.Fields.reported`).
     case `operator`
     /// Plan edits.
     case planner
@@ -113,9 +113,6 @@ public struct Authority: Sendable, Hashable, CustomStringConvertible {
         for grant in grants where grant.role > best.role && grant.scope.covers(place) { best = (grant.role, grant.scope) }
         return best
     }
-
-    /// The figures of a line an operator reports: what its places are, not what a plan promised.
-    public static let reportable: CapacityLine.Fields = [.existing, .occupied, .updated, .source]
 
     /// PERMISSION_DENIED unless the caller has `needed` at `place`; returns the scope that allows it.
     @discardableResult

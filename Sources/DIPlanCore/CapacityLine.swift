@@ -117,6 +117,9 @@ extension CapacityLine {
         public static let source = Fields(rawValue: 1 << 6)
         /// The figures: setting any of them dates the line today, unless `updated` is set too.
         public static let figures: Fields = [.planned, .existing, .occupied, .assessedNeed, .plannedCost]
+        /// What a line's places are, as the service running them reports it — not what a plan
+        /// promised: what an operator may set, and what a closed plan's lines still take.
+        public static let reported: Fields = [.existing, .occupied, .updated, .source]
     }
 
     /// This line with the `fields` of `other`, and its own others.

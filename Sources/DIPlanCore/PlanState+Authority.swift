@@ -84,12 +84,12 @@ extension PlanState {
         return try authority.require(.operator, at: place(of: key), to: verb)
     }
 
-    /// An operator reports what a line's places are (`Authority.reportable`)
+    /// An operator reports what a line's places are (`CapacityLine.Fields.reported`)
     /// on a line that exists; anything else a line is set to is a plan's, and
     /// needs a planner.
     private func authorize(line key: LineKey, fields: CapacityLine.Fields?, by authority: Authority) throws(DomainError) {
         let place = place(of: key)
-        guard let fields, fields.isSubset(of: Authority.reportable), lines[key] != nil else {
+        guard let fields, fields.isSubset(of: .reported), lines[key] != nil else {
             let action =
                 lines[key] == nil
                 ? "creating a line"

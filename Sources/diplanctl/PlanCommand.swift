@@ -126,22 +126,13 @@ struct PlanCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await calling { () throws(RPCError) in
-                let client = try connection.connect()
-                var request = Diplan_V1_AdvancePlanRequest()
-                request.planID = id
-                request.toStatus = to.proto
-                request.date = date.text
-                request.note = note
-                request.source = source
-                request.expected = expected.expectation?.apply(
-                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
-                let (response, revision) = try await client.call(
-                    Method.Plans.advancePlan, request, as: Diplan_V1_AdvancePlanResponse.self)
-                if connection.output == .json { return emitJSON(response) }
-                emit("plan \(id) is now \(to.rawValue) (amendment \(response.plan.amendmentNumber)); revision \(revision)\n")
+                try await PlanCommand.step(
+                    connection, expected, id: id, to: to, date: date, note: note, source: source,
+                    done: { "is now \(to.rawValue) (amendment \($0.plan.amendmentNumber))" })
             }
         }
     }
+
     /// Ends a plan: its targets, planned figures and history are frozen; its places are not.
     struct Close: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -165,7 +156,8 @@ struct PlanCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 try await PlanCommand.step(
-                    connection, expected, id: id, to: .closed, date: date, note: note, source: source, done: "closed")
+                    connection, expected, id: id, to: .closed, date: date, note: note, source: source,
+                    done: { _ in "closed: now closed" })
             }
         }
     }
@@ -189,15 +181,16 @@ struct PlanCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 try await PlanCommand.step(
-                    connection, expected, id: id, to: .approved, date: date, note: note, source: source, done: "reopened")
+                    connection, expected, id: id, to: .approved, date: date, note: note, source: source,
+                    done: { _ in "reopened: now approved" })
             }
         }
     }
 
-    /// One lifecycle step, as `close` and `reopen` make it.
+    /// One lifecycle step, as `advance`, `close` and `reopen` make it; `done` says what it did.
     static func step(
         _ connection: ConnectionOptions, _ expected: ExpectationOptions, id: String, to status: PlanStatus,
-        date: CalendarDate?, note: String, source: String, done: String
+        date: CalendarDate?, note: String, source: String, done: (Diplan_V1_AdvancePlanResponse) -> String
     ) async throws(RPCError) {
         let client = try connection.connect()
         var request = Diplan_V1_AdvancePlanRequest()
@@ -211,7 +204,7 @@ struct PlanCommand: AsyncParsableCommand {
         let (response, revision) = try await client.call(
             Method.Plans.advancePlan, request, as: Diplan_V1_AdvancePlanResponse.self)
         if connection.output == .json { return emitJSON(response) }
-        emit("plan \(id) \(done): now \(status.rawValue); revision \(revision)\n")
+        emit("plan \(id) \(done(response)); revision \(revision)\n")
     }
 }
 

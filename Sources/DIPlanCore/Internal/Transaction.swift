@@ -128,9 +128,6 @@ struct Transaction {
         }
     }
 
-    /// The figures of a line that report its places, which a closed plan's lines still take.
-    static let reportedFields: CapacityLine.Fields = [.existing, .occupied, .updated, .source]
-
     /// FAILED_PRECONDITION for a change to what a closed plan planned: its
     /// targets, planned figures and lines are history. Its places are not.
     /// A plan this transaction restores from a dataset takes its record back.
@@ -265,7 +262,7 @@ struct Transaction {
         try line.validate()
         let plan = try resolve(plan: line.key.planID, municipality: line.key.municipalityID, "line")
         // A closed plan's places are still reported; what it planned is history.
-        if plan.status == .closed, current == nil || !(fields?.isSubset(of: Self.reportedFields) ?? false) {
+        if plan.status == .closed, current == nil || !(fields?.isSubset(of: .reported) ?? false) {
             try requireOpen(
                 plan, current == nil ? "adding a line" : "setting planned, assessed need or cost of a line, or replacing it")
         }
