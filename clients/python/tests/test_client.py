@@ -36,12 +36,16 @@ class DaemonTestCase(unittest.TestCase):
         self.daemon = subprocess.Popen(
             [SERVER, "--socket", self.socket, "--state-dir", os.path.join(self.directory, "state")],
             stderr=subprocess.DEVNULL)
+        # The socket's file appears at bind(), a moment before listen(): wait until a connection is taken.
         deadline = time.monotonic() + 20
-        while not os.path.exists(self.socket):
-            if time.monotonic() > deadline or self.daemon.poll() is not None:
-                raise RuntimeError("the daemon did not start")
-            time.sleep(0.05)
-        self.client = Client(self.socket, timeout=10)
+        while True:
+            try:
+                self.client = Client(self.socket, timeout=10)
+                break
+            except Unavailable:
+                if time.monotonic() > deadline or self.daemon.poll() is not None:
+                    raise RuntimeError("the daemon did not start") from None
+                time.sleep(0.05)
 
     def tearDown(self):
         self.client.close()
