@@ -64,7 +64,7 @@ c-example:
 	cc $(C_FLAGS) -o .build/c/diplan-c-example examples/c/diplan-c-example.c $(C_SOURCES) $(shell pkg-config --libs libprotobuf-c)
 	@echo "built .build/c/diplan-c-example; try: .build/c/diplan-c-example $(SOCKET) ludza R-2024-0042"
 
-## install: the binaries, the systemd units, the sysusers entry, a default configuration, completions and man pages
+## install: the binaries, the systemd units (and the metrics timer), the sysusers entry, a default configuration, completions and man pages
 PREFIX ?= /usr/local
 DESTDIR ?=
 UNITDIR ?= /etc/systemd/system
@@ -76,11 +76,14 @@ install:
 	install -D -m 0755 .build/release/diplanctl $(DESTDIR)$(PREFIX)/bin/diplanctl
 	install -D -m 0644 systemd/diplan.service $(DESTDIR)$(UNITDIR)/diplan.service
 	install -D -m 0644 systemd/diplan.socket $(DESTDIR)$(UNITDIR)/diplan.socket
+	install -D -m 0644 systemd/diplan-metrics.service $(DESTDIR)$(UNITDIR)/diplan-metrics.service
+	install -D -m 0644 systemd/diplan-metrics.timer $(DESTDIR)$(UNITDIR)/diplan-metrics.timer
 	install -D -m 0644 systemd/diplan.sysusers $(DESTDIR)/usr/lib/sysusers.d/diplan.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/diplan/README.md
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/diplan/docs docs/*.md
 	scripts/install-docs.sh .build/release $(DESTDIR)$(PREFIX)
 	[ -e $(DESTDIR)/etc/diplan/diplan.toml ] || install -D -m 0640 etc/diplan.toml $(DESTDIR)/etc/diplan/diplan.toml
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemd-sysusers /usr/lib/sysusers.d/diplan.conf && chgrp diplan /etc/diplan/diplan.toml && systemctl daemon-reload && \
-		echo "installed; start with: systemctl enable --now diplan.socket"; \
-	else echo "installed under $(DESTDIR)$(PREFIX); on a systemd host run: systemd-sysusers && systemctl daemon-reload && systemctl enable --now diplan.socket"; fi
+		echo "installed; start with: systemctl enable --now diplan.socket diplan-metrics.timer"; \
+	else echo "installed under $(DESTDIR)$(PREFIX); on a systemd host run: systemd-sysusers && systemctl daemon-reload && systemctl enable --now diplan.socket diplan-metrics.timer"; fi

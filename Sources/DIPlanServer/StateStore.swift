@@ -129,7 +129,7 @@ package final class StateStore: Sendable {
         var finished = false
     }
     package let metrics = StorageMetrics()
-    /// Torn tails the start cut off the log (README, Durability).
+    /// Torn tails the start cut off the log (docs/durability.md).
     package let tornTailsCut: Int
     /// Every visible change, for watchers.
     package let hub: WatchHub

@@ -114,21 +114,92 @@ struct AdminCommand: AsyncParsableCommand {
     struct Metrics: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The daemon's figures in Prometheus' text format, for a textfile collector or a scrape proxy.",
-            discussion: "Example:\n  diplanctl admin metrics > /var/lib/node_exporter/textfile/diplan.prom")
+            discussion: """
+                With --textfile the figures go to FILE as node_exporter's textfile collector
+                reads it: written beside it and renamed over it, so a scrape never sees half
+                a file. When the daemon cannot be asked, FILE says diplan_up 0 (and the exit
+                code says why), so an alert fires instead of old figures being served.
+                diplan-metrics.timer runs this every 15 seconds.
+
+                Examples:
+                  diplanctl admin metrics
+                  diplanctl admin metrics --textfile /run/diplan-metrics/diplan.prom
+                """)
 
         @OptionGroup var connection: ConnectionOptions
+        @Option(
+            name: .customLong("textfile"),
+            help: ArgumentHelp("Write the figures to FILE, atomically, instead of standard output.", valueName: "file"))
+        var textfile: String?
 
         func run() async throws {
-            try await calling { () throws(RPCError) in
-                let client = try connection.connect()
-                let (stats, _) = try await client.call(
-                    Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
-                emit(Self.prometheus(stats))
+            let figures: String
+            var failure: (any Error)?
+            do {
+                figures = try await calling { () throws(RPCError) in
+                    let client = try connection.connect()
+                    let (stats, _) = try await client.call(
+                        Method.Admin.stats, Diplan_V1_StatsRequest(), as: Diplan_V1_StatsResponse.self)
+                    return Self.prometheus(stats)
+                }
+            } catch {
+                guard textfile != nil else { throw error }
+                figures = Self.up(false)
+                failure = error
+            }
+            if let textfile {
+                try Self.replace(textfile, with: figures)
+            } else {
+                emit(figures)
+            }
+            if let failure { throw failure }
+        }
+
+        static func up(_ up: Bool) -> String {
+            "# HELP diplan_up Whether the daemon answered the last scrape.\n# TYPE diplan_up gauge\ndiplan_up \(up ? 1 : 0)\n"
+        }
+
+        /// Writes `path` as a new file beside it and renames it over the old
+        /// one: a reader sees the old figures or the new, never a mix. The
+        /// temporary name does not end in .prom, which the collector skips.
+        /// Mode 0644 whatever the umask: the collector runs as another user.
+        static func replace(_ path: String, with text: String) throws {
+            func failure(_ code: Int32) -> ValidationError {
+                ValidationError("cannot write \(path): \(String(cString: strerror(code == 0 ? EIO : code)))")
+            }
+            let temporary = path + ".\(getpid()).tmp"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw failure(errno) }
+            var written = true
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let count = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else {
+                        written = false
+                        return
+                    }
+                    offset += count
+                }
+            }
+            if written && fchmod(fd, 0o644) != 0 { written = false }
+            let code = errno
+            if close(fd) != 0 && written { written = false }
+            guard written else {
+                unlink(temporary)
+                throw failure(code)
+            }
+            guard rename(temporary, path) == 0 else {
+                let code = errno
+                unlink(temporary)
+                throw failure(code)
             }
         }
 
         static func prometheus(_ stats: Diplan_V1_StatsResponse) -> String {
-            var lines: [String] = []
+            var lines: [String] = [up(true).trimmingCharacters(in: .newlines)]
             func gauge(_ name: String, _ help: String, _ value: UInt64, type: String = "gauge") {
                 lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)", "\(name) \(value)"]
             }
@@ -187,10 +258,10 @@ struct AdminCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a state directory offline, as redis-check-aof does; changes nothing.",
             discussion: """
-                Exit 0 when a start would recover it, by the rule a start applies (README,
-                Durability): a torn tail, which a start cuts off, is reported with why it was
-                judged torn. Exit 2 when it is damaged as no crash or power cut leaves a log,
-                with the file and byte where.
+                Exit 0 when a start would recover it, by the rule a start applies
+                (docs/durability.md): a torn tail, which a start cuts off, is reported with why
+                it was judged torn. Exit 2 when it is damaged as no crash or power cut leaves a
+                log, with the file and byte where.
 
                 Example:
                   diplanctl admin verify --state-dir /var/lib/diplan

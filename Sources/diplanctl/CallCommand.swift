@@ -9,12 +9,14 @@ struct CallCommand: AsyncParsableCommand {
         commandName: "call",
         abstract: "Call any method with a JSON request, as grpcurl does.",
         discussion: """
-            The method is looked up in the descriptors the daemon describes (Admin/Describe);
-            the request is protobuf's JSON mapping of its input message ('-' reads it from
-            standard input). A streaming method prints one JSON answer per line.
+            The method is looked up in the descriptors the daemon describes
+            (Admin/Describe); the request is protobuf's JSON mapping of its input message
+            ('-' reads it from standard input). A streaming method prints one JSON answer
+            per line.
 
             --list prints every method the daemon serves; --describe METHOD its request and
-            answer messages with their fields (as grpcurl list and describe, varlinkctl introspect).
+            answer messages with their fields (as grpcurl list and describe, varlinkctl
+            introspect).
 
             Examples:
               diplanctl call diplan.v1.Plans/GetPlan '{"planId": "latgale-2017-2020"}'

@@ -9,23 +9,26 @@ struct CapacityCommand: AsyncParsableCommand {
         abstract: "Sum targets and places, filtered and grouped.",
         discussion: """
             Figures: TARGET (the plan's regional promise; '>' marks "more than"), PLANNED,
-            EXISTING (operational places on record), REPORTED (region-wide progress a source
-            reports), OCCUPIED, HELD, FREE, NEED (assessed), UNALLOC (target − Σ planned),
-            OLDEST (the oldest date among the lines' figures; with --max-age, '*' marks one older).
-            '?' is unknown, 'N+?' a sum with unknown parts, '-' nothing to sum.
+            EXISTING (operational places on record), REPORTED (region-wide progress a
+            source reports), OCCUPIED, HELD, FREE, NEED (assessed), UNALLOC (target − Σ
+            planned), OLDEST (the oldest date among the lines' figures; with --max-age, '*'
+            marks one older). '?' is unknown, 'N+?' a sum with unknown parts, '-' nothing
+            to sum.
 
-            --group-by takes region, plan, municipality, service, group or none, comma-separated;
-            'service' groups by service type within target group, as plans set their targets.
+            --group-by takes region, plan, municipality, service, group or none,
+            comma-separated; 'service' groups by service type within target group, as plans
+            set their targets.
 
             Examples:
               diplanctl capacity --region latgale --group-by service
-              diplanctl capacity --region latgale --service day-care --group ft-children --group-by municipality
+              diplanctl capacity --region latgale --service day-care --group ft-children \\
+                  --group-by municipality
             """)
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Only this region (repeatable).") var region: [Region] = []
-    @Option(help: "Only this plan (repeatable).") var plan: [String] = []
-    @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
+    @Option(help: "Only this plan (repeatable).", completion: Complete.plans) var plan: [String] = []
+    @Option(help: "Only this municipality (repeatable).", completion: Complete.municipalities) var municipality: [String] = []
     @Option(help: "Only this target group (repeatable): grt-adults, ft-children, children-in-care.") var group: [TargetGroup] = []
     @Option(help: "Only this service type (repeatable), e.g. day-care, group-apartment.") var service: [ServiceType] = []
     @Option(name: .customLong("group-by"), help: "How to group: region, plan, municipality, service, group, none.")

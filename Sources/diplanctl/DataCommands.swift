@@ -17,16 +17,19 @@ struct ApplyCommand: AsyncParsableCommand {
         commandName: "apply",
         abstract: "Apply several updates as one all-or-nothing transaction.",
         discussion: """
-            FILE holds a diplan.v1.ApplyRequest in protobuf's JSON mapping ('-': standard input).
-            Either every update applies, as one revision, or none does.
+            FILE holds a diplan.v1.ApplyRequest in protobuf's JSON mapping ('-': standard
+            input). Either every update applies, as one revision, or none does.
 
             Example:
               diplanctl apply changes.json
             where changes.json is
               {"expectedRevision": "12", "updates": [
-                {"upsertCapacityLine": {"line": {"planId": "latgale-2017-2020", "municipalityId": "ludza",
-                  "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE", "targetGroup": "TARGET_GROUP_FT_CHILDREN",
-                  "planned": 12, "source": "Ludza, 2024"}, "fields": ["LINE_FIELD_PLANNED", "LINE_FIELD_SOURCE"]}}]}
+                {"upsertCapacityLine": {
+                  "line": {"planId": "latgale-2017-2020", "municipalityId": "ludza",
+                    "serviceType": "SERVICE_TYPE_DAY_CARE_CENTRE",
+                    "targetGroup": "TARGET_GROUP_FT_CHILDREN",
+                    "planned": 12, "source": "Ludza, 2024"},
+                  "fields": ["LINE_FIELD_PLANNED", "LINE_FIELD_SOURCE"]}}]}
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -52,9 +55,10 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import a dataset (plans with their history, targets, lines, facilities, projects) as one transaction.",
         discussion: """
-            FILE holds a diplan.v1.Dataset in protobuf's JSON mapping, as 'diplanctl export -o json' writes it,
-            or capacity lines as CSV, as 'diplanctl export -o csv' writes them (its header first; each line
-            replaced whole, an empty cell unknown; `held` is the holds' and is not read).
+            FILE holds a diplan.v1.Dataset in protobuf's JSON mapping, as 'diplanctl export
+            -o json' writes it, or capacity lines as CSV, as 'diplanctl export -o csv'
+            writes them (its header first; each line replaced whole, an empty cell unknown;
+            `held` is the holds' and is not read).
 
             Examples:
               diplanctl export --plan latgale-2017-2020 -o json > latgale.json
@@ -111,7 +115,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Only this region (repeatable).") var region: [Region] = []
-    @Option(help: "Only this plan (repeatable).") var plan: [String] = []
+    @Option(help: "Only this plan (repeatable).", completion: Complete.plans) var plan: [String] = []
 
     func run() async throws {
         try await calling { () throws(RPCError) in
@@ -147,8 +151,8 @@ struct HealthCommand: AsyncParsableCommand {
         commandName: "health",
         abstract: "Check that the daemon is serving: exit 0 only when it is, 1 otherwise.",
         discussion: """
-            Prints SERVING, or NOT_SERVING with the reason (no daemon on the socket, a daemon
-            shutting down, no answer in --timeout) on standard error, and exits 1.
+            Prints SERVING, or NOT_SERVING with the reason (no daemon on the socket, a
+            daemon shutting down, no answer in --timeout) on standard error, and exits 1.
 
             Example:
               diplanctl health && echo up

@@ -50,17 +50,18 @@ struct MunicipalityCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create or change a municipality; only the fields given change.",
             discussion: """
-                A new municipality needs --name, --kind and --region. --replace replaces the whole
-                municipality: every field left out becomes empty or unknown.
+                A new municipality needs --name, --kind and --region. --replace replaces the
+                whole municipality: every field left out becomes empty or unknown.
 
                 Examples:
-                  diplanctl municipality set zilupe --name "Zilupes novads" --kind novads --region latgale
+                  diplanctl municipality set zilupe --name "Zilupes novads" --kind novads \\
+                      --region latgale
                   diplanctl municipality set zilupe --source "https://likumi.lv/ta/id/185993"
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument(help: "Its slug id.") var id: String
+        @Argument(help: "Its slug id.", completion: Complete.municipalities) var id: String
         @Option(help: "Its name.") var name: String?
         @Option(help: "novads or republican-city.") var kind: Municipality.Kind?
         @Option(help: "Its planning region.") var region: Region?
@@ -115,24 +116,26 @@ struct TargetCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set what a plan promises for a service and target group; only the fields given change.",
             discussion: """
-                A new target needs --amount. --replace replaces the whole target: fields left out
-                become empty or unknown (the region-wide progress reported with them).
+                A new target needs --amount. --replace replaces the whole target: fields left
+                out become empty or unknown (the region-wide progress reported with them).
 
                 Examples:
-                  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --amount 6 \
-                      --municipality daugavpils-city
-                  diplanctl target set --plan latgale-2017-2020 --service respite --group ft-children --source "plan, 2019"
+                  diplanctl target set --plan latgale-2017-2020 --service respite \\
+                      --group ft-children --amount 6 --municipality daugavpils-city
+                  diplanctl target set --plan latgale-2017-2020 --service respite \\
+                      --group ft-children --source "plan, 2019"
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Option(help: "The plan's id.") var plan: String
+        @Option(help: "The plan's id.", completion: Complete.plans) var plan: String
         @Option(help: "The service type.") var service: ServiceType
         @Option(help: "The target group.") var group: TargetGroup
         @Option(parsing: .unconditional, help: "Places (or clients) promised, 0 or more.", transform: Parse.whole)
         var amount: UInt32?
         @Flag(name: .customLong("more-than"), help: "The promise is more than the amount (with --amount).") var moreThan = false
-        @Option(help: "A municipality named as provider (repeatable; replaces the list).") var municipality: [String] = []
+        @Option(help: "A municipality named as provider (repeatable; replaces the list).", completion: Complete.municipalities)
+        var municipality: [String] = []
         @Option(help: "Where the target comes from.") var source: String?
         @Flag(help: "Replace the whole target: fields left out become empty or unknown.") var replace = false
 
@@ -177,8 +180,9 @@ func requireFields(given none: Bool, replace: Bool, missing: Bool, all: String, 
 
 /// The four options that name a capacity line.
 struct LineKeyOptions: ParsableArguments {
-    @Option(help: "The plan's id (diplanctl plan list).") var plan: String
-    @Option(help: "The municipality's id (diplanctl municipality list).") var municipality: String
+    @Option(help: "The plan's id (diplanctl plan list).", completion: Complete.plans) var plan: String
+    @Option(help: "The municipality's id (diplanctl municipality list).", completion: Complete.municipalities) var municipality:
+        String
     @Option(help: "The service type.") var service: ServiceType
     @Option(help: "The target group.") var group: TargetGroup
 
@@ -193,18 +197,21 @@ struct LineCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set figures of a capacity line; the others keep their values.",
             discussion: """
-                Only the figures given change (a new line's others are unknown; ? sets one to unknown).
-                Figures set without --updated are dated today. --replace replaces the whole line:
-                every figure left out becomes unknown.
+                Only the figures given change (a new line's others are unknown; ? sets one to
+                unknown). Figures set without --updated are dated today. --replace replaces the
+                whole line: every figure left out becomes unknown.
 
-                A municipal service (role operator) reports --existing, --occupied, --updated and
-                --source of the lines of the municipalities its scope covers; the rest is a planner's.
+                A municipal service (role operator) reports --existing, --occupied, --updated
+                and --source of the lines of the municipalities its scope covers; the rest is a
+                planner's.
 
                 Examples:
-                  diplanctl line set --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children \\
-                      --occupied 9 --source "Ludza social service, 2024-03"
-                  diplanctl line set --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children \\
-                      --replace --planned 12 --existing 12 --occupied 9 --source "Ludza social service, 2024-03"
+                  diplanctl line set --plan latgale-2017-2020 --municipality ludza \\
+                      --service day-care --group ft-children --occupied 9 \\
+                      --source "Ludza social service, 2024-03"
+                  diplanctl line set --plan latgale-2017-2020 --municipality ludza \\
+                      --service day-care --group ft-children --replace --planned 12 \\
+                      --existing 12 --occupied 9 --source "Ludza social service, 2024-03"
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -269,9 +276,11 @@ struct LineCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a capacity line.",
-            discussion:
-                "Example:\n  diplanctl line delete --plan latgale-2017-2020 --municipality ludza --service day-care --group ft-children"
-        )
+            discussion: """
+                Example:
+                  diplanctl line delete --plan latgale-2017-2020 --municipality ludza \\
+                      --service day-care --group ft-children
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
@@ -300,8 +309,8 @@ struct FacilityCommand: AsyncParsableCommand {
             abstract: "List facilities.", discussion: "Example:\n  diplanctl facility list --municipality ludza")
 
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
-        @Option(help: "Only this plan (repeatable).") var plan: [String] = []
+        @Option(help: "Only this municipality (repeatable).", completion: Complete.municipalities) var municipality: [String] = []
+        @Option(help: "Only this plan (repeatable).", completion: Complete.plans) var plan: [String] = []
 
         func run() async throws {
             try await calling { () throws(RPCError) in
@@ -329,27 +338,28 @@ struct FacilityCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create or change a facility; only the fields given change.",
             discussion: """
-                A line's existing places follow its operational facilities. A new facility needs --plan,
-                --municipality, --name, --service, --group and --status. --replace replaces the whole
-                facility: fields left out become empty or unknown.
+                A line's existing places follow its operational facilities. A new facility
+                needs --plan, --municipality, --name, --service, --group and --status.
+                --replace replaces the whole facility: fields left out become empty or unknown.
 
                 Examples:
-                  diplanctl facility set ludza-dac --plan latgale-2017-2020 --municipality ludza --name "Ludzas DAC" \
-                      --service day-care --group ft-children --places 12 --status operational
+                  diplanctl facility set ludza-dac --plan latgale-2017-2020 \\
+                      --municipality ludza --name "Ludzas DAC" --service day-care \\
+                      --group ft-children --places 12 --status operational
                   diplanctl facility set ludza-dac --status closed
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument(help: "Its slug id.") var id: String
-        @Option(help: "The plan it belongs to.") var plan: String?
-        @Option(help: "The municipality it is in.") var municipality: String?
+        @Argument(help: "Its slug id.", completion: Complete.facilities) var id: String
+        @Option(help: "The plan it belongs to.", completion: Complete.plans) var plan: String?
+        @Option(help: "The municipality it is in.", completion: Complete.municipalities) var municipality: String?
         @Option(help: "Its name.") var name: String?
         @Option(help: "The service it provides.") var service: ServiceType?
         @Option(help: "The target group it serves.") var group: TargetGroup?
         @Option(parsing: .unconditional, help: "Maximum places, 0 or more.", transform: Parse.whole) var places: UInt32?
         @Option(help: "planned, under-construction, operational or closed.") var status: Facility.Status?
-        @Option(help: "The ERDF project that builds it.") var project: String?
+        @Option(help: "The ERDF project that builds it.", completion: Complete.projects) var project: String?
         @Option(help: "Where the facts come from.") var source: String?
         @Flag(help: "Replace the whole facility: fields left out become empty or unknown.") var replace = false
 
@@ -405,8 +415,8 @@ struct ProjectCommand: AsyncParsableCommand {
             abstract: "List projects.", discussion: "Example:\n  diplanctl project list --plan latgale-2017-2020")
 
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
-        @Option(help: "Only this plan (repeatable).") var plan: [String] = []
+        @Option(help: "Only this municipality (repeatable).", completion: Complete.municipalities) var municipality: [String] = []
+        @Option(help: "Only this plan (repeatable).", completion: Complete.plans) var plan: [String] = []
 
         func run() async throws {
             try await calling { () throws(RPCError) in
@@ -434,7 +444,7 @@ struct ProjectCommand: AsyncParsableCommand {
             abstract: "Show a project.", discussion: "Example:\n  diplanctl project show ludza-dac -o json")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "The project's id (diplanctl project list).") var id: String
+        @Argument(help: "The project's id (diplanctl project list).", completion: Complete.projects) var id: String
 
         func run() async throws {
             try await calling { () throws(RPCError) in
@@ -474,22 +484,25 @@ struct ProjectCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create or change a project; only the fields given change.",
             discussion: """
-                Its shares must add up and stay within the municipality's envelope: --erdf-cents,
-                --national-cents and --municipal-cents are set together, and the eligible cost is their
-                sum. A new project needs --plan, --municipality, --title, --round and --status.
-                --replace replaces the whole project: fields left out become empty or unknown.
+                Its shares must add up and stay within the municipality's envelope:
+                --erdf-cents, --national-cents and --municipal-cents are set together, and the
+                eligible cost is their sum. A new project needs --plan, --municipality,
+                --title, --round and --status. --replace replaces the whole project: fields
+                left out become empty or unknown.
 
                 Examples:
-                  diplanctl project set ludza-dac --plan latgale-2017-2020 --municipality ludza --title "Dienas aprūpes centrs" \
-                      --round 1 --erdf-cents 8500000 --national-cents 750000 --municipal-cents 750000 --status contracted
+                  diplanctl project set ludza-dac --plan latgale-2017-2020 \\
+                      --municipality ludza --title "Dienas aprūpes centrs" --round 1 \\
+                      --erdf-cents 8500000 --national-cents 750000 --municipal-cents 750000 \\
+                      --status contracted
                   diplanctl project set ludza-dac --status completed --end 2023-12-31
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument(help: "Its slug id.") var id: String
-        @Option(help: "The plan it belongs to.") var plan: String?
-        @Option(help: "The municipality that carries it out.") var municipality: String?
+        @Argument(help: "Its slug id.", completion: Complete.projects) var id: String
+        @Option(help: "The plan it belongs to.", completion: Complete.plans) var plan: String?
+        @Option(help: "The municipality that carries it out.", completion: Complete.municipalities) var municipality: String?
         @Option(help: "Its title.") var title: String?
         @Option(help: "Selection round, 1 or 2.") var round: UInt32?
         @Option(

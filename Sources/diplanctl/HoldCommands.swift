@@ -13,7 +13,7 @@ struct FreeCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "The service type (repeatable).") var service: [ServiceType] = []
     @Option(help: "The target group (repeatable).") var group: [TargetGroup] = []
-    @Option(help: "The municipality to search from.") var near: String
+    @Option(help: "The municipality to search from.", completion: Complete.municipalities) var near: String
     @Option(name: .customLong("min-free"), help: "Only lines with at least this many free places.") var minFree: UInt32 = 1
     @Option(help: "At most this many lines.") var limit: UInt32 = 20
     @Option(
@@ -61,20 +61,23 @@ struct HoldCommand: AsyncParsableCommand {
             commandName: "place",
             abstract: "Hold places on a line (or a facility) for an opaque referral id.",
             discussion: """
-                A retry with the same --key never holds twice. The lease lapses by itself (default 48 h).
+                A retry with the same --key never holds twice. The lease lapses by itself
+                (default 48 h).
 
                 Example:
-                  diplanctl hold place --key svc-42-1 --referral R-2024-0042 --plan latgale-2017-2020 \\
-                      --municipality ludza --service day-care --group ft-children
+                  diplanctl hold place --key svc-42-1 --referral R-2024-0042 \\
+                      --plan latgale-2017-2020 --municipality ludza --service day-care \\
+                      --group ft-children
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Your idempotency key for this hold (default: one made up and printed, to retry with).")
         var key: String?
         @Option(help: "The opaque referral id (no names).") var referral: String
-        @Option(help: "A facility id, instead of a line.") var facility: String?
-        @Option(help: "The line's plan (with --municipality, --service and --group).") var plan: String?
-        @Option(help: "The line's municipality.") var municipality: String?
+        @Option(help: "A facility id, instead of a line.", completion: Complete.facilities) var facility: String?
+        @Option(help: "The line's plan (with --municipality, --service and --group).", completion: Complete.plans) var plan:
+            String?
+        @Option(help: "The line's municipality.", completion: Complete.municipalities) var municipality: String?
         @Option(help: "The line's service type.") var service: ServiceType?
         @Option(help: "The line's target group.") var group: TargetGroup?
         // Unconditional: "-1" is read as a value (and refused with the rule), not as an option.
@@ -115,7 +118,7 @@ struct HoldCommand: AsyncParsableCommand {
             abstract: "Turn a hold into occupied places.", discussion: "Example:\n  diplanctl hold confirm h57 --key svc-42-2")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "The hold's id (diplanctl hold list).") var id: String
+        @Argument(help: "The hold's id (diplanctl hold list).", completion: Complete.holds) var id: String
         @Option(help: "Your idempotency key for this call (default: one made up and printed, to retry with).")
         var key: String?
 
@@ -138,7 +141,7 @@ struct HoldCommand: AsyncParsableCommand {
             abstract: "Release a hold's places.", discussion: "Example:\n  diplanctl hold release h57 --key svc-42-3")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "The hold's id (diplanctl hold list).") var id: String
+        @Argument(help: "The hold's id (diplanctl hold list).", completion: Complete.holds) var id: String
         @Option(help: "Your idempotency key for this call (default: one made up and printed, to retry with).")
         var key: String?
 
@@ -166,7 +169,7 @@ struct HoldCommand: AsyncParsableCommand {
                 """)
 
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Only this municipality (repeatable).") var municipality: [String] = []
+        @Option(help: "Only this municipality (repeatable).", completion: Complete.municipalities) var municipality: [String] = []
         @Option(help: "Only holds of this status (repeatable): active, confirmed, released, expired (default: active).")
         var status: [Hold.Status] = []
         @Flag(help: "Holds of every status.") var all = false

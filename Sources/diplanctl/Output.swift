@@ -64,7 +64,6 @@ func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
-/// Prints a message in protobuf's JSON mapping.
 /// Prints a message in protobuf's JSON mapping: indented for people, or
 /// `compact`, one object per line, for streams a program reads line by line.
 func emitJSON(_ message: any Message, compact: Bool = false) {

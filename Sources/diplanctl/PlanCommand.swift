@@ -40,7 +40,7 @@ struct PlanCommand: AsyncParsableCommand {
             discussion: "Example:\n  diplanctl plan show latgale-2017-2020")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "The plan's id.") var id: String
+        @Argument(help: "The plan's id.", completion: Complete.plans) var id: String
 
         func run() async throws {
             try await calling { () throws(RPCError) in
@@ -87,7 +87,7 @@ struct PlanCommand: AsyncParsableCommand {
             abstract: "List a plan's lifecycle history.", discussion: "Example:\n  diplanctl plan events kurzeme-2017-2020")
 
         @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "The plan's id.") var id: String
+        @Argument(help: "The plan's id.", completion: Complete.plans) var id: String
 
         func run() async throws {
             try await calling { () throws(RPCError) in
@@ -107,18 +107,19 @@ struct PlanCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Move a plan one step along its lifecycle.",
             discussion: """
-                drafting → public-consultation → municipal-agreement → submitted → approved
-                → (amendment-submitted → approved)… → closed. Public consultation may be skipped.
-                Closing needs --note (or use `plan close`); a closed plan comes back to approved only
-                when an admin reopens it (`plan reopen`).
+                drafting → public-consultation → municipal-agreement → submitted → approved →
+                (amendment-submitted → approved)… → closed. Public consultation may be skipped.
+                Closing needs --note (or use `plan close`); a closed plan comes back to
+                approved only when an admin reopens it (`plan reopen`).
 
                 Example:
-                  diplanctl plan advance kurzeme-2017-2020 --to amendment-submitted --date 2024-02-01 --note "Amendment No. 9"
+                  diplanctl plan advance kurzeme-2017-2020 --to amendment-submitted \\
+                      --date 2024-02-01 --note "Amendment No. 9"
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument(help: "The plan's id.") var id: String
+        @Argument(help: "The plan's id.", completion: Complete.plans) var id: String
         @Option(help: "The status to move to.") var to: PlanStatus
         @Option(help: "When: YYYY, YYYY-MM or YYYY-MM-DD.") var date: CalendarDate?
         @Option(help: "What happened.") var note = ""
@@ -138,17 +139,18 @@ struct PlanCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Close a plan, saying why: what it planned is frozen, its places stay.",
             discussion: """
-                A closed plan's targets, planned figures and lines are history: edits to them are refused
-                (exit 5). Its places are still reported (existing, occupied), found by `free` and held.
-                An admin can reopen it with `plan reopen`.
+                A closed plan's targets, planned figures and lines are history: edits to them
+                are refused (exit 5). Its places are still reported (existing, occupied), found
+                by `free` and held. An admin can reopen it with `plan reopen`.
 
                 Example:
-                  diplanctl plan close latgale-2017-2020 --date 2023-12-31 --note "projects ended 31.12.2023"
+                  diplanctl plan close latgale-2017-2020 --date 2023-12-31 \\
+                      --note "projects ended 31.12.2023"
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument(help: "The plan's id.") var id: String
+        @Argument(help: "The plan's id.", completion: Complete.plans) var id: String
         @Option(help: "When: YYYY, YYYY-MM or YYYY-MM-DD.") var date: CalendarDate?
         @Option(help: "Why it ends (required).") var note: String
         @Option(help: "Where it is recorded (URL or document).") var source = ""
@@ -168,12 +170,13 @@ struct PlanCommand: AsyncParsableCommand {
             abstract: "Reopen a closed plan (admin), saying why; it is approved again.",
             discussion: """
                 Example:
-                  diplanctl plan reopen latgale-2017-2020 --note "closed by mistake; amendment 11 pending"
+                  diplanctl plan reopen latgale-2017-2020 \\
+                      --note "closed by mistake; amendment 11 pending"
                 """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var expected: ExpectationOptions
-        @Argument(help: "The plan's id.") var id: String
+        @Argument(help: "The plan's id.", completion: Complete.plans) var id: String
         @Option(help: "When: YYYY, YYYY-MM or YYYY-MM-DD.") var date: CalendarDate?
         @Option(help: "Why it reopens (required).") var note: String
         @Option(help: "Where it is recorded (URL or document).") var source = ""

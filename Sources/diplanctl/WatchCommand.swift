@@ -10,19 +10,22 @@ struct WatchCommand: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Print changes as they are made, one line each; -o json prints each message as JSON.",
         discussion: """
-            Starts at --from-revision (inclusive; default: only new changes). A watcher that falls
-            behind is cancelled with the revision to resume from; diplanctl then exits 7.
+            Starts at --from-revision (inclusive; default: only new changes). A watcher
+            that falls behind is cancelled with the revision to resume from; diplanctl then
+            exits 7.
 
             Examples:
               diplanctl watch
-              diplanctl watch --from-revision 120 --municipality ludza --kind line --kind hold
+              diplanctl watch --from-revision 120 --municipality ludza --kind line \\
+                  --kind hold
             """)
 
     @OptionGroup var connection: ConnectionOptions
     @Option(name: .customLong("from-revision"), help: "The first revision to print (0: the next change).") var fromRevision:
         UInt64 = 0
     @Option(help: "Only changes in this region (repeatable).") var region: [Region] = []
-    @Option(help: "Only changes in this municipality (repeatable).") var municipality: [String] = []
+    @Option(help: "Only changes in this municipality (repeatable).", completion: Complete.municipalities) var municipality:
+        [String] = []
     @Option(help: "Only this kind of change (repeatable): \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var kind: [ChangeKind] = []
 

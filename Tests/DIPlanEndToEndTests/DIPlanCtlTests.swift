@@ -509,6 +509,84 @@ struct DIPlanCtlTests {
         #expect(undescribed.isEmpty, "no description: \(undescribed)")
     }
 
+    /// Tab in bash completes the ids the daemon holds, from the completion
+    /// script `make install` installs, as systemctl completes unit names.
+    @Test func bashCompletesIdsFromTheDaemon() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let line = [
+                "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
+            ]
+            #expect(try diplanctl(["line", "set"] + line + ["--existing", "10", "--occupied", "2"], socket: socket).status == 0)
+            let placed = try diplanctl(["hold", "place", "--key", "c1", "--referral", "R-1"] + line, socket: socket)
+            #expect(placed.status == 0, "\(placed.err)")
+            let hold = String(placed.out.split(separator: ":").first?.split(separator: " ").last ?? "")
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            try FileManager.default.createSymbolicLink(
+                atPath: directory.path("diplanctl"), withDestinationPath: try Binaries.url("diplanctl").path)
+            // What bash does on Tab: split the line into COMP_WORDS and call the completion function.
+            let script = """
+                source <(diplanctl --generate-completion-script bash)
+                tab() {
+                    COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}; read -ra COMP_WORDS <<<"$COMP_LINE"
+                    [[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=("")
+                    COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+                    _diplanctl diplanctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+                    (IFS=,; echo "$1=>${COMPREPLY[*]}")
+                }
+                tab "diplanctl plan show "
+                tab "diplanctl capacity --municipality lu"
+                tab "diplanctl hold release "
+                tab "diplanctl line set --socket /nonexistent --plan "
+                """
+            var environment = ProcessInfo.processInfo.environment
+            environment["DIPLAN_SOCKET"] = socket
+            environment["PATH"] = directory.url.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            let (status, out, err) = try ChildProcess.run("/bin/bash", ["-c", script], environment: environment)
+            #expect(status == 0, "\(err)")
+            let answers = Dictionary(
+                uniqueKeysWithValues: out.split(separator: "\n").compactMap { line -> (String, String)? in
+                    let parts = line.split(separator: "=>", maxSplits: 1, omittingEmptySubsequences: false)
+                    return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+                })
+            #expect(answers["diplanctl plan show "] == "kurzeme-2017-2020,latgale-2017-2020", "\(out)")
+            #expect(answers["diplanctl capacity --municipality lu"] == "ludza", "\(out)")
+            #expect(answers["diplanctl hold release "] == hold, "\(out)")
+            // A daemon that cannot be reached gives no candidates, at once, and no error on the terminal.
+            #expect(answers["diplanctl line set --socket /nonexistent --plan "] == "", "\(out)")
+            #expect(err.isEmpty, "\(err)")
+        }
+    }
+
+    /// Help is wrapped to the terminal; an example wrapped mid-command could not be pasted.
+    /// Every example line must come out of `--help` at 80 columns as it was written.
+    @Test func helpExamplesAreNotWrapped() throws {
+        let dump = try diplanctl(["--experimental-dump-help"], socket: "/nonexistent")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(dump.out.utf8)) as? [String: Any])
+        var broken: [String] = []
+        var examples = 0
+        func walk(_ command: [String: Any], _ path: [String]) throws {
+            let lines = (command["discussion"] as? String ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+            var helpArguments = path
+            helpArguments.append("--help")
+            var environment = ProcessInfo.processInfo.environment
+            environment["COLUMNS"] = "80"
+            let help = try ChildProcess.run(try Binaries.url("diplanctl").path, helpArguments, environment: environment).out
+            let printed = Set(help.split(separator: "\n", omittingEmptySubsequences: false))
+            for line in lines where line.trimmingCharacters(in: .whitespaces).hasPrefix("diplanctl ") {
+                examples += 1
+                if !printed.contains(line) { broken.append(line.trimmingCharacters(in: .whitespaces)) }
+            }
+            for sub in command["subcommands"] as? [[String: Any]] ?? [] where sub["commandName"] as? String != "help" {
+                try walk(sub, path + [sub["commandName"] as? String ?? "?"])
+            }
+        }
+        try walk(try #require(root["command"] as? [String: Any]), [])
+        #expect(examples > 30)
+        #expect(broken.isEmpty, "wrapped at 80 columns: \(broken)")
+    }
+
     @Test func helpHasAnExampleForEachCommand() throws {
         for command in [
             ["plan", "list"], ["plan", "show"], ["plan", "events"], ["plan", "advance"], ["capacity"], ["municipality", "list"],

@@ -125,4 +125,60 @@ struct SystemdTests {
         #expect(message(startingWith: "STOPPING=1") != nil)
         #expect(process.wait() == 0)
     }
+    /// The metrics timer's service, as systemd would run it: its units verify
+    /// and score 1.0 or better, and its ExecStart leaves node_exporter a whole
+    /// file it may read (mode 0644 under any umask), with diplan_up 1 while the
+    /// daemon answers and diplan_up 0, exit 7, once it does not.
+    @Test func theMetricsTimerWritesATextfile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let unit = try String(contentsOf: Self.root.appendingPathComponent("systemd/diplan-metrics.service"), encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/diplanctl", with: try Binaries.url("diplanctl").path)
+        try unit.write(toFile: directory.path("diplan-metrics.service"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(
+            atPath: Self.root.appendingPathComponent("systemd/diplan-metrics.timer").path,
+            toPath: directory.path("diplan-metrics.timer"))
+        let (status, output) = try Self.run(
+            "/usr/bin/systemd-analyze",
+            ["verify", directory.path("diplan-metrics.service"), directory.path("diplan-metrics.timer")])
+        #expect(status == 0 && output.isEmpty, "systemd-analyze verify: \(output)")
+        let (_, security) = try Self.run(
+            "/usr/bin/systemd-analyze", ["security", "--offline=yes", directory.path("diplan-metrics.service")])
+        let line = try #require(security.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(line.split(separator: " ").compactMap { Double($0) }.first)
+        #expect(score <= 1.0, "\(line)")
+
+        // ExecStart as the unit has it, with the test daemon's socket and file.
+        let daemon = try TestDaemon()
+        let textfile = directory.path("diplan.prom")
+        let execStart = try #require(unit.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
+            .dropFirst("ExecStart=".count)
+            .replacingOccurrences(of: "/run/diplan/diplan.sock", with: daemon.socketPath)
+            .replacingOccurrences(of: "${DIPLAN_METRICS_FILE}", with: textfile)
+        func scrape() throws -> (status: Int32, figures: [String: String]) {
+            let (status, _, _) = try ChildProcess.run("/bin/sh", ["-c", "umask 077; exec \(execStart)"])
+            var attributes = stat()
+            #expect(stat(textfile, &attributes) == 0 && attributes.st_mode & 0o777 == 0o644)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter {
+                $0.hasSuffix(".tmp")
+            }
+            #expect(leftovers.isEmpty, "\(leftovers)")
+            var figures: [String: String] = [:]
+            for line in try String(contentsOfFile: textfile, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {
+                // The exposition format: name{labels} value.
+                let parts = line.split(separator: " ")
+                #expect(parts.count == 2 && Double(parts[1]) != nil, "not a sample: \(line)")
+                figures[String(parts[0])] = parts.last.map(String.init)
+            }
+            return (status, figures)
+        }
+        let serving = try scrape()
+        #expect(serving.status == 0)
+        #expect(serving.figures["diplan_up"] == "1")
+        #expect(serving.figures["diplan_revision"] == "1", "\(serving.figures)")
+        #expect(daemon.stop() == 0)
+        let down = try scrape()
+        #expect(down.status == 7)
+        #expect(down.figures == ["diplan_up": "0"])
+    }
 }
