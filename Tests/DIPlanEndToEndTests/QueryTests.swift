@@ -29,7 +29,10 @@ struct QueryTests {
             #expect(Set(ids).count == 21)
 
             let plans = try await client.plans()
-            #expect(plans.items.map(\.id) == ["kurzeme-2017-2020", Self.latgale])
+            #expect(
+                plans.items.map(\.id) == [
+                    "kurzeme-2017-2020", Self.latgale, "riga-2017-2020", "vidzeme-2017-2020", "zemgale-2017-2020",
+                ])
 
             let detail = try await client.plan(Self.latgale)
             #expect(detail.plan.status == .approved)

@@ -308,8 +308,8 @@ struct UpdateTests {
                 try await client.apply(
                     .upsertPlan(
                         Plan(
-                            id: "riga-2017-2020", region: .riga, title: "Rīgas DI plāns", periodStartYear: 2017,
-                            periodEndYear: 2020, developer: "SUSTENTO"), draftingDate: CalendarDate("2017"))))
+                            id: "riga-2021-2027", region: .riga, title: "Rīgas DI plāns", periodStartYear: 2021,
+                            periodEndYear: 2027, developer: "SUSTENTO"), draftingDate: CalendarDate("2021"))))
             expectNext(
                 try await client.apply(
                     .setPlanTarget(
@@ -348,7 +348,7 @@ struct UpdateTests {
             #expect(line.first?.totals.free == .exactly(3))
             #expect(line.first?.totals.needGap == .exactly(3))
             #expect(try await client.plan(Self.plan).plan.status == .amendmentSubmitted)
-            #expect(try await client.plan("riga-2017-2020").events.first?.date == CalendarDate("2017"))
+            #expect(try await client.plan("riga-2021-2027").events.first?.date == CalendarDate("2021"))
             #expect(try await client.project("ludza-dac").erdfCents == 170_000_00)
 
             // A line whose figures come without a date is dated today by the daemon.

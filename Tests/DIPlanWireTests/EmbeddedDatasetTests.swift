@@ -97,6 +97,31 @@ struct EmbeddedDatasetTests {
         #expect(events.allSatisfy { !$0.source.isEmpty })
     }
 
+    /// Every planning region's DI plan 2017–2020, each step as far as a source
+    /// gives it (../shared/domain-facts-today.md, section 2): none is made to
+    /// look approved where no source says so.
+    @Test func theDIPlansOfAllFiveRegions() throws {
+        let state = try Self.state()
+        let plans = state.plans(regions: [], page: PageRequest(size: 1000)).items
+        #expect(Set(plans.map(\.region)) == Set(Region.allCases))
+        let riga = try #require(state.plan("riga-2017-2020"))
+        #expect(riga.status == .submitted)
+        #expect(riga.developer.contains("SUSTENTO"))
+        #expect(state.planEvents("riga-2017-2020").first { $0.status == .municipalAgreement }?.date == CalendarDate("2018-07-03"))
+        let vidzeme = try #require(state.plan("vidzeme-2017-2020"))
+        #expect(vidzeme.status == .municipalAgreement)
+        #expect(vidzeme.esfProject.contains("9.2.2.1/15/I/003"))
+        // The two spellings of the developer are both kept.
+        #expect(state.planEvents("vidzeme-2017-2020").first?.note.contains("\"Dynamic University\"") == true)
+        let zemgale = try #require(state.plan("zemgale-2017-2020"))
+        #expect(zemgale.status == .publicConsultation)
+        #expect(zemgale.developer.isEmpty)
+        #expect(state.planEvents("zemgale-2017-2020").last?.date == CalendarDate("2017-10-18"))
+        for plan in plans {
+            #expect(state.planEvents(plan.id).allSatisfy { !$0.source.isEmpty && !$0.note.isEmpty }, "\(plan.id)")
+        }
+    }
+
     @Test func everyFigureHasASource() throws {
         let dataset = try Contract.embeddedDataset()
         #expect(dataset.targets.allSatisfy { !$0.source.isEmpty && ($0.reportedExisting == nil || !$0.reportedSource.isEmpty) })

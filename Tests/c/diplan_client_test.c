@@ -70,7 +70,7 @@ static void queries(diplan_client *client) {
     Diplan__V1__ListPlansRequest plans = DIPLAN__V1__LIST_PLANS_REQUEST__INIT;
     Diplan__V1__ListPlansResponse *listed_plans = (Diplan__V1__ListPlansResponse *)call(
         client, "/diplan.v1.Plans/ListPlans", &plans.base, &diplan__v1__list_plans_response__descriptor, DIPLAN_OK);
-    CHECK(listed_plans && listed_plans->n_plans == 2, "two plans");
+    CHECK(listed_plans && listed_plans->n_plans == 5, "the plans of the five regions");
     protobuf_c_message_free_unpacked(&listed_plans->base, NULL);
 
     Diplan__V1__GetPlanRequest plan = DIPLAN__V1__GET_PLAN_REQUEST__INIT;
