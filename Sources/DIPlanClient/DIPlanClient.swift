@@ -90,12 +90,17 @@ public final class DIPlanClient: Sendable {
     }
 
     public func municipalities(
-        regions: Set<Region> = [], page: PageRequest = PageRequest()
+        regions: Set<Region> = [], division: Division = .today, page: PageRequest = PageRequest()
     ) async throws(RPCError)
         -> Page<Municipality>
     {
         var request = Diplan_V1_ListMunicipalitiesRequest()
         request.regions = regions.sorted().map(\.proto)
+        switch division {
+        case .today: break
+        case .on(let date): request.asOf = date.description
+        case .ever: request.includeFormer = true
+        }
         request.page = page.proto
         let (response, _) = try await call(
             Method.Plans.listMunicipalities, request, as: Diplan_V1_ListMunicipalitiesResponse.self)

@@ -45,10 +45,14 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A region covers everything in it; a municipality covers only what is
-    /// in that municipality, never a plan of the whole region.
+    /// in that municipality (and in those merged into it: Ludzas novads'
+    /// service reports the lines the 2017–2020 plan gave Ludza and Kārsava),
+    /// never a plan of the whole region.
     public func covers(_ place: Place) -> Bool {
         if let region = place.region, regions.contains(region) { return true }
-        if let id = place.municipalityID { return municipalityIDs.contains(id) }
+        if let id = place.municipalityID {
+            return municipalityIDs.contains(id) || place.mergedInto.contains(where: municipalityIDs.contains)
+        }
         return false
     }
 
@@ -65,10 +69,13 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible {
 public struct Place: Sendable, Hashable, CustomStringConvertible {
     public var region: Region?
     public var municipalityID: String?
+    /// The municipalities `municipalityID` was merged into since, whole, in order.
+    public var mergedInto: [String]
 
-    public init(region: Region?, municipalityID: String? = nil) {
+    public init(region: Region?, municipalityID: String? = nil, mergedInto: [String] = []) {
         self.region = region
         self.municipalityID = municipalityID
+        self.mergedInto = mergedInto
     }
 
     public var description: String {

@@ -17,12 +17,16 @@ public struct CapacityLine: Sendable, Hashable {
     public var updated: CalendarDate?
     public var source: String
     public var revision: UInt64
+    /// For a line of a municipality that was split: the successor a planner
+    /// assigned its figures to. Until then they count toward no successor.
+    public var assignedMunicipalityID: String?
 
     public init(
         key: LineKey, planned: UInt32? = nil, existing: UInt32? = nil, occupied: UInt32? = nil,
         assessedNeed: UInt32? = nil, plannedCostCents: Int64? = nil, held: UInt32 = 0, updated: CalendarDate? = nil,
-        source: String = "", revision: UInt64 = 0
+        source: String = "", revision: UInt64 = 0, assignedMunicipalityID: String? = nil
     ) {
+        self.assignedMunicipalityID = assignedMunicipalityID
         self.key = key
         self.planned = planned
         self.existing = existing
@@ -115,6 +119,8 @@ extension CapacityLine {
         public static let plannedCost = Fields(rawValue: 1 << 4)
         public static let updated = Fields(rawValue: 1 << 5)
         public static let source = Fields(rawValue: 1 << 6)
+        /// Which successor of a split municipality the line counts toward.
+        public static let assignedMunicipality = Fields(rawValue: 1 << 7)
         /// The figures: setting any of them dates the line today, unless `updated` is set too.
         public static let figures: Fields = [.planned, .existing, .occupied, .assessedNeed, .plannedCost]
         /// What a line's places are, as the service running them reports it — not what a plan
@@ -132,6 +138,7 @@ extension CapacityLine {
         if fields.contains(.plannedCost) { line.plannedCostCents = other.plannedCostCents }
         if fields.contains(.updated) { line.updated = other.updated }
         if fields.contains(.source) { line.source = other.source }
+        if fields.contains(.assignedMunicipality) { line.assignedMunicipalityID = other.assignedMunicipalityID }
         return line
     }
 }

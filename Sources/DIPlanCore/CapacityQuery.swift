@@ -15,11 +15,15 @@ public struct CapacityQuery: Sendable, Hashable {
     public var targetGroups: EnumSet<TargetGroup>
     public var serviceTypes: EnumSet<ServiceType>
     public var groupBy: [CapacityGrouping]
+    /// The division to answer in; nil: today's.
+    public var asOf: CalendarDate?
 
     public init(
         regions: EnumSet<Region> = [], planIDs: Set<String> = [], municipalityIDs: Set<String> = [],
-        targetGroups: EnumSet<TargetGroup> = [], serviceTypes: EnumSet<ServiceType> = [], groupBy: [CapacityGrouping] = []
+        targetGroups: EnumSet<TargetGroup> = [], serviceTypes: EnumSet<ServiceType> = [], groupBy: [CapacityGrouping] = [],
+        asOf: CalendarDate? = nil
     ) {
+        self.asOf = asOf
         self.regions = regions
         self.planIDs = planIDs
         self.municipalityIDs = municipalityIDs
@@ -39,11 +43,15 @@ public struct CapacityGroupKey: Sendable, Hashable, Comparable {
     public var targetGroup: TargetGroup?
     public var serviceType: ServiceType?
     public var unit: CapacityUnit?
+    /// With `municipalityID`: the lines of a split municipality that no
+    /// planner has assigned to a successor, counted toward none.
+    public var splitUnassigned = false
 
     public init(
         region: Region? = nil, planID: String? = nil, municipalityID: String? = nil, targetGroup: TargetGroup? = nil,
-        serviceType: ServiceType? = nil, unit: CapacityUnit? = nil
+        serviceType: ServiceType? = nil, unit: CapacityUnit? = nil, splitUnassigned: Bool = false
     ) {
+        self.splitUnassigned = splitUnassigned
         self.region = region
         self.planID = planID
         self.municipalityID = municipalityID
@@ -61,7 +69,7 @@ public struct CapacityGroupKey: Sendable, Hashable, Comparable {
         if lhs.targetGroup != rhs.targetGroup { return before(lhs.targetGroup, rhs.targetGroup) }
         if lhs.serviceType != rhs.serviceType { return before(lhs.serviceType, rhs.serviceType) }
         if lhs.unit != rhs.unit { return before(lhs.unit, rhs.unit) }
-        return false
+        return !lhs.splitUnassigned && rhs.splitUnassigned
     }
 
     /// Whether `a` sorts before a different `b`: nil first.

@@ -15,6 +15,8 @@ extension Municipality {
         public static let diProject = Fields(rawValue: 1 << 3)
         public static let source = Fields(rawValue: 1 << 4)
         public static let centre = Fields(rawValue: 1 << 5)
+        /// When it existed and who took it over, which hold together.
+        public static let history = Fields(rawValue: 1 << 6)
         /// What a new municipality cannot be without.
         public static let required: Fields = [.name, .kind, .region]
     }
@@ -28,6 +30,11 @@ extension Municipality {
         if fields.contains(.diProject) { new.inDIProject = other.inDIProject }
         if fields.contains(.source) { new.source = other.source }
         if fields.contains(.centre) { new.centre = other.centre }
+        if fields.contains(.history) {
+            new.validFrom = other.validFrom
+            new.validUntil = other.validUntil
+            new.successors = other.successors
+        }
         return new
     }
 

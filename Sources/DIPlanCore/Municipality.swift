@@ -1,4 +1,6 @@
-/// A local government of the 2009–2021 division, which the 2017–2020 plans use.
+/// A local government: of the 2009–2021 division, which the 2017–2020 plans
+/// use, or of the division since 1 July 2021, with when each existed and who
+/// took over its territory (docs/municipalities.md).
 public struct Municipality: Sendable, Hashable {
     public enum Kind: String, CaseIterable, Sendable, Hashable {
         case novads
@@ -18,12 +20,23 @@ public struct Municipality: Sendable, Hashable {
     public var revision: UInt64
     /// Its administrative centre, where a source gives it.
     public var centre: GeoPoint?
+    /// The first day it existed, where it came into being after 2009; nil: before.
+    public var validFrom: CalendarDate?
+    /// The first day it no longer existed; nil: it exists today.
+    public var validUntil: CalendarDate?
+    /// Who took its territory over on `validUntil`: one for a merge or a
+    /// rename, several (each naming its part) for a split.
+    public var successors: [Successor]
 
     public init(
         id: String, name: String, kind: Kind, region: Region, inDIProject: Bool? = nil, source: String = "",
-        revision: UInt64 = 0, centre: GeoPoint? = nil
+        revision: UInt64 = 0, centre: GeoPoint? = nil, validFrom: CalendarDate? = nil, validUntil: CalendarDate? = nil,
+        successors: [Successor] = []
     ) {
         self.centre = centre
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.successors = successors
         self.id = id
         self.name = name
         self.kind = kind
@@ -32,6 +45,42 @@ public struct Municipality: Sendable, Hashable {
         self.source = source
         self.revision = revision
     }
+}
+
+/// A municipality that took over (part of) another's territory.
+public struct Successor: Sendable, Hashable {
+    public var municipalityID: String
+    /// The part it took, e.g. "Aglonas pagasts"; empty: the whole territory.
+    public var part: String
+
+    public init(_ municipalityID: String, part: String = "") {
+        self.municipalityID = municipalityID
+        self.part = part
+    }
+}
+
+extension Municipality {
+    /// Whether it existed on `date`. An end known to the year or the month
+    /// ends it only once the whole year or month has passed, and a start
+    /// starts it from its first day: a date never says more than its source.
+    public func exists(on date: CalendarDate) -> Bool {
+        if let validFrom, date < validFrom { return false }
+        if let validUntil {
+            return validUntil.day == nil ? !validUntil.isSurelyBefore(date) : date < validUntil
+        }
+        return true
+    }
+
+    /// Whether it exists today: no end is recorded.
+    public var isCurrent: Bool { validUntil == nil }
+
+    /// The successor that took it over whole, if it was merged or renamed.
+    public var wholeSuccessor: String? {
+        successors.count == 1 && successors[0].part.isEmpty ? successors[0].municipalityID : nil
+    }
+
+    /// Whether it was split between successors, each taking a part.
+    public var wasSplit: Bool { successors.count > 1 }
 }
 
 /// A point in WGS 84 degrees, with where it comes from.

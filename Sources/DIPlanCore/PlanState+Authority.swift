@@ -107,7 +107,18 @@ extension PlanState {
     }
 
     private func place(of municipality: Municipality) -> Place {
-        Place(region: municipality.region, municipalityID: municipality.id)
+        Place(region: municipality.region, municipalityID: municipality.id, mergedInto: mergedInto(municipality.id))
+    }
+
+    /// The municipalities `municipalityID` became by whole successions, in order (Ludza: Ludzas novads).
+    private func mergedInto(_ municipalityID: String) -> [String] {
+        var chain: [String] = []
+        var current = municipalities[municipalityID]?.wholeSuccessor
+        while let next = current, chain.count < 64, !chain.contains(next) {
+            chain.append(next)
+            current = municipalities[next]?.wholeSuccessor
+        }
+        return chain
     }
 
     private func place(of key: LineKey) -> Place { place(planID: key.planID, municipalityID: key.municipalityID) }
@@ -116,6 +127,8 @@ extension PlanState {
     /// without one, the plan's region as a whole.
     private func place(planID: String, municipalityID: String) -> Place {
         guard !municipalityID.isEmpty else { return Place(region: plans[planID]?.region) }
-        return Place(region: municipalities[municipalityID]?.region ?? plans[planID]?.region, municipalityID: municipalityID)
+        return Place(
+            region: municipalities[municipalityID]?.region ?? plans[planID]?.region, municipalityID: municipalityID,
+            mergedInto: mergedInto(municipalityID))
     }
 }

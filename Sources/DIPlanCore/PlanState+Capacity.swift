@@ -12,7 +12,7 @@ extension PlanState {
             : query.planIDs.filter { id in query.regions.isEmpty || plans[id].map { query.regions.contains($0.region) } == true }
         var groups = GroupTable()
         if !query.municipalityIDs.isEmpty || query.groupBy.contains(.municipality) {
-            sumLinesByMunicipality(query, plans: candidatePlans, into: &groups)
+            try sumLinesByMunicipality(query, plans: candidatePlans, into: &groups)
         } else {
             sumByTarget(query, plans: candidatePlans, into: &groups)
         }
@@ -87,56 +87,95 @@ extension PlanState {
     /// Municipal answers: the lines of the municipalities asked for (or of
     /// every municipality of the plans' regions). Targets are regional, so
     /// these groups carry no target figure.
+    ///
+    /// In the division of the query's date (today's by default): a
+    /// municipality named stands for itself and every one merged into it by
+    /// then (of one split, the lines assigned to it); grouped by
+    /// municipality, each line counts toward what its own had become.
     private func sumLinesByMunicipality(
         _ query: CapacityQuery, plans candidatePlans: [String], into groups: inout GroupTable
-    ) {
+    ) throws(DomainError) {
         let byTotals =
             query.serviceTypes.isEmpty && query.targetGroups.isEmpty
             && !query.groupBy.contains(.serviceType) && !query.groupBy.contains(.targetGroup)
-        func sum(_ municipalityID: String) {
-            if byTotals {
-                for (planID, municipal) in totalsByMunicipality[municipalityID] ?? [:] where candidatePlans.contains(planID) {
+        let date = query.asOf
+        /// Sums the lines of `source` toward `named` (nil: toward the municipality each line's own had become by
+        /// `date`); of a split source, only the lines assigned on toward `named`.
+        func sum(_ source: String, toward named: String?, perLine: Bool) {
+            func key(
+                _ planID: String, _ unit: CapacityUnit, _ targetKey: TargetKey?, _ label: (id: String, split: Bool)
+            )
+                -> CapacityGroupKey
+            {
+                var key =
+                    targetKey.map {
+                        Self.groupKey(query, region: plans[planID]?.region, municipalityID: label.id, targetKey: $0)
+                    } ?? CapacityGroupKey(unit: unit)
+                for grouping in query.groupBy {
+                    switch grouping {
+                    case .region: key.region = plans[planID]?.region
+                    case .plan: key.planID = planID
+                    case .municipality:
+                        key.municipalityID = label.id
+                        key.splitUnassigned = label.split
+                    case .serviceType, .targetGroup: break
+                    }
+                }
+                return key
+            }
+            let split = perLine || (named == nil && municipalities[source]?.wasSplit == true)
+            if byTotals && !split {
+                let label = named.map { ($0, false) } ?? successor(of: source, on: date)
+                for (planID, municipal) in totalsByMunicipality[source] ?? [:] where candidatePlans.contains(planID) {
                     for unit in CapacityUnit.allCases where municipal[unit].lineCount > 0 {
-                        var key = CapacityGroupKey(unit: unit)
-                        for grouping in query.groupBy {
-                            switch grouping {
-                            case .region: key.region = plans[planID]?.region
-                            case .plan: key.planID = planID
-                            case .municipality: key.municipalityID = municipalityID
-                            case .serviceType, .targetGroup: break
-                            }
-                        }
-                        groups.update(key) { group in
+                        groups.update(key(planID, unit, nil, label)) { group in
                             group.totals.add(municipal[unit])
                         }
                     }
                 }
             } else {
-                forEachLine(of: municipalityID, query, plans: candidatePlans) { line in
-                    let key = Self.groupKey(
-                        query, region: plans[line.key.planID]?.region, municipalityID: municipalityID,
-                        targetKey: line.key.targetKey)
-                    groups.update(key) { group in
+                forEachLine(of: source, query, plans: candidatePlans) { line in
+                    let label: (id: String, split: Bool)
+                    if let named {
+                        guard !perLine || leads(from: line.assignedMunicipalityID, to: named) else { return }
+                        label = (named, false)
+                    } else {
+                        label = successor(of: source, on: date, assigned: line.assignedMunicipalityID)
+                    }
+                    groups.update(key(line.key.planID, line.key.serviceType.unit, line.key.targetKey, label)) { group in
                         group.totals.add(line)
                     }
                 }
             }
         }
-        guard query.municipalityIDs.isEmpty || query.groupBy.contains(.municipality) else {
-            // The municipalities named, in any order: nothing is grouped by them.
-            for municipalityID in query.municipalityIDs { sum(municipalityID) }
+        if !query.municipalityIDs.isEmpty {
+            // Each municipality named, with what had become it; a municipality's lines are summed once.
+            var summed: Set<String> = []
+            for named in query.municipalityIDs.count == 1 ? Array(query.municipalityIDs) : query.municipalityIDs.sorted() {
+                guard municipalities[named] != nil else { continue }
+                if let date { try requireExists(named, on: date) }
+                for source in sources(of: named, on: date) where source.perLine || summed.insert(source.id).inserted {
+                    sum(source.id, toward: named, perLine: source.perLine)
+                }
+            }
             return
         }
-        let regions: Set<Region> = query.municipalityIDs.isEmpty ? Set(candidatePlans.compactMap { plans[$0]?.region }) : []
-        var municipalityIDs: [String] =
-            query.municipalityIDs.isEmpty ? regions.flatMap { municipalitiesByRegion[$0] ?? [] } : Array(query.municipalityIDs)
-        if query.groupBy.contains(.municipality) {
-            // In order, so that the groups come out sorted when nothing is grouped before the municipality
-            // (one region's municipalities are kept in order).
-            if !query.municipalityIDs.isEmpty || regions.count > 1 { municipalityIDs.sort() }
-            groups.reserveCapacity(municipalityIDs.count)
+        let regions = Set(candidatePlans.compactMap { plans[$0]?.region })
+        let municipalityIDs = regions.flatMap { municipalitiesByRegion[$0] ?? [] }
+        if query.groupBy.contains(.municipality) { groups.reserveCapacity(municipalityIDs.count) }
+        for municipalityID in municipalityIDs { sum(municipalityID, toward: nil, perLine: false) }
+    }
+
+    /// Whether a line assigned to `assigned` counts toward `target`: it is
+    /// `target`, or was merged into it.
+    private func leads(from assigned: String?, to target: String) -> Bool {
+        var current = assigned
+        for _ in 0..<64 {
+            guard let id = current else { return false }
+            if id == target { return true }
+            current = municipalities[id]?.wholeSuccessor
         }
-        for municipalityID in municipalityIDs { sum(municipalityID) }
+        return false
     }
 
     /// The lines of a municipality that pass the query's filters: looked up by

@@ -29,6 +29,7 @@ extension PlanState {
         page: PageRequest = PageRequest()
     ) throws(DomainError) -> Page<Hold> {
         try requireKnown(municipalities: municipalityIDs)
+        let municipalityIDs = withPredecessors(municipalityIDs)
         if let facilityID, facilities[facilityID] == nil { throw .notFound(kind: "facility", id: facilityID) }
         let after = page.token.isEmpty ? nil : holds[page.token].map(HoldOrder.init)
         if !page.token.isEmpty && after == nil {

@@ -11,25 +11,43 @@ public struct RegionSummary: Sendable, Hashable {
     }
 }
 
+/// Which municipalities a list shows: those of today's division, of a
+/// date's, or every one ever recorded.
+public enum Division: Sendable, Hashable {
+    case today
+    case on(CalendarDate)
+    case ever
+
+    func includes(_ municipality: Municipality) -> Bool {
+        switch self {
+        case .today: municipality.isCurrent
+        case .on(let date): municipality.exists(on: date)
+        case .ever: true
+        }
+    }
+}
+
 extension PlanState {
     // MARK: - Lists
 
+    /// The regions, counting the municipalities that exist today.
     public func regions() -> [RegionSummary] {
         Region.allCases.map {
             RegionSummary(
-                region: $0, municipalityCount: municipalitiesByRegion[$0]?.count ?? 0,
+                region: $0,
+                municipalityCount: (municipalitiesByRegion[$0] ?? []).count { municipalities[$0]?.isCurrent == true },
                 planCount: plansByRegion[$0]?.count ?? 0)
         }
     }
 
     public func municipalities(
-        regions: Set<Region> = [], inDIProject: Bool? = nil, page: PageRequest = PageRequest()
+        regions: Set<Region> = [], inDIProject: Bool? = nil, division: Division = .today, page: PageRequest = PageRequest()
     )
         -> Page<Municipality>
     {
         let ids = (regions.isEmpty ? Set(Region.allCases) : regions).flatMap { municipalitiesByRegion[$0] ?? [] }
         let matching = ids.lazy.compactMap { self.municipalities[$0] }.filter { municipality in
-            inDIProject.map { municipality.inDIProject == $0 } ?? true
+            division.includes(municipality) && (inDIProject.map { municipality.inDIProject == $0 } ?? true)
         }
         return Page.of(matching, by: \.id, token: \.id, after: page.token.nilIfEmpty, request: page)
     }

@@ -99,7 +99,9 @@ public struct PlanState: Sendable {
     mutating func put(_ municipality: Municipality) {
         if let old = municipalities[municipality.id] {
             municipalitiesByRegion[old.region]?.remove(old.id)
+            for successor in old.successors { predecessors[successor.municipalityID]?.remove(old.id) }
         }
+        for successor in municipality.successors { predecessors[successor.municipalityID, default: []].insert(municipality.id) }
         municipalities[municipality.id] = municipality
         municipalitiesByRegion[municipality.region, default: []].insert(municipality.id)
     }

@@ -39,10 +39,13 @@ package enum PlansService {
             }
         }
         router.unary(Method.Plans.listMunicipalities, Diplan_V1_ListMunicipalitiesRequest.self) { request, _ throws(RPCError) in
-            let regions = try domain { () throws(DomainError) in try Region.set(request.regions, "regions") }
+            let (regions, division) = try domain { () throws(DomainError) in
+                (try Region.set(request.regions, "regions"), try Division(request.asOf, includeFormer: request.includeFormer))
+            }
             return store.read { state in
                 let page = state.municipalities(
-                    regions: regions, inDIProject: Bool?(proto: request.diProject), page: PageRequest(proto: request.page))
+                    regions: regions, inDIProject: Bool?(proto: request.diProject), division: division,
+                    page: PageRequest(proto: request.page))
                 var response = Diplan_V1_ListMunicipalitiesResponse()
                 response.municipalities = page.items.map(\.proto)
                 response.nextPageToken = page.nextToken

@@ -12,9 +12,11 @@ package enum WatchService {
             filter.regions = try domain { () throws(DomainError) in try Region.set(request.regions, "regions") }
             filter.municipalityIDs = Set(request.municipalityIds)
             // A municipality that does not exist would never see a change: NOT_FOUND, not a silent stream.
-            try domain { () throws(DomainError) in
+            // Today's municipality also sees the changes of those merged into it (Ludzas novads: Ludza's).
+            filter.municipalityIDs = try domain { () throws(DomainError) in
                 try server.store.read { (state) throws(DomainError) in
                     try state.requireKnown(municipalities: filter.municipalityIDs)
+                    return state.withPredecessors(filter.municipalityIDs)
                 }
             }
             for (index, kind) in request.kinds.enumerated() {

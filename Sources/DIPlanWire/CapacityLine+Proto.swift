@@ -34,6 +34,7 @@ extension CapacityLine {
         message.updated = updated.text
         message.source = source
         message.revision = revision
+        message.assignedMunicipalityID = assignedMunicipalityID ?? ""
         return message
     }
 
@@ -51,7 +52,8 @@ extension CapacityLine {
                 targetGroup: try .required(message.targetGroup, "line.target_group")),
             planned: planned, existing: existing, occupied: occupied, assessedNeed: need, plannedCostCents: cost,
             held: message.held, updated: try .field(message.updated, "line.updated"), source: message.source,
-            revision: message.revision)
+            revision: message.revision,
+            assignedMunicipalityID: message.assignedMunicipalityID.isEmpty ? nil : message.assignedMunicipalityID)
     }
 }
 
@@ -60,6 +62,7 @@ extension CapacityLine.Fields {
     static let wire: [(CapacityLine.Fields, Diplan_V1_LineField)] = [
         (.planned, .planned), (.existing, .existing), (.occupied, .occupied), (.assessedNeed, .assessedNeed),
         (.plannedCost, .plannedCost), (.updated, .updated), (.source, .source),
+        (.assignedMunicipality, .assignedMunicipality),
     ]
 
     /// The fields an `UpsertCapacityLineRequest` names; nil when it replaces the whole line.

@@ -11,7 +11,8 @@ extension CapacityQuery {
             regions: try Region.enumSet(request.regions, "regions"), planIDs: Set(request.planIds),
             municipalityIDs: Set(request.municipalityIds),
             targetGroups: try TargetGroup.enumSet(request.targetGroups, "target_groups"),
-            serviceTypes: try ServiceType.enumSet(request.serviceTypes, "service_types"), groupBy: groupBy)
+            serviceTypes: try ServiceType.enumSet(request.serviceTypes, "service_types"), groupBy: groupBy,
+            asOf: try CalendarDate.field(request.asOf, "as_of"))
     }
 }
 
@@ -31,6 +32,7 @@ extension CapacityQuery {
         var targetGroups = EnumSet<TargetGroup>()
         var serviceTypes = EnumSet<ServiceType>()
         var groupBy: [CapacityGrouping] = []
+        var asOf: CalendarDate?
         /// Each value of a repeated enum field, packed or not; false when malformed or invalid (a value
         /// past Int32 included, whatever swift-protobuf makes of it).
         func eachEnum(_ wireType: UInt64, _ body: (Int) -> Bool) -> Bool {
@@ -81,6 +83,14 @@ extension CapacityQuery {
                     if !groupBy.contains(grouping) { groupBy.append(grouping) }
                     return true
                 }
+            case 7:
+                // A date given twice, or one that does not parse, is left to swift-protobuf and its error.
+                guard asOf == nil, let text = string(wireType) else { return nil }
+                if !text.isEmpty {
+                    guard let date = CalendarDate(text) else { return nil }
+                    asOf = date
+                }
+                valid = true
             default:
                 valid = false
             }
@@ -88,7 +98,7 @@ extension CapacityQuery {
         }
         self.init(
             regions: regions, planIDs: planIDs, municipalityIDs: municipalityIDs, targetGroups: targetGroups,
-            serviceTypes: serviceTypes, groupBy: groupBy)
+            serviceTypes: serviceTypes, groupBy: groupBy, asOf: asOf)
     }
 }
 
@@ -114,6 +124,7 @@ extension CapacityGroup {
         message.key.serviceType = key.serviceType?.proto ?? .unspecified
         message.key.targetGroup = key.targetGroup?.proto ?? .unspecified
         message.key.planID = key.planID ?? ""
+        message.key.splitUnassigned = key.splitUnassigned
         message.target = target.proto
         message.targetBound = targetBound.proto
         message.planned = totals.planned.proto
@@ -142,7 +153,7 @@ extension CapacityGroup {
             region: Region(proto: message.key.region), planID: message.key.planID.isEmpty ? nil : message.key.planID,
             municipalityID: message.key.municipalityID.isEmpty ? nil : message.key.municipalityID,
             targetGroup: TargetGroup(proto: message.key.targetGroup), serviceType: ServiceType(proto: message.key.serviceType),
-            unit: CapacityUnit(proto: message.unit))
+            unit: CapacityUnit(proto: message.unit), splitUnassigned: message.key.splitUnassigned)
         let totals = CapacityTotals(
             planned: Quantity(proto: message.planned), existing: Quantity(proto: message.existing),
             occupied: Quantity(proto: message.occupied), held: Quantity(proto: message.held),
@@ -165,6 +176,7 @@ extension CapacityGroup {
         request.targetGroups = query.targetGroups.sorted().map(\.proto)
         request.serviceTypes = query.serviceTypes.sorted().map(\.proto)
         request.groupBy = query.groupBy.map(\.proto)
+        request.asOf = query.asOf.text
         return request
     }
 }
@@ -197,6 +209,7 @@ extension CapacityGroup {
             writer.signed(3, Int64(key.serviceType?.proto.rawValue ?? 0))
             writer.signed(4, Int64(key.targetGroup?.proto.rawValue ?? 0))
             writer.string(5, key.planID ?? "")
+            if key.splitUnassigned { writer.varint(6, 1) }
         }
         writer.triples(upTo: 1) { target.write(2, to: &$0) }
         writer.signed(3, Int64(targetBound.proto.rawValue))

@@ -28,6 +28,7 @@ func namedFields<Fields: OptionSet, Wire: Equatable>(
 extension Municipality.Fields {
     static let wire: [(Municipality.Fields, Diplan_V1_MunicipalityField)] = [
         (.name, .name), (.kind, .kind), (.region, .region), (.diProject, .diProject), (.source, .source), (.centre, .centre),
+        (.history, .history),
     ]
     package var proto: [Diplan_V1_MunicipalityField] { Self.wire.filter { contains($0.0) }.map(\.1) }
 }
@@ -66,6 +67,11 @@ extension Diplan_V1_Municipality {
         var message = self
         if !fields.contains(.kind) { message.kind = .novads }
         if !fields.contains(.region) { message.region = .latgale }
+        if !fields.contains(.history) {
+            message.validFrom = ""
+            message.validUntil = ""
+            message.successors = []
+        }
         return message
     }
 }

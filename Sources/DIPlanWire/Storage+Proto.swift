@@ -143,6 +143,7 @@ extension CapacityLine {
         writer.string(11, updated.text)
         writer.string(12, source)
         writer.varint(13, revision)
+        writer.string(14, assignedMunicipalityID ?? "")
     }
 }
 

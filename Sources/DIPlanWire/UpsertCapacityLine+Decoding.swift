@@ -56,7 +56,7 @@ extension CapacityLine {
     init?(wellFormed reader: ProtoReader) {
         var reader = reader
         var seen = FieldsSeen()
-        var planID = "", municipalityID = "", updated = "", source = ""
+        var planID = "", municipalityID = "", updated = "", source = "", assigned = ""
         var serviceType: ServiceType?, targetGroup: TargetGroup?
         var planned: UInt32?, existing: UInt32?, occupied: UInt32?, need: UInt32?, cost: Int64?
         var held: UInt32 = 0
@@ -70,6 +70,7 @@ extension CapacityLine {
                 case 2: municipalityID = text
                 case 11: updated = text
                 case 12: source = text
+                case 14: assigned = text
                 default: return nil
                 }
                 continue
@@ -106,7 +107,7 @@ extension CapacityLine {
         self.init(
             key: LineKey(planID: planID, municipalityID: municipalityID, serviceType: serviceType, targetGroup: targetGroup),
             planned: planned, existing: existing, occupied: occupied, assessedNeed: need, plannedCostCents: cost, held: held,
-            updated: date, source: source, revision: revision)
+            updated: date, source: source, revision: revision, assignedMunicipalityID: assigned.isEmpty ? nil : assigned)
     }
 
     /// The `UpsertCapacityLineResponse` of this line, encoded by hand: the

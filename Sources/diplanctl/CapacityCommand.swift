@@ -19,10 +19,18 @@ struct CapacityCommand: AsyncParsableCommand {
             comma-separated; 'service' groups by service type within target group, as plans
             set their targets.
 
+            Municipalities are today's: a line of a municipality merged in 2021 counts
+            toward the one it became (--municipality ludzas-novads includes Ludza, Cibla,
+            Kārsava and Zilupe), and a line of one that was split (Aglona) shows as "split
+            — assign" until a planner assigns it (line set --assign-to). --as-of answers in
+            the division of another date.
+
             Examples:
               diplanctl capacity --region latgale --group-by service
               diplanctl capacity --region latgale --service day-care --group ft-children \\
                   --group-by municipality
+              diplanctl capacity --region latgale --group-by municipality \\
+                  --as-of 2020-01-01
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -35,6 +43,10 @@ struct CapacityCommand: AsyncParsableCommand {
     var groupBy = "none"
     @Option(name: .customLong("max-age"), help: "Mark figures older than this age: 30d, 8w, 6m, 1y.")
     var maxAge: Age?
+    @Option(
+        name: .customLong("as-of"),
+        help: "Answer in the municipalities of this date (default: today's): YYYY, YYYY-MM or YYYY-MM-DD.")
+    var asOf: CalendarDate?
 
     func validate() throws { _ = try groupings() }
 
@@ -53,7 +65,7 @@ struct CapacityCommand: AsyncParsableCommand {
     func run() async throws {
         let query = CapacityQuery(
             regions: EnumSet(region), planIDs: Set(plan), municipalityIDs: Set(municipality), targetGroups: EnumSet(group),
-            serviceTypes: EnumSet(service), groupBy: try groupings())
+            serviceTypes: EnumSet(service), groupBy: try groupings(), asOf: asOf)
         try await calling { () throws(RPCError) in
             let client = try connection.connect()
             let (response, revision) = try await client.call(
@@ -95,7 +107,8 @@ struct CapacityCommand: AsyncParsableCommand {
                 switch key {
                 case .region: group.key.region?.rawValue ?? "-"
                 case .plan: group.key.planID ?? "-"
-                case .municipality: group.key.municipalityID ?? "-"
+                case .municipality:
+                    (group.key.municipalityID ?? "-") + (group.key.splitUnassigned ? " (split — assign)" : "")
                 case .serviceType: group.key.serviceType?.rawValue ?? "-"
                 case .targetGroup: group.key.targetGroup?.rawValue ?? "-"
                 }

@@ -49,7 +49,9 @@ enum Complete {
                 return try await client.call(Method.Plans.listPlans, request, as: Diplan_V1_ListPlansResponse.self).0
                     .plans.map(\.id)
             case .municipality:
+                // Former ones too: the 2017–2020 plans' lines are theirs.
                 var request = Diplan_V1_ListMunicipalitiesRequest()
+                request.includeFormer = true
                 request.page = page
                 return try await client.call(
                     Method.Plans.listMunicipalities, request, as: Diplan_V1_ListMunicipalitiesResponse.self

@@ -16,33 +16,117 @@ func send<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
 
 struct MunicipalityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "municipality", abstract: "List and edit municipalities.", subcommands: [List.self, Set.self])
+        commandName: "municipality", abstract: "List, show and edit municipalities.",
+        subcommands: [List.self, Show.self, Set.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List municipalities.", discussion: "Example:\n  diplanctl municipality list --region kurzeme")
+            abstract: "List municipalities: today's, or those of a date.",
+            discussion: """
+                Today's municipalities by default (the 2021 division, and what changed
+                since); --as-of lists those that existed on a date, --all every one recorded,
+                with when it existed and who took it over.
+
+                Examples:
+                  diplanctl municipality list --region kurzeme
+                  diplanctl municipality list --region latgale --as-of 2020-01-01
+                  diplanctl municipality list --all
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Only this region (repeatable).") var region: [Region] = []
+        @Option(name: .customLong("as-of"), help: "Those that existed on this date: YYYY, YYYY-MM or YYYY-MM-DD.")
+        var asOf: CalendarDate?
+        @Flag(help: "Every municipality recorded, whenever it existed.") var all = false
+
+        func validate() throws {
+            if all && asOf != nil { throw ValidationError("--all and --as-of exclude each other") }
+        }
 
         func run() async throws {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
                 var request = Diplan_V1_ListMunicipalitiesRequest()
                 request.regions = region.map(\.proto)
+                request.asOf = asOf?.description ?? ""
+                request.includeFormer = all
                 request.page.pageSize = 1000
                 let (response, _) = try await client.call(
                     Method.Plans.listMunicipalities, request, as: Diplan_V1_ListMunicipalitiesResponse.self)
                 if connection.output == .json { return emitJSON(response) }
-                var table = Table("ID", "NAME", "KIND", "REGION", "DI PROJECT")
+                let history = all || asOf != nil
+                var table = Table()
+                table.headers =
+                    ["ID", "NAME", "KIND", "REGION", "DI PROJECT"] + (history ? ["FROM", "UNTIL", "SUCCESSORS"] : [])
                 for municipality in response.municipalities {
                     table.add(
-                        municipality.id, municipality.name, Municipality.Kind(proto: municipality.kind)?.rawValue ?? "?",
-                        Region(proto: municipality.region)?.rawValue ?? "?",
-                        Bool?(proto: municipality.diProject).map { $0 ? "yes" : "no" } ?? "?")
+                        row: [
+                            municipality.id, municipality.name, Municipality.Kind(proto: municipality.kind)?.rawValue ?? "?",
+                            Region(proto: municipality.region)?.rawValue ?? "?",
+                            Bool?(proto: municipality.diProject).map { $0 ? "yes" : "no" } ?? "?",
+                        ]
+                            + (history
+                                ? [
+                                    municipality.validFrom.isEmpty ? "-" : municipality.validFrom,
+                                    municipality.validUntil.isEmpty ? "-" : municipality.validUntil,
+                                    Show.successors(municipality).joined(separator: ", "),
+                                ] : []))
                 }
                 emit(table.render(connection))
             }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a municipality, with when it existed, who it became and who became it.",
+            discussion: """
+                Examples:
+                  diplanctl municipality show ludzas-novads
+                  diplanctl municipality show aglona
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Its id (diplanctl municipality list --all).", completion: Complete.municipalities) var id: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                var request = Diplan_V1_ListMunicipalitiesRequest()
+                request.includeFormer = true
+                request.page.pageSize = 1000
+                let (response, _) = try await client.call(
+                    Method.Plans.listMunicipalities, request, as: Diplan_V1_ListMunicipalitiesResponse.self)
+                guard let municipality = response.municipalities.first(where: { $0.id == id }) else {
+                    throw RPCError(
+                        .notFound, "municipality \"\(id)\" does not exist (diplanctl municipality list --all lists them)")
+                }
+                if connection.output == .json { return emitJSON(municipality) }
+                let predecessors = response.municipalities.filter { $0.successors.contains { $0.municipalityID == id } }
+                    .map { former in
+                        let part = former.successors.first { $0.municipalityID == id }?.part ?? ""
+                        return former.id + (part.isEmpty ? "" : " (\(part))") + " on \(former.validUntil)"
+                    }
+                var table = Table("FIELD", "VALUE")
+                table.add("id", municipality.id)
+                table.add("name", municipality.name)
+                table.add("kind", Municipality.Kind(proto: municipality.kind)?.rawValue ?? "?")
+                table.add("region", Region(proto: municipality.region)?.rawValue ?? "?")
+                table.add("from", municipality.validFrom.isEmpty ? "-" : municipality.validFrom)
+                table.add("until", municipality.validUntil.isEmpty ? "- (exists today)" : municipality.validUntil)
+                table.add("became", Self.successors(municipality).joined(separator: "; "))
+                table.add("formed from", predecessors.joined(separator: "; "))
+                table.add(
+                    "centre",
+                    municipality.hasCentre ? "\(municipality.centre.latitude), \(municipality.centre.longitude)" : "-")
+                table.add("source", municipality.source)
+                emit(table.render(connection))
+            }
+        }
+
+        /// "preilu-novads (Aglonas pagasts)", one per successor.
+        static func successors(_ municipality: Diplan_V1_Municipality) -> [String] {
+            municipality.successors.map { $0.municipalityID + ($0.part.isEmpty ? "" : " (\($0.part))") }
         }
     }
 
@@ -57,6 +141,12 @@ struct MunicipalityCommand: AsyncParsableCommand {
                   diplanctl municipality set zilupe --name "Zilupes novads" --kind novads \\
                       --region latgale
                   diplanctl municipality set zilupe --source "https://likumi.lv/ta/id/185993"
+                  diplanctl municipality set aglona --valid-until 2021-07-01 \\
+                      --successor "preilu-novads:Aglonas pagasts" \\
+                      --successor "kraslavas-novads:Grāveru, Kastuļinas un Šķeltovas pagasti"
+
+                --valid-from, --valid-until and --successor are set together: what is left out
+                of them becomes empty.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -68,6 +158,15 @@ struct MunicipalityCommand: AsyncParsableCommand {
         @Option(name: .customLong("di-project"), help: "Whether it takes part in the DI project: yes, no or unknown.")
         var diProject: String?
         @Option(help: "Where the facts come from.") var source: String?
+        @Option(name: .customLong("valid-from"), help: "The first day it existed (with --valid-until and --successor).")
+        var validFrom: CalendarDate?
+        @Option(name: .customLong("valid-until"), help: "The first day it no longer existed (with --successor).")
+        var validUntil: CalendarDate?
+        @Option(
+            help: ArgumentHelp(
+                "Who took its territory over on --valid-until (repeatable): ID, or ID:PART for each part of a split.",
+                valueName: "id[:part]"), completion: Complete.municipalities)
+        var successor: [String] = []
         @Flag(help: "Replace the whole municipality: fields left out become empty or unknown.") var replace = false
 
         var fields: Municipality.Fields {
@@ -77,6 +176,7 @@ struct MunicipalityCommand: AsyncParsableCommand {
             if region != nil { fields.insert(.region) }
             if diProject != nil { fields.insert(.diProject) }
             if source != nil { fields.insert(.source) }
+            if validFrom != nil || validUntil != nil || !successor.isEmpty { fields.insert(.history) }
             return fields
         }
 
@@ -86,7 +186,8 @@ struct MunicipalityCommand: AsyncParsableCommand {
             }
             try requireFields(
                 given: fields.isEmpty, replace: replace, missing: replace && (name == nil || kind == nil || region == nil),
-                all: "--name, --kind, --region, --di-project, --source", required: "--name, --kind and --region")
+                all: "--name, --kind, --region, --di-project, --source, --valid-from, --valid-until, --successor",
+                required: "--name, --kind and --region")
         }
 
         func run() async throws {
@@ -95,7 +196,12 @@ struct MunicipalityCommand: AsyncParsableCommand {
                 request.municipality =
                     Municipality(
                         id: id, name: name ?? "", kind: kind ?? .novads, region: region ?? .latgale,
-                        inDIProject: diProject == "yes" ? true : diProject == "no" ? false : nil, source: source ?? ""
+                        inDIProject: diProject == "yes" ? true : diProject == "no" ? false : nil, source: source ?? "",
+                        validFrom: validFrom, validUntil: validUntil,
+                        successors: successor.map { text in
+                            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+                            return Successor(parts.first ?? "", part: parts.count > 1 ? parts[1] : "")
+                        }
                     ).proto
                 if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(
@@ -212,6 +318,8 @@ struct LineCommand: AsyncParsableCommand {
                   diplanctl line set --plan latgale-2017-2020 --municipality ludza \\
                       --service day-care --group ft-children --replace --planned 12 \\
                       --existing 12 --occupied 9 --source "Ludza social service, 2024-03"
+                  diplanctl line set --plan latgale-2017-2020 --municipality aglona \\
+                      --service social-rehab --group ft-children --assign-to preilu-novads
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -232,6 +340,11 @@ struct LineCommand: AsyncParsableCommand {
         var costCents: Int64?
         @Option(help: "When the figures were true, YYYY[-MM[-DD]] (default: today).") var updated: CalendarDate?
         @Option(help: "Where the figures come from.") var source: String?
+        @Option(
+            name: .customLong("assign-to"),
+            help: "For a line of a split municipality: the successor it counts toward (? to take it back).",
+            completion: Complete.municipalities)
+        var assignTo: String?
         @Flag(help: "Replace the whole line: figures left out become unknown.") var replace = false
 
         /// The fields the flags given set.
@@ -244,13 +357,14 @@ struct LineCommand: AsyncParsableCommand {
             if costCents != nil { fields.insert(.plannedCost) }
             if updated != nil { fields.insert(.updated) }
             if source != nil { fields.insert(.source) }
+            if assignTo != nil { fields.insert(.assignedMunicipality) }
             return fields
         }
 
         func validate() throws {
             guard replace || !fields.isEmpty else {
                 throw ValidationError(
-                    "name a figure to set (--planned, --existing, --occupied, --need, --cost-cents, --updated, --source), or --replace to replace the whole line"
+                    "name a figure to set (--planned, --existing, --occupied, --need, --cost-cents, --updated, --source, --assign-to), or --replace to replace the whole line"
                 )
             }
         }
@@ -261,7 +375,8 @@ struct LineCommand: AsyncParsableCommand {
                 request.line =
                     CapacityLine(
                         key: line.key, planned: planned?.value, existing: existing?.value, occupied: occupied?.value,
-                        assessedNeed: need?.value, plannedCostCents: costCents, updated: updated, source: source ?? ""
+                        assessedNeed: need?.value, plannedCostCents: costCents, updated: updated, source: source ?? "",
+                        assignedMunicipalityID: assignTo == "?" ? nil : assignTo
                     ).proto
                 if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(

@@ -41,9 +41,13 @@ struct DIPlanCtlTests {
                     == "plan,municipality,service,group,planned,existing,occupied,held,assessed_need,planned_cost_cents,updated,source"
             )
             #expect(lines.count == 30)
+            // Today's eight Kurzeme municipalities, and the twenty of the plans' time.
             let table = try diplanctl(["municipality", "list", "--region", "kurzeme"], socket: daemon.socketPath)
-            #expect(table.out.contains("Kuldīgas novads"))
-            #expect(table.out.split(separator: "\n").count == 21)
+            #expect(table.out.contains("Kuldīgas novads") && table.out.contains("tukuma-novads"))
+            #expect(table.out.split(separator: "\n").count == 9)
+            let before = try diplanctl(
+                ["municipality", "list", "--region", "kurzeme", "--as-of", "2021-06-30"], socket: daemon.socketPath)
+            #expect(before.out.split(separator: "\n").count == 21 && !before.out.contains("tukuma-novads"))
         }
     }
 
@@ -373,7 +377,8 @@ struct DIPlanCtlTests {
             #expect(exported.status == 0)
             let imported = try diplanctl(["import", "-"], socket: socket, input: exported.out)
             #expect(imported.status == 0, "\(imported.err)")
-            #expect(imported.out.contains("imported 21 municipalities, 1 plans"))
+            // The plan's region's municipalities, of then and of now.
+            #expect(imported.out.contains("imported 27 municipalities, 1 plans"), "\(imported.out)")
         }
     }
 
@@ -553,7 +558,7 @@ struct DIPlanCtlTests {
             #expect(
                 answers["diplanctl plan show "]
                     == "kurzeme-2017-2020,latgale-2017-2020,riga-2017-2020,vidzeme-2017-2020,zemgale-2017-2020", "\(out)")
-            #expect(answers["diplanctl capacity --municipality lu"] == "ludza", "\(out)")
+            #expect(answers["diplanctl capacity --municipality lu"] == "ludza,ludzas-novads", "\(out)")
             #expect(answers["diplanctl hold release "] == hold, "\(out)")
             // A daemon that cannot be reached gives no candidates, at once, and no error on the terminal.
             #expect(answers["diplanctl line set --socket /nonexistent --plan "] == "", "\(out)")

@@ -410,7 +410,8 @@ struct ServingTests {
                     #expect(answer.status.code == 0, "\(answer.status.message)")
                 }
             }
-            var query = CapacityQuery(planIDs: ["latgale-2017-2020"], groupBy: [.municipality])
+            // In the division the plan was made in, each municipality is a group of its own.
+            var query = CapacityQuery(planIDs: ["latgale-2017-2020"], groupBy: [.municipality], asOf: CalendarDate("2021-06-30"))
             query.serviceTypes = [.dayCareCentre]
             query.targetGroups = [.ftChildren]
             let groups = try await client.queryCapacity(query).0

@@ -45,10 +45,21 @@ struct EmbeddedDatasetTests {
         let state = try Self.state()
         let groups = try state.queryCapacity(
             CapacityQuery(
-                regions: [.latgale], targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality]))
+                regions: [.latgale], targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality],
+                asOf: CalendarDate("2021-06-30")))
         #expect(
             Set(groups.compactMap(\.key.municipalityID))
                 == ["balvi", "karsava", "kraslava", "ludza", "rezekne", "rugaji", "daugavpils-city", "rezekne-city"])
+        // In today's division the eight are six: Balvi and Rugāji are in Balvu novads, Ludza and Kārsava in Ludzas.
+        let today = try state.queryCapacity(
+            CapacityQuery(
+                regions: [.latgale], targetGroups: [.ftChildren], serviceTypes: [.dayCareCentre], groupBy: [.municipality]))
+        #expect(
+            Set(today.map { "\($0.key.municipalityID ?? "")=\($0.totals.lineCount)" })
+                == [
+                    "balvu-novads=2", "ludzas-novads=2", "kraslavas-novads=1", "rezeknes-novads=1", "daugavpils-city=1",
+                    "rezekne-city=1",
+                ])
         // Municipal planned figures are not in the sources: they stay unknown.
         #expect(groups.allSatisfy { $0.totals.planned.isUnknown })
         let whole = try Self.target(state, .dayCareCentre, .ftChildren)
@@ -74,8 +85,13 @@ struct EmbeddedDatasetTests {
         let state = try Self.state()
         let regions = state.regions()
         #expect(regions.map(\.region) == Region.allCases)
-        #expect(regions.first { $0.region == .latgale }?.municipalityCount == 21)
-        #expect(regions.first { $0.region == .kurzeme }?.municipalityCount == 20)
+        // Today's division: 43 municipalities from 1 July 2021, 42 since Varakļāni joined Madona.
+        #expect(regions.map(\.municipalityCount) == [8, 9, 9, 10, 6])
+        #expect(state.municipalities(division: .on(CalendarDate("2021-07-01")!), page: PageRequest(size: 1000)).items.count == 43)
+        #expect(
+            state.municipalities(division: .on(CalendarDate("2021-06-30")!), page: PageRequest(size: 1000)).items
+                .filter { $0.region == .latgale }.count == 21)
+        #expect(state.municipalities(regions: [.kurzeme], division: .ever, page: PageRequest(size: 1000)).items.count == 20 + 5)
         #expect(state.municipality("karsava")?.name == "Kārsavas novads")
         #expect(state.municipality("daugavpils-city")?.kind == .republicanCity)
         #expect(state.municipalities(regions: [.latgale], page: PageRequest(size: 1000)).items.allSatisfy { !$0.source.isEmpty })
@@ -119,6 +135,80 @@ struct EmbeddedDatasetTests {
         #expect(state.planEvents("zemgale-2017-2020").last?.date == CalendarDate("2017-10-18"))
         for plan in plans {
             #expect(state.planEvents(plan.id).allSatisfy { !$0.source.isEmpty && !$0.note.isEmpty }, "\(plan.id)")
+        }
+    }
+
+    /// Ludzas novads (2021) is Ludza, Cibla, Kārsava and Zilupe: named today it
+    /// stands for all four; named on a date before the reform, Ludza stands alone.
+    @Test func todaysMunicipalitiesRollUpTheirPredecessors() throws {
+        let state = try Self.state()
+        let ludzas = try #require(state.municipality("ludzas-novads"))
+        #expect(ludzas.validFrom == CalendarDate("2021-07-01") && ludzas.isCurrent && ludzas.centre != nil)
+        #expect(state.municipality("cibla")?.wholeSuccessor == "ludzas-novads")
+        func lines(_ municipality: String, asOf: String? = nil) throws -> Int {
+            try state.queryCapacity(
+                CapacityQuery(municipalityIDs: [municipality], asOf: asOf.flatMap(CalendarDate.init))
+            ).reduce(0) { $0 + $1.totals.lineCount }
+        }
+        // Ludza has two lines and Kārsava two (day care and social rehabilitation for children); Cibla and Zilupe none.
+        #expect(try lines("ludzas-novads") == 4)
+        #expect(try lines("ludza") == 2)
+        #expect(try lines("ludza", asOf: "2020-01-01") == 2)
+        #expect(try lines("ludzas-novads", asOf: "2021-07-01") == 4)
+        #expect(throws: DomainError.self) { try lines("ludzas-novads", asOf: "2020-01-01") }
+        // Grouped by municipality in 2020's division, the four are apart again.
+        let byMunicipality = try state.queryCapacity(
+            CapacityQuery(municipalityIDs: ["ludza", "karsava"], groupBy: [.municipality], asOf: CalendarDate("2020-01-01")))
+        #expect(Set(byMunicipality.map(\.key.municipalityID)) == ["karsava", "ludza"])
+        // Varakļāni exists until the year of its merger ends; Madona takes it over.
+        let varaklani = try #require(state.municipality("varaklanu-novads"))
+        #expect(varaklani.exists(on: CalendarDate("2025-03")!) && !varaklani.exists(on: CalendarDate("2026-01-01")!))
+        #expect(state.successor(of: "varaklanu-novads", on: nil).id == "madonas-novads")
+    }
+
+    /// Aglona was split between Preiļu and Krāslavas novads: its line counts
+    /// toward neither until a planner assigns it, and then toward that one.
+    @Test func aSplitMunicipalitysLinesWaitForAnAssignment() throws {
+        var state = try Self.state()
+        let aglona = try #require(state.municipality("aglona"))
+        #expect(aglona.wasSplit && aglona.successors.allSatisfy { !$0.part.isEmpty })
+        func rehabilitation(_ municipalities: Set<String> = []) throws -> [String: Int] {
+            let groups = try state.queryCapacity(
+                CapacityQuery(
+                    regions: [.latgale], municipalityIDs: municipalities, targetGroups: [.ftChildren],
+                    serviceTypes: [.socialRehabilitation], groupBy: [.municipality]))
+            return Dictionary(
+                uniqueKeysWithValues: groups.map {
+                    (($0.key.municipalityID ?? "") + ($0.key.splitUnassigned ? " (split)" : ""), $0.totals.lineCount)
+                })
+        }
+        #expect(try rehabilitation()["aglona (split)"] == 1)
+        #expect(try rehabilitation(["preilu-novads"]) == ["preilu-novads": 1])
+        let kraslavas = try rehabilitation(["kraslavas-novads"])
+        let key = LineKey(
+            planID: Self.latgale, municipalityID: "aglona", serviceType: .socialRehabilitation, targetGroup: .ftChildren)
+        var line = CapacityLine(key: key)
+        line.assignedMunicipalityID = "preilu-novads"
+        try state.apply(
+            [.upsertCapacityLine(line, nil, only: .assignedMunicipality)],
+            context: ChangeContext(uid: 0, unixMillis: 0, method: "test"))
+        #expect(try rehabilitation()["aglona (split)"] == nil)
+        #expect(try rehabilitation(["preilu-novads"]) == ["preilu-novads": 2])
+        #expect(try rehabilitation(["kraslavas-novads"]) == kraslavas)
+        // Only a successor of a split municipality is taken.
+        for (municipality, assigned) in [("aglona", "ludzas-novads"), ("karsava", "ludzas-novads")] {
+            var wrong = CapacityLine(
+                key: LineKey(
+                    planID: Self.latgale, municipalityID: municipality, serviceType: .socialRehabilitation,
+                    targetGroup: .ftChildren))
+            wrong.assignedMunicipalityID = assigned
+            let before = state.revision
+            #expect(throws: DomainError.self) {
+                try state.apply(
+                    [.upsertCapacityLine(wrong, nil, only: .assignedMunicipality)],
+                    context: ChangeContext(uid: 0, unixMillis: 0, method: "test"))
+            }
+            #expect(state.revision == before)
         }
     }
 

@@ -94,6 +94,8 @@ struct QueryDecodingTests {
         for _ in 0..<random.next() % 3 { request.targetGroups.append(Diplan_V1_TargetGroup(rawValue: value(1...3))!) }
         for _ in 0..<random.next() % 3 { request.serviceTypes.append(Diplan_V1_ServiceType(rawValue: value(1...9))!) }
         for _ in 0..<random.next() % 4 { request.groupBy.append(Diplan_V1_CapacityGrouping(rawValue: value(0...5))!) }
+        // A date now and then, and now and then one that does not parse.
+        request.asOf = ["", "", "2020-01-01", "2021", "2021-07", "2021-13-01", "soon"].randomElement(using: &random)!
         return request
     }
 
@@ -124,6 +126,7 @@ struct QueryDecodingTests {
             varint(6 << 3)
             varint(UInt64(value.rawValue))
         }
+        if !request.asOf.isEmpty { string(7, request.asOf) }
         return bytes
     }
 

@@ -82,7 +82,8 @@ struct RecordEncodingTests {
                 ? nil : CalendarDate(year: 2000 + Int(random.next() % 30), month: 1 + Int(random.next() % 12)),
             source: ["", "diplan-bench", "Ludzas novads, 2024 — āčē", String(repeating: "x", count: 200)]
                 .randomElement(using: &random)!,
-            revision: random.next() >> (random.next() % 64))
+            revision: random.next() >> (random.next() % 64),
+            assignedMunicipalityID: ["preilu-novads", "kraslavas-novads", nil, nil].randomElement(using: &random)!)
     }
 
     static func randomHold(_ random: inout SplitMix64) -> Hold {

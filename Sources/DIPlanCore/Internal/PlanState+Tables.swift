@@ -14,6 +14,8 @@ extension PlanState {
         // MARK: - Indexes
 
         var municipalitiesByRegion: [Region: SortedIDs] = [:]
+        /// Municipality → those whose successors name it (merged into it, or a part split off to it).
+        var predecessors: [String: Set<String>] = [:]
         var plansByRegion: [Region: Set<String>] = [:]
         var linesByMunicipality: [String: Set<LineKey>] = [:]
         var facilitiesByLine: [LineKey: Set<String>] = [:]
@@ -63,6 +65,11 @@ extension PlanState {
     var municipalities: [String: Municipality] {
         _read { yield shared.tables.municipalities }
         _modify { yield &uniqueShared.tables.municipalities }
+    }
+
+    var predecessors: [String: Set<String>] {
+        _read { yield shared.tables.predecessors }
+        _modify { yield &uniqueShared.tables.predecessors }
     }
 
     var plans: [String: Plan] {

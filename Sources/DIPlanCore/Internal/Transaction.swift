@@ -267,6 +267,9 @@ struct Transaction {
                 plan, current == nil ? "adding a line" : "setting planned, assessed need or cost of a line, or replacing it")
         }
         try check(expectation, entity: "line \(line.key)", revision: current?.revision)
+        if let assigned = line.assignedMunicipalityID {
+            try checkAssignment(of: line.key, to: assigned)
+        }
         var new = line
         new.held = current?.held ?? 0
         new.revision = revision
@@ -444,6 +447,16 @@ struct Transaction {
     /// Checks the rules that span entities, on everything the transaction
     /// touched, and returns the mutations in the order they were first made.
     mutating func finish() throws(DomainError) -> [Mutation] {
+        for (id, municipality) in municipalities {
+            for successor in municipality.successors where self.municipality(successor.municipalityID) == nil {
+                throw base.unknownMunicipality(successor.municipalityID)
+            }
+            // Lines already assigned to a successor keep pointing at one.
+            let keys = (base.linesByMunicipality[id] ?? []).union(lines.keys.filter { $0.municipalityID == id })
+            for key in keys {
+                if let assigned = line(key)?.assignedMunicipalityID { try checkAssignment(of: key, to: assigned) }
+            }
+        }
         for key in touchedLines {
             guard var line = line(key) else { continue }
             let sited = facilities(of: key)
@@ -469,6 +482,20 @@ struct Transaction {
         }
         mutations += newEvents.map { .planEvent($0) }
         return mutations
+    }
+
+    /// A line's figures may be assigned only to a successor of its
+    /// municipality, and only when that municipality was split: a merged
+    /// one's lines count toward its successor anyway.
+    private func checkAssignment(of key: LineKey, to assigned: String) throws(DomainError) {
+        guard let municipality = municipality(key.municipalityID), municipality.wasSplit else {
+            throw .failedPrecondition(
+                "line \(key): \(key.municipalityID) was not split between successors, so its line is not assigned to one")
+        }
+        guard municipality.successors.contains(where: { $0.municipalityID == assigned }) else {
+            let names = municipality.successors.map(\.municipalityID).joined(separator: ", ")
+            throw .failedPrecondition("line \(key): \(assigned) is not a successor of \(key.municipalityID) (\(names))")
+        }
     }
 
     /// A municipality's projects stay within the eligible cost its plan sets

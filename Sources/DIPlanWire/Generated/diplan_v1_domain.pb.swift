@@ -524,6 +524,7 @@ package nonisolated struct Diplan_V1_RegionInfo: Sendable {
 
   package var name: String = String()
 
+  /// Municipalities that exist today (none with valid_until).
   package var municipalityCount: UInt32 = 0
 
   package var planCount: UInt32 = 0
@@ -565,11 +566,40 @@ package nonisolated struct Diplan_V1_Municipality: Sendable {
   /// Clears the value of `centre`. Subsequent reads from it will return its default value.
   package mutating func clearCentre() {self._centre = nil}
 
+  /// "YYYY", "YYYY-MM" or "YYYY-MM-DD": the first day it existed, where it
+  /// came into being after 2009; empty: it existed before.
+  package var validFrom: String = String()
+
+  /// The first day it no longer existed (its territory taken over by
+  /// `successors`); empty: it exists today.
+  package var validUntil: String = String()
+
+  /// Who took it over on valid_until: one successor for a merge or a
+  /// rename; several, each naming the part it took, for a split. Set
+  /// exactly when valid_until is.
+  package var successors: [Diplan_V1_Successor] = []
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
   fileprivate var _centre: Diplan_V1_GeoPoint? = nil
+}
+
+/// A municipality that took over (part of) another's territory.
+package nonisolated struct Diplan_V1_Successor: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var municipalityID: String = String()
+
+  /// The part it took, e.g. "Aglonas pagasts"; empty: the whole territory.
+  package var part: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
 }
 
 /// A point in WGS 84 degrees, with where it comes from.
@@ -808,6 +838,11 @@ package nonisolated struct Diplan_V1_CapacityLine: Sendable {
   package var source: String = String()
 
   package var revision: UInt64 = 0
+
+  /// For a line of a municipality that was split: the successor its
+  /// figures belong to, once a planner has assigned it. Until then the line
+  /// counts toward no successor (a query shows it as split, to assign).
+  package var assignedMunicipalityID: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1075,7 +1110,7 @@ nonisolated extension Diplan_V1_RegionInfo: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Municipality"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{1}region\0\u{3}di_project\0\u{1}source\0\u{1}revision\0\u{1}centre\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{1}region\0\u{3}di_project\0\u{1}source\0\u{1}revision\0\u{1}centre\0\u{3}valid_from\0\u{3}valid_until\0\u{1}successors\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1091,6 +1126,9 @@ nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._centre) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.validFrom) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.validUntil) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.successors) }()
       default: break
       }
     }
@@ -1125,6 +1163,15 @@ nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtob
     try { if let v = self._centre {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
+    if !self.validFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.validFrom, fieldNumber: 9)
+    }
+    if !self.validUntil.isEmpty {
+      try visitor.visitSingularStringField(value: self.validUntil, fieldNumber: 10)
+    }
+    if !self.successors.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.successors, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1137,6 +1184,44 @@ nonisolated extension Diplan_V1_Municipality: SwiftProtobuf.Message, SwiftProtob
     if lhs.source != rhs.source {return false}
     if lhs.revision != rhs.revision {return false}
     if lhs._centre != rhs._centre {return false}
+    if lhs.validFrom != rhs.validFrom {return false}
+    if lhs.validUntil != rhs.validUntil {return false}
+    if lhs.successors != rhs.successors {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_Successor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".Successor"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}municipality_id\0\u{1}part\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.municipalityID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.part) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.municipalityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.municipalityID, fieldNumber: 1)
+    }
+    if !self.part.isEmpty {
+      try visitor.visitSingularStringField(value: self.part, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_Successor, rhs: Diplan_V1_Successor) -> Bool {
+    if lhs.municipalityID != rhs.municipalityID {return false}
+    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1446,7 +1531,7 @@ nonisolated extension Diplan_V1_PlanTarget: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Diplan_V1_CapacityLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".CapacityLine"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{3}municipality_id\0\u{3}service_type\0\u{3}target_group\0\u{1}planned\0\u{1}existing\0\u{1}occupied\0\u{3}assessed_need\0\u{3}planned_cost_cents\0\u{1}held\0\u{1}updated\0\u{1}source\0\u{1}revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{3}municipality_id\0\u{3}service_type\0\u{3}target_group\0\u{1}planned\0\u{1}existing\0\u{1}occupied\0\u{3}assessed_need\0\u{3}planned_cost_cents\0\u{1}held\0\u{1}updated\0\u{1}source\0\u{1}revision\0\u{3}assigned_municipality_id\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1502,6 +1587,7 @@ nonisolated extension Diplan_V1_CapacityLine: SwiftProtobuf.Message, SwiftProtob
       case 11: try { try decoder.decodeSingularStringField(value: &self.updated) }()
       case 12: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 13: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.assignedMunicipalityID) }()
       default: break
       }
     }
@@ -1551,6 +1637,9 @@ nonisolated extension Diplan_V1_CapacityLine: SwiftProtobuf.Message, SwiftProtob
     if self.revision != 0 {
       try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 13)
     }
+    if !self.assignedMunicipalityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assignedMunicipalityID, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1568,6 +1657,7 @@ nonisolated extension Diplan_V1_CapacityLine: SwiftProtobuf.Message, SwiftProtob
     if lhs.updated != rhs.updated {return false}
     if lhs.source != rhs.source {return false}
     if lhs.revision != rhs.revision {return false}
+    if lhs.assignedMunicipalityID != rhs.assignedMunicipalityID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

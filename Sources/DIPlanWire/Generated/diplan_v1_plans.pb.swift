@@ -87,6 +87,9 @@ package nonisolated enum Diplan_V1_MunicipalityField: SwiftProtobuf.Enum, Swift.
   case diProject // = 4
   case source // = 5
   case centre // = 6
+
+  /// valid_from, valid_until and successors, which are set together.
+  case history // = 7
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -102,6 +105,7 @@ package nonisolated enum Diplan_V1_MunicipalityField: SwiftProtobuf.Enum, Swift.
     case 4: self = .diProject
     case 5: self = .source
     case 6: self = .centre
+    case 7: self = .history
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -115,6 +119,7 @@ package nonisolated enum Diplan_V1_MunicipalityField: SwiftProtobuf.Enum, Swift.
     case .diProject: return 4
     case .source: return 5
     case .centre: return 6
+    case .history: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -128,6 +133,7 @@ package nonisolated enum Diplan_V1_MunicipalityField: SwiftProtobuf.Enum, Swift.
     .diProject,
     .source,
     .centre,
+    .history,
   ]
 
 }
@@ -194,6 +200,10 @@ package nonisolated enum Diplan_V1_LineField: SwiftProtobuf.Enum, Swift.CaseIter
   case plannedCost // = 5
   case updated // = 6
   case source // = 7
+
+  /// assigned_municipality_id: a planner's, for a line of a split
+  /// municipality; one of its successors, or empty to take it back.
+  case assignedMunicipality // = 8
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -210,6 +220,7 @@ package nonisolated enum Diplan_V1_LineField: SwiftProtobuf.Enum, Swift.CaseIter
     case 5: self = .plannedCost
     case 6: self = .updated
     case 7: self = .source
+    case 8: self = .assignedMunicipality
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -224,6 +235,7 @@ package nonisolated enum Diplan_V1_LineField: SwiftProtobuf.Enum, Swift.CaseIter
     case .plannedCost: return 5
     case .updated: return 6
     case .source: return 7
+    case .assignedMunicipality: return 8
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -238,6 +250,7 @@ package nonisolated enum Diplan_V1_LineField: SwiftProtobuf.Enum, Swift.CaseIter
     .plannedCost,
     .updated,
     .source,
+    .assignedMunicipality,
   ]
 
 }
@@ -443,6 +456,14 @@ package nonisolated struct Diplan_V1_ListMunicipalitiesRequest: Sendable {
   /// Clears the value of `page`. Subsequent reads from it will return its default value.
   package mutating func clearPage() {self._page = nil}
 
+  /// The division of this date ("YYYY", "YYYY-MM" or "YYYY-MM-DD"): the
+  /// municipalities that existed then. Empty: today's.
+  package var asOf: String = String()
+
+  /// Every municipality ever recorded, whenever it existed (as_of must be
+  /// empty).
+  package var includeFormer: Bool = false
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -564,6 +585,15 @@ package nonisolated struct Diplan_V1_QueryCapacityRequest: Sendable {
   /// The keys to group by, in order; empty or NONE: one group over all.
   package var groupBy: [Diplan_V1_CapacityGrouping] = []
 
+  /// The division to answer in ("YYYY", "YYYY-MM" or "YYYY-MM-DD"). Empty:
+  /// today's. A municipality named stands for itself and every municipality
+  /// merged into it by then; grouped by municipality, each line counts
+  /// toward the municipality its own had become by then (docs/municipalities.md).
+  /// A municipality named that did not exist on as_of is FAILED_PRECONDITION,
+  /// saying when it did; with as_of empty, a former municipality named stands
+  /// for itself as it was.
+  package var asOf: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -602,6 +632,11 @@ package nonisolated struct Diplan_V1_CapacityGroupKey: Sendable {
   package var targetGroup: Diplan_V1_TargetGroup = .unspecified
 
   package var planID: String = String()
+
+  /// With municipality_id: the lines of a municipality that was split and
+  /// that no planner has assigned to a successor yet
+  /// (CapacityLine.assigned_municipality_id), counted toward none.
+  package var splitUnassigned: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1195,7 +1230,7 @@ package nonisolated struct Diplan_V1_SetPlanTargetResponse: Sendable {
 /// Sets the named fields of a line (creating it if it does not exist), or
 /// replaces it whole. Exactly one of `fields` and `replace`: a request that
 /// names no field and does not replace is INVALID_ARGUMENT.
-package nonisolated struct Diplan_V1_UpsertCapacityLineRequest: Sendable {
+package nonisolated struct Diplan_V1_UpsertCapacityLineRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1203,30 +1238,33 @@ package nonisolated struct Diplan_V1_UpsertCapacityLineRequest: Sendable {
   /// The line's key, and the values of the fields set. `held` and `revision`
   /// are ignored.
   package var line: Diplan_V1_CapacityLine {
-    get {_line ?? Diplan_V1_CapacityLine()}
-    set {_line = newValue}
+    get {_storage._line ?? Diplan_V1_CapacityLine()}
+    set {_uniqueStorage()._line = newValue}
   }
   /// Returns true if `line` has been explicitly set.
-  package var hasLine: Bool {self._line != nil}
+  package var hasLine: Bool {_storage._line != nil}
   /// Clears the value of `line`. Subsequent reads from it will return its default value.
-  package mutating func clearLine() {self._line = nil}
+  package mutating func clearLine() {_uniqueStorage()._line = nil}
 
-  package var expected: Diplan_V1_UpsertCapacityLineRequest.OneOf_Expected? = nil
+  package var expected: OneOf_Expected? {
+    get {return _storage._expected}
+    set {_uniqueStorage()._expected = newValue}
+  }
 
   package var expectedRevision: UInt64 {
     get {
-      if case .expectedRevision(let v)? = expected {return v}
+      if case .expectedRevision(let v)? = _storage._expected {return v}
       return 0
     }
-    set {expected = .expectedRevision(newValue)}
+    set {_uniqueStorage()._expected = .expectedRevision(newValue)}
   }
 
   package var expectedEntityRevision: UInt64 {
     get {
-      if case .expectedEntityRevision(let v)? = expected {return v}
+      if case .expectedEntityRevision(let v)? = _storage._expected {return v}
       return 0
     }
-    set {expected = .expectedEntityRevision(newValue)}
+    set {_uniqueStorage()._expected = .expectedEntityRevision(newValue)}
   }
 
   /// The fields to set from `line`; every other field keeps its value. A
@@ -1234,11 +1272,17 @@ package nonisolated struct Diplan_V1_UpsertCapacityLineRequest: Sendable {
   /// `updated` and `source`). When figures are set and `updated` is not
   /// named, `updated` becomes today (UTC): the figures are true today. A new
   /// line has every field not named unknown.
-  package var fields: [Diplan_V1_LineField] = []
+  package var fields: [Diplan_V1_LineField] {
+    get {_storage._fields}
+    set {_uniqueStorage()._fields = newValue}
+  }
 
   /// Replace the whole line with `line`: every figure it leaves unset becomes
   /// unknown, and `updated`, when empty, becomes today.
-  package var replace: Bool = false
+  package var replace: Bool {
+    get {_storage._replace}
+    set {_uniqueStorage()._replace = newValue}
+  }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1250,7 +1294,7 @@ package nonisolated struct Diplan_V1_UpsertCapacityLineRequest: Sendable {
 
   package init() {}
 
-  fileprivate var _line: Diplan_V1_CapacityLine? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 package nonisolated struct Diplan_V1_UpsertCapacityLineResponse: Sendable {
@@ -1818,7 +1862,7 @@ nonisolated extension Diplan_V1_CapacityGrouping: SwiftProtobuf._ProtoNameProvid
 }
 
 nonisolated extension Diplan_V1_MunicipalityField: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MUNICIPALITY_FIELD_UNSPECIFIED\0\u{1}MUNICIPALITY_FIELD_NAME\0\u{1}MUNICIPALITY_FIELD_KIND\0\u{1}MUNICIPALITY_FIELD_REGION\0\u{1}MUNICIPALITY_FIELD_DI_PROJECT\0\u{1}MUNICIPALITY_FIELD_SOURCE\0\u{1}MUNICIPALITY_FIELD_CENTRE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MUNICIPALITY_FIELD_UNSPECIFIED\0\u{1}MUNICIPALITY_FIELD_NAME\0\u{1}MUNICIPALITY_FIELD_KIND\0\u{1}MUNICIPALITY_FIELD_REGION\0\u{1}MUNICIPALITY_FIELD_DI_PROJECT\0\u{1}MUNICIPALITY_FIELD_SOURCE\0\u{1}MUNICIPALITY_FIELD_CENTRE\0\u{1}MUNICIPALITY_FIELD_HISTORY\0")
 }
 
 nonisolated extension Diplan_V1_TargetField: SwiftProtobuf._ProtoNameProviding {
@@ -1826,7 +1870,7 @@ nonisolated extension Diplan_V1_TargetField: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Diplan_V1_LineField: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LINE_FIELD_UNSPECIFIED\0\u{1}LINE_FIELD_PLANNED\0\u{1}LINE_FIELD_EXISTING\0\u{1}LINE_FIELD_OCCUPIED\0\u{1}LINE_FIELD_ASSESSED_NEED\0\u{1}LINE_FIELD_PLANNED_COST\0\u{1}LINE_FIELD_UPDATED\0\u{1}LINE_FIELD_SOURCE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LINE_FIELD_UNSPECIFIED\0\u{1}LINE_FIELD_PLANNED\0\u{1}LINE_FIELD_EXISTING\0\u{1}LINE_FIELD_OCCUPIED\0\u{1}LINE_FIELD_ASSESSED_NEED\0\u{1}LINE_FIELD_PLANNED_COST\0\u{1}LINE_FIELD_UPDATED\0\u{1}LINE_FIELD_SOURCE\0\u{1}LINE_FIELD_ASSIGNED_MUNICIPALITY\0")
 }
 
 nonisolated extension Diplan_V1_FacilityField: SwiftProtobuf._ProtoNameProviding {
@@ -1928,7 +1972,7 @@ nonisolated extension Diplan_V1_ListRegionsResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Diplan_V1_ListMunicipalitiesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ListMunicipalitiesRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}regions\0\u{3}di_project\0\u{1}page\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}regions\0\u{3}di_project\0\u{1}page\0\u{3}as_of\0\u{3}include_former\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1939,6 +1983,8 @@ nonisolated extension Diplan_V1_ListMunicipalitiesRequest: SwiftProtobuf.Message
       case 1: try { try decoder.decodeRepeatedEnumField(value: &self.regions) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.diProject) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.includeFormer) }()
       default: break
       }
     }
@@ -1958,6 +2004,12 @@ nonisolated extension Diplan_V1_ListMunicipalitiesRequest: SwiftProtobuf.Message
     try { if let v = self._page {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.asOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 4)
+    }
+    if self.includeFormer != false {
+      try visitor.visitSingularBoolField(value: self.includeFormer, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1965,6 +2017,8 @@ nonisolated extension Diplan_V1_ListMunicipalitiesRequest: SwiftProtobuf.Message
     if lhs.regions != rhs.regions {return false}
     if lhs.diProject != rhs.diProject {return false}
     if lhs._page != rhs._page {return false}
+    if lhs.asOf != rhs.asOf {return false}
+    if lhs.includeFormer != rhs.includeFormer {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2170,7 +2224,7 @@ nonisolated extension Diplan_V1_GetPlanResponse: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Diplan_V1_QueryCapacityRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".QueryCapacityRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}regions\0\u{3}plan_ids\0\u{3}municipality_ids\0\u{3}target_groups\0\u{3}service_types\0\u{3}group_by\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}regions\0\u{3}plan_ids\0\u{3}municipality_ids\0\u{3}target_groups\0\u{3}service_types\0\u{3}group_by\0\u{3}as_of\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2184,6 +2238,7 @@ nonisolated extension Diplan_V1_QueryCapacityRequest: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeRepeatedEnumField(value: &self.targetGroups) }()
       case 5: try { try decoder.decodeRepeatedEnumField(value: &self.serviceTypes) }()
       case 6: try { try decoder.decodeRepeatedEnumField(value: &self.groupBy) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
       default: break
       }
     }
@@ -2208,6 +2263,9 @@ nonisolated extension Diplan_V1_QueryCapacityRequest: SwiftProtobuf.Message, Swi
     if !self.groupBy.isEmpty {
       try visitor.visitPackedEnumField(value: self.groupBy, fieldNumber: 6)
     }
+    if !self.asOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2218,6 +2276,7 @@ nonisolated extension Diplan_V1_QueryCapacityRequest: SwiftProtobuf.Message, Swi
     if lhs.targetGroups != rhs.targetGroups {return false}
     if lhs.serviceTypes != rhs.serviceTypes {return false}
     if lhs.groupBy != rhs.groupBy {return false}
+    if lhs.asOf != rhs.asOf {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2265,7 +2324,7 @@ nonisolated extension Diplan_V1_Quantity: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Diplan_V1_CapacityGroupKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".CapacityGroupKey"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{3}municipality_id\0\u{3}service_type\0\u{3}target_group\0\u{3}plan_id\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{3}municipality_id\0\u{3}service_type\0\u{3}target_group\0\u{3}plan_id\0\u{3}split_unassigned\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2278,6 +2337,7 @@ nonisolated extension Diplan_V1_CapacityGroupKey: SwiftProtobuf.Message, SwiftPr
       case 3: try { try decoder.decodeSingularEnumField(value: &self.serviceType) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.targetGroup) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.planID) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.splitUnassigned) }()
       default: break
       }
     }
@@ -2299,6 +2359,9 @@ nonisolated extension Diplan_V1_CapacityGroupKey: SwiftProtobuf.Message, SwiftPr
     if !self.planID.isEmpty {
       try visitor.visitSingularStringField(value: self.planID, fieldNumber: 5)
     }
+    if self.splitUnassigned != false {
+      try visitor.visitSingularBoolField(value: self.splitUnassigned, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2308,6 +2371,7 @@ nonisolated extension Diplan_V1_CapacityGroupKey: SwiftProtobuf.Message, SwiftPr
     if lhs.serviceType != rhs.serviceType {return false}
     if lhs.targetGroup != rhs.targetGroup {return false}
     if lhs.planID != rhs.planID {return false}
+    if lhs.splitUnassigned != rhs.splitUnassigned {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3222,69 +3286,111 @@ nonisolated extension Diplan_V1_UpsertCapacityLineRequest: SwiftProtobuf.Message
   package static let protoMessageName: String = _protobuf_package + ".UpsertCapacityLineRequest"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
 
+  fileprivate class _StorageClass {
+    var _line: Diplan_V1_CapacityLine? = nil
+    var _expected: Diplan_V1_UpsertCapacityLineRequest.OneOf_Expected?
+    var _fields: [Diplan_V1_LineField] = []
+    var _replace: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _line = source._line
+      _expected = source._expected
+      _fields = source._fields
+      _replace = source._replace
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._line) }()
-      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.fields) }()
-      case 3: try { try decoder.decodeSingularBoolField(value: &self.replace) }()
-      case 14: try {
-        var v: UInt64?
-        try decoder.decodeSingularUInt64Field(value: &v)
-        if let v = v {
-          if self.expected != nil {try decoder.handleConflictingOneOf()}
-          self.expected = .expectedRevision(v)
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._line) }()
+        case 2: try { try decoder.decodeRepeatedEnumField(value: &_storage._fields) }()
+        case 3: try { try decoder.decodeSingularBoolField(value: &_storage._replace) }()
+        case 14: try {
+          var v: UInt64?
+          try decoder.decodeSingularUInt64Field(value: &v)
+          if let v = v {
+            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
+            _storage._expected = .expectedRevision(v)
+          }
+        }()
+        case 15: try {
+          var v: UInt64?
+          try decoder.decodeSingularUInt64Field(value: &v)
+          if let v = v {
+            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
+            _storage._expected = .expectedEntityRevision(v)
+          }
+        }()
+        default: break
         }
-      }()
-      case 15: try {
-        var v: UInt64?
-        try decoder.decodeSingularUInt64Field(value: &v)
-        if let v = v {
-          if self.expected != nil {try decoder.handleConflictingOneOf()}
-          self.expected = .expectedEntityRevision(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._line {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if !self.fields.isEmpty {
-      try visitor.visitPackedEnumField(value: self.fields, fieldNumber: 2)
-    }
-    if self.replace != false {
-      try visitor.visitSingularBoolField(value: self.replace, fieldNumber: 3)
-    }
-    switch self.expected {
-    case .expectedRevision?: try {
-      guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
-      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
-    }()
-    case .expectedEntityRevision?: try {
-      guard case .expectedEntityRevision(let v)? = self.expected else { preconditionFailure() }
-      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._line {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._fields.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._fields, fieldNumber: 2)
+      }
+      if _storage._replace != false {
+        try visitor.visitSingularBoolField(value: _storage._replace, fieldNumber: 3)
+      }
+      switch _storage._expected {
+      case .expectedRevision?: try {
+        guard case .expectedRevision(let v)? = _storage._expected else { preconditionFailure() }
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
+      }()
+      case .expectedEntityRevision?: try {
+        guard case .expectedEntityRevision(let v)? = _storage._expected else { preconditionFailure() }
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Diplan_V1_UpsertCapacityLineRequest, rhs: Diplan_V1_UpsertCapacityLineRequest) -> Bool {
-    if lhs._line != rhs._line {return false}
-    if lhs.expected != rhs.expected {return false}
-    if lhs.fields != rhs.fields {return false}
-    if lhs.replace != rhs.replace {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._line != rhs_storage._line {return false}
+        if _storage._expected != rhs_storage._expected {return false}
+        if _storage._fields != rhs_storage._fields {return false}
+        if _storage._replace != rhs_storage._replace {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

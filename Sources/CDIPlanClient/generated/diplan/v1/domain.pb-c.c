@@ -97,6 +97,51 @@ void   diplan__v1__municipality__free_unpacked
   assert(message->base.descriptor == &diplan__v1__municipality__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   diplan__v1__successor__init
+                     (Diplan__V1__Successor         *message)
+{
+  static const Diplan__V1__Successor init_value = DIPLAN__V1__SUCCESSOR__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__successor__get_packed_size
+                     (const Diplan__V1__Successor *message)
+{
+  assert(message->base.descriptor == &diplan__v1__successor__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__successor__pack
+                     (const Diplan__V1__Successor *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__successor__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__successor__pack_to_buffer
+                     (const Diplan__V1__Successor *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__successor__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__Successor *
+       diplan__v1__successor__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__Successor *)
+     protobuf_c_message_unpack (&diplan__v1__successor__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__successor__free_unpacked
+                     (Diplan__V1__Successor *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__successor__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   diplan__v1__geo_point__init
                      (Diplan__V1__GeoPoint         *message)
 {
@@ -637,7 +682,7 @@ const ProtobufCMessageDescriptor diplan__v1__region_info__descriptor =
   (ProtobufCMessageInit) diplan__v1__region_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__municipality__field_descriptors[8] =
+static const ProtobufCFieldDescriptor diplan__v1__municipality__field_descriptors[11] =
 {
   {
     "id",
@@ -735,6 +780,42 @@ static const ProtobufCFieldDescriptor diplan__v1__municipality__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "valid_from",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Municipality, valid_from),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "valid_until",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Municipality, valid_until),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "successors",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Municipality, n_successors),
+    offsetof(Diplan__V1__Municipality, successors),
+    &diplan__v1__successor__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__municipality__field_indices_by_name[] = {
   7,   /* field[7] = centre */
@@ -745,11 +826,14 @@ static const unsigned diplan__v1__municipality__field_indices_by_name[] = {
   3,   /* field[3] = region */
   6,   /* field[6] = revision */
   5,   /* field[5] = source */
+  10,   /* field[10] = successors */
+  8,   /* field[8] = valid_from */
+  9,   /* field[9] = valid_until */
 };
 static const ProtobufCIntRange diplan__v1__municipality__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor diplan__v1__municipality__descriptor =
 {
@@ -759,11 +843,62 @@ const ProtobufCMessageDescriptor diplan__v1__municipality__descriptor =
   "Diplan__V1__Municipality",
   "diplan.v1",
   sizeof(Diplan__V1__Municipality),
-  8,
+  11,
   diplan__v1__municipality__field_descriptors,
   diplan__v1__municipality__field_indices_by_name,
   1,  diplan__v1__municipality__number_ranges,
   (ProtobufCMessageInit) diplan__v1__municipality__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__successor__field_descriptors[2] =
+{
+  {
+    "municipality_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Successor, municipality_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "part",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Successor, part),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__successor__field_indices_by_name[] = {
+  0,   /* field[0] = municipality_id */
+  1,   /* field[1] = part */
+};
+static const ProtobufCIntRange diplan__v1__successor__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor diplan__v1__successor__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.Successor",
+  "Successor",
+  "Diplan__V1__Successor",
+  "diplan.v1",
+  sizeof(Diplan__V1__Successor),
+  2,
+  diplan__v1__successor__field_descriptors,
+  diplan__v1__successor__field_indices_by_name,
+  1,  diplan__v1__successor__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__successor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor diplan__v1__geo_point__field_descriptors[3] =
@@ -1334,7 +1469,7 @@ const ProtobufCMessageDescriptor diplan__v1__plan_target__descriptor =
   (ProtobufCMessageInit) diplan__v1__plan_target__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__capacity_line__field_descriptors[13] =
+static const ProtobufCFieldDescriptor diplan__v1__capacity_line__field_descriptors[14] =
 {
   {
     "plan_id",
@@ -1492,9 +1627,22 @@ static const ProtobufCFieldDescriptor diplan__v1__capacity_line__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "assigned_municipality_id",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__CapacityLine, assigned_municipality_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__capacity_line__field_indices_by_name[] = {
   7,   /* field[7] = assessed_need */
+  13,   /* field[13] = assigned_municipality_id */
   5,   /* field[5] = existing */
   9,   /* field[9] = held */
   1,   /* field[1] = municipality_id */
@@ -1511,7 +1659,7 @@ static const unsigned diplan__v1__capacity_line__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__capacity_line__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor diplan__v1__capacity_line__descriptor =
 {
@@ -1521,7 +1669,7 @@ const ProtobufCMessageDescriptor diplan__v1__capacity_line__descriptor =
   "Diplan__V1__CapacityLine",
   "diplan.v1",
   sizeof(Diplan__V1__CapacityLine),
-  13,
+  14,
   diplan__v1__capacity_line__field_descriptors,
   diplan__v1__capacity_line__field_indices_by_name,
   1,  diplan__v1__capacity_line__number_ranges,

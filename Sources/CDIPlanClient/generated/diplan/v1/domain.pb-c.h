@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Diplan__V1__RegionInfo Diplan__V1__RegionInfo;
 typedef struct Diplan__V1__Municipality Diplan__V1__Municipality;
+typedef struct Diplan__V1__Successor Diplan__V1__Successor;
 typedef struct Diplan__V1__GeoPoint Diplan__V1__GeoPoint;
 typedef struct Diplan__V1__PlanEvent Diplan__V1__PlanEvent;
 typedef struct Diplan__V1__Plan Diplan__V1__Plan;
@@ -158,6 +159,9 @@ struct  Diplan__V1__RegionInfo
    */
   char *id;
   char *name;
+  /*
+   * Municipalities that exist today (none with valid_until).
+   */
   uint32_t municipality_count;
   uint32_t plan_count;
 };
@@ -189,10 +193,44 @@ struct  Diplan__V1__Municipality
    * Its administrative centre, where a source gives it.
    */
   Diplan__V1__GeoPoint *centre;
+  /*
+   * "YYYY", "YYYY-MM" or "YYYY-MM-DD": the first day it existed, where it
+   * came into being after 2009; empty: it existed before.
+   */
+  char *valid_from;
+  /*
+   * The first day it no longer existed (its territory taken over by
+   * `successors`); empty: it exists today.
+   */
+  char *valid_until;
+  /*
+   * Who took it over on valid_until: one successor for a merge or a
+   * rename; several, each naming the part it took, for a split. Set
+   * exactly when valid_until is.
+   */
+  size_t n_successors;
+  Diplan__V1__Successor **successors;
 };
 #define DIPLAN__V1__MUNICIPALITY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__municipality__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__MUNICIPALITY_KIND__MUNICIPALITY_KIND_UNSPECIFIED, DIPLAN__V1__REGION__REGION_UNSPECIFIED, DIPLAN__V1__PARTICIPATION__PARTICIPATION_UNKNOWN, (char *)protobuf_c_empty_string, 0, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__MUNICIPALITY_KIND__MUNICIPALITY_KIND_UNSPECIFIED, DIPLAN__V1__REGION__REGION_UNSPECIFIED, DIPLAN__V1__PARTICIPATION__PARTICIPATION_UNKNOWN, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * A municipality that took over (part of) another's territory.
+ */
+struct  Diplan__V1__Successor
+{
+  ProtobufCMessage base;
+  char *municipality_id;
+  /*
+   * The part it took, e.g. "Aglonas pagasts"; empty: the whole territory.
+   */
+  char *part;
+};
+#define DIPLAN__V1__SUCCESSOR__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__successor__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -380,6 +418,12 @@ struct  Diplan__V1__CapacityLine
   char *updated;
   char *source;
   uint64_t revision;
+  /*
+   * For a line of a municipality that was split: the successor its
+   * figures belong to, once a planner has assigned it. Until then the line
+   * counts toward no successor (a query shows it as split, to assign).
+   */
+  char *assigned_municipality_id;
   Diplan__V1__CapacityLine__PlannedKnownCase planned_known_case;
   union {
     uint32_t planned;
@@ -403,7 +447,7 @@ struct  Diplan__V1__CapacityLine
 };
 #define DIPLAN__V1__CAPACITY_LINE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__capacity_line__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__SERVICE_TYPE__SERVICE_TYPE_UNSPECIFIED, DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__CAPACITY_LINE__PLANNED_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__EXISTING_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__OCCUPIED_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__ASSESSED_NEED_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__PLANNED_COST_KNOWN__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__SERVICE_TYPE__SERVICE_TYPE_UNSPECIFIED, DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, DIPLAN__V1__CAPACITY_LINE__PLANNED_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__EXISTING_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__OCCUPIED_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__ASSESSED_NEED_KNOWN__NOT_SET, {0}, DIPLAN__V1__CAPACITY_LINE__PLANNED_COST_KNOWN__NOT_SET, {0} }
 
 
 struct  Diplan__V1__Facility
@@ -556,6 +600,25 @@ Diplan__V1__Municipality *
                       const uint8_t       *data);
 void   diplan__v1__municipality__free_unpacked
                      (Diplan__V1__Municipality *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__Successor methods */
+void   diplan__v1__successor__init
+                     (Diplan__V1__Successor         *message);
+size_t diplan__v1__successor__get_packed_size
+                     (const Diplan__V1__Successor   *message);
+size_t diplan__v1__successor__pack
+                     (const Diplan__V1__Successor   *message,
+                      uint8_t             *out);
+size_t diplan__v1__successor__pack_to_buffer
+                     (const Diplan__V1__Successor   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__Successor *
+       diplan__v1__successor__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__successor__free_unpacked
+                     (Diplan__V1__Successor *message,
                       ProtobufCAllocator *allocator);
 /* Diplan__V1__GeoPoint methods */
 void   diplan__v1__geo_point__init
@@ -755,6 +818,9 @@ typedef void (*Diplan__V1__RegionInfo_Closure)
 typedef void (*Diplan__V1__Municipality_Closure)
                  (const Diplan__V1__Municipality *message,
                   void *closure_data);
+typedef void (*Diplan__V1__Successor_Closure)
+                 (const Diplan__V1__Successor *message,
+                  void *closure_data);
 typedef void (*Diplan__V1__GeoPoint_Closure)
                  (const Diplan__V1__GeoPoint *message,
                   void *closure_data);
@@ -803,6 +869,7 @@ extern const ProtobufCEnumDescriptor    diplan__v1__project_status__descriptor;
 extern const ProtobufCEnumDescriptor    diplan__v1__target_bound__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__region_info__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__municipality__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__successor__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__geo_point__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__plan_event__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__plan__descriptor;

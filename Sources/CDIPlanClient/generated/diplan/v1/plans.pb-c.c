@@ -2152,7 +2152,7 @@ const ProtobufCMessageDescriptor diplan__v1__list_regions_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__list_regions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__list_municipalities_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__list_municipalities_request__field_descriptors[5] =
 {
   {
     "regions",
@@ -2190,16 +2190,42 @@ static const ProtobufCFieldDescriptor diplan__v1__list_municipalities_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "as_of",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__ListMunicipalitiesRequest, as_of),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_former",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__ListMunicipalitiesRequest, include_former),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__list_municipalities_request__field_indices_by_name[] = {
+  3,   /* field[3] = as_of */
   1,   /* field[1] = di_project */
+  4,   /* field[4] = include_former */
   2,   /* field[2] = page */
   0,   /* field[0] = regions */
 };
 static const ProtobufCIntRange diplan__v1__list_municipalities_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor diplan__v1__list_municipalities_request__descriptor =
 {
@@ -2209,7 +2235,7 @@ const ProtobufCMessageDescriptor diplan__v1__list_municipalities_request__descri
   "Diplan__V1__ListMunicipalitiesRequest",
   "diplan.v1",
   sizeof(Diplan__V1__ListMunicipalitiesRequest),
-  3,
+  5,
   diplan__v1__list_municipalities_request__field_descriptors,
   diplan__v1__list_municipalities_request__field_indices_by_name,
   1,  diplan__v1__list_municipalities_request__number_ranges,
@@ -2510,7 +2536,7 @@ const ProtobufCMessageDescriptor diplan__v1__get_plan_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__get_plan_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__query_capacity_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor diplan__v1__query_capacity_request__field_descriptors[7] =
 {
   {
     "regions",
@@ -2584,8 +2610,21 @@ static const ProtobufCFieldDescriptor diplan__v1__query_capacity_request__field_
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "as_of",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__QueryCapacityRequest, as_of),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__query_capacity_request__field_indices_by_name[] = {
+  6,   /* field[6] = as_of */
   5,   /* field[5] = group_by */
   2,   /* field[2] = municipality_ids */
   1,   /* field[1] = plan_ids */
@@ -2596,7 +2635,7 @@ static const unsigned diplan__v1__query_capacity_request__field_indices_by_name[
 static const ProtobufCIntRange diplan__v1__query_capacity_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor diplan__v1__query_capacity_request__descriptor =
 {
@@ -2606,7 +2645,7 @@ const ProtobufCMessageDescriptor diplan__v1__query_capacity_request__descriptor 
   "Diplan__V1__QueryCapacityRequest",
   "diplan.v1",
   sizeof(Diplan__V1__QueryCapacityRequest),
-  6,
+  7,
   diplan__v1__query_capacity_request__field_descriptors,
   diplan__v1__query_capacity_request__field_indices_by_name,
   1,  diplan__v1__query_capacity_request__number_ranges,
@@ -2677,7 +2716,7 @@ const ProtobufCMessageDescriptor diplan__v1__quantity__descriptor =
   (ProtobufCMessageInit) diplan__v1__quantity__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__capacity_group_key__field_descriptors[5] =
+static const ProtobufCFieldDescriptor diplan__v1__capacity_group_key__field_descriptors[6] =
 {
   {
     "region",
@@ -2739,18 +2778,31 @@ static const ProtobufCFieldDescriptor diplan__v1__capacity_group_key__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "split_unassigned",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__CapacityGroupKey, split_unassigned),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__capacity_group_key__field_indices_by_name[] = {
   1,   /* field[1] = municipality_id */
   4,   /* field[4] = plan_id */
   0,   /* field[0] = region */
   2,   /* field[2] = service_type */
+  5,   /* field[5] = split_unassigned */
   3,   /* field[3] = target_group */
 };
 static const ProtobufCIntRange diplan__v1__capacity_group_key__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor diplan__v1__capacity_group_key__descriptor =
 {
@@ -2760,7 +2812,7 @@ const ProtobufCMessageDescriptor diplan__v1__capacity_group_key__descriptor =
   "Diplan__V1__CapacityGroupKey",
   "diplan.v1",
   sizeof(Diplan__V1__CapacityGroupKey),
-  5,
+  6,
   diplan__v1__capacity_group_key__field_descriptors,
   diplan__v1__capacity_group_key__field_indices_by_name,
   1,  diplan__v1__capacity_group_key__number_ranges,
@@ -5289,7 +5341,7 @@ const ProtobufCEnumDescriptor diplan__v1__capacity_grouping__descriptor =
   diplan__v1__capacity_grouping__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue diplan__v1__municipality_field__enum_values_by_number[7] =
+static const ProtobufCEnumValue diplan__v1__municipality_field__enum_values_by_number[8] =
 {
   { "MUNICIPALITY_FIELD_UNSPECIFIED", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_UNSPECIFIED", 0 },
   { "MUNICIPALITY_FIELD_NAME", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_NAME", 1 },
@@ -5298,14 +5350,16 @@ static const ProtobufCEnumValue diplan__v1__municipality_field__enum_values_by_n
   { "MUNICIPALITY_FIELD_DI_PROJECT", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_DI_PROJECT", 4 },
   { "MUNICIPALITY_FIELD_SOURCE", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_SOURCE", 5 },
   { "MUNICIPALITY_FIELD_CENTRE", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_CENTRE", 6 },
+  { "MUNICIPALITY_FIELD_HISTORY", "DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_HISTORY", 7 },
 };
 static const ProtobufCIntRange diplan__v1__municipality_field__value_ranges[] = {
-{0, 0},{0, 7}
+{0, 0},{0, 8}
 };
-static const ProtobufCEnumValueIndex diplan__v1__municipality_field__enum_values_by_name[7] =
+static const ProtobufCEnumValueIndex diplan__v1__municipality_field__enum_values_by_name[8] =
 {
   { "MUNICIPALITY_FIELD_CENTRE", 6 },
   { "MUNICIPALITY_FIELD_DI_PROJECT", 4 },
+  { "MUNICIPALITY_FIELD_HISTORY", 7 },
   { "MUNICIPALITY_FIELD_KIND", 2 },
   { "MUNICIPALITY_FIELD_NAME", 1 },
   { "MUNICIPALITY_FIELD_REGION", 3 },
@@ -5319,9 +5373,9 @@ const ProtobufCEnumDescriptor diplan__v1__municipality_field__descriptor =
   "MunicipalityField",
   "Diplan__V1__MunicipalityField",
   "diplan.v1",
-  7,
+  8,
   diplan__v1__municipality_field__enum_values_by_number,
-  7,
+  8,
   diplan__v1__municipality_field__enum_values_by_name,
   1,
   diplan__v1__municipality_field__value_ranges,
@@ -5361,7 +5415,7 @@ const ProtobufCEnumDescriptor diplan__v1__target_field__descriptor =
   diplan__v1__target_field__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue diplan__v1__line_field__enum_values_by_number[8] =
+static const ProtobufCEnumValue diplan__v1__line_field__enum_values_by_number[9] =
 {
   { "LINE_FIELD_UNSPECIFIED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_UNSPECIFIED", 0 },
   { "LINE_FIELD_PLANNED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_PLANNED", 1 },
@@ -5371,13 +5425,15 @@ static const ProtobufCEnumValue diplan__v1__line_field__enum_values_by_number[8]
   { "LINE_FIELD_PLANNED_COST", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_PLANNED_COST", 5 },
   { "LINE_FIELD_UPDATED", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_UPDATED", 6 },
   { "LINE_FIELD_SOURCE", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_SOURCE", 7 },
+  { "LINE_FIELD_ASSIGNED_MUNICIPALITY", "DIPLAN__V1__LINE_FIELD__LINE_FIELD_ASSIGNED_MUNICIPALITY", 8 },
 };
 static const ProtobufCIntRange diplan__v1__line_field__value_ranges[] = {
-{0, 0},{0, 8}
+{0, 0},{0, 9}
 };
-static const ProtobufCEnumValueIndex diplan__v1__line_field__enum_values_by_name[8] =
+static const ProtobufCEnumValueIndex diplan__v1__line_field__enum_values_by_name[9] =
 {
   { "LINE_FIELD_ASSESSED_NEED", 4 },
+  { "LINE_FIELD_ASSIGNED_MUNICIPALITY", 8 },
   { "LINE_FIELD_EXISTING", 2 },
   { "LINE_FIELD_OCCUPIED", 3 },
   { "LINE_FIELD_PLANNED", 1 },
@@ -5393,9 +5449,9 @@ const ProtobufCEnumDescriptor diplan__v1__line_field__descriptor =
   "LineField",
   "Diplan__V1__LineField",
   "diplan.v1",
-  8,
+  9,
   diplan__v1__line_field__enum_values_by_number,
-  8,
+  9,
   diplan__v1__line_field__enum_values_by_name,
   1,
   diplan__v1__line_field__value_ranges,

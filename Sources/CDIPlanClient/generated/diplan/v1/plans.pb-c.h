@@ -84,7 +84,11 @@ typedef enum _Diplan__V1__MunicipalityField {
   DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_REGION = 3,
   DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_DI_PROJECT = 4,
   DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_SOURCE = 5,
-  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_CENTRE = 6
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_CENTRE = 6,
+  /*
+   * valid_from, valid_until and successors, which are set together.
+   */
+  DIPLAN__V1__MUNICIPALITY_FIELD__MUNICIPALITY_FIELD_HISTORY = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__MUNICIPALITY_FIELD)
 } Diplan__V1__MunicipalityField;
 /*
@@ -115,7 +119,12 @@ typedef enum _Diplan__V1__LineField {
   DIPLAN__V1__LINE_FIELD__LINE_FIELD_ASSESSED_NEED = 4,
   DIPLAN__V1__LINE_FIELD__LINE_FIELD_PLANNED_COST = 5,
   DIPLAN__V1__LINE_FIELD__LINE_FIELD_UPDATED = 6,
-  DIPLAN__V1__LINE_FIELD__LINE_FIELD_SOURCE = 7
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_SOURCE = 7,
+  /*
+   * assigned_municipality_id: a planner's, for a line of a split
+   * municipality; one of its successors, or empty to take it back.
+   */
+  DIPLAN__V1__LINE_FIELD__LINE_FIELD_ASSIGNED_MUNICIPALITY = 8
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__LINE_FIELD)
 } Diplan__V1__LineField;
 /*
@@ -207,10 +216,20 @@ struct  Diplan__V1__ListMunicipalitiesRequest
    */
   Diplan__V1__Participation di_project;
   Diplan__V1__PageRequest *page;
+  /*
+   * The division of this date ("YYYY", "YYYY-MM" or "YYYY-MM-DD"): the
+   * municipalities that existed then. Empty: today's.
+   */
+  char *as_of;
+  /*
+   * Every municipality ever recorded, whenever it existed (as_of must be
+   * empty).
+   */
+  protobuf_c_boolean include_former;
 };
 #define DIPLAN__V1__LIST_MUNICIPALITIES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__list_municipalities_request__descriptor) \
-    , 0,NULL, DIPLAN__V1__PARTICIPATION__PARTICIPATION_UNKNOWN, NULL }
+    , 0,NULL, DIPLAN__V1__PARTICIPATION__PARTICIPATION_UNKNOWN, NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Diplan__V1__ListMunicipalitiesResponse
@@ -300,10 +319,20 @@ struct  Diplan__V1__QueryCapacityRequest
    */
   size_t n_group_by;
   Diplan__V1__CapacityGrouping *group_by;
+  /*
+   * The division to answer in ("YYYY", "YYYY-MM" or "YYYY-MM-DD"). Empty:
+   * today's. A municipality named stands for itself and every municipality
+   * merged into it by then; grouped by municipality, each line counts
+   * toward the municipality its own had become by then (docs/municipalities.md).
+   * A municipality named that did not exist on as_of is FAILED_PRECONDITION,
+   * saying when it did; with as_of empty, a former municipality named stands
+   * for itself as it was.
+   */
+  char *as_of;
 };
 #define DIPLAN__V1__QUERY_CAPACITY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__query_capacity_request__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -331,10 +360,16 @@ struct  Diplan__V1__CapacityGroupKey
   Diplan__V1__ServiceType service_type;
   Diplan__V1__TargetGroup target_group;
   char *plan_id;
+  /*
+   * With municipality_id: the lines of a municipality that was split and
+   * that no planner has assigned to a successor yet
+   * (CapacityLine.assigned_municipality_id), counted toward none.
+   */
+  protobuf_c_boolean split_unassigned;
 };
 #define DIPLAN__V1__CAPACITY_GROUP_KEY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__capacity_group_key__descriptor) \
-    , DIPLAN__V1__REGION__REGION_UNSPECIFIED, (char *)protobuf_c_empty_string, DIPLAN__V1__SERVICE_TYPE__SERVICE_TYPE_UNSPECIFIED, DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_UNSPECIFIED, (char *)protobuf_c_empty_string }
+    , DIPLAN__V1__REGION__REGION_UNSPECIFIED, (char *)protobuf_c_empty_string, DIPLAN__V1__SERVICE_TYPE__SERVICE_TYPE_UNSPECIFIED, DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Diplan__V1__CapacityGroup
