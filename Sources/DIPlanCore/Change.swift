@@ -9,6 +9,7 @@ public enum Mutation: Sendable, Hashable {
     case facility(Facility)
     case project(Project)
     case hold(Hold)
+    case fact(PlanFact)
 }
 
 /// One committed change — a single update or a whole transaction — and the

@@ -6,11 +6,13 @@ public struct Dataset: Sendable, Hashable {
     public var lines: [CapacityLine]
     public var facilities: [Facility]
     public var projects: [Project]
+    public var facts: [PlanFact]
 
     public init(
         municipalities: [Municipality] = [], plans: [PlanRecord] = [], targets: [PlanTarget] = [],
-        lines: [CapacityLine] = [], facilities: [Facility] = [], projects: [Project] = []
+        lines: [CapacityLine] = [], facilities: [Facility] = [], projects: [Project] = [], facts: [PlanFact] = []
     ) {
+        self.facts = facts
         self.municipalities = municipalities
         self.plans = plans
         self.targets = targets
@@ -27,6 +29,7 @@ public struct Dataset: Sendable, Hashable {
             + lines.map { .upsertCapacityLine($0) }
             + projects.map { .upsertProject($0) }
             + facilities.map { .upsertFacility($0) }
+            + facts.map { .setPlanFact($0) }
     }
 }
 

@@ -26,6 +26,9 @@ extension PlanState {
                 try authority.require(
                     .planner, at: Place(region: plans[target.key.planID]?.region),
                     to: "setting a target of plan \(target.key.planID)")
+            case .setPlanFact(let fact, _):
+                try authority.require(
+                    .planner, at: Place(region: plans[fact.key.planID]?.region), to: "setting a fact of plan \(fact.key.planID)")
             case .advancePlan(let advance, _):
                 let plan = plans[advance.planID]
                 // Ending a plan is a planner's; undoing the end, an admin's.

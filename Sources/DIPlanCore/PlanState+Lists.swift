@@ -116,7 +116,8 @@ extension PlanState {
             targets: chosenPlans.flatMap { targets(of: $0.id) },
             lines: lines.values.filter { planSet.contains($0.key.planID) }.sorted { $0.key < $1.key },
             facilities: facilities.values.filter { planSet.contains($0.planID) }.sorted { $0.id < $1.id },
-            projects: projects.values.filter { planSet.contains($0.planID) }.sorted { $0.id < $1.id }
+            projects: projects.values.filter { planSet.contains($0.planID) }.sorted { $0.id < $1.id },
+            facts: facts.values.filter { planSet.contains($0.key.planID) }.sorted { $0.key < $1.key }
         )
     }
 }

@@ -20,6 +20,7 @@ extension PlanState {
             case .project(let value): MutationScope(region: plans[value.planID]?.region, municipalityID: value.municipalityID)
             case .hold(let value):
                 MutationScope(region: plans[value.lineKey.planID]?.region, municipalityID: value.lineKey.municipalityID)
+            case .fact(let value): MutationScope(region: plans[value.key.planID]?.region)
             }
         }
     }
@@ -38,6 +39,7 @@ extension Mutation {
         case .facility: .facility
         case .project: .project
         case .hold: .hold
+        case .fact: .fact
         }
     }
 }
@@ -48,5 +50,5 @@ public enum ChangeKind: String, CaseIterable, Sendable, Hashable {
     case planEvent = "plan-event"
     case target, line
     case lineDeleted = "line-deleted"
-    case facility, project, hold
+    case facility, project, hold, fact
 }

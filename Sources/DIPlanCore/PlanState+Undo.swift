@@ -11,6 +11,7 @@ public struct Undo: Sendable {
         case removeProject(String)
         case dropEvent(planID: String)
         case removeHold(String)
+        case removeFact(PlanFact.Key)
     }
 
     /// The revision of the change it takes back.
@@ -33,6 +34,7 @@ extension PlanState {
             case .facility(let value): facilities[value.id].map { .restore(.facility($0)) } ?? .removeFacility(value.id)
             case .project(let value): projects[value.id].map { .restore(.project($0)) } ?? .removeProject(value.id)
             case .hold(let value): holds[value.id].map { .restore(.hold($0)) } ?? .removeHold(value.id)
+            case .fact(let value): facts[value.key].map { .restore(.fact($0)) } ?? .removeFact(value.key)
             }
         }
         return Undo(revision: change.revision, steps: steps)
@@ -52,10 +54,14 @@ extension PlanState {
                 case .facility(let value): put(value)
                 case .project(let value): put(value)
                 case .hold(let value): put(value)
+                case .fact(let value): facts[value.key] = value
                 case .planEvent, .lineDeleted: break
                 }
             case .removeMunicipality(let id):
-                if let old = municipalities.removeValue(forKey: id) { municipalitiesByRegion[old.region]?.remove(id) }
+                if let old = municipalities.removeValue(forKey: id) {
+                    municipalitiesByRegion[old.region]?.remove(id)
+                    for successor in old.successors { predecessors[successor.municipalityID]?.remove(id) }
+                }
             case .removePlan(let id):
                 if let old = plans.removeValue(forKey: id) { plansByRegion[old.region]?.remove(id) }
             case .removeTarget(let key):
@@ -74,6 +80,8 @@ extension PlanState {
                 }
             case .removeHold(let id):
                 removeHold(id)
+            case .removeFact(let key):
+                facts[key] = nil
             case .dropEvent(let planID):
                 events[planID]?.removeLast()
                 if events[planID]?.isEmpty == true { events[planID] = nil }
@@ -100,6 +108,7 @@ extension PlanState {
         for line in dataset.lines { put(line) }
         for facility in dataset.facilities { put(facility) }
         for project in dataset.projects { put(project) }
+        for fact in dataset.facts { facts[fact.key] = fact }
         for hold in holds { put(hold) }
         self.revision = revision
     }

@@ -31,6 +31,11 @@ public struct PlanState: Sendable {
     public func line(_ key: LineKey) -> CapacityLine? { lines[key] }
     public func facility(_ id: String) -> Facility? { facilities[id] }
     public func project(_ id: String) -> Project? { projects[id] }
+    public func fact(_ key: PlanFact.Key) -> PlanFact? { facts[key] }
+    /// A plan's facts, by id.
+    public func facts(of planID: String) -> [PlanFact] {
+        facts.values.filter { $0.key.planID == planID }.sorted { $0.key < $1.key }
+    }
 
     // MARK: - Changing
 
@@ -91,6 +96,7 @@ public struct PlanState: Sendable {
             case .facility(let facility): put(facility)
             case .project(let project): put(project)
             case .hold(let hold): put(hold)
+            case .fact(let fact): facts[fact.key] = fact
             }
         }
         revision = change.revision

@@ -41,6 +41,8 @@ public enum Update: Sendable, Hashable {
     case upsertFacility(Facility, Expectation? = nil, only: Facility.Fields? = nil)
     case upsertProject(Project, Expectation? = nil, only: Project.Fields? = nil)
     case advancePlan(PlanAdvance, Expectation? = nil)
+    /// Sets a plan fact whole.
+    case setPlanFact(PlanFact, Expectation? = nil)
     /// A plan with its recorded history, as a dataset carries it. The history
     /// is replayed along the lifecycle; status and amendment follow from it.
     case importPlan(Plan, events: [PlanEvent])

@@ -75,6 +75,7 @@ package enum PlansService {
                 var response = Diplan_V1_GetPlanResponse()
                 response.plan = plan.proto(events: state.planEvents(plan.id))
                 response.targets = state.targets(of: plan.id).map(\.proto)
+                response.facts = state.facts(of: plan.id).map(\.proto)
                 response.revision = state.revision
                 return (response, state.revision)
             }
@@ -254,6 +255,13 @@ package enum PlansService {
             response.revision = change.revision
             return (response, change.revision)
         }
+        router.unary(Method.Plans.setPlanFact, Diplan_V1_SetPlanFactRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_SetPlanFactResponse()
+            response.fact = change.facts.first?.proto ?? Diplan_V1_PlanFact()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
         router.unary(Method.Plans.advancePlan, Diplan_V1_AdvancePlanRequest.self) { request, context throws(RPCError) in
             let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
             var response = Diplan_V1_AdvancePlanResponse()
@@ -284,6 +292,7 @@ package enum PlansService {
             response.lines = UInt32(dataset.lines.count)
             response.facilities = UInt32(dataset.facilities.count)
             response.projects = UInt32(dataset.projects.count)
+            response.facts = UInt32(dataset.facts.count)
             response.revision = change.revision
             return (response, change.revision)
         }
@@ -334,4 +343,5 @@ extension Change {
     var targets: [PlanTarget] { mutations.compactMap { if case .target(let value) = $0 { value } else { nil } } }
     var lines: [CapacityLine] { mutations.compactMap { if case .line(let value) = $0 { value } else { nil } } }
     var events: [PlanEvent] { mutations.compactMap { if case .planEvent(let value) = $0 { value } else { nil } } }
+    var facts: [PlanFact] { mutations.compactMap { if case .fact(let value) = $0 { value } else { nil } } }
 }

@@ -10,6 +10,7 @@ extension Role {
             return .operator
         case Method.Plans.upsertMunicipality, Method.Plans.upsertPlan, Method.Plans.setPlanTarget,
             Method.Plans.deleteCapacityLine, Method.Plans.upsertFacility, Method.Plans.upsertProject, Method.Plans.advancePlan,
+            Method.Plans.setPlanFact,
             Method.Plans.apply, Method.Plans.import:
             return .planner
         case Method.Admin.snapshot, Method.Admin.compact, Method.Admin.backup:

@@ -31,6 +31,9 @@ extension Mutation {
         case .hold(let value):
             message.kind = .hold
             message.hold = value.proto
+        case .fact(let value):
+            message.kind = .fact
+            message.fact = value.proto
         }
         return message
     }
@@ -47,6 +50,7 @@ extension Mutation {
         case .facility(let value)?: self = .facility(try Facility(proto: value))
         case .project(let value)?: self = .project(try Project(proto: value))
         case .hold(let value)?: self = .hold(try Hold(proto: value))
+        case .fact(let value)?: self = .fact(try PlanFact(proto: value))
         }
     }
 }

@@ -9,6 +9,7 @@ extension Dataset {
         message.lines = lines.map(\.proto)
         message.facilities = facilities.map(\.proto)
         message.projects = projects.map(\.proto)
+        message.facts = facts.map(\.proto)
         return message
     }
 
@@ -40,6 +41,9 @@ extension Dataset {
         }
         for (index, item) in message.projects.enumerated() {
             projects.append(try mapped("dataset.projects[\(index)]") { () throws(DomainError) in try Project(proto: item) })
+        }
+        for (index, item) in message.facts.enumerated() {
+            facts.append(try mapped("dataset.facts[\(index)]") { () throws(DomainError) in try PlanFact(proto: item) })
         }
     }
 }

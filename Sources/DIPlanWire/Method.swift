@@ -18,6 +18,7 @@ package enum Method {
         package static let upsertFacility = "/diplan.v1.Plans/UpsertFacility"
         package static let upsertProject = "/diplan.v1.Plans/UpsertProject"
         package static let advancePlan = "/diplan.v1.Plans/AdvancePlan"
+        package static let setPlanFact = "/diplan.v1.Plans/SetPlanFact"
         package static let apply = "/diplan.v1.Plans/Apply"
         package static let `import` = "/diplan.v1.Plans/Import"
         package static let export = "/diplan.v1.Plans/Export"

@@ -159,6 +159,7 @@ extension Update {
         case .upsertFacility(let request)?: try self.init(proto: request)
         case .upsertProject(let request)?: try self.init(proto: request)
         case .advancePlan(let request)?: try self.init(proto: request)
+        case .setPlanFact(let request)?: try self.init(proto: request)
         }
     }
 

@@ -65,6 +65,11 @@ extension Update {
             request.source = advance.source
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.advancePlan = request
+        case .setPlanFact(let fact, let expectation):
+            var request = Diplan_V1_SetPlanFactRequest()
+            request.fact = fact.proto
+            request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+            message.setPlanFact = request
         case .importPlan(let plan, let events):
             // Imports travel as a Dataset (Plans/Import), not as an update;
             // the closest update keeps the plan's descriptive fields.

@@ -208,6 +208,7 @@ extension ChangeKind: ProtoMapped {
         case .facility: .facility
         case .project: .project
         case .hold: .hold
+        case .fact: .fact
         }
     }
 }

@@ -10,6 +10,7 @@ extension Facility.Status: ExpressibleByArgument {}
 extension Project.Status: ExpressibleByArgument {}
 extension Municipality.Kind: ExpressibleByArgument {}
 extension Hold.Status: ExpressibleByArgument {}
+extension PlanFact.Kind: ExpressibleByArgument {}
 
 extension CalendarDate: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }

@@ -84,7 +84,7 @@ struct ImportCommand: AsyncParsableCommand {
             let (response, revision) = try await client.call(Method.Plans.import, request, as: Diplan_V1_ImportResponse.self)
             if connection.output == .json { return emitJSON(response) }
             emit(
-                "imported \(response.municipalities) municipalities, \(response.plans) plans, \(response.targets) targets, \(response.lines) lines, \(response.facilities) facilities, \(response.projects) projects; revision \(revision)\n"
+                "imported \(response.municipalities) municipalities, \(response.plans) plans, \(response.targets) targets, \(response.lines) lines, \(response.facilities) facilities, \(response.projects) projects, \(response.facts) facts; revision \(revision)\n"
             )
         }
     }

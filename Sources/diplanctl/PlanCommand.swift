@@ -6,7 +6,7 @@ import DIPlanWire
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "List, show, advance, close and reopen DI plans.",
-        subcommands: [List.self, Show.self, Events.self, Advance.self, Close.self, Reopen.self])
+        subcommands: [List.self, Show.self, Events.self, Advance.self, Close.self, Reopen.self, Fact.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -36,7 +36,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a plan, its targets and its history.",
+            abstract: "Show a plan, its place targets, its facts (persons, money) and its history.",
             discussion: "Example:\n  diplanctl plan show latgale-2017-2020")
 
         @OptionGroup var connection: ConnectionOptions
@@ -76,10 +76,82 @@ struct PlanCommand: AsyncParsableCommand {
                         target.reportedAsOf.isEmpty ? "-" : target.reportedAsOf,
                         target.municipalityIds.isEmpty ? "(regional)" : target.municipalityIds.joined(separator: " "))
                 }
-                text += targets.render(connection) + "\n" + eventsTable(plan.events).render(connection)
+                text += targets.render(connection) + "\n"
+                if !response.facts.isEmpty { text += PlanCommand.factsTable(response.facts).render(connection) + "\n" }
+                text += eventsTable(plan.events).render(connection)
                 emit(text)
             }
         }
+    }
+
+    struct Fact: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a plan fact: persons to serve or assessed, money, municipalities taking part.",
+            discussion: """
+                A fact is set whole, and needs its source: a figure without one stays unknown.
+                Facts are never added to places. Where two sources disagree, set each figure as
+                a fact of its own. Amounts of money are in euro cents.
+
+                Examples:
+                  diplanctl plan fact kurzeme-2017-2020 persons-target-ft-children \\
+                      --kind persons-target --group ft-children --amount 350 \\
+                      --source "https://www.kurzemesregions.lv/…"
+                  diplanctl plan fact latgale-2017-2020 municipalities-building \\
+                      --kind municipalities --amount 17 --note "17 of the 19 municipalities" \\
+                      --source seeds/latgale-di-plan-approved.txt
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument(help: "The plan's id.", completion: Complete.plans) var plan: String
+        @Argument(help: "The fact's slug id, unique within the plan.") var id: String
+        @Option(
+            help: ArgumentHelp(
+                "What it counts: \(DIPlanCore.PlanFact.Kind.allCases.map(\.rawValue).joined(separator: ", ")).",
+                valueName: "kind"))
+        var kind: DIPlanCore.PlanFact.Kind
+        @Option(help: "Whom it counts (grt-adults, ft-children, children-in-care); none for money or municipalities.")
+        var group: TargetGroup?
+        @Option(help: "Persons, euro cents or municipalities, as --kind says; 0 or more.") var amount: Int64
+        @Option(name: .customLong("as-of"), help: "When the figure was true: YYYY, YYYY-MM or YYYY-MM-DD.")
+        var asOf: CalendarDate?
+        @Option(help: "What the figure is, in the source's terms.") var note: String = ""
+        @Option(help: "A municipality the source names for it (repeatable).", completion: Complete.municipalities)
+        var municipality: [String] = []
+        @Option(help: "Where the figure comes from (required).") var source: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_SetPlanFactRequest()
+                request.fact =
+                    DIPlanCore.PlanFact(
+                        key: .init(planID: plan, id: id), kind: kind, targetGroup: group, amount: amount, asOf: asOf,
+                        note: note, source: source, municipalityIDs: municipality
+                    ).proto
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.setPlanFact, request, as: Diplan_V1_SetPlanFactResponse.self,
+                    done: "fact \(plan)/\(id) set")
+            }
+        }
+    }
+
+    /// Facts apart from places: persons, euros and municipalities are never summed with them.
+    static func factsTable(_ facts: [Diplan_V1_PlanFact]) -> Table {
+        var table = Table("FACT", "KIND", "GROUP", "AMOUNT", "UNIT", "AS OF", "NOTE", "SOURCE", numeric: [3])
+        for fact in facts {
+            let kind = PlanFact.Kind(proto: fact.kind)
+            let amount =
+                kind?.unit == .euroCents
+                ? String(format: "%.2f", Double(fact.amount) / 100) : "\(fact.amount)"
+            table.add(
+                fact.id, kind?.rawValue ?? "?", TargetGroup(proto: fact.targetGroup)?.rawValue ?? "-", amount,
+                kind?.unit == .euroCents ? "EUR" : kind?.unit.rawValue ?? "?", fact.asOf.isEmpty ? "-" : fact.asOf,
+                fact.note + (fact.municipalityIds.isEmpty ? "" : " [\(fact.municipalityIds.joined(separator: " "))]"),
+                fact.source)
+        }
+        return table
     }
 
     struct Events: AsyncParsableCommand {

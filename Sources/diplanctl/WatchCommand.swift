@@ -93,6 +93,8 @@ struct WatchCommand: AsyncParsableCommand {
         case .hold(let value)?:
             return
                 "hold \(value.id) \(Hold.Status(proto: value.status)?.rawValue ?? "?") \(value.places) places on \(value.lineKey.municipalityID)"
+        case .fact(let value)?:
+            return "fact \(value.planID)/\(value.id) \(PlanFact.Kind(proto: value.kind)?.rawValue ?? "?") \(value.amount)"
         case nil: return "?"
         }
     }

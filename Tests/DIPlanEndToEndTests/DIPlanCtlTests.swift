@@ -514,6 +514,39 @@ struct DIPlanCtlTests {
         #expect(undescribed.isEmpty, "no description: \(undescribed)")
     }
 
+    /// `plan show` has the plan's facts apart from its place targets, and
+    /// `plan fact` sets one, as a planner, on an open plan.
+    @Test func planFactsAreShownAndSet() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let show = try diplanctl(["plan", "show", "kurzeme-2017-2020"], socket: socket)
+            #expect(show.status == 0, "\(show.err)")
+            for expected in ["persons-target-ft-children", "350", "375", "persons-leaving-vsac-kurzeme", "7300000.00"] {
+                #expect(show.out.contains(expected), "\(expected) missing from: \(show.out)")
+            }
+            let set = try diplanctl(
+                [
+                    "plan", "fact", "latgale-2017-2020", "persons-served-2022", "--kind", "persons-served", "--amount", "700",
+                    "--as-of", "2022-12", "--source", "https://example.org/report",
+                ], socket: socket)
+            #expect(set.status == 0, "\(set.err)")
+            let json = try diplanctl(["plan", "show", "latgale-2017-2020", "-o", "json"], socket: socket).out
+            #expect(json.contains("persons-served-2022") && json.contains("FACT_KIND_PERSONS_SERVED"), "\(json)")
+            // No source, no fact.
+            let unsourced = try diplanctl(
+                ["plan", "fact", "latgale-2017-2020", "x", "--kind", "budget", "--amount", "1", "--source", ""],
+                socket: socket)
+            #expect(unsourced.status == 3 && unsourced.err.contains("fact.source"), "\(unsourced.err)")
+            // A closed plan's facts are history.
+            #expect(
+                try diplanctl(["plan", "close", "kurzeme-2017-2020", "--note", "projects ended"], socket: socket).status == 0)
+            let closed = try diplanctl(
+                ["plan", "fact", "kurzeme-2017-2020", "x", "--kind", "budget", "--amount", "1", "--source", "s"],
+                socket: socket)
+            #expect(closed.status == 5, "\(closed.err)")
+        }
+    }
+
     /// Tab in bash completes the ids the daemon holds, from the completion
     /// script `make install` installs, as systemctl completes unit names.
     @Test func bashCompletesIdsFromTheDaemon() async throws {
@@ -596,7 +629,8 @@ struct DIPlanCtlTests {
 
     @Test func helpHasAnExampleForEachCommand() throws {
         for command in [
-            ["plan", "list"], ["plan", "show"], ["plan", "events"], ["plan", "advance"], ["capacity"], ["municipality", "list"],
+            ["plan", "list"], ["plan", "show"], ["plan", "events"], ["plan", "advance"], ["plan", "fact"], ["capacity"],
+            ["municipality", "list"], ["municipality", "show"],
             ["municipality", "set"], ["target", "set"], ["line", "set"], ["line", "delete"], ["facility", "list"],
             ["facility", "set"],
             ["project", "list"], ["project", "show"], ["project", "set"], ["apply"], ["import"], ["export"], ["call"], ["health"],

@@ -271,9 +271,46 @@ struct UpdateTests {
             }, expected: .failedPrecondition),
     ]
 
+    /// A plan fact is a sourced figure of a plan that exists; anything else is refused.
+    static let factRefusals: [Case] = {
+        func fact(_ change: @escaping @Sendable (inout Diplan_V1_PlanFact) -> Void) -> @Sendable () -> any Message {
+            {
+                var request = Diplan_V1_SetPlanFactRequest()
+                request.fact =
+                    PlanFact(
+                        key: .init(planID: "kurzeme-2017-2020", id: "persons-target-test"), kind: .personsTarget,
+                        targetGroup: .ftChildren, amount: 10, source: "https://example.org/source"
+                    ).proto
+                change(&request.fact)
+                return request
+            }
+        }
+        return [
+            ("fact without a source", fact { $0.source = "" }, StatusCode.invalidArgument),
+            ("fact with a negative amount", fact { $0.amount = -1 }, .invalidArgument),
+            ("fact of no kind", fact { $0.kind = .unspecified }, .invalidArgument),
+            ("fact with a bad date", fact { $0.asOf = "2020-13" }, .invalidArgument),
+            ("fact of a plan that does not exist", fact { $0.planID = "kurzeme-2030" }, .notFound),
+            ("fact naming an unknown municipality", fact { $0.municipalityIds = ["atlantis"] }, .notFound),
+            (
+                "fact expecting it not to exist, when it does",
+                { @Sendable () -> any Message in
+                    var request = Diplan_V1_SetPlanFactRequest()
+                    request.fact =
+                        PlanFact(
+                            key: .init(planID: "kurzeme-2017-2020", id: "persons-target-ft-children"), kind: .personsTarget,
+                            amount: 1, source: "s"
+                        ).proto
+                    request.expected = .expectedEntityRevision(0)
+                    return request
+                }, .failedPrecondition
+            ),
+        ].map { Case(name: $0.0, method: Method.Plans.setPlanFact, request: $0.1, expected: $0.2) }
+    }()
+
     @Test func everyRefusalLeavesTheStateAsItWas() async throws {
         try await withDaemon { _, client in
-            for refusal in Self.refusals {
+            for refusal in Self.refusals + Self.factRefusals {
                 let before = try await Self.snapshot(client)
                 do {
                     let payload: [UInt8] = try refusal.request().serializedBytes()

@@ -212,12 +212,51 @@ struct EmbeddedDatasetTests {
         }
     }
 
+    /// Persons, money and municipalities taking part are facts of their plans,
+    /// each with its source, never added to places; disagreeing sources are kept apart.
+    @Test func plansCarryTheirSourcedFacts() throws {
+        var state = try Self.state()
+        func amount(_ plan: String, _ id: String) -> Int64? { state.fact(PlanFact.Key(planID: plan, id: id))?.amount }
+        #expect(amount("kurzeme-2017-2020", "persons-target-ft-children") == 350)
+        #expect(amount("kurzeme-2017-2020", "persons-target-grt-adults") == 375)
+        #expect(amount("kurzeme-2017-2020", "persons-leaving-vsac-kurzeme") == 35)
+        #expect(state.fact(.init(planID: "kurzeme-2017-2020", id: "infrastructure-submitted"))?.municipalityIDs.count == 11)
+        #expect(amount("latgale-2017-2020", "persons-target-ft-children-2020") == 390)
+        #expect(amount("latgale-2017-2020", "persons-target-grt-adults-2020") == 389)
+        #expect(amount("latgale-2017-2020", "municipalities-building") == 17)
+        // Vidzeme's budget: two sources, two figures, neither chosen.
+        let budgets = state.facts(of: "vidzeme-2017-2020").filter { $0.kind == .budget }
+        #expect(Set(budgets.map(\.amount)) == [433_113_400, 1_157_980_100])
+        #expect(Set(budgets.map(\.source)).count == 2)
+        #expect(try Contract.embeddedDataset().facts.allSatisfy { !$0.source.isEmpty })
+        // A fact is a planner's, of an open plan.
+        let fact = PlanFact(
+            key: .init(planID: "latgale-2017-2020", id: "test"), kind: .personsServed, amount: 1, source: "test")
+        #expect(throws: DomainError.self) {
+            try state.authorize(
+                [.setPlanFact(fact)],
+                by: Authority(
+                    uid: 1, everywhere: .reader,
+                    grants: [.init(scope: Scope(name: "s", regions: [.latgale]), role: .operator)]))
+        }
+        try state.apply(
+            [.advancePlan(PlanAdvance(planID: "latgale-2017-2020", to: .closed, note: "ended"))],
+            context: ChangeContext(uid: 0, unixMillis: 0, method: "test"))
+        let closedAt = state.revision
+        #expect(throws: DomainError.self) {
+            try state.apply([.setPlanFact(fact)], context: ChangeContext(uid: 0, unixMillis: 0, method: "test"))
+        }
+        #expect(state.revision == closedAt)
+    }
+
     @Test func everyFigureHasASource() throws {
         let dataset = try Contract.embeddedDataset()
         #expect(dataset.targets.allSatisfy { !$0.source.isEmpty && ($0.reportedExisting == nil || !$0.reportedSource.isEmpty) })
         #expect(dataset.lines.allSatisfy { !$0.source.isEmpty })
         #expect(dataset.municipalities.allSatisfy { !$0.source.isEmpty })
         #expect(dataset.plans.allSatisfy { !$0.plan.source.isEmpty })
+        #expect(dataset.plans.allSatisfy { $0.events.allSatisfy { !$0.source.isEmpty } })
+        #expect(dataset.facts.count > 20 && dataset.facts.allSatisfy { !$0.source.isEmpty })
     }
 
     @Test func exportImportRoundTrip() throws {

@@ -10,6 +10,7 @@ extension PlanState {
         var facilities: [String: Facility] = [:]
         var projects: [String: Project] = [:]
         var holds: [String: Hold] = [:]
+        var facts: [PlanFact.Key: PlanFact] = [:]
 
         // MARK: - Indexes
 
@@ -65,6 +66,11 @@ extension PlanState {
     var municipalities: [String: Municipality] {
         _read { yield shared.tables.municipalities }
         _modify { yield &uniqueShared.tables.municipalities }
+    }
+
+    var facts: [PlanFact.Key: PlanFact] {
+        _read { yield shared.tables.facts }
+        _modify { yield &uniqueShared.tables.facts }
     }
 
     var predecessors: [String: Set<String>] {

@@ -15,6 +15,7 @@ struct Transaction {
     private var lines: [LineKey: CapacityLine?] = [:]
     private var facilities: [String: Facility] = [:]
     private var projects: [String: Project] = [:]
+    private var facts: [PlanFact.Key: PlanFact] = [:]
     /// Lines whose occupancy or derived existing must be checked at the end.
     private var touchedLines: Set<LineKey> = []
     /// Plan × municipality pairs whose cost envelope must be checked.
@@ -125,6 +126,8 @@ struct Transaction {
         case .importPlan(let plan, let events):
             try importPlan(plan, events: events)
             restored.insert(plan.id)
+        case .setPlanFact(let fact, let expectation):
+            try set(fact, expectation)
         }
     }
 
@@ -287,6 +290,19 @@ struct Transaction {
         touchedLines.insert(new.key)
         touchedEnvelopes.insert(PlanState.PlanMunicipality(new.key))
         stage(.line(new.key))
+    }
+
+    private mutating func set(_ fact: PlanFact, _ expectation: Expectation?) throws(DomainError) {
+        try fact.validate()
+        guard let plan = plan(fact.key.planID) else { throw base.unknownPlan(fact.key.planID) }
+        for id in fact.municipalityIDs where municipality(id) == nil { throw base.unknownMunicipality(id) }
+        try requireOpen(plan, "setting a fact")
+        let current = facts[fact.key] ?? base.fact(fact.key)
+        try check(expectation, entity: "fact \(fact.key)", revision: current?.revision)
+        var new = fact
+        new.revision = revision
+        facts[new.key] = new
+        stage(.fact(new.key))
     }
 
     private mutating func deleteLine(_ key: LineKey, _ expectation: Expectation?) throws(DomainError) {
@@ -478,6 +494,7 @@ struct Transaction {
                 if let line = lines[key]! { mutations.append(.line(line)) } else { mutations.append(.lineDeleted(key)) }
             case .facility(let id): mutations.append(.facility(facilities[id]!))
             case .project(let id): mutations.append(.project(projects[id]!))
+            case .fact(let key): mutations.append(.fact(facts[key]!))
             }
         }
         mutations += newEvents.map { .planEvent($0) }
@@ -531,6 +548,7 @@ extension Mutation {
         case line(LineKey)
         case facility(String)
         case project(String)
+        case fact(PlanFact.Key)
     }
 }
 

@@ -512,6 +512,85 @@ package nonisolated enum Diplan_V1_TargetBound: SwiftProtobuf.Enum, Swift.CaseIt
 
 }
 
+/// What a plan fact counts, and so its unit.
+package nonisolated enum Diplan_V1_FactKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Persons the plan is to provide community-based services for (persons).
+  case personsTarget // = 1
+
+  /// Persons whose needs were assessed one by one (persons).
+  case personsAssessed // = 2
+
+  /// Persons to move from a state social care centre into municipalities (persons).
+  case personsLeavingCare // = 3
+
+  /// Persons who had received community-based services by as_of (persons).
+  case personsServed // = 4
+
+  /// The total budget of the plan's project or of a measure (euro cents).
+  case budget // = 5
+
+  /// The EU's share of that budget: ESF, ESF+ or ERDF (euro cents).
+  case euFunding // = 6
+
+  /// Indicative infrastructure investment of the plan (euro cents).
+  case infrastructure // = 7
+
+  /// Municipalities that take part in the plan, or build under it (municipalities).
+  case municipalities // = 8
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .personsTarget
+    case 2: self = .personsAssessed
+    case 3: self = .personsLeavingCare
+    case 4: self = .personsServed
+    case 5: self = .budget
+    case 6: self = .euFunding
+    case 7: self = .infrastructure
+    case 8: self = .municipalities
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .personsTarget: return 1
+    case .personsAssessed: return 2
+    case .personsLeavingCare: return 3
+    case .personsServed: return 4
+    case .budget: return 5
+    case .euFunding: return 6
+    case .infrastructure: return 7
+    case .municipalities: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Diplan_V1_FactKind] = [
+    .unspecified,
+    .personsTarget,
+    .personsAssessed,
+    .personsLeavingCare,
+    .personsServed,
+    .budget,
+    .euFunding,
+    .infrastructure,
+    .municipalities,
+  ]
+
+}
+
 package nonisolated struct Diplan_V1_RegionInfo: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -990,6 +1069,49 @@ package nonisolated struct Diplan_V1_Dataset: Sendable {
 
   package var projects: [Diplan_V1_Project] = []
 
+  package var facts: [Diplan_V1_PlanFact] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+/// A sourced figure of a plan that is neither a place target nor a capacity
+/// line: persons to serve, assessments, money, municipalities taking part.
+/// Facts are never added to places, nor persons to money; where two sources
+/// disagree, each figure is a fact of its own, with its source.
+package nonisolated struct Diplan_V1_PlanFact: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var planID: String = String()
+
+  /// Slug, unique within the plan, e.g. "persons-target-ft-children".
+  package var id: String = String()
+
+  package var kind: Diplan_V1_FactKind = .unspecified
+
+  /// Whom it counts; UNSPECIFIED: no one target group.
+  package var targetGroup: Diplan_V1_TargetGroup = .unspecified
+
+  /// Persons, euro cents or municipalities, as `kind` says; 0 or more.
+  package var amount: Int64 = 0
+
+  /// "YYYY", "YYYY-MM" or "YYYY-MM-DD": when it was true, where the source says.
+  package var asOf: String = String()
+
+  /// What the figure is, in the source's terms where they matter.
+  package var note: String = String()
+
+  package var source: String = String()
+
+  /// The revision that last changed this fact.
+  package var revision: UInt64 = 0
+
+  /// The municipalities the source names for it, where it names them.
+  package var municipalityIds: [String] = []
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1056,6 +1178,10 @@ nonisolated extension Diplan_V1_ProjectStatus: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Diplan_V1_TargetBound: SwiftProtobuf._ProtoNameProviding {
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TARGET_BOUND_EXACT\0\u{1}TARGET_BOUND_MORE_THAN\0")
+}
+
+nonisolated extension Diplan_V1_FactKind: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FACT_KIND_UNSPECIFIED\0\u{1}FACT_KIND_PERSONS_TARGET\0\u{1}FACT_KIND_PERSONS_ASSESSED\0\u{1}FACT_KIND_PERSONS_LEAVING_CARE\0\u{1}FACT_KIND_PERSONS_SERVED\0\u{1}FACT_KIND_BUDGET\0\u{1}FACT_KIND_EU_FUNDING\0\u{1}FACT_KIND_INFRASTRUCTURE\0\u{1}FACT_KIND_MUNICIPALITIES\0")
 }
 
 nonisolated extension Diplan_V1_RegionInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1885,7 +2011,7 @@ nonisolated extension Diplan_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Dataset"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0\u{1}facts\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1899,6 +2025,7 @@ nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._M
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.facilities) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.projects) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.facts) }()
       default: break
       }
     }
@@ -1923,6 +2050,9 @@ nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.projects.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.projects, fieldNumber: 6)
     }
+    if !self.facts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.facts, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1933,6 +2063,82 @@ nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.lines != rhs.lines {return false}
     if lhs.facilities != rhs.facilities {return false}
     if lhs.projects != rhs.projects {return false}
+    if lhs.facts != rhs.facts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_PlanFact: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".PlanFact"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}id\0\u{1}kind\0\u{3}target_group\0\u{1}amount\0\u{3}as_of\0\u{1}note\0\u{1}source\0\u{1}revision\0\u{3}municipality_ids\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.planID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.targetGroup) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.municipalityIds) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.planID.isEmpty {
+      try visitor.visitSingularStringField(value: self.planID, fieldNumber: 1)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if self.targetGroup != .unspecified {
+      try visitor.visitSingularEnumField(value: self.targetGroup, fieldNumber: 4)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 5)
+    }
+    if !self.asOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 6)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 7)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 8)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 9)
+    }
+    if !self.municipalityIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.municipalityIds, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_PlanFact, rhs: Diplan_V1_PlanFact) -> Bool {
+    if lhs.planID != rhs.planID {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.targetGroup != rhs.targetGroup {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.asOf != rhs.asOf {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs.municipalityIds != rhs.municipalityIds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -559,6 +559,9 @@ package nonisolated struct Diplan_V1_GetPlanResponse: Sendable {
 
   package var revision: UInt64 = 0
 
+  /// Its facts, by id.
+  package var facts: [Diplan_V1_PlanFact] = []
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1227,6 +1230,77 @@ package nonisolated struct Diplan_V1_SetPlanTargetResponse: Sendable {
   fileprivate var _target: Diplan_V1_PlanTarget? = nil
 }
 
+/// Sets a plan fact, whole: every field is the fact's (a fact is small, and
+/// its figure, date and source belong together). The plan must exist and be
+/// open; the caller needs the planner role in the plan's region.
+package nonisolated struct Diplan_V1_SetPlanFactRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var fact: Diplan_V1_PlanFact {
+    get {_fact ?? Diplan_V1_PlanFact()}
+    set {_fact = newValue}
+  }
+  /// Returns true if `fact` has been explicitly set.
+  package var hasFact: Bool {self._fact != nil}
+  /// Clears the value of `fact`. Subsequent reads from it will return its default value.
+  package mutating func clearFact() {self._fact = nil}
+
+  package var expected: Diplan_V1_SetPlanFactRequest.OneOf_Expected? = nil
+
+  package var expectedRevision: UInt64 {
+    get {
+      if case .expectedRevision(let v)? = expected {return v}
+      return 0
+    }
+    set {expected = .expectedRevision(newValue)}
+  }
+
+  package var expectedEntityRevision: UInt64 {
+    get {
+      if case .expectedEntityRevision(let v)? = expected {return v}
+      return 0
+    }
+    set {expected = .expectedEntityRevision(newValue)}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package nonisolated enum OneOf_Expected: Equatable, Sendable {
+    case expectedRevision(UInt64)
+    case expectedEntityRevision(UInt64)
+
+  }
+
+  package init() {}
+
+  fileprivate var _fact: Diplan_V1_PlanFact? = nil
+}
+
+package nonisolated struct Diplan_V1_SetPlanFactResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var fact: Diplan_V1_PlanFact {
+    get {_fact ?? Diplan_V1_PlanFact()}
+    set {_fact = newValue}
+  }
+  /// Returns true if `fact` has been explicitly set.
+  package var hasFact: Bool {self._fact != nil}
+  /// Clears the value of `fact`. Subsequent reads from it will return its default value.
+  package mutating func clearFact() {self._fact = nil}
+
+  package var revision: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _fact: Diplan_V1_PlanFact? = nil
+}
+
 /// Sets the named fields of a line (creating it if it does not exist), or
 /// replaces it whole. Exactly one of `fields` and `replace`: a request that
 /// names no field and does not replace is INVALID_ARGUMENT.
@@ -1697,6 +1771,14 @@ package nonisolated struct Diplan_V1_Update: Sendable {
     set {update = .advancePlan(newValue)}
   }
 
+  package var setPlanFact: Diplan_V1_SetPlanFactRequest {
+    get {
+      if case .setPlanFact(let v)? = update {return v}
+      return Diplan_V1_SetPlanFactRequest()
+    }
+    set {update = .setPlanFact(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Update: Equatable, Sendable {
@@ -1708,6 +1790,7 @@ package nonisolated struct Diplan_V1_Update: Sendable {
     case upsertFacility(Diplan_V1_UpsertFacilityRequest)
     case upsertProject(Diplan_V1_UpsertProjectRequest)
     case advancePlan(Diplan_V1_AdvancePlanRequest)
+    case setPlanFact(Diplan_V1_SetPlanFactRequest)
 
   }
 
@@ -1809,6 +1892,8 @@ package nonisolated struct Diplan_V1_ImportResponse: Sendable {
   package var projects: UInt32 = 0
 
   package var revision: UInt64 = 0
+
+  package var facts: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2180,7 +2265,7 @@ nonisolated extension Diplan_V1_GetPlanRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Diplan_V1_GetPlanResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".GetPlanResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0\u{1}targets\0\u{1}revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0\u{1}targets\0\u{1}revision\0\u{1}facts\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2191,6 +2276,7 @@ nonisolated extension Diplan_V1_GetPlanResponse: SwiftProtobuf.Message, SwiftPro
       case 1: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.targets) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.facts) }()
       default: break
       }
     }
@@ -2210,6 +2296,9 @@ nonisolated extension Diplan_V1_GetPlanResponse: SwiftProtobuf.Message, SwiftPro
     if self.revision != 0 {
       try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 3)
     }
+    if !self.facts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.facts, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2217,6 +2306,7 @@ nonisolated extension Diplan_V1_GetPlanResponse: SwiftProtobuf.Message, SwiftPro
     if lhs._plan != rhs._plan {return false}
     if lhs.targets != rhs.targets {return false}
     if lhs.revision != rhs.revision {return false}
+    if lhs.facts != rhs.facts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3282,6 +3372,107 @@ nonisolated extension Diplan_V1_SetPlanTargetResponse: SwiftProtobuf.Message, Sw
   }
 }
 
+nonisolated extension Diplan_V1_SetPlanFactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SetPlanFactRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fact\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._fact) }()
+      case 14: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.expected != nil {try decoder.handleConflictingOneOf()}
+          self.expected = .expectedRevision(v)
+        }
+      }()
+      case 15: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.expected != nil {try decoder.handleConflictingOneOf()}
+          self.expected = .expectedEntityRevision(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._fact {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    switch self.expected {
+    case .expectedRevision?: try {
+      guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
+    }()
+    case .expectedEntityRevision?: try {
+      guard case .expectedEntityRevision(let v)? = self.expected else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_SetPlanFactRequest, rhs: Diplan_V1_SetPlanFactRequest) -> Bool {
+    if lhs._fact != rhs._fact {return false}
+    if lhs.expected != rhs.expected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_SetPlanFactResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SetPlanFactResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fact\0\u{1}revision\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._fact) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._fact {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_SetPlanFactResponse, rhs: Diplan_V1_SetPlanFactResponse) -> Bool {
+    if lhs._fact != rhs._fact {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Diplan_V1_UpsertCapacityLineRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UpsertCapacityLineRequest"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
@@ -3959,7 +4150,7 @@ nonisolated extension Diplan_V1_AdvancePlanResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Diplan_V1_Update: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Update"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}upsert_municipality\0\u{3}upsert_plan\0\u{3}set_plan_target\0\u{3}upsert_capacity_line\0\u{3}delete_capacity_line\0\u{3}upsert_facility\0\u{3}upsert_project\0\u{3}advance_plan\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}upsert_municipality\0\u{3}upsert_plan\0\u{3}set_plan_target\0\u{3}upsert_capacity_line\0\u{3}delete_capacity_line\0\u{3}upsert_facility\0\u{3}upsert_project\0\u{3}advance_plan\0\u{3}set_plan_fact\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4071,6 +4262,19 @@ nonisolated extension Diplan_V1_Update: SwiftProtobuf.Message, SwiftProtobuf._Me
           self.update = .advancePlan(v)
         }
       }()
+      case 9: try {
+        var v: Diplan_V1_SetPlanFactRequest?
+        var hadOneofValue = false
+        if let current = self.update {
+          hadOneofValue = true
+          if case .setPlanFact(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.update = .setPlanFact(v)
+        }
+      }()
       default: break
       }
     }
@@ -4113,6 +4317,10 @@ nonisolated extension Diplan_V1_Update: SwiftProtobuf.Message, SwiftProtobuf._Me
     case .advancePlan?: try {
       guard case .advancePlan(let v)? = self.update else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
+    case .setPlanFact?: try {
+      guard case .setPlanFact(let v)? = self.update else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     }()
     case nil: break
     }
@@ -4255,7 +4463,7 @@ nonisolated extension Diplan_V1_ImportRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ImportResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0\u{1}revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0\u{1}revision\0\u{1}facts\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4270,6 +4478,7 @@ nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProt
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.facilities) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.projects) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.facts) }()
       default: break
       }
     }
@@ -4297,6 +4506,9 @@ nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProt
     if self.revision != 0 {
       try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 7)
     }
+    if self.facts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.facts, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4308,6 +4520,7 @@ nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.facilities != rhs.facilities {return false}
     if lhs.projects != rhs.projects {return false}
     if lhs.revision != rhs.revision {return false}
+    if lhs.facts != rhs.facts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

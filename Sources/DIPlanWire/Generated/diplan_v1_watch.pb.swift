@@ -34,6 +34,7 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
   case facility // = 7
   case project // = 8
   case hold // = 9
+  case fact // = 10
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -52,6 +53,7 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
     case 7: self = .facility
     case 8: self = .project
     case 9: self = .hold
+    case 10: self = .fact
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -68,6 +70,7 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
     case .facility: return 7
     case .project: return 8
     case .hold: return 9
+    case .fact: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -84,6 +87,7 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
     .facility,
     .project,
     .hold,
+    .fact,
   ]
 
 }
@@ -170,6 +174,14 @@ package nonisolated struct Diplan_V1_Mutation: Sendable {
     set {entity = .hold(newValue)}
   }
 
+  package var fact: Diplan_V1_PlanFact {
+    get {
+      if case .fact(let v)? = entity {return v}
+      return Diplan_V1_PlanFact()
+    }
+    set {entity = .fact(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Entity: Equatable, Sendable {
@@ -182,6 +194,7 @@ package nonisolated struct Diplan_V1_Mutation: Sendable {
     case facility(Diplan_V1_Facility)
     case project(Diplan_V1_Project)
     case hold(Diplan_V1_Hold)
+    case fact(Diplan_V1_PlanFact)
 
   }
 
@@ -307,12 +320,12 @@ package nonisolated struct Diplan_V1_WatchResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "diplan.v1"
 
 nonisolated extension Diplan_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_MUNICIPALITY\0\u{1}CHANGE_KIND_PLAN\0\u{1}CHANGE_KIND_PLAN_EVENT\0\u{1}CHANGE_KIND_TARGET\0\u{1}CHANGE_KIND_LINE\0\u{1}CHANGE_KIND_LINE_DELETED\0\u{1}CHANGE_KIND_FACILITY\0\u{1}CHANGE_KIND_PROJECT\0\u{1}CHANGE_KIND_HOLD\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_MUNICIPALITY\0\u{1}CHANGE_KIND_PLAN\0\u{1}CHANGE_KIND_PLAN_EVENT\0\u{1}CHANGE_KIND_TARGET\0\u{1}CHANGE_KIND_LINE\0\u{1}CHANGE_KIND_LINE_DELETED\0\u{1}CHANGE_KIND_FACILITY\0\u{1}CHANGE_KIND_PROJECT\0\u{1}CHANGE_KIND_HOLD\0\u{1}CHANGE_KIND_FACT\0")
 }
 
 nonisolated extension Diplan_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Mutation"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}municipality\0\u{1}plan\0\u{3}plan_event\0\u{1}target\0\u{1}line\0\u{3}deleted_line\0\u{1}facility\0\u{1}project\0\u{1}hold\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}municipality\0\u{1}plan\0\u{3}plan_event\0\u{1}target\0\u{1}line\0\u{3}deleted_line\0\u{1}facility\0\u{1}project\0\u{1}hold\0\u{1}fact\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -438,6 +451,19 @@ nonisolated extension Diplan_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._
           self.entity = .hold(v)
         }
       }()
+      case 11: try {
+        var v: Diplan_V1_PlanFact?
+        var hadOneofValue = false
+        if let current = self.entity {
+          hadOneofValue = true
+          if case .fact(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.entity = .fact(v)
+        }
+      }()
       default: break
       }
     }
@@ -487,6 +513,10 @@ nonisolated extension Diplan_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._
     case .hold?: try {
       guard case .hold(let v)? = self.entity else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .fact?: try {
+      guard case .fact(let v)? = self.entity else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     }()
     case nil: break
     }

@@ -547,6 +547,51 @@ void   diplan__v1__dataset__free_unpacked
   assert(message->base.descriptor == &diplan__v1__dataset__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   diplan__v1__plan_fact__init
+                     (Diplan__V1__PlanFact         *message)
+{
+  static const Diplan__V1__PlanFact init_value = DIPLAN__V1__PLAN_FACT__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__plan_fact__get_packed_size
+                     (const Diplan__V1__PlanFact *message)
+{
+  assert(message->base.descriptor == &diplan__v1__plan_fact__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__plan_fact__pack
+                     (const Diplan__V1__PlanFact *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__plan_fact__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__plan_fact__pack_to_buffer
+                     (const Diplan__V1__PlanFact *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__plan_fact__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__PlanFact *
+       diplan__v1__plan_fact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__PlanFact *)
+     protobuf_c_message_unpack (&diplan__v1__plan_fact__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__plan_fact__free_unpacked
+                     (Diplan__V1__PlanFact *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__plan_fact__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   diplan__v1__line_key__init
                      (Diplan__V1__LineKey         *message)
 {
@@ -2128,7 +2173,7 @@ const ProtobufCMessageDescriptor diplan__v1__project__descriptor =
   (ProtobufCMessageInit) diplan__v1__project__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__dataset__field_descriptors[6] =
+static const ProtobufCFieldDescriptor diplan__v1__dataset__field_descriptors[7] =
 {
   {
     "municipalities",
@@ -2202,9 +2247,22 @@ static const ProtobufCFieldDescriptor diplan__v1__dataset__field_descriptors[6] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "facts",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Dataset, n_facts),
+    offsetof(Diplan__V1__Dataset, facts),
+    &diplan__v1__plan_fact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__dataset__field_indices_by_name[] = {
   4,   /* field[4] = facilities */
+  6,   /* field[6] = facts */
   3,   /* field[3] = lines */
   0,   /* field[0] = municipalities */
   1,   /* field[1] = plans */
@@ -2214,7 +2272,7 @@ static const unsigned diplan__v1__dataset__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__dataset__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor diplan__v1__dataset__descriptor =
 {
@@ -2224,11 +2282,166 @@ const ProtobufCMessageDescriptor diplan__v1__dataset__descriptor =
   "Diplan__V1__Dataset",
   "diplan.v1",
   sizeof(Diplan__V1__Dataset),
-  6,
+  7,
   diplan__v1__dataset__field_descriptors,
   diplan__v1__dataset__field_indices_by_name,
   1,  diplan__v1__dataset__number_ranges,
   (ProtobufCMessageInit) diplan__v1__dataset__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__plan_fact__field_descriptors[10] =
+{
+  {
+    "plan_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, plan_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, kind),
+    &diplan__v1__fact_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_group",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, target_group),
+    &diplan__v1__target_group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "as_of",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, as_of),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__PlanFact, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "municipality_ids",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Diplan__V1__PlanFact, n_municipality_ids),
+    offsetof(Diplan__V1__PlanFact, municipality_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__plan_fact__field_indices_by_name[] = {
+  4,   /* field[4] = amount */
+  5,   /* field[5] = as_of */
+  1,   /* field[1] = id */
+  2,   /* field[2] = kind */
+  9,   /* field[9] = municipality_ids */
+  6,   /* field[6] = note */
+  0,   /* field[0] = plan_id */
+  8,   /* field[8] = revision */
+  7,   /* field[7] = source */
+  3,   /* field[3] = target_group */
+};
+static const ProtobufCIntRange diplan__v1__plan_fact__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor diplan__v1__plan_fact__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.PlanFact",
+  "PlanFact",
+  "Diplan__V1__PlanFact",
+  "diplan.v1",
+  sizeof(Diplan__V1__PlanFact),
+  10,
+  diplan__v1__plan_fact__field_descriptors,
+  diplan__v1__plan_fact__field_indices_by_name,
+  1,  diplan__v1__plan_fact__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__plan_fact__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor diplan__v1__line_key__field_descriptors[4] =
@@ -2650,5 +2863,47 @@ const ProtobufCEnumDescriptor diplan__v1__target_bound__descriptor =
   diplan__v1__target_bound__enum_values_by_name,
   1,
   diplan__v1__target_bound__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue diplan__v1__fact_kind__enum_values_by_number[9] =
+{
+  { "FACT_KIND_UNSPECIFIED", "DIPLAN__V1__FACT_KIND__FACT_KIND_UNSPECIFIED", 0 },
+  { "FACT_KIND_PERSONS_TARGET", "DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_TARGET", 1 },
+  { "FACT_KIND_PERSONS_ASSESSED", "DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_ASSESSED", 2 },
+  { "FACT_KIND_PERSONS_LEAVING_CARE", "DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_LEAVING_CARE", 3 },
+  { "FACT_KIND_PERSONS_SERVED", "DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_SERVED", 4 },
+  { "FACT_KIND_BUDGET", "DIPLAN__V1__FACT_KIND__FACT_KIND_BUDGET", 5 },
+  { "FACT_KIND_EU_FUNDING", "DIPLAN__V1__FACT_KIND__FACT_KIND_EU_FUNDING", 6 },
+  { "FACT_KIND_INFRASTRUCTURE", "DIPLAN__V1__FACT_KIND__FACT_KIND_INFRASTRUCTURE", 7 },
+  { "FACT_KIND_MUNICIPALITIES", "DIPLAN__V1__FACT_KIND__FACT_KIND_MUNICIPALITIES", 8 },
+};
+static const ProtobufCIntRange diplan__v1__fact_kind__value_ranges[] = {
+{0, 0},{0, 9}
+};
+static const ProtobufCEnumValueIndex diplan__v1__fact_kind__enum_values_by_name[9] =
+{
+  { "FACT_KIND_BUDGET", 5 },
+  { "FACT_KIND_EU_FUNDING", 6 },
+  { "FACT_KIND_INFRASTRUCTURE", 7 },
+  { "FACT_KIND_MUNICIPALITIES", 8 },
+  { "FACT_KIND_PERSONS_ASSESSED", 2 },
+  { "FACT_KIND_PERSONS_LEAVING_CARE", 3 },
+  { "FACT_KIND_PERSONS_SERVED", 4 },
+  { "FACT_KIND_PERSONS_TARGET", 1 },
+  { "FACT_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor diplan__v1__fact_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "diplan.v1.FactKind",
+  "FactKind",
+  "Diplan__V1__FactKind",
+  "diplan.v1",
+  9,
+  diplan__v1__fact_kind__enum_values_by_number,
+  9,
+  diplan__v1__fact_kind__enum_values_by_name,
+  1,
+  diplan__v1__fact_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -27,6 +27,7 @@ typedef struct Diplan__V1__Facility Diplan__V1__Facility;
 typedef struct Diplan__V1__ProjectOutput Diplan__V1__ProjectOutput;
 typedef struct Diplan__V1__Project Diplan__V1__Project;
 typedef struct Diplan__V1__Dataset Diplan__V1__Dataset;
+typedef struct Diplan__V1__PlanFact Diplan__V1__PlanFact;
 typedef struct Diplan__V1__LineKey Diplan__V1__LineKey;
 
 
@@ -147,6 +148,45 @@ typedef enum _Diplan__V1__TargetBound {
   DIPLAN__V1__TARGET_BOUND__TARGET_BOUND_MORE_THAN = 1
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__TARGET_BOUND)
 } Diplan__V1__TargetBound;
+/*
+ * What a plan fact counts, and so its unit.
+ */
+typedef enum _Diplan__V1__FactKind {
+  DIPLAN__V1__FACT_KIND__FACT_KIND_UNSPECIFIED = 0,
+  /*
+   * Persons the plan is to provide community-based services for (persons).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_TARGET = 1,
+  /*
+   * Persons whose needs were assessed one by one (persons).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_ASSESSED = 2,
+  /*
+   * Persons to move from a state social care centre into municipalities (persons).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_LEAVING_CARE = 3,
+  /*
+   * Persons who had received community-based services by as_of (persons).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_PERSONS_SERVED = 4,
+  /*
+   * The total budget of the plan's project or of a measure (euro cents).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_BUDGET = 5,
+  /*
+   * The EU's share of that budget: ESF, ESF+ or ERDF (euro cents).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_EU_FUNDING = 6,
+  /*
+   * Indicative infrastructure investment of the plan (euro cents).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_INFRASTRUCTURE = 7,
+  /*
+   * Municipalities that take part in the plan, or build under it (municipalities).
+   */
+  DIPLAN__V1__FACT_KIND__FACT_KIND_MUNICIPALITIES = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__FACT_KIND)
+} Diplan__V1__FactKind;
 
 /* --- messages --- */
 
@@ -541,10 +581,59 @@ struct  Diplan__V1__Dataset
   Diplan__V1__Facility **facilities;
   size_t n_projects;
   Diplan__V1__Project **projects;
+  size_t n_facts;
+  Diplan__V1__PlanFact **facts;
 };
 #define DIPLAN__V1__DATASET__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__dataset__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * A sourced figure of a plan that is neither a place target nor a capacity
+ * line: persons to serve, assessments, money, municipalities taking part.
+ * Facts are never added to places, nor persons to money; where two sources
+ * disagree, each figure is a fact of its own, with its source.
+ */
+struct  Diplan__V1__PlanFact
+{
+  ProtobufCMessage base;
+  char *plan_id;
+  /*
+   * Slug, unique within the plan, e.g. "persons-target-ft-children".
+   */
+  char *id;
+  Diplan__V1__FactKind kind;
+  /*
+   * Whom it counts; UNSPECIFIED: no one target group.
+   */
+  Diplan__V1__TargetGroup target_group;
+  /*
+   * Persons, euro cents or municipalities, as `kind` says; 0 or more.
+   */
+  int64_t amount;
+  /*
+   * "YYYY", "YYYY-MM" or "YYYY-MM-DD": when it was true, where the source says.
+   */
+  char *as_of;
+  /*
+   * What the figure is, in the source's terms where they matter.
+   */
+  char *note;
+  char *source;
+  /*
+   * The revision that last changed this fact.
+   */
+  uint64_t revision;
+  /*
+   * The municipalities the source names for it, where it names them.
+   */
+  size_t n_municipality_ids;
+  char **municipality_ids;
+};
+#define DIPLAN__V1__PLAN_FACT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__plan_fact__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__FACT_KIND__FACT_KIND_UNSPECIFIED, DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
 /*
@@ -791,6 +880,25 @@ Diplan__V1__Dataset *
 void   diplan__v1__dataset__free_unpacked
                      (Diplan__V1__Dataset *message,
                       ProtobufCAllocator *allocator);
+/* Diplan__V1__PlanFact methods */
+void   diplan__v1__plan_fact__init
+                     (Diplan__V1__PlanFact         *message);
+size_t diplan__v1__plan_fact__get_packed_size
+                     (const Diplan__V1__PlanFact   *message);
+size_t diplan__v1__plan_fact__pack
+                     (const Diplan__V1__PlanFact   *message,
+                      uint8_t             *out);
+size_t diplan__v1__plan_fact__pack_to_buffer
+                     (const Diplan__V1__PlanFact   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__PlanFact *
+       diplan__v1__plan_fact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__plan_fact__free_unpacked
+                     (Diplan__V1__PlanFact *message,
+                      ProtobufCAllocator *allocator);
 /* Diplan__V1__LineKey methods */
 void   diplan__v1__line_key__init
                      (Diplan__V1__LineKey         *message);
@@ -848,6 +956,9 @@ typedef void (*Diplan__V1__Project_Closure)
 typedef void (*Diplan__V1__Dataset_Closure)
                  (const Diplan__V1__Dataset *message,
                   void *closure_data);
+typedef void (*Diplan__V1__PlanFact_Closure)
+                 (const Diplan__V1__PlanFact *message,
+                  void *closure_data);
 typedef void (*Diplan__V1__LineKey_Closure)
                  (const Diplan__V1__LineKey *message,
                   void *closure_data);
@@ -867,6 +978,7 @@ extern const ProtobufCEnumDescriptor    diplan__v1__plan_status__descriptor;
 extern const ProtobufCEnumDescriptor    diplan__v1__facility_status__descriptor;
 extern const ProtobufCEnumDescriptor    diplan__v1__project_status__descriptor;
 extern const ProtobufCEnumDescriptor    diplan__v1__target_bound__descriptor;
+extern const ProtobufCEnumDescriptor    diplan__v1__fact_kind__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__region_info__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__municipality__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__successor__descriptor;
@@ -879,6 +991,7 @@ extern const ProtobufCMessageDescriptor diplan__v1__facility__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__project_output__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__project__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__dataset__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__plan_fact__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__line_key__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1267,6 +1267,96 @@ void   diplan__v1__set_plan_target_response__free_unpacked
   assert(message->base.descriptor == &diplan__v1__set_plan_target_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   diplan__v1__set_plan_fact_request__init
+                     (Diplan__V1__SetPlanFactRequest         *message)
+{
+  static const Diplan__V1__SetPlanFactRequest init_value = DIPLAN__V1__SET_PLAN_FACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__set_plan_fact_request__get_packed_size
+                     (const Diplan__V1__SetPlanFactRequest *message)
+{
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__set_plan_fact_request__pack
+                     (const Diplan__V1__SetPlanFactRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__set_plan_fact_request__pack_to_buffer
+                     (const Diplan__V1__SetPlanFactRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__SetPlanFactRequest *
+       diplan__v1__set_plan_fact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__SetPlanFactRequest *)
+     protobuf_c_message_unpack (&diplan__v1__set_plan_fact_request__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__set_plan_fact_request__free_unpacked
+                     (Diplan__V1__SetPlanFactRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__set_plan_fact_response__init
+                     (Diplan__V1__SetPlanFactResponse         *message)
+{
+  static const Diplan__V1__SetPlanFactResponse init_value = DIPLAN__V1__SET_PLAN_FACT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__set_plan_fact_response__get_packed_size
+                     (const Diplan__V1__SetPlanFactResponse *message)
+{
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__set_plan_fact_response__pack
+                     (const Diplan__V1__SetPlanFactResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__set_plan_fact_response__pack_to_buffer
+                     (const Diplan__V1__SetPlanFactResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__SetPlanFactResponse *
+       diplan__v1__set_plan_fact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__SetPlanFactResponse *)
+     protobuf_c_message_unpack (&diplan__v1__set_plan_fact_response__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__set_plan_fact_response__free_unpacked
+                     (Diplan__V1__SetPlanFactResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__set_plan_fact_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   diplan__v1__upsert_capacity_line_request__init
                      (Diplan__V1__UpsertCapacityLineRequest         *message)
 {
@@ -2472,7 +2562,7 @@ const ProtobufCMessageDescriptor diplan__v1__get_plan_request__descriptor =
   (ProtobufCMessageInit) diplan__v1__get_plan_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__get_plan_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor diplan__v1__get_plan_response__field_descriptors[4] =
 {
   {
     "plan",
@@ -2510,8 +2600,21 @@ static const ProtobufCFieldDescriptor diplan__v1__get_plan_response__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "facts",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__GetPlanResponse, n_facts),
+    offsetof(Diplan__V1__GetPlanResponse, facts),
+    &diplan__v1__plan_fact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__get_plan_response__field_indices_by_name[] = {
+  3,   /* field[3] = facts */
   0,   /* field[0] = plan */
   2,   /* field[2] = revision */
   1,   /* field[1] = targets */
@@ -2519,7 +2622,7 @@ static const unsigned diplan__v1__get_plan_response__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__get_plan_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor diplan__v1__get_plan_response__descriptor =
 {
@@ -2529,7 +2632,7 @@ const ProtobufCMessageDescriptor diplan__v1__get_plan_response__descriptor =
   "Diplan__V1__GetPlanResponse",
   "diplan.v1",
   sizeof(Diplan__V1__GetPlanResponse),
-  3,
+  4,
   diplan__v1__get_plan_response__field_descriptors,
   diplan__v1__get_plan_response__field_indices_by_name,
   1,  diplan__v1__get_plan_response__number_ranges,
@@ -4093,6 +4196,122 @@ const ProtobufCMessageDescriptor diplan__v1__set_plan_target_response__descripto
   (ProtobufCMessageInit) diplan__v1__set_plan_target_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor diplan__v1__set_plan_fact_request__field_descriptors[3] =
+{
+  {
+    "fact",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__SetPlanFactRequest, fact),
+    &diplan__v1__plan_fact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_revision",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Diplan__V1__SetPlanFactRequest, expected_case),
+    offsetof(Diplan__V1__SetPlanFactRequest, expected_revision),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_entity_revision",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Diplan__V1__SetPlanFactRequest, expected_case),
+    offsetof(Diplan__V1__SetPlanFactRequest, expected_entity_revision),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__set_plan_fact_request__field_indices_by_name[] = {
+  2,   /* field[2] = expected_entity_revision */
+  1,   /* field[1] = expected_revision */
+  0,   /* field[0] = fact */
+};
+static const ProtobufCIntRange diplan__v1__set_plan_fact_request__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 14, 1 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor diplan__v1__set_plan_fact_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.SetPlanFactRequest",
+  "SetPlanFactRequest",
+  "Diplan__V1__SetPlanFactRequest",
+  "diplan.v1",
+  sizeof(Diplan__V1__SetPlanFactRequest),
+  3,
+  diplan__v1__set_plan_fact_request__field_descriptors,
+  diplan__v1__set_plan_fact_request__field_indices_by_name,
+  2,  diplan__v1__set_plan_fact_request__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__set_plan_fact_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__set_plan_fact_response__field_descriptors[2] =
+{
+  {
+    "fact",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__SetPlanFactResponse, fact),
+    &diplan__v1__plan_fact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__SetPlanFactResponse, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__set_plan_fact_response__field_indices_by_name[] = {
+  0,   /* field[0] = fact */
+  1,   /* field[1] = revision */
+};
+static const ProtobufCIntRange diplan__v1__set_plan_fact_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor diplan__v1__set_plan_fact_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.SetPlanFactResponse",
+  "SetPlanFactResponse",
+  "Diplan__V1__SetPlanFactResponse",
+  "diplan.v1",
+  sizeof(Diplan__V1__SetPlanFactResponse),
+  2,
+  diplan__v1__set_plan_fact_response__field_descriptors,
+  diplan__v1__set_plan_fact_response__field_indices_by_name,
+  1,  diplan__v1__set_plan_fact_response__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__set_plan_fact_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor diplan__v1__upsert_capacity_line_request__field_descriptors[5] =
 {
   {
@@ -4803,7 +5022,7 @@ const ProtobufCMessageDescriptor diplan__v1__advance_plan_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__advance_plan_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__update__field_descriptors[8] =
+static const ProtobufCFieldDescriptor diplan__v1__update__field_descriptors[9] =
 {
   {
     "upsert_municipality",
@@ -4901,10 +5120,23 @@ static const ProtobufCFieldDescriptor diplan__v1__update__field_descriptors[8] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "set_plan_fact",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Update, update_case),
+    offsetof(Diplan__V1__Update, set_plan_fact),
+    &diplan__v1__set_plan_fact_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__update__field_indices_by_name[] = {
   7,   /* field[7] = advance_plan */
   4,   /* field[4] = delete_capacity_line */
+  8,   /* field[8] = set_plan_fact */
   2,   /* field[2] = set_plan_target */
   3,   /* field[3] = upsert_capacity_line */
   5,   /* field[5] = upsert_facility */
@@ -4915,7 +5147,7 @@ static const unsigned diplan__v1__update__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__update__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor diplan__v1__update__descriptor =
 {
@@ -4925,7 +5157,7 @@ const ProtobufCMessageDescriptor diplan__v1__update__descriptor =
   "Diplan__V1__Update",
   "diplan.v1",
   sizeof(Diplan__V1__Update),
-  8,
+  9,
   diplan__v1__update__field_descriptors,
   diplan__v1__update__field_indices_by_name,
   1,  diplan__v1__update__number_ranges,
@@ -5087,7 +5319,7 @@ const ProtobufCMessageDescriptor diplan__v1__import_request__descriptor =
   (ProtobufCMessageInit) diplan__v1__import_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__import_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor diplan__v1__import_response__field_descriptors[8] =
 {
   {
     "municipalities",
@@ -5173,9 +5405,22 @@ static const ProtobufCFieldDescriptor diplan__v1__import_response__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "facts",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__ImportResponse, facts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__import_response__field_indices_by_name[] = {
   4,   /* field[4] = facilities */
+  7,   /* field[7] = facts */
   3,   /* field[3] = lines */
   0,   /* field[0] = municipalities */
   1,   /* field[1] = plans */
@@ -5186,7 +5431,7 @@ static const unsigned diplan__v1__import_response__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__import_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor diplan__v1__import_response__descriptor =
 {
@@ -5196,7 +5441,7 @@ const ProtobufCMessageDescriptor diplan__v1__import_response__descriptor =
   "Diplan__V1__ImportResponse",
   "diplan.v1",
   sizeof(Diplan__V1__ImportResponse),
-  7,
+  8,
   diplan__v1__import_response__field_descriptors,
   diplan__v1__import_response__field_indices_by_name,
   1,  diplan__v1__import_response__number_ranges,
@@ -5547,7 +5792,7 @@ const ProtobufCEnumDescriptor diplan__v1__project_field__descriptor =
   diplan__v1__project_field__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[20] =
+static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[21] =
 {
   { "ListRegions", &diplan__v1__list_regions_request__descriptor, &diplan__v1__list_regions_response__descriptor },
   { "ListMunicipalities", &diplan__v1__list_municipalities_request__descriptor, &diplan__v1__list_municipalities_response__descriptor },
@@ -5566,18 +5811,19 @@ static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[20]
   { "UpsertFacility", &diplan__v1__upsert_facility_request__descriptor, &diplan__v1__upsert_facility_response__descriptor },
   { "UpsertProject", &diplan__v1__upsert_project_request__descriptor, &diplan__v1__upsert_project_response__descriptor },
   { "AdvancePlan", &diplan__v1__advance_plan_request__descriptor, &diplan__v1__advance_plan_response__descriptor },
+  { "SetPlanFact", &diplan__v1__set_plan_fact_request__descriptor, &diplan__v1__set_plan_fact_response__descriptor },
   { "Apply", &diplan__v1__apply_request__descriptor, &diplan__v1__apply_response__descriptor },
   { "Import", &diplan__v1__import_request__descriptor, &diplan__v1__import_response__descriptor },
   { "Export", &diplan__v1__export_request__descriptor, &diplan__v1__export_response__descriptor },
 };
 const unsigned diplan__v1__plans__method_indices_by_name[] = {
   16,        /* AdvancePlan */
-  17,        /* Apply */
+  18,        /* Apply */
   13,        /* DeleteCapacityLine */
-  19,        /* Export */
+  20,        /* Export */
   3,        /* GetPlan */
   7,        /* GetProject */
-  18,        /* Import */
+  19,        /* Import */
   5,        /* ListFacilities */
   1,        /* ListMunicipalities */
   8,        /* ListPlanEvents */
@@ -5585,6 +5831,7 @@ const unsigned diplan__v1__plans__method_indices_by_name[] = {
   6,        /* ListProjects */
   0,        /* ListRegions */
   4,        /* QueryCapacity */
+  17,        /* SetPlanFact */
   11,        /* SetPlanTarget */
   12,        /* UpsertCapacityLine */
   14,        /* UpsertFacility */
@@ -5599,7 +5846,7 @@ const ProtobufCServiceDescriptor diplan__v1__plans__descriptor =
   "Plans",
   "Diplan__V1__Plans",
   "diplan.v1",
-  20,
+  21,
   diplan__v1__plans__method_descriptors,
   diplan__v1__plans__method_indices_by_name
 };
@@ -5739,13 +5986,21 @@ void diplan__v1__plans__advance_plan(ProtobufCService *service,
   assert(service->descriptor == &diplan__v1__plans__descriptor);
   service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void diplan__v1__plans__set_plan_fact(ProtobufCService *service,
+                                      const Diplan__V1__SetPlanFactRequest *input,
+                                      Diplan__V1__SetPlanFactResponse_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &diplan__v1__plans__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void diplan__v1__plans__apply(ProtobufCService *service,
                               const Diplan__V1__ApplyRequest *input,
                               Diplan__V1__ApplyResponse_Closure closure,
                               void *closure_data)
 {
   assert(service->descriptor == &diplan__v1__plans__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void diplan__v1__plans__import(ProtobufCService *service,
                                const Diplan__V1__ImportRequest *input,
@@ -5753,7 +6008,7 @@ void diplan__v1__plans__import(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &diplan__v1__plans__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void diplan__v1__plans__export(ProtobufCService *service,
                                const Diplan__V1__ExportRequest *input,
@@ -5761,7 +6016,7 @@ void diplan__v1__plans__export(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &diplan__v1__plans__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void diplan__v1__plans__init (Diplan__V1__Plans_Service *service,
                               Diplan__V1__Plans_ServiceDestroy destroy)

@@ -44,6 +44,8 @@ typedef struct Diplan__V1__UpsertPlanRequest Diplan__V1__UpsertPlanRequest;
 typedef struct Diplan__V1__UpsertPlanResponse Diplan__V1__UpsertPlanResponse;
 typedef struct Diplan__V1__SetPlanTargetRequest Diplan__V1__SetPlanTargetRequest;
 typedef struct Diplan__V1__SetPlanTargetResponse Diplan__V1__SetPlanTargetResponse;
+typedef struct Diplan__V1__SetPlanFactRequest Diplan__V1__SetPlanFactRequest;
+typedef struct Diplan__V1__SetPlanFactResponse Diplan__V1__SetPlanFactResponse;
 typedef struct Diplan__V1__UpsertCapacityLineRequest Diplan__V1__UpsertCapacityLineRequest;
 typedef struct Diplan__V1__UpsertCapacityLineResponse Diplan__V1__UpsertCapacityLineResponse;
 typedef struct Diplan__V1__DeleteCapacityLineRequest Diplan__V1__DeleteCapacityLineRequest;
@@ -292,10 +294,15 @@ struct  Diplan__V1__GetPlanResponse
   size_t n_targets;
   Diplan__V1__PlanTarget **targets;
   uint64_t revision;
+  /*
+   * Its facts, by id.
+   */
+  size_t n_facts;
+  Diplan__V1__PlanFact **facts;
 };
 #define DIPLAN__V1__GET_PLAN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__get_plan_response__descriptor) \
-    , NULL, 0,NULL, 0 }
+    , NULL, 0,NULL, 0, 0,NULL }
 
 
 struct  Diplan__V1__QueryCapacityRequest
@@ -700,6 +707,44 @@ struct  Diplan__V1__SetPlanTargetResponse
 
 
 typedef enum {
+  DIPLAN__V1__SET_PLAN_FACT_REQUEST__EXPECTED__NOT_SET = 0,
+  DIPLAN__V1__SET_PLAN_FACT_REQUEST__EXPECTED_EXPECTED_REVISION = 14,
+  DIPLAN__V1__SET_PLAN_FACT_REQUEST__EXPECTED_EXPECTED_ENTITY_REVISION = 15
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__SET_PLAN_FACT_REQUEST__EXPECTED__CASE)
+} Diplan__V1__SetPlanFactRequest__ExpectedCase;
+
+/*
+ * Sets a plan fact, whole: every field is the fact's (a fact is small, and
+ * its figure, date and source belong together). The plan must exist and be
+ * open; the caller needs the planner role in the plan's region.
+ */
+struct  Diplan__V1__SetPlanFactRequest
+{
+  ProtobufCMessage base;
+  Diplan__V1__PlanFact *fact;
+  Diplan__V1__SetPlanFactRequest__ExpectedCase expected_case;
+  union {
+    uint64_t expected_revision;
+    uint64_t expected_entity_revision;
+  };
+};
+#define DIPLAN__V1__SET_PLAN_FACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__set_plan_fact_request__descriptor) \
+    , NULL, DIPLAN__V1__SET_PLAN_FACT_REQUEST__EXPECTED__NOT_SET, {0} }
+
+
+struct  Diplan__V1__SetPlanFactResponse
+{
+  ProtobufCMessage base;
+  Diplan__V1__PlanFact *fact;
+  uint64_t revision;
+};
+#define DIPLAN__V1__SET_PLAN_FACT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__set_plan_fact_response__descriptor) \
+    , NULL, 0 }
+
+
+typedef enum {
   DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED__NOT_SET = 0,
   DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED_EXPECTED_REVISION = 14,
   DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED_EXPECTED_ENTITY_REVISION = 15
@@ -931,7 +976,8 @@ typedef enum {
   DIPLAN__V1__UPDATE__UPDATE_DELETE_CAPACITY_LINE = 5,
   DIPLAN__V1__UPDATE__UPDATE_UPSERT_FACILITY = 6,
   DIPLAN__V1__UPDATE__UPDATE_UPSERT_PROJECT = 7,
-  DIPLAN__V1__UPDATE__UPDATE_ADVANCE_PLAN = 8
+  DIPLAN__V1__UPDATE__UPDATE_ADVANCE_PLAN = 8,
+  DIPLAN__V1__UPDATE__UPDATE_SET_PLAN_FACT = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__UPDATE__UPDATE__CASE)
 } Diplan__V1__Update__UpdateCase;
 
@@ -952,6 +998,7 @@ struct  Diplan__V1__Update
     Diplan__V1__UpsertFacilityRequest *upsert_facility;
     Diplan__V1__UpsertProjectRequest *upsert_project;
     Diplan__V1__AdvancePlanRequest *advance_plan;
+    Diplan__V1__SetPlanFactRequest *set_plan_fact;
   };
 };
 #define DIPLAN__V1__UPDATE__INIT \
@@ -1021,10 +1068,11 @@ struct  Diplan__V1__ImportResponse
   uint32_t facilities;
   uint32_t projects;
   uint64_t revision;
+  uint32_t facts;
 };
 #define DIPLAN__V1__IMPORT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__import_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Diplan__V1__ExportRequest
@@ -1586,6 +1634,44 @@ Diplan__V1__SetPlanTargetResponse *
 void   diplan__v1__set_plan_target_response__free_unpacked
                      (Diplan__V1__SetPlanTargetResponse *message,
                       ProtobufCAllocator *allocator);
+/* Diplan__V1__SetPlanFactRequest methods */
+void   diplan__v1__set_plan_fact_request__init
+                     (Diplan__V1__SetPlanFactRequest         *message);
+size_t diplan__v1__set_plan_fact_request__get_packed_size
+                     (const Diplan__V1__SetPlanFactRequest   *message);
+size_t diplan__v1__set_plan_fact_request__pack
+                     (const Diplan__V1__SetPlanFactRequest   *message,
+                      uint8_t             *out);
+size_t diplan__v1__set_plan_fact_request__pack_to_buffer
+                     (const Diplan__V1__SetPlanFactRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__SetPlanFactRequest *
+       diplan__v1__set_plan_fact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__set_plan_fact_request__free_unpacked
+                     (Diplan__V1__SetPlanFactRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__SetPlanFactResponse methods */
+void   diplan__v1__set_plan_fact_response__init
+                     (Diplan__V1__SetPlanFactResponse         *message);
+size_t diplan__v1__set_plan_fact_response__get_packed_size
+                     (const Diplan__V1__SetPlanFactResponse   *message);
+size_t diplan__v1__set_plan_fact_response__pack
+                     (const Diplan__V1__SetPlanFactResponse   *message,
+                      uint8_t             *out);
+size_t diplan__v1__set_plan_fact_response__pack_to_buffer
+                     (const Diplan__V1__SetPlanFactResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__SetPlanFactResponse *
+       diplan__v1__set_plan_fact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__set_plan_fact_response__free_unpacked
+                     (Diplan__V1__SetPlanFactResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Diplan__V1__UpsertCapacityLineRequest methods */
 void   diplan__v1__upsert_capacity_line_request__init
                      (Diplan__V1__UpsertCapacityLineRequest         *message);
@@ -1995,6 +2081,12 @@ typedef void (*Diplan__V1__SetPlanTargetRequest_Closure)
 typedef void (*Diplan__V1__SetPlanTargetResponse_Closure)
                  (const Diplan__V1__SetPlanTargetResponse *message,
                   void *closure_data);
+typedef void (*Diplan__V1__SetPlanFactRequest_Closure)
+                 (const Diplan__V1__SetPlanFactRequest *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__SetPlanFactResponse_Closure)
+                 (const Diplan__V1__SetPlanFactResponse *message,
+                  void *closure_data);
 typedef void (*Diplan__V1__UpsertCapacityLineRequest_Closure)
                  (const Diplan__V1__UpsertCapacityLineRequest *message,
                   void *closure_data);
@@ -2121,6 +2213,10 @@ struct Diplan__V1__Plans_Service
                        const Diplan__V1__AdvancePlanRequest *input,
                        Diplan__V1__AdvancePlanResponse_Closure closure,
                        void *closure_data);
+  void (*set_plan_fact)(Diplan__V1__Plans_Service *service,
+                        const Diplan__V1__SetPlanFactRequest *input,
+                        Diplan__V1__SetPlanFactResponse_Closure closure,
+                        void *closure_data);
   void (*apply)(Diplan__V1__Plans_Service *service,
                 const Diplan__V1__ApplyRequest *input,
                 Diplan__V1__ApplyResponse_Closure closure,
@@ -2158,6 +2254,7 @@ void diplan__v1__plans__init (Diplan__V1__Plans_Service *service,
       function_prefix__ ## upsert_facility,\
       function_prefix__ ## upsert_project,\
       function_prefix__ ## advance_plan,\
+      function_prefix__ ## set_plan_fact,\
       function_prefix__ ## apply,\
       function_prefix__ ## import,\
       function_prefix__ ## export  }
@@ -2229,6 +2326,10 @@ void diplan__v1__plans__advance_plan(ProtobufCService *service,
                                      const Diplan__V1__AdvancePlanRequest *input,
                                      Diplan__V1__AdvancePlanResponse_Closure closure,
                                      void *closure_data);
+void diplan__v1__plans__set_plan_fact(ProtobufCService *service,
+                                      const Diplan__V1__SetPlanFactRequest *input,
+                                      Diplan__V1__SetPlanFactResponse_Closure closure,
+                                      void *closure_data);
 void diplan__v1__plans__apply(ProtobufCService *service,
                               const Diplan__V1__ApplyRequest *input,
                               Diplan__V1__ApplyResponse_Closure closure,
@@ -2278,6 +2379,8 @@ extern const ProtobufCMessageDescriptor diplan__v1__upsert_plan_request__descrip
 extern const ProtobufCMessageDescriptor diplan__v1__upsert_plan_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__set_plan_target_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__set_plan_target_response__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__set_plan_fact_request__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__set_plan_fact_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__upsert_capacity_line_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__upsert_capacity_line_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__delete_capacity_line_request__descriptor;

@@ -277,7 +277,7 @@ void   diplan__v1__watch_response__free_unpacked
   assert(message->base.descriptor == &diplan__v1__watch_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor diplan__v1__mutation__field_descriptors[10] =
+static const ProtobufCFieldDescriptor diplan__v1__mutation__field_descriptors[11] =
 {
   {
     "kind",
@@ -399,10 +399,23 @@ static const ProtobufCFieldDescriptor diplan__v1__mutation__field_descriptors[10
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "fact",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Mutation, entity_case),
+    offsetof(Diplan__V1__Mutation, fact),
+    &diplan__v1__plan_fact__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__mutation__field_indices_by_name[] = {
   6,   /* field[6] = deleted_line */
   7,   /* field[7] = facility */
+  10,   /* field[10] = fact */
   9,   /* field[9] = hold */
   0,   /* field[0] = kind */
   5,   /* field[5] = line */
@@ -415,7 +428,7 @@ static const unsigned diplan__v1__mutation__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__mutation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor diplan__v1__mutation__descriptor =
 {
@@ -425,7 +438,7 @@ const ProtobufCMessageDescriptor diplan__v1__mutation__descriptor =
   "Diplan__V1__Mutation",
   "diplan.v1",
   sizeof(Diplan__V1__Mutation),
-  10,
+  11,
   diplan__v1__mutation__field_descriptors,
   diplan__v1__mutation__field_indices_by_name,
   1,  diplan__v1__mutation__number_ranges,
@@ -765,7 +778,7 @@ const ProtobufCMessageDescriptor diplan__v1__watch_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__watch_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue diplan__v1__change_kind__enum_values_by_number[10] =
+static const ProtobufCEnumValue diplan__v1__change_kind__enum_values_by_number[11] =
 {
   { "CHANGE_KIND_UNSPECIFIED", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED", 0 },
   { "CHANGE_KIND_MUNICIPALITY", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_MUNICIPALITY", 1 },
@@ -777,13 +790,15 @@ static const ProtobufCEnumValue diplan__v1__change_kind__enum_values_by_number[1
   { "CHANGE_KIND_FACILITY", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_FACILITY", 7 },
   { "CHANGE_KIND_PROJECT", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_PROJECT", 8 },
   { "CHANGE_KIND_HOLD", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_HOLD", 9 },
+  { "CHANGE_KIND_FACT", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_FACT", 10 },
 };
 static const ProtobufCIntRange diplan__v1__change_kind__value_ranges[] = {
-{0, 0},{0, 10}
+{0, 0},{0, 11}
 };
-static const ProtobufCEnumValueIndex diplan__v1__change_kind__enum_values_by_name[10] =
+static const ProtobufCEnumValueIndex diplan__v1__change_kind__enum_values_by_name[11] =
 {
   { "CHANGE_KIND_FACILITY", 7 },
+  { "CHANGE_KIND_FACT", 10 },
   { "CHANGE_KIND_HOLD", 9 },
   { "CHANGE_KIND_LINE", 5 },
   { "CHANGE_KIND_LINE_DELETED", 6 },
@@ -801,9 +816,9 @@ const ProtobufCEnumDescriptor diplan__v1__change_kind__descriptor =
   "ChangeKind",
   "Diplan__V1__ChangeKind",
   "diplan.v1",
-  10,
+  11,
   diplan__v1__change_kind__enum_values_by_number,
-  10,
+  11,
   diplan__v1__change_kind__enum_values_by_name,
   1,
   diplan__v1__change_kind__value_ranges,
