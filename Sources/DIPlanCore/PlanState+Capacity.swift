@@ -148,10 +148,18 @@ extension PlanState {
                 }
             }
         }
+        // The point query local services send most: one municipality, nothing merged into it.
+        if query.municipalityIDs.count == 1, let named = query.municipalityIDs.first,
+            predecessors[named]?.isEmpty != false
+        {
+            guard municipalities[named] != nil else { return }
+            if let date { try requireExists(named, on: date) }
+            return sum(named, toward: named, perLine: false)
+        }
         if !query.municipalityIDs.isEmpty {
             // Each municipality named, with what had become it; a municipality's lines are summed once.
             var summed: Set<String> = []
-            for named in query.municipalityIDs.count == 1 ? Array(query.municipalityIDs) : query.municipalityIDs.sorted() {
+            for named in query.municipalityIDs.sorted() {
                 guard municipalities[named] != nil else { continue }
                 if let date { try requireExists(named, on: date) }
                 for source in sources(of: named, on: date) where source.perLine || summed.insert(source.id).inserted {

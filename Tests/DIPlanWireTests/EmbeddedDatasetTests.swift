@@ -195,6 +195,16 @@ struct EmbeddedDatasetTests {
         #expect(try rehabilitation()["aglona (split)"] == nil)
         #expect(try rehabilitation(["preilu-novads"]) == ["preilu-novads": 2])
         #expect(try rehabilitation(["kraslavas-novads"]) == kraslavas)
+        // A history that would leave the assigned line pointing at no successor is refused.
+        var rewritten = aglona
+        rewritten.successors = [Successor("kraslavas-novads")]
+        let assignedAt = state.revision
+        #expect(throws: DomainError.self) {
+            try state.apply(
+                [.upsertMunicipality(rewritten, nil, only: .history)],
+                context: ChangeContext(uid: 0, unixMillis: 0, method: "test"))
+        }
+        #expect(state.revision == assignedAt)
         // Only a successor of a split municipality is taken.
         for (municipality, assigned) in [("aglona", "ludzas-novads"), ("karsava", "ludzas-novads")] {
             var wrong = CapacityLine(

@@ -467,7 +467,9 @@ struct Transaction {
             for successor in municipality.successors where self.municipality(successor.municipalityID) == nil {
                 throw base.unknownMunicipality(successor.municipalityID)
             }
-            // Lines already assigned to a successor keep pointing at one.
+            // Lines already assigned to a successor keep pointing at one. Only a split municipality's lines can be
+            // assigned: one that is not split, and was not, has none to check.
+            guard municipality.wasSplit || base.municipality(id)?.wasSplit == true else { continue }
             let keys = (base.linesByMunicipality[id] ?? []).union(lines.keys.filter { $0.municipalityID == id })
             for key in keys {
                 if let assigned = line(key)?.assignedMunicipalityID { try checkAssignment(of: key, to: assigned) }
