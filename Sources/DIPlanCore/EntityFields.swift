@@ -98,6 +98,7 @@ extension Project {
         public static let outputs = Fields(rawValue: 1 << 7)
         public static let status = Fields(rawValue: 1 << 8)
         public static let source = Fields(rawValue: 1 << 9)
+        public static let number = Fields(rawValue: 1 << 10)
         public static let required: Fields = [.plan, .municipality, .title, .selectionRound, .status]
     }
 
@@ -112,7 +113,10 @@ extension Project {
             new.erdfCents = other.erdfCents
             new.nationalCents = other.nationalCents
             new.municipalCents = other.municipalCents
+            new.totalCostCents = other.totalCostCents
+            new.costsComplete = other.costsComplete
         }
+        if fields.contains(.number) { new.number = other.number }
         if fields.contains(.startDate) { new.startDate = other.startDate }
         if fields.contains(.endDate) { new.endDate = other.endDate }
         if fields.contains(.outputs) { new.outputs = other.outputs }

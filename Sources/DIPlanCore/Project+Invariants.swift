@@ -5,15 +5,18 @@ extension Project {
         try Rules.slug(planID, "project.plan_id")
         try Rules.slug(municipalityID, "project.municipality_id")
         try Rules.text(title, "project.title", required: true)
-        guard selectionRound == 1 || selectionRound == 2 else {
-            throw .invalidArgument(field: "project.selection_round", rule: "must be 1 or 2 (got \(selectionRound))")
+        guard selectionRound <= 2 else {
+            throw .invalidArgument(
+                field: "project.selection_round", rule: "must be 1 or 2, or 0 where no source says (got \(selectionRound))")
         }
         try Rules.cents(eligibleCostCents, "project.eligible_cost_cents")
         try Rules.cents(erdfCents, "project.erdf_cents")
         try Rules.cents(nationalCents, "project.national_cents")
         try Rules.cents(municipalCents, "project.municipal_cents")
+        try Rules.cents(totalCostCents, "project.total_cost_cents")
+        try Rules.text(number, "project.number")
         let shares = erdfCents + nationalCents + municipalCents
-        guard shares == eligibleCostCents else {
+        guard shares == eligibleCostCents || !costsComplete else {
             throw .invalidArgument(
                 field: "project.eligible_cost_cents",
                 rule: "must equal erdf + national + municipal shares (\(eligibleCostCents) ≠ \(shares))"

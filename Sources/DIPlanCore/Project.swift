@@ -5,7 +5,7 @@ public struct Project: Sendable, Hashable {
         case inProgress = "in-progress"
         case completed, rejected, withdrawn
 
-        /// Whether the project's cost counts against its municipality's envelope.
+        /// Whether the project's cost counts against its municipality's envelope (if its costs are complete).
         public var countsAgainstEnvelope: Bool { self != .rejected && self != .withdrawn }
     }
 
@@ -38,13 +38,25 @@ public struct Project: Sendable, Hashable {
     public var status: Status
     public var source: String
     public var revision: UInt64
+    /// Its number in the EU funds' register, e.g. "9.3.1.1/19/I/003".
+    public var number: String
+    /// The total cost, ineligible costs included, where a source gives it.
+    public var totalCostCents: Int64?
+    /// Whether the eligible cost and its three shares are all known (and
+    /// add up). Where the sources give only some, each is unknown where 0,
+    /// and the project counts against no envelope.
+    public var costsComplete: Bool
 
     public init(
         id: String, planID: String, municipalityID: String, title: String, selectionRound: UInt32,
         eligibleCostCents: Int64, erdfCents: Int64, nationalCents: Int64, municipalCents: Int64,
         startDate: CalendarDate? = nil, endDate: CalendarDate? = nil, outputs: [Output] = [], status: Status,
-        source: String = "", revision: UInt64 = 0
+        source: String = "", revision: UInt64 = 0, number: String = "", totalCostCents: Int64? = nil,
+        costsComplete: Bool = true
     ) {
+        self.number = number
+        self.totalCostCents = totalCostCents
+        self.costsComplete = costsComplete
         self.id = id
         self.planID = planID
         self.municipalityID = municipalityID

@@ -46,7 +46,7 @@ extension Project.Fields {
     static let wire: [(Project.Fields, Diplan_V1_ProjectField)] = [
         (.plan, .plan), (.municipality, .municipality), (.title, .title), (.selectionRound, .selectionRound),
         (.costs, .costs), (.startDate, .startDate), (.endDate, .endDate), (.outputs, .outputs), (.status, .status),
-        (.source, .source),
+        (.source, .source), (.number, .number),
     ]
     package var proto: [Diplan_V1_ProjectField] { Self.wire.filter { contains($0.0) }.map(\.1) }
 }

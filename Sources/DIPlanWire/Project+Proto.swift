@@ -24,6 +24,9 @@ extension Project {
         message.status = status.proto
         message.source = source
         message.revision = revision
+        message.number = number
+        if let totalCostCents { message.totalCostCents = totalCostCents }
+        message.costsIncomplete = !costsComplete
         return message
     }
 
@@ -42,6 +45,9 @@ extension Project {
             erdfCents: message.erdfCents, nationalCents: message.nationalCents, municipalCents: message.municipalCents,
             startDate: try .field(message.startDate, "project.start_date"),
             endDate: try .field(message.endDate, "project.end_date"), outputs: outputs,
-            status: try .required(message.status, "project.status"), source: message.source, revision: message.revision)
+            status: try .required(message.status, "project.status"), source: message.source, revision: message.revision,
+            number: message.number,
+            totalCostCents: message.totalCostKnown.map { if case .totalCostCents(let value) = $0 { value } else { 0 } },
+            costsComplete: !message.costsIncomplete)
     }
 }

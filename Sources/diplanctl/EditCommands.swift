@@ -543,11 +543,16 @@ struct ProjectCommand: AsyncParsableCommand {
                 let (response, _) = try await client.call(
                     Method.Plans.listProjects, request, as: Diplan_V1_ListProjectsResponse.self)
                 if connection.output == .json { return emitJSON(response) }
-                var table = Table("ID", "MUNICIPALITY", "ROUND", "ELIGIBLE €", "ERDF €", "STATUS", "TITLE", numeric: [2, 3, 4])
+                var table = Table(
+                    "ID", "NUMBER", "MUNICIPALITY", "ROUND", "TOTAL €", "ELIGIBLE €", "ERDF €", "STATUS", "TITLE",
+                    numeric: [3, 4, 5, 6])
                 for project in response.projects {
                     table.add(
-                        project.id, project.municipalityID, "\(project.selectionRound)", euro(project.eligibleCostCents),
-                        euro(project.erdfCents), Project.Status(proto: project.status)?.rawValue ?? "?", project.title)
+                        project.id, project.number.isEmpty ? "-" : project.number, project.municipalityID,
+                        project.selectionRound == 0 ? "?" : "\(project.selectionRound)", ProjectCommand.total(project),
+                        ProjectCommand.money(project.eligibleCostCents, project),
+                        ProjectCommand.money(project.erdfCents, project),
+                        Project.Status(proto: project.status)?.rawValue ?? "?", project.title)
                 }
                 emit(table.render(connection))
             }
@@ -571,14 +576,18 @@ struct ProjectCommand: AsyncParsableCommand {
                 let project = response.project
                 var table = Table("FIELD", "VALUE")
                 table.add("id", project.id)
+                table.add("number", project.number.isEmpty ? "-" : project.number)
                 table.add("title", project.title)
                 table.add("plan", project.planID)
                 table.add("municipality", project.municipalityID)
-                table.add("selection round", "\(project.selectionRound)")
-                table.add("eligible cost €", euro(project.eligibleCostCents))
+                table.add("selection round", project.selectionRound == 0 ? "?" : "\(project.selectionRound)")
+                table.add("total cost €", ProjectCommand.total(project))
+                table.add("eligible cost €", ProjectCommand.money(project.eligibleCostCents, project))
                 table.add(
                     "ERDF / national / municipal €",
-                    "\(euro(project.erdfCents)) / \(euro(project.nationalCents)) / \(euro(project.municipalCents))")
+                    [project.erdfCents, project.nationalCents, project.municipalCents]
+                        .map { ProjectCommand.money($0, project) }.joined(separator: " / "))
+                if project.costsIncomplete { table.add("costs", "incomplete: the sources give only some (? unknown)") }
                 table.add(
                     "dates",
                     "\(project.startDate.isEmpty ? "?" : project.startDate) – \(project.endDate.isEmpty ? "?" : project.endDate)")
@@ -595,15 +604,27 @@ struct ProjectCommand: AsyncParsableCommand {
         }
     }
 
+    /// A money figure: unknown where 0 and the sources give only some of a project's money.
+    static func money(_ cents: Int64, _ project: Diplan_V1_Project) -> String {
+        project.costsIncomplete && cents == 0 ? "?" : euro(cents)
+    }
+
+    static func total(_ project: Diplan_V1_Project) -> String {
+        if case .totalCostCents(let cents)? = project.totalCostKnown { return euro(cents) }
+        return "?"
+    }
+
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create or change a project; only the fields given change.",
             discussion: """
                 Its shares must add up and stay within the municipality's envelope:
                 --erdf-cents, --national-cents and --municipal-cents are set together, and the
-                eligible cost is their sum. A new project needs --plan, --municipality,
-                --title, --round and --status. --replace replaces the whole project: fields
-                left out become empty or unknown.
+                eligible cost is their sum. Where the sources give only some of the money,
+                --costs-incomplete takes any of --eligible-cents and the shares alone (the
+                others unknown) and counts against no envelope. A new project needs --plan,
+                --municipality, --title, --round and --status. --replace replaces the whole
+                project: fields left out become empty or unknown.
 
                 Examples:
                   diplanctl project set ludza-dac --plan latgale-2017-2020 \\
@@ -611,6 +632,8 @@ struct ProjectCommand: AsyncParsableCommand {
                       --erdf-cents 8500000 --national-cents 750000 --municipal-cents 750000 \\
                       --status contracted
                   diplanctl project set ludza-dac --status completed --end 2023-12-31
+                  diplanctl project set rezeknes-novads-dac --costs-incomplete \\
+                      --eligible-cents 59793600 --erdf-cents 50824560
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -632,6 +655,20 @@ struct ProjectCommand: AsyncParsableCommand {
             name: .customLong("municipal-cents"), parsing: .unconditional, help: "The municipality's share, in euro cents.",
             transform: Parse.cents)
         var municipalCents: Int64?
+        @Option(
+            name: .customLong("eligible-cents"), parsing: .unconditional,
+            help: "The eligible cost, in euro cents (with --costs-incomplete; otherwise the shares' sum).",
+            transform: Parse.cents)
+        var eligibleCents: Int64?
+        @Option(
+            name: .customLong("total-cents"), parsing: .unconditional,
+            help: "The total cost, ineligible costs included, in euro cents.", transform: Parse.cents)
+        var totalCents: Int64?
+        @Flag(
+            name: .customLong("costs-incomplete"),
+            help: "The sources give only some of the money: each figure not given is unknown.")
+        var costsIncomplete = false
+        @Option(help: "Its number in the EU funds' register, e.g. 9.3.1.1/19/I/003.") var number: String?
         @Option(help: "planned, applied, contracted, in-progress, completed, rejected or withdrawn.") var status: Project.Status?
         @Option(help: "When it starts, YYYY-MM-DD.") var start: CalendarDate?
         @Option(help: "When it ends, YYYY-MM-DD.") var end: CalendarDate?
@@ -644,7 +681,12 @@ struct ProjectCommand: AsyncParsableCommand {
             if municipality != nil { fields.insert(.municipality) }
             if title != nil { fields.insert(.title) }
             if round != nil { fields.insert(.selectionRound) }
-            if erdfCents != nil || nationalCents != nil || municipalCents != nil { fields.insert(.costs) }
+            if erdfCents != nil || nationalCents != nil || municipalCents != nil || eligibleCents != nil || totalCents != nil
+                || costsIncomplete
+            {
+                fields.insert(.costs)
+            }
+            if number != nil { fields.insert(.number) }
             if status != nil { fields.insert(.status) }
             if start != nil { fields.insert(.startDate) }
             if end != nil { fields.insert(.endDate) }
@@ -654,8 +696,13 @@ struct ProjectCommand: AsyncParsableCommand {
 
         func validate() throws {
             let shares = [erdfCents, nationalCents, municipalCents].filter { $0 != nil }.count
-            if shares != 0 && shares != 3 {
-                throw ValidationError("--erdf-cents, --national-cents and --municipal-cents are set together (0 for none)")
+            if shares != 0 && shares != 3 && !costsIncomplete {
+                throw ValidationError(
+                    "--erdf-cents, --national-cents and --municipal-cents are set together (0 for none), unless --costs-incomplete"
+                )
+            }
+            if eligibleCents != nil && !costsIncomplete {
+                throw ValidationError("--eligible-cents is the shares' sum unless --costs-incomplete")
             }
             let whole = plan != nil && municipality != nil && title != nil && round != nil && status != nil
             try requireFields(
@@ -671,9 +718,11 @@ struct ProjectCommand: AsyncParsableCommand {
                 request.project =
                     Project(
                         id: id, planID: plan ?? "", municipalityID: municipality ?? "", title: title ?? "",
-                        selectionRound: round ?? 0, eligibleCostCents: erdf + national + municipal, erdfCents: erdf,
-                        nationalCents: national, municipalCents: municipal, startDate: start, endDate: end,
-                        status: status ?? .planned, source: source ?? ""
+                        selectionRound: round ?? 0,
+                        eligibleCostCents: costsIncomplete ? eligibleCents ?? 0 : erdf + national + municipal,
+                        erdfCents: erdf, nationalCents: national, municipalCents: municipal, startDate: start, endDate: end,
+                        status: status ?? .planned, source: source ?? "", number: number ?? "", totalCostCents: totalCents,
+                        costsComplete: !costsIncomplete
                     ).proto
                 if replace { request.replace = true } else { request.fields = fields.proto }
                 request.expected = expected.expectation?.apply(

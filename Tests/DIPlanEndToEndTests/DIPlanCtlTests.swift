@@ -547,6 +547,29 @@ struct DIPlanCtlTests {
         }
     }
 
+    /// `project list` has the sourced ERDF projects, their unknown money as `?`;
+    /// a project whose sources give only some of its money is set with --costs-incomplete.
+    @Test func sourcedProjectsAndIncompleteCosts() async throws {
+        try await withDaemon { daemon, _ in
+            let socket = daemon.socketPath
+            let list = try diplanctl(["project", "list", "--plan", "latgale-2017-2020"], socket: socket)
+            for expected in ["9.3.1.1/19/I/003", "9.3.1.1/18/I/017", "539770.01", "308947.93", "ludza-msc"] {
+                #expect(list.out.contains(expected), "\(expected) missing from: \(list.out)")
+            }
+            let set = try diplanctl(
+                [
+                    "project", "set", "zilupe-di", "--plan", "latgale-2017-2020", "--municipality", "zilupe", "--title", "T",
+                    "--round", "0", "--status", "contracted", "--costs-incomplete", "--erdf-cents", "100000", "--source", "s",
+                ], socket: socket)
+            #expect(set.status == 0, "\(set.err)")
+            let show = try diplanctl(["project", "show", "zilupe-di"], socket: socket)
+            #expect(show.out.contains("1000.00") && show.out.contains("incomplete"), "\(show.out)")
+            // Without --costs-incomplete the shares come together and the eligible cost is their sum.
+            let alone = try diplanctl(["project", "set", "zilupe-di", "--eligible-cents", "5"], socket: socket)
+            #expect(alone.status == 64, "\(alone.err)")
+        }
+    }
+
     /// Tab in bash completes the ids the daemon holds, from the completion
     /// script `make install` installs, as systemctl completes unit names.
     @Test func bashCompletesIdsFromTheDaemon() async throws {

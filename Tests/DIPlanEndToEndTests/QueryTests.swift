@@ -70,7 +70,13 @@ struct QueryTests {
             #expect(ludza.map(\.totals.lineCount) == [1, 1])
 
             #expect(try await client.facilities().items.isEmpty)
-            #expect(try await client.projects().items.isEmpty)
+            // The sourced ERDF projects, in pages, by id.
+            let projects = try await client.projects(page: PageRequest(size: 5))
+            #expect(
+                projects.items.map(\.id) == [
+                    "augsdaugava-di", "daugavpils-city-di", "kraslava-di", "liepaja-di", "ludza-msc",
+                ])
+            #expect(!projects.nextToken.isEmpty)
             let exported = try await client.export(planIDs: [Self.latgale])
             #expect(exported.plans.count == 1)
             #expect(exported.lines.count == 29)

@@ -259,6 +259,22 @@ struct EmbeddedDatasetTests {
         #expect(state.revision == closedAt)
     }
 
+    /// The municipal ERDF projects the sources name, with only the money they give.
+    @Test func theSourcedERDFProjects() throws {
+        let state = try Self.state()
+        let vilaka = try #require(state.project("vilaka-di"))
+        #expect(vilaka.number == "9.3.1.1/18/I/017" && !vilaka.costsComplete)
+        #expect(vilaka.totalCostCents == 539_770_01 && vilaka.erdfCents == 308_947_93 && vilaka.eligibleCostCents == 0)
+        let dataset = try Contract.embeddedDataset()
+        #expect(dataset.projects.count == 14)
+        #expect(dataset.projects.allSatisfy { !$0.source.isEmpty && !$0.costsComplete })
+        #expect(Set(dataset.projects.map(\.planID)) == ["latgale-2017-2020", "kurzeme-2017-2020"])
+        // Krāslava's eligible cost: two sources, two facts, the project's own figure unknown.
+        #expect(state.project("kraslava-di")?.eligibleCostCents == 0)
+        let kraslava = state.facts(of: "latgale-2017-2020").filter { $0.municipalityIDs == ["kraslava"] }
+        #expect(Set(kraslava.map(\.amount)) == [816_203_00, 816_191_00])
+    }
+
     @Test func everyFigureHasASource() throws {
         let dataset = try Contract.embeddedDataset()
         #expect(dataset.targets.allSatisfy { !$0.source.isEmpty && ($0.reportedExisting == nil || !$0.reportedSource.isEmpty) })

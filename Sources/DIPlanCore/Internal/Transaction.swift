@@ -521,7 +521,7 @@ struct Transaction {
     /// for it (MK No. 871 §11.1): Σ project cost ≤ Σ planned line cost, when
     /// every line of the municipality in the plan has a known cost.
     private func checkEnvelope(_ pair: PlanState.PlanMunicipality) throws(DomainError) {
-        let committed = projects(of: pair).filter(\.status.countsAgainstEnvelope).reduce(Int64(0)) {
+        let committed = projects(of: pair).filter { $0.status.countsAgainstEnvelope && $0.costsComplete }.reduce(Int64(0)) {
             $0 + $1.eligibleCostCents
         }
         // Costs are never negative: with nothing committed, no envelope is exceeded (and its lines need no reading).

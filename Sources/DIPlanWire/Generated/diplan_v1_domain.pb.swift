@@ -1008,45 +1008,127 @@ package nonisolated struct Diplan_V1_ProjectOutput: Sendable {
 }
 
 /// An ERDF project of measure 9.3.1.1.
-package nonisolated struct Diplan_V1_Project: Sendable {
+package nonisolated struct Diplan_V1_Project: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  package var id: String = String()
+  package var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  package var planID: String = String()
+  package var planID: String {
+    get {_storage._planID}
+    set {_uniqueStorage()._planID = newValue}
+  }
 
-  package var municipalityID: String = String()
+  package var municipalityID: String {
+    get {_storage._municipalityID}
+    set {_uniqueStorage()._municipalityID = newValue}
+  }
 
-  package var title: String = String()
+  package var title: String {
+    get {_storage._title}
+    set {_uniqueStorage()._title = newValue}
+  }
 
-  /// 1 or 2.
-  package var selectionRound: UInt32 = 0
+  /// 1 or 2; 0: no source says.
+  package var selectionRound: UInt32 {
+    get {_storage._selectionRound}
+    set {_uniqueStorage()._selectionRound = newValue}
+  }
 
-  package var eligibleCostCents: Int64 = 0
+  package var eligibleCostCents: Int64 {
+    get {_storage._eligibleCostCents}
+    set {_uniqueStorage()._eligibleCostCents = newValue}
+  }
 
-  package var erdfCents: Int64 = 0
+  package var erdfCents: Int64 {
+    get {_storage._erdfCents}
+    set {_uniqueStorage()._erdfCents = newValue}
+  }
 
-  package var nationalCents: Int64 = 0
+  package var nationalCents: Int64 {
+    get {_storage._nationalCents}
+    set {_uniqueStorage()._nationalCents = newValue}
+  }
 
-  package var municipalCents: Int64 = 0
+  package var municipalCents: Int64 {
+    get {_storage._municipalCents}
+    set {_uniqueStorage()._municipalCents = newValue}
+  }
 
-  package var startDate: String = String()
+  package var startDate: String {
+    get {_storage._startDate}
+    set {_uniqueStorage()._startDate = newValue}
+  }
 
-  package var endDate: String = String()
+  package var endDate: String {
+    get {_storage._endDate}
+    set {_uniqueStorage()._endDate = newValue}
+  }
 
-  package var outputs: [Diplan_V1_ProjectOutput] = []
+  package var outputs: [Diplan_V1_ProjectOutput] {
+    get {_storage._outputs}
+    set {_uniqueStorage()._outputs = newValue}
+  }
 
-  package var status: Diplan_V1_ProjectStatus = .unspecified
+  package var status: Diplan_V1_ProjectStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  package var source: String = String()
+  package var source: String {
+    get {_storage._source}
+    set {_uniqueStorage()._source = newValue}
+  }
 
-  package var revision: UInt64 = 0
+  package var revision: UInt64 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
+
+  /// Its number in the EU funds' register, e.g. "9.3.1.1/19/I/003".
+  package var number: String {
+    get {_storage._number}
+    set {_uniqueStorage()._number = newValue}
+  }
+
+  /// Its total cost, ineligible costs included, where a source gives it.
+  package var totalCostKnown: OneOf_TotalCostKnown? {
+    get {return _storage._totalCostKnown}
+    set {_uniqueStorage()._totalCostKnown = newValue}
+  }
+
+  package var totalCostCents: Int64 {
+    get {
+      if case .totalCostCents(let v)? = _storage._totalCostKnown {return v}
+      return 0
+    }
+    set {_uniqueStorage()._totalCostKnown = .totalCostCents(newValue)}
+  }
+
+  /// The sources give only some of the money: eligible_cost_cents and the
+  /// shares are each unknown where 0, need not add up, and the project
+  /// counts against no envelope. False (the default): all four are known
+  /// and add up.
+  package var costsIncomplete: Bool {
+    get {_storage._costsIncomplete}
+    set {_uniqueStorage()._costsIncomplete = newValue}
+  }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
+  /// Its total cost, ineligible costs included, where a source gives it.
+  package nonisolated enum OneOf_TotalCostKnown: Equatable, Sendable {
+    case totalCostCents(Int64)
+
+  }
+
   package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A whole data set: what Import takes and Export gives, and the form of the
@@ -1911,99 +1993,195 @@ nonisolated extension Diplan_V1_ProjectOutput: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Diplan_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Project"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}plan_id\0\u{3}municipality_id\0\u{1}title\0\u{3}selection_round\0\u{3}eligible_cost_cents\0\u{3}erdf_cents\0\u{3}national_cents\0\u{3}municipal_cents\0\u{3}start_date\0\u{3}end_date\0\u{1}outputs\0\u{1}status\0\u{1}source\0\u{1}revision\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}plan_id\0\u{3}municipality_id\0\u{1}title\0\u{3}selection_round\0\u{3}eligible_cost_cents\0\u{3}erdf_cents\0\u{3}national_cents\0\u{3}municipal_cents\0\u{3}start_date\0\u{3}end_date\0\u{1}outputs\0\u{1}status\0\u{1}source\0\u{1}revision\0\u{1}number\0\u{3}total_cost_cents\0\u{3}costs_incomplete\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _planID: String = String()
+    var _municipalityID: String = String()
+    var _title: String = String()
+    var _selectionRound: UInt32 = 0
+    var _eligibleCostCents: Int64 = 0
+    var _erdfCents: Int64 = 0
+    var _nationalCents: Int64 = 0
+    var _municipalCents: Int64 = 0
+    var _startDate: String = String()
+    var _endDate: String = String()
+    var _outputs: [Diplan_V1_ProjectOutput] = []
+    var _status: Diplan_V1_ProjectStatus = .unspecified
+    var _source: String = String()
+    var _revision: UInt64 = 0
+    var _number: String = String()
+    var _totalCostKnown: Diplan_V1_Project.OneOf_TotalCostKnown?
+    var _costsIncomplete: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _planID = source._planID
+      _municipalityID = source._municipalityID
+      _title = source._title
+      _selectionRound = source._selectionRound
+      _eligibleCostCents = source._eligibleCostCents
+      _erdfCents = source._erdfCents
+      _nationalCents = source._nationalCents
+      _municipalCents = source._municipalCents
+      _startDate = source._startDate
+      _endDate = source._endDate
+      _outputs = source._outputs
+      _status = source._status
+      _source = source._source
+      _revision = source._revision
+      _number = source._number
+      _totalCostKnown = source._totalCostKnown
+      _costsIncomplete = source._costsIncomplete
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.planID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.municipalityID) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.title) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.selectionRound) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.eligibleCostCents) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.erdfCents) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self.nationalCents) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.municipalCents) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.startDate) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.endDate) }()
-      case 12: try { try decoder.decodeRepeatedMessageField(value: &self.outputs) }()
-      case 13: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 14: try { try decoder.decodeSingularStringField(value: &self.source) }()
-      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._planID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._municipalityID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._title) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._selectionRound) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._eligibleCostCents) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._erdfCents) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._nationalCents) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._municipalCents) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._startDate) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._endDate) }()
+        case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._outputs) }()
+        case 13: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._source) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._revision) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._number) }()
+        case 17: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._totalCostKnown != nil {try decoder.handleConflictingOneOf()}
+            _storage._totalCostKnown = .totalCostCents(v)
+          }
+        }()
+        case 18: try { try decoder.decodeSingularBoolField(value: &_storage._costsIncomplete) }()
+        default: break
+        }
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.planID.isEmpty {
-      try visitor.visitSingularStringField(value: self.planID, fieldNumber: 2)
-    }
-    if !self.municipalityID.isEmpty {
-      try visitor.visitSingularStringField(value: self.municipalityID, fieldNumber: 3)
-    }
-    if !self.title.isEmpty {
-      try visitor.visitSingularStringField(value: self.title, fieldNumber: 4)
-    }
-    if self.selectionRound != 0 {
-      try visitor.visitSingularUInt32Field(value: self.selectionRound, fieldNumber: 5)
-    }
-    if self.eligibleCostCents != 0 {
-      try visitor.visitSingularInt64Field(value: self.eligibleCostCents, fieldNumber: 6)
-    }
-    if self.erdfCents != 0 {
-      try visitor.visitSingularInt64Field(value: self.erdfCents, fieldNumber: 7)
-    }
-    if self.nationalCents != 0 {
-      try visitor.visitSingularInt64Field(value: self.nationalCents, fieldNumber: 8)
-    }
-    if self.municipalCents != 0 {
-      try visitor.visitSingularInt64Field(value: self.municipalCents, fieldNumber: 9)
-    }
-    if !self.startDate.isEmpty {
-      try visitor.visitSingularStringField(value: self.startDate, fieldNumber: 10)
-    }
-    if !self.endDate.isEmpty {
-      try visitor.visitSingularStringField(value: self.endDate, fieldNumber: 11)
-    }
-    if !self.outputs.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.outputs, fieldNumber: 12)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 13)
-    }
-    if !self.source.isEmpty {
-      try visitor.visitSingularStringField(value: self.source, fieldNumber: 14)
-    }
-    if self.revision != 0 {
-      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 15)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._planID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._planID, fieldNumber: 2)
+      }
+      if !_storage._municipalityID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._municipalityID, fieldNumber: 3)
+      }
+      if !_storage._title.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._title, fieldNumber: 4)
+      }
+      if _storage._selectionRound != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._selectionRound, fieldNumber: 5)
+      }
+      if _storage._eligibleCostCents != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._eligibleCostCents, fieldNumber: 6)
+      }
+      if _storage._erdfCents != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._erdfCents, fieldNumber: 7)
+      }
+      if _storage._nationalCents != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._nationalCents, fieldNumber: 8)
+      }
+      if _storage._municipalCents != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._municipalCents, fieldNumber: 9)
+      }
+      if !_storage._startDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._startDate, fieldNumber: 10)
+      }
+      if !_storage._endDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._endDate, fieldNumber: 11)
+      }
+      if !_storage._outputs.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._outputs, fieldNumber: 12)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 13)
+      }
+      if !_storage._source.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._source, fieldNumber: 14)
+      }
+      if _storage._revision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._revision, fieldNumber: 15)
+      }
+      if !_storage._number.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._number, fieldNumber: 16)
+      }
+      try { if case .totalCostCents(let v)? = _storage._totalCostKnown {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 17)
+      } }()
+      if _storage._costsIncomplete != false {
+        try visitor.visitSingularBoolField(value: _storage._costsIncomplete, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Diplan_V1_Project, rhs: Diplan_V1_Project) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.planID != rhs.planID {return false}
-    if lhs.municipalityID != rhs.municipalityID {return false}
-    if lhs.title != rhs.title {return false}
-    if lhs.selectionRound != rhs.selectionRound {return false}
-    if lhs.eligibleCostCents != rhs.eligibleCostCents {return false}
-    if lhs.erdfCents != rhs.erdfCents {return false}
-    if lhs.nationalCents != rhs.nationalCents {return false}
-    if lhs.municipalCents != rhs.municipalCents {return false}
-    if lhs.startDate != rhs.startDate {return false}
-    if lhs.endDate != rhs.endDate {return false}
-    if lhs.outputs != rhs.outputs {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.source != rhs.source {return false}
-    if lhs.revision != rhs.revision {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._planID != rhs_storage._planID {return false}
+        if _storage._municipalityID != rhs_storage._municipalityID {return false}
+        if _storage._title != rhs_storage._title {return false}
+        if _storage._selectionRound != rhs_storage._selectionRound {return false}
+        if _storage._eligibleCostCents != rhs_storage._eligibleCostCents {return false}
+        if _storage._erdfCents != rhs_storage._erdfCents {return false}
+        if _storage._nationalCents != rhs_storage._nationalCents {return false}
+        if _storage._municipalCents != rhs_storage._municipalCents {return false}
+        if _storage._startDate != rhs_storage._startDate {return false}
+        if _storage._endDate != rhs_storage._endDate {return false}
+        if _storage._outputs != rhs_storage._outputs {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._source != rhs_storage._source {return false}
+        if _storage._revision != rhs_storage._revision {return false}
+        if _storage._number != rhs_storage._number {return false}
+        if _storage._totalCostKnown != rhs_storage._totalCostKnown {return false}
+        if _storage._costsIncomplete != rhs_storage._costsIncomplete {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -331,14 +331,16 @@ package nonisolated enum Diplan_V1_ProjectField: SwiftProtobuf.Enum, Swift.CaseI
   case title // = 3
   case selectionRound // = 4
 
-  /// The eligible cost and its ERDF, national and municipal shares, which
-  /// must add up, together.
+  /// The eligible cost and its ERDF, national and municipal shares (which
+  /// must add up unless costs_incomplete), the total cost and
+  /// costs_incomplete, together.
   case costs // = 5
   case startDate // = 6
   case endDate // = 7
   case outputs // = 8
   case status // = 9
   case source // = 10
+  case number // = 11
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -358,6 +360,7 @@ package nonisolated enum Diplan_V1_ProjectField: SwiftProtobuf.Enum, Swift.CaseI
     case 8: self = .outputs
     case 9: self = .status
     case 10: self = .source
+    case 11: self = .number
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -375,6 +378,7 @@ package nonisolated enum Diplan_V1_ProjectField: SwiftProtobuf.Enum, Swift.CaseI
     case .outputs: return 8
     case .status: return 9
     case .source: return 10
+    case .number: return 11
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -392,6 +396,7 @@ package nonisolated enum Diplan_V1_ProjectField: SwiftProtobuf.Enum, Swift.CaseI
     .outputs,
     .status,
     .source,
+    .number,
   ]
 
 }
@@ -1529,50 +1534,41 @@ package nonisolated struct Diplan_V1_UpsertFacilityResponse: Sendable {
 /// Sets the named fields of a project, or replaces it whole. Exactly one of
 /// `fields` and `replace`; a new project needs plan, municipality, title,
 /// selection round and status named.
-package nonisolated struct Diplan_V1_UpsertProjectRequest: @unchecked Sendable {
+package nonisolated struct Diplan_V1_UpsertProjectRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   package var project: Diplan_V1_Project {
-    get {_storage._project ?? Diplan_V1_Project()}
-    set {_uniqueStorage()._project = newValue}
+    get {_project ?? Diplan_V1_Project()}
+    set {_project = newValue}
   }
   /// Returns true if `project` has been explicitly set.
-  package var hasProject: Bool {_storage._project != nil}
+  package var hasProject: Bool {self._project != nil}
   /// Clears the value of `project`. Subsequent reads from it will return its default value.
-  package mutating func clearProject() {_uniqueStorage()._project = nil}
+  package mutating func clearProject() {self._project = nil}
 
-  package var expected: OneOf_Expected? {
-    get {return _storage._expected}
-    set {_uniqueStorage()._expected = newValue}
-  }
+  package var expected: Diplan_V1_UpsertProjectRequest.OneOf_Expected? = nil
 
   package var expectedRevision: UInt64 {
     get {
-      if case .expectedRevision(let v)? = _storage._expected {return v}
+      if case .expectedRevision(let v)? = expected {return v}
       return 0
     }
-    set {_uniqueStorage()._expected = .expectedRevision(newValue)}
+    set {expected = .expectedRevision(newValue)}
   }
 
   package var expectedEntityRevision: UInt64 {
     get {
-      if case .expectedEntityRevision(let v)? = _storage._expected {return v}
+      if case .expectedEntityRevision(let v)? = expected {return v}
       return 0
     }
-    set {_uniqueStorage()._expected = .expectedEntityRevision(newValue)}
+    set {expected = .expectedEntityRevision(newValue)}
   }
 
-  package var fields: [Diplan_V1_ProjectField] {
-    get {_storage._fields}
-    set {_uniqueStorage()._fields = newValue}
-  }
+  package var fields: [Diplan_V1_ProjectField] = []
 
-  package var replace: Bool {
-    get {_storage._replace}
-    set {_uniqueStorage()._replace = newValue}
-  }
+  package var replace: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1584,7 +1580,7 @@ package nonisolated struct Diplan_V1_UpsertProjectRequest: @unchecked Sendable {
 
   package init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _project: Diplan_V1_Project? = nil
 }
 
 package nonisolated struct Diplan_V1_UpsertProjectResponse: Sendable {
@@ -1963,7 +1959,7 @@ nonisolated extension Diplan_V1_FacilityField: SwiftProtobuf._ProtoNameProviding
 }
 
 nonisolated extension Diplan_V1_ProjectField: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROJECT_FIELD_UNSPECIFIED\0\u{1}PROJECT_FIELD_PLAN\0\u{1}PROJECT_FIELD_MUNICIPALITY\0\u{1}PROJECT_FIELD_TITLE\0\u{1}PROJECT_FIELD_SELECTION_ROUND\0\u{1}PROJECT_FIELD_COSTS\0\u{1}PROJECT_FIELD_START_DATE\0\u{1}PROJECT_FIELD_END_DATE\0\u{1}PROJECT_FIELD_OUTPUTS\0\u{1}PROJECT_FIELD_STATUS\0\u{1}PROJECT_FIELD_SOURCE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROJECT_FIELD_UNSPECIFIED\0\u{1}PROJECT_FIELD_PLAN\0\u{1}PROJECT_FIELD_MUNICIPALITY\0\u{1}PROJECT_FIELD_TITLE\0\u{1}PROJECT_FIELD_SELECTION_ROUND\0\u{1}PROJECT_FIELD_COSTS\0\u{1}PROJECT_FIELD_START_DATE\0\u{1}PROJECT_FIELD_END_DATE\0\u{1}PROJECT_FIELD_OUTPUTS\0\u{1}PROJECT_FIELD_STATUS\0\u{1}PROJECT_FIELD_SOURCE\0\u{1}PROJECT_FIELD_NUMBER\0")
 }
 
 nonisolated extension Diplan_V1_PageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3833,111 +3829,69 @@ nonisolated extension Diplan_V1_UpsertProjectRequest: SwiftProtobuf.Message, Swi
   package static let protoMessageName: String = _protobuf_package + ".UpsertProjectRequest"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
 
-  fileprivate class _StorageClass {
-    var _project: Diplan_V1_Project? = nil
-    var _expected: Diplan_V1_UpsertProjectRequest.OneOf_Expected?
-    var _fields: [Diplan_V1_ProjectField] = []
-    var _replace: Bool = false
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _project = source._project
-      _expected = source._expected
-      _fields = source._fields
-      _replace = source._replace
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._project) }()
-        case 2: try { try decoder.decodeRepeatedEnumField(value: &_storage._fields) }()
-        case 3: try { try decoder.decodeSingularBoolField(value: &_storage._replace) }()
-        case 14: try {
-          var v: UInt64?
-          try decoder.decodeSingularUInt64Field(value: &v)
-          if let v = v {
-            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
-            _storage._expected = .expectedRevision(v)
-          }
-        }()
-        case 15: try {
-          var v: UInt64?
-          try decoder.decodeSingularUInt64Field(value: &v)
-          if let v = v {
-            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
-            _storage._expected = .expectedEntityRevision(v)
-          }
-        }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._project) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.fields) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.replace) }()
+      case 14: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.expected != nil {try decoder.handleConflictingOneOf()}
+          self.expected = .expectedRevision(v)
         }
+      }()
+      case 15: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.expected != nil {try decoder.handleConflictingOneOf()}
+          self.expected = .expectedEntityRevision(v)
+        }
+      }()
+      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._project {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      } }()
-      if !_storage._fields.isEmpty {
-        try visitor.visitPackedEnumField(value: _storage._fields, fieldNumber: 2)
-      }
-      if _storage._replace != false {
-        try visitor.visitSingularBoolField(value: _storage._replace, fieldNumber: 3)
-      }
-      switch _storage._expected {
-      case .expectedRevision?: try {
-        guard case .expectedRevision(let v)? = _storage._expected else { preconditionFailure() }
-        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
-      }()
-      case .expectedEntityRevision?: try {
-        guard case .expectedEntityRevision(let v)? = _storage._expected else { preconditionFailure() }
-        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
-      }()
-      case nil: break
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._project {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.fields.isEmpty {
+      try visitor.visitPackedEnumField(value: self.fields, fieldNumber: 2)
+    }
+    if self.replace != false {
+      try visitor.visitSingularBoolField(value: self.replace, fieldNumber: 3)
+    }
+    switch self.expected {
+    case .expectedRevision?: try {
+      guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
+    }()
+    case .expectedEntityRevision?: try {
+      guard case .expectedEntityRevision(let v)? = self.expected else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Diplan_V1_UpsertProjectRequest, rhs: Diplan_V1_UpsertProjectRequest) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._project != rhs_storage._project {return false}
-        if _storage._expected != rhs_storage._expected {return false}
-        if _storage._fields != rhs_storage._fields {return false}
-        if _storage._replace != rhs_storage._replace {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs._project != rhs._project {return false}
+    if lhs.expected != rhs.expected {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.replace != rhs.replace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1953,7 +1953,7 @@ const ProtobufCMessageDescriptor diplan__v1__project_output__descriptor =
   (ProtobufCMessageInit) diplan__v1__project_output__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__project__field_descriptors[15] =
+static const ProtobufCFieldDescriptor diplan__v1__project__field_descriptors[18] =
 {
   {
     "id",
@@ -2135,8 +2135,45 @@ static const ProtobufCFieldDescriptor diplan__v1__project__field_descriptors[15]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "number",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Project, number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_cost_cents",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Diplan__V1__Project, total_cost_known_case),
+    offsetof(Diplan__V1__Project, total_cost_cents),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "costs_incomplete",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Project, costs_incomplete),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__project__field_indices_by_name[] = {
+  17,   /* field[17] = costs_incomplete */
   5,   /* field[5] = eligible_cost_cents */
   10,   /* field[10] = end_date */
   6,   /* field[6] = erdf_cents */
@@ -2144,6 +2181,7 @@ static const unsigned diplan__v1__project__field_indices_by_name[] = {
   8,   /* field[8] = municipal_cents */
   2,   /* field[2] = municipality_id */
   7,   /* field[7] = national_cents */
+  15,   /* field[15] = number */
   11,   /* field[11] = outputs */
   1,   /* field[1] = plan_id */
   14,   /* field[14] = revision */
@@ -2152,11 +2190,12 @@ static const unsigned diplan__v1__project__field_indices_by_name[] = {
   9,   /* field[9] = start_date */
   12,   /* field[12] = status */
   3,   /* field[3] = title */
+  16,   /* field[16] = total_cost_cents */
 };
 static const ProtobufCIntRange diplan__v1__project__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor diplan__v1__project__descriptor =
 {
@@ -2166,7 +2205,7 @@ const ProtobufCMessageDescriptor diplan__v1__project__descriptor =
   "Diplan__V1__Project",
   "diplan.v1",
   sizeof(Diplan__V1__Project),
-  15,
+  18,
   diplan__v1__project__field_descriptors,
   diplan__v1__project__field_indices_by_name,
   1,  diplan__v1__project__number_ranges,

@@ -528,6 +528,12 @@ struct  Diplan__V1__ProjectOutput
     , DIPLAN__V1__SERVICE_TYPE__SERVICE_TYPE_UNSPECIFIED, DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_UNSPECIFIED, 0 }
 
 
+typedef enum {
+  DIPLAN__V1__PROJECT__TOTAL_COST_KNOWN__NOT_SET = 0,
+  DIPLAN__V1__PROJECT__TOTAL_COST_KNOWN_TOTAL_COST_CENTS = 17
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROJECT__TOTAL_COST_KNOWN__CASE)
+} Diplan__V1__Project__TotalCostKnownCase;
+
 /*
  * An ERDF project of measure 9.3.1.1.
  */
@@ -539,7 +545,7 @@ struct  Diplan__V1__Project
   char *municipality_id;
   char *title;
   /*
-   * 1 or 2.
+   * 1 or 2; 0: no source says.
    */
   uint32_t selection_round;
   int64_t eligible_cost_cents;
@@ -553,10 +559,25 @@ struct  Diplan__V1__Project
   Diplan__V1__ProjectStatus status;
   char *source;
   uint64_t revision;
+  /*
+   * Its number in the EU funds' register, e.g. "9.3.1.1/19/I/003".
+   */
+  char *number;
+  /*
+   * The sources give only some of the money: eligible_cost_cents and the
+   * shares are each unknown where 0, need not add up, and the project
+   * counts against no envelope. False (the default): all four are known
+   * and add up.
+   */
+  protobuf_c_boolean costs_incomplete;
+  Diplan__V1__Project__TotalCostKnownCase total_cost_known_case;
+  union {
+    int64_t total_cost_cents;
+  };
 };
 #define DIPLAN__V1__PROJECT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__project__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, DIPLAN__V1__PROJECT_STATUS__PROJECT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, DIPLAN__V1__PROJECT_STATUS__PROJECT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__PROJECT__TOTAL_COST_KNOWN__NOT_SET, {0} }
 
 
 /*

@@ -5746,7 +5746,7 @@ const ProtobufCEnumDescriptor diplan__v1__facility_field__descriptor =
   diplan__v1__facility_field__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue diplan__v1__project_field__enum_values_by_number[11] =
+static const ProtobufCEnumValue diplan__v1__project_field__enum_values_by_number[12] =
 {
   { "PROJECT_FIELD_UNSPECIFIED", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_UNSPECIFIED", 0 },
   { "PROJECT_FIELD_PLAN", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_PLAN", 1 },
@@ -5759,15 +5759,17 @@ static const ProtobufCEnumValue diplan__v1__project_field__enum_values_by_number
   { "PROJECT_FIELD_OUTPUTS", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_OUTPUTS", 8 },
   { "PROJECT_FIELD_STATUS", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_STATUS", 9 },
   { "PROJECT_FIELD_SOURCE", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SOURCE", 10 },
+  { "PROJECT_FIELD_NUMBER", "DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_NUMBER", 11 },
 };
 static const ProtobufCIntRange diplan__v1__project_field__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex diplan__v1__project_field__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex diplan__v1__project_field__enum_values_by_name[12] =
 {
   { "PROJECT_FIELD_COSTS", 5 },
   { "PROJECT_FIELD_END_DATE", 7 },
   { "PROJECT_FIELD_MUNICIPALITY", 2 },
+  { "PROJECT_FIELD_NUMBER", 11 },
   { "PROJECT_FIELD_OUTPUTS", 8 },
   { "PROJECT_FIELD_PLAN", 1 },
   { "PROJECT_FIELD_SELECTION_ROUND", 4 },
@@ -5784,9 +5786,9 @@ const ProtobufCEnumDescriptor diplan__v1__project_field__descriptor =
   "ProjectField",
   "Diplan__V1__ProjectField",
   "diplan.v1",
-  11,
+  12,
   diplan__v1__project_field__enum_values_by_number,
-  11,
+  12,
   diplan__v1__project_field__enum_values_by_name,
   1,
   diplan__v1__project_field__value_ranges,

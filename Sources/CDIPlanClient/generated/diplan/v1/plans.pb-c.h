@@ -155,15 +155,17 @@ typedef enum _Diplan__V1__ProjectField {
   DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_TITLE = 3,
   DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SELECTION_ROUND = 4,
   /*
-   * The eligible cost and its ERDF, national and municipal shares, which
-   * must add up, together.
+   * The eligible cost and its ERDF, national and municipal shares (which
+   * must add up unless costs_incomplete), the total cost and
+   * costs_incomplete, together.
    */
   DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_COSTS = 5,
   DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_START_DATE = 6,
   DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_END_DATE = 7,
   DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_OUTPUTS = 8,
   DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_STATUS = 9,
-  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SOURCE = 10
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_SOURCE = 10,
+  DIPLAN__V1__PROJECT_FIELD__PROJECT_FIELD_NUMBER = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROJECT_FIELD)
 } Diplan__V1__ProjectField;
 
