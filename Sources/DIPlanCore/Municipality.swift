@@ -20,7 +20,8 @@ public struct Municipality: Sendable, Hashable {
     public var revision: UInt64
     /// Its administrative centre, where a source gives it.
     public var centre: GeoPoint?
-    /// The first day it existed, where it came into being after 2009; nil: before.
+    /// The first day it existed, where a source gives it; nil: no start is
+    /// recorded (it existed before the records begin, or no source says).
     public var validFrom: CalendarDate?
     /// The first day it no longer existed; nil: it exists today.
     public var validUntil: CalendarDate?

@@ -645,8 +645,9 @@ package nonisolated struct Diplan_V1_Municipality: Sendable {
   /// Clears the value of `centre`. Subsequent reads from it will return its default value.
   package mutating func clearCentre() {self._centre = nil}
 
-  /// "YYYY", "YYYY-MM" or "YYYY-MM-DD": the first day it existed, where it
-  /// came into being after 2009; empty: it existed before.
+  /// "YYYY", "YYYY-MM" or "YYYY-MM-DD": the first day it existed, where a
+  /// source gives it; empty: no start is recorded (it existed before the
+  /// records begin, or no source says).
   package var validFrom: String = String()
 
   /// The first day it no longer existed (its territory taken over by

@@ -234,8 +234,9 @@ struct  Diplan__V1__Municipality
    */
   Diplan__V1__GeoPoint *centre;
   /*
-   * "YYYY", "YYYY-MM" or "YYYY-MM-DD": the first day it existed, where it
-   * came into being after 2009; empty: it existed before.
+   * "YYYY", "YYYY-MM" or "YYYY-MM-DD": the first day it existed, where a
+   * source gives it; empty: no start is recorded (it existed before the
+   * records begin, or no source says).
    */
   char *valid_from;
   /*
