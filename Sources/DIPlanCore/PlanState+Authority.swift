@@ -113,17 +113,6 @@ extension PlanState {
         Place(region: municipality.region, municipalityID: municipality.id, mergedInto: mergedInto(municipality.id))
     }
 
-    /// The municipalities `municipalityID` became by whole successions, in order (Ludza: Ludzas novads).
-    private func mergedInto(_ municipalityID: String) -> [String] {
-        var chain: [String] = []
-        var current = municipalities[municipalityID]?.wholeSuccessor
-        while let next = current, chain.count < 64, !chain.contains(next) {
-            chain.append(next)
-            current = municipalities[next]?.wholeSuccessor
-        }
-        return chain
-    }
-
     private func place(of key: LineKey) -> Place { place(planID: key.planID, municipalityID: key.municipalityID) }
 
     /// A municipality's place is in its own region (the plan's, when the municipality is unknown);

@@ -177,13 +177,8 @@ extension PlanState {
     /// Whether a line assigned to `assigned` counts toward `target`: it is
     /// `target`, or was merged into it.
     private func leads(from assigned: String?, to target: String) -> Bool {
-        var current = assigned
-        for _ in 0..<64 {
-            guard let id = current else { return false }
-            if id == target { return true }
-            current = municipalities[id]?.wholeSuccessor
-        }
-        return false
+        guard let assigned else { return false }
+        return assigned == target || mergedInto(assigned).contains(target)
     }
 
     /// The lines of a municipality that pass the query's filters: looked up by

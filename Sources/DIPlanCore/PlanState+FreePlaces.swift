@@ -25,6 +25,10 @@ extension PlanState {
         var found: [FreePlaces] = []
         for (id, keys) in linesByMunicipality {
             guard let municipality = municipalities[id] else { continue }
+            // A line of a municipality merged into the origin since is the origin's own.
+            let own = id == origin.id || successor(of: id, on: nil).id == origin.id
+            let tier = own ? 0 : municipality.region == origin.region ? 1 : 2
+            let distance = origin.centre.flatMap { from in municipality.centre.map { from.distance(to: $0) } }
             for key in keys
             where (serviceTypes.isEmpty || serviceTypes.contains(key.serviceType))
                 && (targetGroups.isEmpty || targetGroups.contains(key.targetGroup))
@@ -33,10 +37,6 @@ extension PlanState {
                 if let updatedSince {
                     guard let updated = line.updated, !updated.isSurelyBefore(updatedSince) else { continue }
                 }
-                // A line of a municipality merged into the origin since is the origin's own.
-                let own = id == origin.id || successor(of: id, on: nil).id == origin.id
-                let tier = own ? 0 : municipality.region == origin.region ? 1 : 2
-                let distance = origin.centre.flatMap { from in municipality.centre.map { from.distance(to: $0) } }
                 let sited = (facilitiesByLine[key] ?? []).compactMap { facilities[$0] }.filter { $0.status == .operational }
                 found.append(
                     FreePlaces(

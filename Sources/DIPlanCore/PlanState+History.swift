@@ -55,6 +55,17 @@ extension PlanState {
         return found
     }
 
+    /// The municipalities `municipalityID` became by whole successions, in order (Ludza: Ludzas novads).
+    func mergedInto(_ municipalityID: String) -> [String] {
+        var chain: [String] = []
+        var current = municipalities[municipalityID]?.wholeSuccessor
+        while let next = current, chain.count < 64, !chain.contains(next) {
+            chain.append(next)
+            current = municipalities[next]?.wholeSuccessor
+        }
+        return chain
+    }
+
     /// `municipalityIDs` with every municipality merged into them, at any
     /// time: a filter on today's Ludzas novads also matches what is Ludza's.
     public func withPredecessors(_ municipalityIDs: Set<String>) -> Set<String> {

@@ -41,16 +41,6 @@ extension PlanFact {
     }
 }
 
-extension Diplan_V1_SetPlanFactRequest: ExpectingRequest {
-    package var expectation: Expectation? {
-        switch expected {
-        case nil: nil
-        case .expectedRevision(let value)?: .stateRevision(value)
-        case .expectedEntityRevision(let value)?: .entityRevision(value)
-        }
-    }
-}
-
 extension Update {
     package init(proto request: Diplan_V1_SetPlanFactRequest) throws(DomainError) {
         guard request.hasFact else { throw .invalidArgument(field: "fact", rule: "is required") }

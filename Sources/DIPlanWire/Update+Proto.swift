@@ -29,6 +29,9 @@ extension Diplan_V1_UpsertProjectRequest: ExpectingRequest {
 extension Diplan_V1_AdvancePlanRequest: ExpectingRequest {
     package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
 }
+extension Diplan_V1_SetPlanFactRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
 
 /// The two forms every request's `expected` oneof takes.
 package enum ExpectedRevision {
@@ -78,6 +81,12 @@ package enum ExpectedRevision {
         }
     }
     init(_ oneof: Diplan_V1_AdvancePlanRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_SetPlanFactRequest.OneOf_Expected) {
         switch oneof {
         case .expectedRevision(let value): self = .state(value)
         case .expectedEntityRevision(let value): self = .entity(value)

@@ -164,37 +164,20 @@ struct AdminCommand: AsyncParsableCommand {
         /// temporary name does not end in .prom, which the collector skips.
         /// Mode 0644 whatever the umask: the collector runs as another user.
         static func replace(_ path: String, with text: String) throws {
-            func failure(_ code: Int32) -> ValidationError {
-                ValidationError("cannot write \(path): \(String(cString: strerror(code == 0 ? EIO : code)))")
-            }
+            let files = PosixFileSystem()
             let temporary = path + ".\(getpid()).tmp"
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw failure(errno) }
-            var written = true
-            let bytes = Array(text.utf8)
-            bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let count = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if count < 0 && errno == EINTR { continue }
-                    guard count > 0 else {
-                        written = false
-                        return
-                    }
-                    offset += count
+            do throws(StorageError) {
+                let fd = try files.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+                let written = Array(text.utf8).withUnsafeBytes { raw -> StorageError? in
+                    do throws(StorageError) { try files.write(fd, raw, at: 0, path: temporary) } catch { return error }
+                    return fchmod(fd, 0o644) == 0 ? nil : .io(operation: "chmod", path: temporary, errno: errno)
                 }
-            }
-            if written && fchmod(fd, 0o644) != 0 { written = false }
-            let code = errno
-            if close(fd) != 0 && written { written = false }
-            guard written else {
-                unlink(temporary)
-                throw failure(code)
-            }
-            guard rename(temporary, path) == 0 else {
-                let code = errno
-                unlink(temporary)
-                throw failure(code)
+                let closed = Glibc.close(fd) == 0 ? nil : StorageError.io(operation: "close", path: temporary, errno: errno)
+                if let failure = written ?? closed { throw failure }
+                try files.rename(temporary, to: path)
+            } catch {
+                try? files.remove(temporary)
+                throw ValidationError("cannot write \(path): \(error)")
             }
         }
 
