@@ -27,8 +27,6 @@ test:
 	@# The man page generator, for the test that `make install` writes completions and man pages.
 	$(SWIFT) build --product generate-manual
 	$(SWIFT) test
-	@# The end-to-end tests again with every connection on a thread of its own, as the first one open is.
-	DIPLAN_TEST_SERVING=threads $(SWIFT) test --skip-build --filter DIPlanEndToEndTests
 	@# The Python client against the same daemon binary.
 	scripts/python-test.sh
 

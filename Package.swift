@@ -70,7 +70,11 @@ let package = Package(
         .testTarget(name: "DIPlanCoreTests", dependencies: ["DIPlanCore", "DIPlanTestSupport"]),
         .testTarget(name: "DIPlanWireTests", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanTestSupport", swiftProtobuf]),
         .testTarget(name: "DIPlanStorageTests", dependencies: ["DIPlanStorage", "DIPlanTestSupport"]),
-        .testTarget(name: "DIPlanServerTests", dependencies: ["DIPlanCore", "DIPlanServer", logging]),
+        .testTarget(
+            name: "DIPlanServerTests",
+            dependencies: [
+                "DIPlanCore", "DIPlanWire", "DIPlanServer", "DIPlanStorage", "DIPlanTestSupport", swiftProtobuf, logging,
+            ]),
         .testTarget(
             name: "DIPlanEndToEndTests",
             dependencies: [

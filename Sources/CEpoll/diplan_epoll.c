@@ -1,6 +1,7 @@
 #include "diplan_epoll.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 _Static_assert(DIPLAN_EPOLL_IN == EPOLLIN && DIPLAN_EPOLL_OUT == EPOLLOUT, "epoll flags");
 _Static_assert(DIPLAN_EPOLL_ERR == EPOLLERR && DIPLAN_EPOLL_HUP == EPOLLHUP, "epoll flags");
@@ -24,3 +25,5 @@ int diplan_epoll_wait(int epoll, uint64_t *data, uint32_t *events, int capacity,
     }
     return count;
 }
+
+int diplan_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

@@ -1,3 +1,4 @@
+import CEpoll
 import DIPlanCore
 import DIPlanWire
 import Foundation
@@ -5,11 +6,12 @@ import Glibc
 import Logging
 import Synchronization
 
-/// One client connection. It is served either on a thread of its own —
-/// read, decode, dispatch, answer, in that thread, with no hop on the way —
-/// or by an event loop (`EventLoop`) that serves many connections from one
-/// thread, until a stream starts and it needs a thread of its own. Never both
-/// at once.
+/// One client connection, served by one event loop (`EventLoop`) for its
+/// whole life. The loop's thread alone reads the socket and drives the
+/// connection's `ConnectionStateMachine` (`serve`, `tick`, `settle`); other
+/// threads only write to its `ResponseWriter`, which never waits, and ask
+/// the loop to look again (`EventLoop.post`) when they deliver the last
+/// answer a draining connection owed.
 final class Connection: Sendable {
     let id: UInt64
     let fd: Int32
@@ -18,250 +20,155 @@ final class Connection: Sendable {
     let groups: [UInt32]
     let writer: ResponseWriter
     private let server: Server
+    private unowned let loop: EventLoop
     private let logger: Logger
     private let fdOpen = Mutex(true)
     /// The authority last looked up, and the configuration generation it was looked up under.
     private let cachedAuthority = Mutex<(Authority, UInt64)?>(nil)
-    /// The highest revision a held-back reply shows, and the epoch it was read in.
-    private let lastHeld = Mutex<(UInt64, UInt64)>((0, 0))
-    /// Replies waiting for durability of what they show; the thread serving the connection may wait for none to.
-    private let deferred = Condition(0)
-    /// Set while the connection has one of the server's places for a thread of its own
-    /// (`Server.claimThreadSlot`), which it gives back when it closes.
-    let holdsThreadSlot = Atomic(false)
-    private let reading: Reading
+    /// The calls whose answers are held until the change they show is
+    /// durable (delivered by the thread that ends the sync), and whether the
+    /// loop waits for the last of them to close the connection: one lock, so
+    /// that the last delivery and the start of draining cannot miss each other.
+    private let held = Mutex(Held())
 
-    /// What serving the connection keeps from one read to the next. Only the
-    /// thread serving the connection touches it: its event loop, or the
-    /// thread the loop handed it to (after the hand-over, never the loop).
-    private final class Reading: @unchecked Sendable {
+    private struct Held: Sendable {
+        var callIDs: Set<UInt64> = []
+        var draining = false
+    }
+    /// Cleared once the machine stops reading the client: read by the writer's `watch`, on any thread.
+    private let reading = Atomic(true)
+    /// What serving the connection keeps from one read to the next: only its loop's thread takes this lock,
+    /// so it is never contended; it makes that rule one the compiler checks.
+    private let served: Mutex<Served>
+
+    private struct Served: Sendable {
         var machine: ConnectionStateMachine
-        var midFrame = false
         var lastRoute: LastRoute?
-        /// When bytes last came, for an event loop's idle timeout.
-        var lastActivity = ContinuousClock.now
-        /// A call of this read started a stream.
-        var startedStream = false
         /// A call of this connection ever started a stream: only then can a call id be one in flight.
         var hasStreamed = false
-        /// Served by a thread of its own (`serve`), whose sends wait, rather than by an event loop.
-        var ownThread = false
-        /// On a thread of its own: polling for the next call while they come back to back (`readNext`).
-        var busyPoll: BusyPoll
-
-        init(maximumFrameLength: Int, busyPollMicroseconds: Int) {
-            machine = ConnectionStateMachine(maximumFrameLength: maximumFrameLength)
-            busyPoll = BusyPoll(microseconds: busyPollMicroseconds)
-        }
     }
 
-    init(id: UInt64, fd: Int32, peer: PeerCredentials, server: Server, logger: Logger) {
+    init(id: UInt64, fd: Int32, peer: PeerCredentials, server: Server, loop: EventLoop, logger: Logger) {
         self.id = id
         self.fd = fd
         self.peer = peer
         self.groups = PeerCredentials.groups(of: fd, primary: peer.gid)
-        self.writer = ResponseWriter(
-            fd: fd, writeTimeoutMilliseconds: server.configuration.writeTimeoutMilliseconds)
+        let configuration = server.configuration
+        self.writer = ResponseWriter(fd: fd, writeTimeoutMilliseconds: configuration.writeTimeoutMilliseconds)
         self.server = server
+        self.loop = loop
         var logger = logger
         logger[metadataKey: "connection"] = "\(id)"
         logger[metadataKey: "peer_uid"] = "\(peer.uid)"
         self.logger = logger
-        let configuration = server.configuration
-        reading = Reading(
-            maximumFrameLength: configuration.maximumFrameLength, busyPollMicroseconds: configuration.busyPollMicroseconds)
-        Posix.setReadTimeout(fd, milliseconds: configuration.idleTimeoutMilliseconds)
+        let timeouts = ConnectionStateMachine.Timeouts(
+            read: configuration.readTimeoutMilliseconds, idle: configuration.idleTimeoutMilliseconds,
+            write: configuration.writeTimeoutMilliseconds)
+        served = Mutex(
+            Served(
+                machine: ConnectionStateMachine(
+                    maximumFrameLength: configuration.maximumFrameLength, timeouts: timeouts, now: .now)))
     }
 
-    /// Serves the connection on the calling thread until the client leaves, a
-    /// timeout hits, or the server shuts down; then releases everything it held.
-    /// An event loop that hands the connection over calls it on a new thread.
-    func serve() {
-        let configuration = server.configuration
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        reading.ownThread = true
-        // What the event loop could not send goes first, with the answers still held for durability then (a new
-        // connection has neither).
-        writer.cork()
-        awaitHeldReplies()
-        var open = writer.uncork()
-        Posix.setReadTimeout(fd, milliseconds: readTimeout(configuration))
-        loop: while open {
-            let count = buffer.withUnsafeMutableBytes { readNext(into: $0) }
-            if count == 0 { break }
-            if count < 0 {
-                switch errno {
-                case EINTR: continue
-                case EAGAIN:
-                    if reading.midFrame {
-                        logger.notice(
-                            "client stopped mid-frame; closing",
-                            metadata: ["timeout_ms": "\(configuration.readTimeoutMilliseconds)"])
-                        break loop
-                    }
-                    if server.streams.hasStreams(connection: id) { continue }
-                    let idle = configuration.idleTimeoutMilliseconds
-                    if idle > 0 && ContinuousClock.now - reading.lastActivity >= .milliseconds(idle) {
-                        logger.info("idle connection closed")
-                        break loop
-                    }
-                    // Quiet for a while on a thread of its own while event loops serve others: the place goes to
-                    // the next of them that calls.
-                    if handToEventLoop() { return }
-                    continue
-                default:
-                    break loop
-                }
+    /// Whether the loop reads the client's calls (false once the connection drains or closes).
+    var isReading: Bool { reading.load(ordering: .relaxed) }
+
+    /// Answers wait for the durability of what they show: someone must sync.
+    var hasHeldAnswers: Bool { held.withLock { !$0.callIDs.isEmpty } }
+
+    /// Serves what epoll reported for the socket: room for waiting answers,
+    /// the client's calls (one read that does not wait, and the calls it
+    /// completes, answered in one write that does not wait either), its end.
+    /// False once the connection is to be closed (`finish`).
+    func serve(events: UInt32, buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        served.withLock { served in
+            // The socket takes more of the answers waiting.
+            if events & UInt32(DIPLAN_EPOLL_OUT) != 0 && !writer.sendWaiting() { served.machine.failed() }
+            let hungUp = events & UInt32(DIPLAN_EPOLL_HUP | DIPLAN_EPOLL_ERR) != 0
+            if served.machine.isReading && events & UInt32(DIPLAN_EPOLL_IN | DIPLAN_EPOLL_HUP | DIPLAN_EPOLL_ERR) != 0 {
+                read(into: buffer, hungUp: hungUp, &served)
+            } else if hungUp {
+                // The client is gone for good: nothing it is owed can reach it.
+                served.machine.failed()
             }
-            let arrival = ContinuousClock.now
-            reading.lastActivity = arrival
-            open = buffer.withUnsafeBytes { take(UnsafeRawBufferPointer(rebasing: $0[0..<count]), arrival: arrival) }
-            awaitHeldReplies()
-            open = writer.uncork() && open
-            if reading.machine.isMidFrame != reading.midFrame {
-                reading.midFrame = reading.machine.isMidFrame
-                Posix.setReadTimeout(fd, milliseconds: readTimeout(configuration))
-            }
+            return keep(&served)
         }
-        if writer.timedOut {
-            logger.notice(
-                "client took none of its answers for the write timeout; closing",
-                metadata: ["timeout_ms": "\(configuration.writeTimeoutMilliseconds)"])
-        }
-        finish()
     }
 
-    /// How long a thread of its own waits in `read` before it looks again:
-    /// mid-frame, the read timeout; between calls, the idle timeout (0: for
-    /// ever), or, while the connection holds one of the places for a thread of
-    /// its own, at most `handBackMilliseconds`, so that a quiet client gives
-    /// the place up.
-    private func readTimeout(_ configuration: ServerConfiguration) -> Int {
-        if reading.midFrame { return configuration.readTimeoutMilliseconds }
-        let idle = configuration.idleTimeoutMilliseconds
-        guard holdsThreadSlot.load(ordering: .relaxed) else { return idle }
-        return idle > 0 ? min(idle, Self.handBackMilliseconds) : Self.handBackMilliseconds
-    }
-
-    /// A connection on a thread of its own for speed that has sent nothing
-    /// for this long, while event loops serve other connections, leaves its
-    /// thread for a loop, and its place goes to the next client that calls
-    /// (`Server.claimThreadSlot`): a client that stays connected and quiet —
-    /// the first to connect after a start, say — would otherwise keep the
-    /// place from the one that calls.
-    static let handBackMilliseconds = 1_000
-
-    /// Moves the connection, quiet between calls on its thread, to an event
-    /// loop, if it holds a place for a thread of its own and the loops serve
-    /// others; true when it has moved (the calling thread must then leave it
-    /// alone).
-    private func handToEventLoop() -> Bool {
-        guard holdsThreadSlot.load(ordering: .relaxed), server.eventLoopsServeOthers else { return false }
-        // Everything the loop reads is set before it may see the connection: from `add` on, it is the loop's.
-        reading.ownThread = false
-        holdsThreadSlot.store(false, ordering: .relaxed)
-        guard server.handToEventLoop(self) else {
-            holdsThreadSlot.store(true, ordering: .relaxed)
-            reading.ownThread = true
-            return false
-        }
-        server.releaseThreadSlot()
-        logger.debug("connection moved to an event loop", metadata: ["reason": "quiet on a thread of its own"])
-        return true
-    }
-
-    /// Reads the client's next bytes, as `read` does (the read timeout
-    /// included). While calls come back to back the socket is polled first
-    /// (`BusyPoll`): a thread that sleeps in `read` is woken late.
-    private func readNext(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        reading.busyPoll.next(
-            attempt: {
-                let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-                return count >= 0 || (errno != EAGAIN && errno != EINTR) ? count : nil
-            },
-            wait: { read(fd, buffer.baseAddress, buffer.count) })
-    }
-
-    /// What an event loop does with a connection after serving what it sent.
-    enum LoopOutcome {
-        /// Wait for its next bytes.
-        case keep
-        /// It is done: finish it (`finish`).
-        case close
-        /// It needs a thread of its own from now on (`serve`), for this reason.
-        case ownThread(because: String)
-    }
-
-    /// Serves, for an event loop, what the client sent: one read that does not
-    /// wait, and the calls it completes, answered in one write that does not
-    /// wait either. The caller syncs afterwards if `hasDeferredReplies`.
-    func serveReady(into buffer: UnsafeMutableRawBufferPointer) -> LoopOutcome {
-        reading.startedStream = false
-        // One read a turn: what a full buffer left behind waits for the loop's next turn (epoll says it is there),
-        // so that a client that sends a flood of calls takes its turn with the others.
+    /// One read a turn: what a full buffer left behind waits for the loop's
+    /// next turn (epoll says it is there), so that a client that sends a flood
+    /// of calls takes its turn with the others.
+    private func read(into buffer: UnsafeMutableRawBufferPointer, hungUp: Bool, _ served: inout Served) {
         let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-        if count == 0 { return .close }
+        if count == 0 {
+            // The client closed its side (or the daemon stops reading it): it is still owed its answers, unless
+            // it is gone altogether.
+            if hungUp { served.machine.failed() } else { served.machine.inputEnded(owed: owed) }
+            return
+        }
         if count < 0 {
-            guard errno == EAGAIN || errno == EINTR else { return .close }
-        } else {
-            let arrival = ContinuousClock.now
-            reading.lastActivity = arrival
-            let open = take(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), arrival: arrival)
-            guard writer.uncork() && open else { return .close }
+            if errno != EAGAIN && errno != EINTR { served.machine.failed() }
+            return
         }
-        // A stream's messages come from other threads at any time.
-        if reading.startedStream { return .ownThread(because: "a stream started") }
-        // The rest of a frame cut in pieces is waited for as long as the read timeout allows (`isMidFrame`).
-        reading.midFrame = reading.machine.isMidFrame
-        return .keep
-    }
-
-    /// Replies wait for the durability of what they show: someone must sync.
-    var hasDeferredReplies: Bool { deferred.read { $0 > 0 } }
-
-    /// On a thread of its own, before its sends that wait: the answers held
-    /// for durability are made durable — by this thread, unless another
-    /// syncs — and handed to the corked writer, so that no syncing thread
-    /// ever waits for this client's socket. What is ready leaves first, as far
-    /// as the socket takes it now: those answers do not wait for the sync.
-    private func awaitHeldReplies() {
-        guard hasDeferredReplies else { return }
-        writer.sendWithoutWaiting()
-        // The answers the sync releases leave together, at the uncork.
-        writer.cork()
-        server.store.syncIfIdle()
-        // Each is handed over once its sync ends, or fails, or the store closes: none is left waiting.
-        _ = deferred.wait { $0 == 0 ? true : nil }
-    }
-
-    /// When the client last sent bytes, for an event loop's idle and read timeouts.
-    var lastActivity: ContinuousClock.Instant { reading.lastActivity }
-
-    /// The client sent part of a frame, for an event loop's read timeout.
-    var isMidFrame: Bool { reading.midFrame }
-
-    /// Decodes and serves the calls that `bytes` complete, with the writer
-    /// corked: their answers leave in one write when the caller uncorks it.
-    /// False when the connection must close.
-    private func take(_ bytes: UnsafeRawBufferPointer, arrival: ContinuousClock.Instant) -> Bool {
-        reading.machine.received(bytes)
+        let arrival = ContinuousClock.now
+        served.machine.received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), at: arrival)
+        // The answers of the calls this read completes leave in one write, at the uncork.
         writer.cork(trickling: true)
-        var open = true
-        while open, let action = reading.machine.next() {
-            open = perform(action, arrival: arrival, lastRoute: &reading.lastRoute)
+        while let action = served.machine.next() {
+            perform(action, arrival: arrival, &served)
         }
-        return open
+        if !writer.uncork() { served.machine.failed() }
     }
 
-    /// Releases everything the connection held and closes it: the replies it
-    /// still owes first, then its streams, then the socket.
+    /// After serving: stops watching for calls once the machine stops reading,
+    /// and says whether to keep the connection.
+    private func keep(_ served: inout Served) -> Bool {
+        if !served.machine.isReading && reading.exchange(false, ordering: .relaxed) {
+            held.withLock { $0.draining = true }
+            writer.rewatch()
+        }
+        return !served.machine.settle(owed)
+    }
+
+    /// What the connection owes its client now.
+    private var owed: ConnectionStateMachine.Owed {
+        ConnectionStateMachine.Owed(
+            heldAnswers: held.withLock { $0.callIDs.count }, waitingSince: writer.waitingSince,
+            streams: server.streams.count(connection: id))
+    }
+
+    /// The loop's once-a-second check of the timeouts; false once the connection is to be closed.
+    func tick(now: ContinuousClock.Instant) -> Bool {
+        served.withLock { served in
+            served.machine.tick(now: now, owed: owed)
+            return keep(&served)
+        }
+    }
+
+    /// Looks again at a draining connection after an answer it owed left; false once it is to be closed.
+    func settle() -> Bool { served.withLock { keep(&$0) } }
+
+    /// The loop stops: the connection closes now, whatever it owes.
+    func abandon() { served.withLock { $0.machine.failed() } }
+
+    /// Closes the connection, once its loop no longer watches it: logs why,
+    /// ends its streams, and closes the socket.
     func finish() {
-        writer.cork()
-        finishHeldReplies()
-        writer.uncork()
+        let state = served.withLock { $0.machine.state }
+        switch state {
+        case .closed(.stoppedMidFrame(let milliseconds)):
+            logger.notice("client stopped mid-frame; closing", metadata: ["timeout_ms": "\(milliseconds)"])
+        case .closed(.idle):
+            logger.info("idle connection closed")
+        case .closed(.tookNoAnswers(let milliseconds)):
+            logger.notice(
+                "client took none of its answers for the write timeout; closing", metadata: ["timeout_ms": "\(milliseconds)"])
+        case .closed(.finished), .closed(.failed), .open, .draining:
+            break
+        }
+        reading.store(false, ordering: .relaxed)
         writer.markClosed()
         server.streams.endAll(connection: id)
-        if holdsThreadSlot.exchange(false, ordering: .relaxed) { server.releaseThreadSlot() }
         server.connectionEnded(self)
         fdOpen.withLock { open in
             open = false
@@ -269,7 +176,8 @@ final class Connection: Sendable {
         }
     }
 
-    /// Wakes the connection's thread out of its read, so it finishes and closes.
+    /// Stops reading the client's calls, for shutdown: its loop sees the input
+    /// end, and closes the connection once it has its answers.
     func stopReading() {
         // Under the lock: once closed, the descriptor's number may belong to another connection.
         fdOpen.withLock { open in
@@ -277,45 +185,48 @@ final class Connection: Sendable {
         }
     }
 
-    /// Carries out one action; false when the connection must close.
-    private func perform(
-        _ action: ConnectionStateMachine.Action, arrival: ContinuousClock.Instant, lastRoute: inout LastRoute?
-    ) -> Bool {
+    /// Carries out one action.
+    private func perform(_ action: ConnectionStateMachine.Action, arrival: ContinuousClock.Instant, _ served: inout Served) {
         switch action {
         case .call(let frame):
             // As HTTP/2 treats a reused stream id: an answer under that id could belong to either call.
-            if reading.hasStreamed && server.streams.contains(connection: id, callID: frame.callID) {
+            if isInFlight(frame.callID, hasStreamed: served.hasStreamed) {
+                served.machine.protocolError()
                 return perform(
                     .closeWithError(
                         RPCError(
                             .invalidArgument,
-                            "call id \(frame.callID) is already in flight on this connection (an open stream); a call id may be reused only once its call has ended"
-                        )), arrival: arrival, lastRoute: &lastRoute)
+                            "call id \(frame.callID) is already in flight on this connection; a call id may be reused only once its call has ended"
+                        )), arrival: arrival, &served)
             }
-            call(frame, arrival: arrival, lastRoute: &lastRoute)
-            return true
+            call(frame, arrival: arrival, &served)
         case .cancel(let callID):
             server.streams.end(connection: id, callID: callID, error: RPCError(.cancelled, "cancelled by the client"))
-            return true
         case .ping(let callID):
-            return writer.send(
+            writer.send(
                 callID: callID, payload: UnsafeRawBufferPointer(start: nil, count: 0), revision: server.store.revision,
                 endOfStream: true, ping: true)
         case .reject(let callID, let error):
             logger.info(
                 "call refused", metadata: ["call_id": "\(callID)", "code": "\(error.code)", "reason": "\(error.message)"])
-            return writer.finish(callID: callID, revision: server.store.revision, error: error)
+            writer.finish(callID: callID, revision: server.store.revision, error: error)
         case .closeWithError(let error):
+            // The machine reads no more: the connection closes once this has left.
             logger.notice("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
             writer.finish(callID: 0, revision: server.store.revision, error: error)
-            return false
         }
     }
 
+    /// Whether a call of this id is still in flight: a stream open, or an answer held for durability.
+    private func isInFlight(_ callID: UInt64, hasStreamed: Bool) -> Bool {
+        if held.withLock({ $0.callIDs.contains(callID) }) { return true }
+        return hasStreamed && server.streams.contains(connection: id, callID: callID)
+    }
+
     /// Sends a reply once the state it shows is durable: no client ever sees a
-    /// state that a crash could take back. Until then the thread goes on with
+    /// state that a crash could take back. Until then the loop goes on with
     /// the next calls, so that the changes a client pipelines share an
-    /// fdatasync; past `maximumDeferredReplies` held back, it waits.
+    /// fdatasync; past `maximumHeldAnswers` held back, it waits.
     private func answer(
         _ reply: Reply, callID: UInt64, method: String, arrival: ContinuousClock.Instant, epoch: UInt64
     ) {
@@ -325,35 +236,31 @@ final class Connection: Sendable {
             writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
             return
         }
-        deferred.mutate { $0 += 1 }
-        // Delivered by whichever thread ends the sync: it must never wait for this client's socket.
-        let answeredNow = server.store.whenVisible(reply.revision, epoch: epoch) { [self] error in
+        let heldNow = held.withLock { held in
+            held.callIDs.insert(callID)
+            return held.callIDs.count
+        }
+        // Delivered by whichever thread ends the sync: the writer never waits for this client's socket.
+        server.store.whenVisible(reply.revision, epoch: epoch) { [self] error in
             if let error {
                 server.metrics.record(method: method, code: error.rpc.code, since: arrival, connection: id)
-                writer.finish(callID: callID, revision: server.store.revision, error: error.rpc, waiting: false)
+                writer.finish(callID: callID, revision: server.store.revision, error: error.rpc)
             } else {
                 server.metrics.record(method: method, code: .ok, since: arrival, connection: id)
-                writer.finish(callID: callID, payload: reply.payload, revision: reply.revision, waiting: false)
+                writer.finish(callID: callID, payload: reply.payload, revision: reply.revision)
             }
-            deferred.mutate { count in
-                count -= 1
-                if count == 0 { deferred.broadcast() }
+            let settle = held.withLock { held in
+                held.callIDs.remove(callID)
+                return held.draining && held.callIDs.isEmpty
             }
+            // Its loop closes a draining connection once the last answer it owed has left.
+            if settle { loop.post(.settle(connectionID: id)) }
         }
-        if !answeredNow {
-            lastHeld.withLock { held in
-                if reply.revision >= held.0 { held = (reply.revision, epoch) }
-            }
-        }
-        if !answeredNow && deferred.read({ $0 }) > Self.maximumDeferredReplies {
-            if reading.ownThread {
-                awaitHeldReplies()
-                writer.uncork()
-                writer.cork(trickling: true)
-            } else {
-                writer.uncork()
-                try? server.store.awaitVisible(reply.revision, epoch: epoch)
-            }
+        if heldNow > Self.maximumHeldAnswers {
+            // A client that pipelines more changes than this waits, with its loop, for the next sync.
+            writer.uncork()
+            try? server.store.awaitVisible(reply.revision, epoch: epoch)
+            writer.cork(trickling: true)
         }
     }
 
@@ -368,24 +275,13 @@ final class Connection: Sendable {
         }
     }
 
-    /// Before the connection closes (the client left, or the daemon is
-    /// stopping): the replies still waiting for durability go out first, so
-    /// that a change answered as durable is never left unanswered. Bounded: the
-    /// commit loop sends them right after the fdatasync that covers them.
-    private func finishHeldReplies() {
-        guard hasDeferredReplies else { return }
-        let (revision, epoch) = lastHeld.withLock { $0 }
-        try? server.store.awaitVisible(revision, epoch: epoch)
-        _ = deferred.wait(timeoutMilliseconds: 1_000) { $0 == 0 ? true : nil }
-    }
-
-    /// Replies a connection may have waiting for durability before it stops reading.
-    static let maximumDeferredReplies = 1_024
+    /// Answers a connection may have held for durability before its loop waits for a sync.
+    static let maximumHeldAnswers = 1_024
 
     /// The route of the connection's last call, with its method: found again only when the method changes.
     typealias LastRoute = (method: String, route: Route, required: Role)
 
-    private func call(_ frame: Diplan_Rpc_V1_RequestFrame, arrival: ContinuousClock.Instant, lastRoute: inout LastRoute?) {
+    private func call(_ frame: Diplan_Rpc_V1_RequestFrame, arrival: ContinuousClock.Instant, _ served: inout Served) {
         let callID = frame.callID
         let deadline = frame.timeoutMs > 0 ? arrival + .milliseconds(Int(frame.timeoutMs)) : nil
         func fail(_ error: RPCError) {
@@ -395,14 +291,14 @@ final class Connection: Sendable {
         guard !server.isDraining else { return fail(RPCError(.unavailable, "the server is shutting down")) }
         let route: Route
         let required: Role
-        if let last = lastRoute, last.method == frame.method {
+        if let last = served.lastRoute, last.method == frame.method {
             (route, required) = (last.route, last.required)
         } else {
             guard let found = server.router.route(for: frame.method) else {
                 return fail(RPCError(.unimplemented, "unknown method \(frame.method.prefix(200))"))
             }
             (route, required) = found
-            lastRoute = (frame.method, route, required)
+            served.lastRoute = (frame.method, route, required)
         }
         // The role anywhere: where a change acts is checked against the state (`PlanState.authorize`).
         let authority = currentAuthority()
@@ -435,8 +331,7 @@ final class Connection: Sendable {
                 return fail(RPCError(.resourceExhausted, "this connection has \(limit) streams open, the most allowed"))
             }
             let stream = ResponseStream(callID: callID, writer: writer)
-            reading.startedStream = true
-            reading.hasStreamed = true
+            served.hasStreamed = true
             do throws(RPCError) {
                 try handler(frame.payload, context, stream)
                 server.metrics.record(method: frame.method, code: .ok, since: arrival, connection: id)

@@ -33,13 +33,13 @@ package final class DIPlanService: Service, Sendable {
     }
 
     package func run() async throws {
-        server.start(listener)
-        HoldsService.startExpiry(store: server.store, logger: logger)
+        try server.start(listener)
+        let expiry = HoldsService.startExpiry(store: server.store, logger: logger)
         logger.info(
             "serving", metadata: ["socket": "\(listener.path ?? "fd \(listener.fd)")", "revision": "\(server.store.revision)"])
         // The state is loaded and the socket listens: now, and only now, ready.
         Systemd.notify("READY=1\nSTATUS=\(status)")
-        Systemd.startWatchdog(status: { [server] in Self.status(of: server) }, stopped: { [server] in server.isDraining })
+        let watchdog = Systemd.startWatchdog { [server] in Self.status(of: server) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
@@ -49,8 +49,10 @@ package final class DIPlanService: Service, Sendable {
         }
         Systemd.notify("STOPPING=1\nSTATUS=stopping")
         logger.info("shutting down: no new connections; finishing in-flight calls")
+        watchdog.stop()
         server.beginShutdown()
-        await server.waitUntilDrained()
+        server.stop()
+        expiry.stop()
         server.store.close()
         logger.info("stopped", metadata: ["revision": "\(server.store.revision)"])
     }

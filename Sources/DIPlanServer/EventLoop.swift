@@ -3,61 +3,91 @@ import Glibc
 import Logging
 import Synchronization
 
-/// Serves many connections from one thread with epoll, as Redis does: one
-/// wake-up serves every connection that sent something, each read's answers
-/// leave in one write, and the changes they made share one fdatasync, which
-/// the commit loop makes while this thread goes on. With a thread per connection, each call
-/// costs two thread switches, and 50 connections on two cores spend most of
-/// their time switching (a C echo server: 135k calls/s threaded, 315k with
-/// epoll, here).
+/// Serves connections from one thread with epoll, as Redis does: one wake-up
+/// serves every connection that sent something, each read's answers leave in
+/// one write, and the changes they made share one fdatasync, which the commit
+/// loop makes while this thread goes on. Every connection is served by one
+/// loop for its whole life, and only that loop's thread reads its socket or
+/// touches its `ConnectionStateMachine`: other threads (the commit loop that
+/// releases answers held for durability, the watch fan-out) only write to the
+/// connection's `ResponseWriter`, which never waits, and post to the loop.
 ///
 /// A client that does not take its answers is not waited for: they wait in
-/// its writer (`ResponseWriter`) while the loop serves the others, and goes on
-/// reading its calls. A frame that comes in pieces is waited for as long as
-/// the read timeout allows. A connection leaves the loop for a thread of its
-/// own (`Connection.serve`) when a stream starts: its messages come from other
-/// threads.
+/// its writer while the loop serves the others, and goes on reading its calls.
+/// A frame that comes in pieces is waited for as long as the read timeout
+/// allows. The timeouts are checked once a second (`tick`).
 final class EventLoop: Sendable {
+    /// What other threads ask of the loop (`post`).
+    enum Mail {
+        /// Serve this newly accepted connection.
+        case adopt(Connection)
+        /// Something the connection owed was delivered: close it if it is draining and owes nothing now.
+        case settle(connectionID: UInt64)
+    }
+
     private let epoll: Int32
+    /// Written to wake the loop for its mail and to stop it.
+    private let wakeup: Int32
     private let server: Server
     private let logger: Logger
-    /// The connections this loop serves, for the idle timeout and shutdown.
-    private let members = Mutex<[UInt64: Connection]>([:])
+    private let mailbox = Mutex<[Mail]>([])
+    private let stopping = Atomic(false)
+    private let members = Atomic<Int>(0)
+    private let thread = Mutex<OwnedThread?>(nil)
 
-    /// Starts a loop on a thread of its own; nil (logged) when epoll is refused.
-    init?(server: Server, logger: Logger) {
+    /// The key of the wake-up descriptor in epoll; connections are keyed by their ids, which start at 1.
+    private static let wakeupKey: UInt64 = 0
+
+    /// A loop on a thread of its own, named `name`.
+    init(name: String, server: Server, logger: Logger) throws(SystemError) {
         epoll = diplan_epoll_create()
-        guard epoll >= 0 else {
-            logger.error(
-                "epoll_create1 failed: connections get a thread each", metadata: ["error": "\(SystemError("epoll_create1"))"])
-            return nil
+        guard epoll >= 0 else { throw SystemError("epoll_create1") }
+        wakeup = diplan_eventfd()
+        guard wakeup >= 0 else {
+            let error = SystemError("eventfd")
+            Glibc.close(epoll)
+            throw error
+        }
+        guard diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_ADD), wakeup, UInt32(DIPLAN_EPOLL_IN), Self.wakeupKey) == 0 else {
+            let error = SystemError("epoll_ctl")
+            Glibc.close(wakeup)
+            Glibc.close(epoll)
+            throw error
         }
         self.server = server
         self.logger = logger
-        Posix.spawn { [self] in run() }
+        let started = OwnedThread(name: name) { [self] in run() }
+        thread.withLock { $0 = started }
     }
 
-    /// Starts serving `connection`; false (nothing changed) when epoll refuses it.
-    func add(_ connection: Connection) -> Bool {
-        let key = UInt64(UInt(bitPattern: Unmanaged.passRetained(connection).toOpaque()))
-        members.withLock { $0[connection.id] = connection }
-        connection.writer.enterEventLoop { [epoll] interest in
-            var events: UInt32 = 0
-            if interest.contains(.input) { events |= UInt32(DIPLAN_EPOLL_IN) }
-            if interest.contains(.output) { events |= UInt32(DIPLAN_EPOLL_OUT) }
-            _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_MOD), connection.fd, events, key)
-        }
-        guard diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_ADD), connection.fd, UInt32(DIPLAN_EPOLL_IN), key) == 0 else {
-            connection.writer.leaveEventLoop()
-            members.withLock { _ = $0.removeValue(forKey: connection.id) }
-            Unmanaged.passUnretained(connection).release()
-            return false
-        }
-        return true
+    /// How many connections the loop serves (for handing a new one to the loop with fewest).
+    var count: Int { members.load(ordering: .relaxed) }
+
+    /// Asks the loop's thread to do something; any thread may.
+    func post(_ mail: Mail) {
+        if case .adopt = mail { members.add(1, ordering: .relaxed) }
+        mailbox.withLock { $0.append(mail) }
+        wake()
     }
 
-    /// How many connections the loop serves.
-    var count: Int { members.withLock { $0.count } }
+    /// Stops the loop — it closes the connections it still serves — and waits for its thread to end.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        wake()
+        thread.withLock { $0 }?.join()
+        Glibc.close(wakeup)
+        Glibc.close(epoll)
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeup, &one, 8)
+    }
+
+    /// What the loop's thread alone keeps.
+    private struct Served {
+        var connections: [UInt64: Connection] = [:]
+    }
 
     private func run() {
         let capacity = 256
@@ -65,124 +95,107 @@ final class EventLoop: Sendable {
         var events = [UInt32](repeating: 0, count: capacity)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { buffer.deallocate() }
-        var lastScan = ContinuousClock.now
+        var served = Served()
+        var lastTick = ContinuousClock.now
         var busyPoll = BusyPoll(microseconds: server.configuration.busyPollMicroseconds)
-        while true {
+        while !stopping.load(ordering: .acquiring) {
             let ready = busyPoll.next(
                 attempt: {
                     let ready = diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), 0)
                     return ready == 0 ? nil : ready
                 },
-                // Woken at least once a second for the idle and write timeouts.
+                // Woken at least once a second for the timeouts.
                 wait: { diplan_epoll_wait(epoll, &keys, &events, Int32(capacity), 1_000) },
                 came: { $0 > 0 })
             if ready < 0 {
                 guard errno == EINTR else {
                     logger.critical("epoll_wait failed: the loop stops", metadata: ["error": "\(SystemError("epoll_wait"))"])
-                    return
+                    break
                 }
                 continue
             }
             var mustSync = false
             for index in 0..<Int(ready) {
-                let connection = Unmanaged<Connection>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(keys[index]))!)
-                    .takeUnretainedValue()
-                let flags = events[index]
-                // The socket takes more of the answers waiting.
-                if flags & UInt32(DIPLAN_EPOLL_OUT) != 0 && !connection.writer.sendWaiting() {
-                    remove(connection)
-                    close(connection)
+                if keys[index] == Self.wakeupKey {
+                    readMail(into: &served)
                     continue
                 }
-                guard flags & UInt32(DIPLAN_EPOLL_IN | DIPLAN_EPOLL_HUP | DIPLAN_EPOLL_ERR) != 0 else { continue }
-                // A place for a thread of its own came free (the connection that had it closed): a client calling
-                // now takes it, from this call on, rather than the next to connect.
-                if flags & UInt32(DIPLAN_EPOLL_HUP | DIPLAN_EPOLL_ERR) == 0 && server.hasFreeThreadSlot
-                    && server.claimThreadSlot()
-                {
-                    connection.holdsThreadSlot.store(true, ordering: .relaxed)
-                    logger.debug(
-                        "connection moved to a thread of its own",
-                        metadata: ["connection": "\(connection.id)", "reason": "a place came free"])
-                    remove(connection)
-                    Posix.spawn { connection.serve() }
-                    continue
-                }
-                switch connection.serveReady(into: buffer) {
-                case .keep:
-                    mustSync = mustSync || connection.hasDeferredReplies
-                case .close:
-                    remove(connection)
-                    close(connection)
-                case .ownThread(let reason):
-                    logger.debug(
-                        "connection moved to a thread of its own",
-                        metadata: ["connection": "\(connection.id)", "reason": "\(reason)"])
-                    remove(connection)
-                    Posix.spawn { connection.serve() }
+                guard let connection = served.connections[keys[index]] else { continue }
+                if connection.serve(events: events[index], buffer: buffer) {
+                    mustSync = mustSync || connection.hasHeldAnswers
+                } else {
+                    remove(connection, from: &served)
                 }
             }
-            // The changes of every connection served share one fdatasync, made by the commit loop while this one
-            // goes on; the answers it releases leave from there.
-            if mustSync { server.store.syncSoon() }
-            if ContinuousClock.now - lastScan >= .seconds(1) {
-                lastScan = ContinuousClock.now
-                closeStalled()
+            // The changes of every connection served share one fdatasync. A loop that serves one connection syncs
+            // itself, as Redis does before it sleeps: that client waits for the sync anyway, and a hand-off to the
+            // commit loop and back costs two wake-ups. A loop that serves more hands the sync to the commit loop and
+            // goes on reading the others meanwhile; the answers the sync releases leave from there.
+            if mustSync {
+                if served.connections.count == 1 { server.store.syncIfIdle() } else { server.store.syncSoon() }
+            }
+            let now = ContinuousClock.now
+            if now - lastTick >= .seconds(1) {
+                lastTick = now
+                for connection in served.connections.values where !connection.tick(now: now) {
+                    remove(connection, from: &served)
+                }
+            }
+        }
+        // Stopping: whatever is left is closed now (shutdown gave it the grace period already).
+        readMail(into: &served)
+        for connection in Array(served.connections.values) {
+            connection.abandon()
+            remove(connection, from: &served)
+        }
+    }
+
+    private func readMail(into served: inout Served) {
+        var drained: UInt64 = 0
+        _ = read(wakeup, &drained, 8)
+        let mail = mailbox.withLock { mailbox in
+            defer { mailbox.removeAll(keepingCapacity: true) }
+            return mailbox
+        }
+        for item in mail {
+            switch item {
+            case .adopt(let connection):
+                if adopt(connection) {
+                    served.connections[connection.id] = connection
+                } else {
+                    members.subtract(1, ordering: .relaxed)
+                    connection.finish()
+                }
+            case .settle(let id):
+                guard let connection = served.connections[id], !connection.settle() else { continue }
+                remove(connection, from: &served)
             }
         }
     }
 
-    /// Stops watching `connection` (before it closes or moves to a thread of its own).
-    private func remove(_ connection: Connection) {
-        connection.writer.leaveEventLoop()
+    /// Starts watching a connection's socket; false (logged) when epoll refuses it.
+    private func adopt(_ connection: Connection) -> Bool {
+        let key = connection.id
+        connection.writer.enterEventLoop { [epoll] interest in
+            var events: UInt32 = 0
+            if interest.contains(.input) && connection.isReading { events |= UInt32(DIPLAN_EPOLL_IN) }
+            if interest.contains(.output) { events |= UInt32(DIPLAN_EPOLL_OUT) }
+            _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_MOD), connection.fd, events, key)
+        }
+        guard diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_ADD), connection.fd, UInt32(DIPLAN_EPOLL_IN), key) == 0 else {
+            logger.error(
+                "epoll refused a connection; closing it",
+                metadata: ["connection": "\(connection.id)", "error": "\(SystemError("epoll_ctl"))"])
+            return false
+        }
+        return true
+    }
+
+    /// Stops watching a connection the state machine closed, and closes it.
+    private func remove(_ connection: Connection, from served: inout Served) {
         _ = diplan_epoll_ctl(epoll, Int32(DIPLAN_EPOLL_DEL), connection.fd, 0, 0)
-        members.withLock { _ = $0.removeValue(forKey: connection.id) }
-        Unmanaged.passUnretained(connection).release()
-    }
-
-    /// Finishes a connection removed from the loop: here, unless it still owes
-    /// answers — held for durability, or waiting for the socket to take them
-    /// (a client may send its calls, close its side and read) — which another
-    /// thread sends, waiting as long as the write timeout allows.
-    private func close(_ connection: Connection) {
-        if connection.hasDeferredReplies || connection.writer.hasWaiting {
-            Posix.spawn { connection.finish() }
-        } else {
-            connection.finish()
-        }
-    }
-
-    /// Closes the connections that stopped mid-frame for the read timeout, sent
-    /// nothing for the idle timeout, or took none of their answers for the
-    /// write timeout. (A connection with a stream has a thread of its own, and
-    /// is not here.)
-    private func closeStalled() {
-        let configuration = server.configuration
-        let idle = Duration.milliseconds(configuration.idleTimeoutMilliseconds)
-        let read = Duration.milliseconds(configuration.readTimeoutMilliseconds)
-        let write = Duration.milliseconds(configuration.writeTimeoutMilliseconds)
-        let now = ContinuousClock.now
-        for connection in members.withLock({ Array($0.values) }) {
-            if connection.isMidFrame {
-                guard configuration.readTimeoutMilliseconds > 0 && now - connection.lastActivity >= read else { continue }
-                logger.notice(
-                    "client stopped mid-frame; closing",
-                    metadata: ["connection": "\(connection.id)", "timeout_ms": "\(configuration.readTimeoutMilliseconds)"])
-            } else if configuration.idleTimeoutMilliseconds > 0 && now - connection.lastActivity >= idle {
-                logger.info("idle connection closed", metadata: ["connection": "\(connection.id)"])
-            } else if configuration.writeTimeoutMilliseconds > 0, let since = connection.writer.waitingSince,
-                now - since >= write
-            {
-                logger.notice(
-                    "client took none of its answers for the write timeout; closing",
-                    metadata: ["connection": "\(connection.id)", "timeout_ms": "\(configuration.writeTimeoutMilliseconds)"])
-                // What waits is dropped, not waited for again.
-                connection.writer.markClosed()
-            } else {
-                continue
-            }
-            remove(connection)
-            close(connection)
-        }
+        served.connections.removeValue(forKey: connection.id)
+        members.subtract(1, ordering: .relaxed)
+        connection.finish()
     }
 }

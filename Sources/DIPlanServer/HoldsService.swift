@@ -110,37 +110,35 @@ package enum HoldsService {
     }
 
     /// Lapses holds whose lease ended, as logged changes by uid 0, on a thread
-    /// of its own that wakes at the next lease end (at least once a second).
-    package static func startExpiry(
+    /// of its own that wakes at the next lease end (at least once a second)
+    /// until its owner stops it.
+    static func startExpiry(
         store: StateStore, logger: Logger, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis
-    ) {
-        Posix.spawn {
-            while !store.isClosed {
-                let unixMillis = now()
-                do throws(StoreError) {
-                    if let (change, _) = try store.commit({ (state) throws(DomainError) -> (Change, Void)? in
-                        guard
-                            case .change(let change, _) = try state.prepare(
-                                .expire, context: ChangeContext(uid: 0, unixMillis: unixMillis, method: "expiry"))
-                        else {
-                            return nil
-                        }
-                        return (change, ())
-                    }) {
-                        logger.info(
-                            "holds expired",
-                            metadata: [
-                                "count": "\(change.mutations.filter { if case .hold = $0 { true } else { false } }.count)",
-                                "revision": "\(change.revision)",
-                            ])
+    ) -> Worker {
+        Worker(name: "diplan-expiry") {
+            let unixMillis = now()
+            do throws(StoreError) {
+                if let (change, _) = try store.commit({ (state) throws(DomainError) -> (Change, Void)? in
+                    guard
+                        case .change(let change, _) = try state.prepare(
+                            .expire, context: ChangeContext(uid: 0, unixMillis: unixMillis, method: "expiry"))
+                    else {
+                        return nil
                     }
-                } catch {
-                    logger.error("expiring holds failed", metadata: ["error": "\(error.rpc)"])
+                    return (change, ())
+                }) {
+                    logger.info(
+                        "holds expired",
+                        metadata: [
+                            "count": "\(change.mutations.filter { if case .hold = $0 { true } else { false } }.count)",
+                            "revision": "\(change.revision)",
+                        ])
                 }
-                let next = store.read { $0.nextExpiry }
-                let wait = next.map { max(1, min(1_000, $0 - now())) } ?? 1_000
-                usleep(useconds_t(wait * 1_000))
+            } catch {
+                logger.error("expiring holds failed", metadata: ["error": "\(error.rpc)"])
             }
+            let next = store.read { $0.nextExpiry }
+            return Int(next.map { max(1, min(1_000, $0 - now())) } ?? 1_000)
         }
     }
 }

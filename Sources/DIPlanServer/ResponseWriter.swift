@@ -4,40 +4,39 @@ import Glibc
 import SwiftProtobuf
 import Synchronization
 
-/// Writes response frames to one connection; any thread may, one at a time.
+/// Writes response frames to one connection; any thread may, one at a time,
+/// and none ever waits for the socket.
 ///
-/// While the thread serving the connection serves the requests of one read it
-/// corks the writer: the answers gather in one buffer and leave when it
-/// uncorks — as NIO flushes on `channelReadComplete` — so that a client with
-/// many calls in flight is woken once every few answers, not once an answer.
-/// Those calls' answers also trickle out every `corkedBytes`, as far as the
-/// socket takes them at once, so that the client sends its next calls while
-/// the rest are made. Frames are encoded by hand straight into that buffer
+/// While its event loop serves the requests of one read it corks the writer:
+/// the answers gather in one buffer and leave when it uncorks — as NIO
+/// flushes on `channelReadComplete` — so that a client with many calls in
+/// flight is woken once every few answers, not once an answer. Those calls'
+/// answers also trickle out every `corkedBytes`, as far as the socket takes
+/// them at once, so that the client sends its next calls while the rest are
+/// made. Frames are encoded by hand straight into that buffer
 /// (`FrameEncoder.appendResponse`).
 ///
-/// A send that waits for the socket (on a thread of its own) never holds the
-/// writer's lock while it waits: a thread that ends a sync hands the answers
-/// it released to any writer without waiting, whatever its client does.
-///
-/// While an event loop serves the connection, sends never wait: what the
-/// socket does not take waits in the buffer, and the loop is asked (`watch`) to
-/// say when the socket takes more, and meanwhile to go on reading the client's
-/// calls — a client may send any number before it reads — unless more than
-/// `maximumWaitingBytes` wait. A client that takes nothing for the write
-/// timeout is disconnected by the loop.
+/// What the socket does not take waits in the buffer, and the loop is asked
+/// (`watch`) to say when the socket takes more, and meanwhile to go on
+/// reading the client's calls — a client may send any number before it reads
+/// — unless more than `maximumWaitingBytes` wait. A client that takes nothing
+/// for the write timeout is disconnected by its loop
+/// (`ConnectionStateMachine.tick`). So the thread that ends a sync, or the
+/// watch fan-out, hands its frames to any writer without waiting, whatever
+/// the client does.
 package final class ResponseWriter: Sendable {
     private struct Output {
         var closed = false
-        /// Closed because the client took nothing for the write timeout.
+        /// Closed because the client took none of a watch's frames for the write timeout.
         var timedOut = false
         var corked = false
         /// While corked: send every `corkedBytes` without waiting (answers made one by one, not released together).
         var trickle = false
         var pending: [UInt8] = []
-        /// The bytes of `pending` sent already (an event loop's send may stop part-way).
+        /// The bytes of `pending` sent already (a send may stop part-way).
         var sent = 0
-        /// Set while an event loop serves the connection: sends do not wait, and
-        /// this tells the loop what to watch the socket for.
+        /// Told what the loop must watch the socket for (nil until the loop
+        /// has the connection: what the socket does not take is then dropped).
         var watch: (@Sendable (Interest) -> Void)?
         /// What the loop watches the socket for.
         var interest = Interest.input
@@ -58,16 +57,17 @@ package final class ResponseWriter: Sendable {
     }
 
     /// What an event loop watches a connection's socket for.
-    struct Interest: OptionSet, Sendable {
-        let rawValue: UInt8
+    package struct Interest: OptionSet, Sendable {
+        package let rawValue: UInt8
+        package init(rawValue: UInt8) { self.rawValue = rawValue }
         /// The client's calls.
-        static let input = Interest(rawValue: 1)
+        package static let input = Interest(rawValue: 1)
         /// Room for the answers waiting.
-        static let output = Interest(rawValue: 2)
+        package static let output = Interest(rawValue: 2)
     }
 
     private let fd: Int32
-    /// How long a send waits for the socket to take anything (0: for ever).
+    /// How long a watch's frames may wait for the socket to take anything (0: for ever).
     private let writeTimeoutMilliseconds: Int
     private let output = Mutex(Output())
 
@@ -76,60 +76,44 @@ package final class ResponseWriter: Sendable {
         self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
     }
 
-    /// What a send under the lock left to do.
-    private enum Flushed {
-        /// Nothing waits, or what waits may wait.
-        case done
-        /// The connection is gone.
-        case gone
-        /// Bytes wait that the caller must wait to send (`awaitRoom`).
-        case mustWait
-    }
-
     /// How many bytes of answers a trickling cork gathers before it sends them without waiting. Point queries 32 in
     /// flight on one connection: 205–254k calls/s with no trickle, 330–382k with 512 B to 2 KiB (the client and
     /// the daemon then work at once, not in turn).
     static let corkedBytes = 2_048
 
-    /// Past this many bytes of answers waiting for a client served by an event
-    /// loop, the loop stops reading its calls until it takes some.
+    /// Past this many bytes of answers waiting for a client, its loop stops
+    /// reading its calls until it takes some.
     static let maximumWaitingBytes = 16 << 20
 
-    /// Sends one frame (or keeps it for the uncork); false when the connection
-    /// is gone. Unless `waiting`, a send on a thread of its own does not wait
-    /// either: what the socket does not take leaves at the next uncork.
+    /// Sends one frame (or keeps it for the uncork); false when the connection is gone.
     @discardableResult
     package func send(
         callID: UInt64, payload: UnsafeRawBufferPointer, status: (code: Int32, message: String)? = nil, revision: UInt64,
-        endOfStream: Bool = false, ping: Bool = false, waiting: Bool = true
+        endOfStream: Bool = false, ping: Bool = false
     ) -> Bool {
-        let flushed = output.withLock { output -> Flushed in
-            guard !output.closed else { return .gone }
+        output.withLock { output -> Bool in
+            guard !output.closed else { return false }
             FrameEncoder.appendResponse(
                 callID: callID, payload: payload, status: status, revision: revision, endOfStream: endOfStream, ping: ping,
                 to: &output.pending)
-            guard output.corked else { return Self.flush(&output, to: fd, waiting: waiting) }
+            guard output.corked else { return Self.flush(&output, to: fd) }
             // Every couple of kilobytes the answers gathered leave, as far as the socket takes them now: a client
             // with many calls in flight gets its first answers, and sends its next calls, while the rest are made.
-            // Never waiting here: the thread serving the connection must not stop reading a client that sends on.
             if output.trickle && output.waiting >= output.triedAt + Self.corkedBytes {
-                guard Self.sendWithoutWaiting(&output, to: fd) else { return .gone }
+                guard Self.sendWithoutWaiting(&output, to: fd) else { return false }
                 output.triedAt = output.waiting
             }
-            return .done
+            return true
         }
-        return awaitRoom(after: flushed)
     }
 
-    /// The last frame of a call: its status, and the answer if OK (`waiting`: as for `send`).
+    /// The last frame of a call: its status, and the answer if OK.
     @discardableResult
-    package func finish(
-        callID: UInt64, payload: [UInt8] = [], revision: UInt64, error: RPCError? = nil, waiting: Bool = true
-    ) -> Bool {
+    package func finish(callID: UInt64, payload: [UInt8] = [], revision: UInt64, error: RPCError? = nil) -> Bool {
         payload.withUnsafeBytes { payload in
             send(
                 callID: callID, payload: payload, status: (error?.code.rawValue ?? 0, error?.message ?? ""), revision: revision,
-                endOfStream: true, waiting: waiting)
+                endOfStream: true)
         }
     }
 
@@ -147,16 +131,14 @@ package final class ResponseWriter: Sendable {
     /// Sends what gathered while corked; false when the connection is gone.
     @discardableResult
     func uncork() -> Bool {
-        awaitRoom(
-            after: output.withLock { output in
-                output.corked = false
-                return Self.flush(&output, to: fd)
-            })
+        output.withLock { output in
+            output.corked = false
+            return Self.flush(&output, to: fd)
+        }
     }
 
-    /// From now on sends do not wait; `watch` is called, under the writer's
-    /// lock, whenever what the loop must watch the socket for changes (it
-    /// starts watching for input).
+    /// From now on `watch` is called, under the writer's lock, whenever what
+    /// the loop must watch the socket for changes (it starts watching for input).
     func enterEventLoop(watch: @escaping @Sendable (Interest) -> Void) {
         output.withLock { output in
             output.watch = watch
@@ -164,18 +146,15 @@ package final class ResponseWriter: Sendable {
         }
     }
 
-    /// Sends wait again, as long as the write timeout allows; what waits
-    /// leaves at the next `uncork`.
-    func leaveEventLoop() { output.withLock { $0.watch = nil } }
+    /// Tells the loop again what to watch the socket for (after what the
+    /// `watch` closure reads besides the interest has changed).
+    func rewatch() {
+        output.withLock { output in output.watch?(output.interest) }
+    }
 
     /// For the event loop, once the socket takes more: sends what waits,
     /// without waiting; false when the connection is gone.
-    func sendWaiting() -> Bool { awaitRoom(after: output.withLock { Self.flush(&$0, to: fd) }) }
-
-    /// Sends what gathered, as far as the socket takes it now, and stays
-    /// corked; false when the connection is gone.
-    @discardableResult
-    func sendWithoutWaiting() -> Bool { awaitRoom(after: output.withLock { Self.flush(&$0, to: fd, waiting: false) }) }
+    func sendWaiting() -> Bool { output.withLock { Self.flush(&$0, to: fd) } }
 
     /// What became of frames offered without waiting (`offer`).
     enum Offer {
@@ -206,8 +185,8 @@ package final class ResponseWriter: Sendable {
                 }
                 output.timedOut = true
                 output.closed = true
-                // Wakes the connection's thread out of its read, to finish and close (the descriptor is still open:
-                // the connection closes it only after marking this writer closed, under this lock).
+                // Its loop sees the socket end and closes the connection (the descriptor is still open: the
+                // connection closes it only after marking this writer closed, under this lock).
                 shutdown(fd, Int32(SHUT_RDWR))
                 return .gone
             }
@@ -218,22 +197,21 @@ package final class ResponseWriter: Sendable {
             }
             if taken < bytes.count {
                 output.pending.append(contentsOf: bytes[taken...])
-                return Self.flush(&output, to: fd, waiting: false) == .gone ? .gone : .partly
+                return Self.flush(&output, to: fd) ? .partly : .gone
             }
             return .sent
         }
     }
 
-    /// Answers wait for the socket to take them.
-    var hasWaiting: Bool { output.withLock { !$0.closed && $0.waiting > 0 } }
+    /// While answers wait for the client to take them: when it last took some (nil: none wait).
+    var waitingSince: ContinuousClock.Instant? {
+        output.withLock { $0.closed || $0.waiting == 0 ? nil : $0.lastProgress }
+    }
 
-    /// While answers wait for the client to take them: when it last took some.
-    var waitingSince: ContinuousClock.Instant? { output.withLock { $0.lastProgress } }
-
-    /// A send on a thread of its own gave up: the client took nothing for the write timeout.
+    /// The client took none of a watch's frames for the write timeout.
     var timedOut: Bool { output.withLock { $0.timedOut } }
 
-    /// Marks the connection gone: later sends do nothing.
+    /// Marks the connection gone: later sends do nothing, and what waits is dropped.
     func markClosed() { output.withLock { $0.closed = true } }
 
     /// Sends what the socket takes now of what waits; false when the connection is gone.
@@ -260,41 +238,15 @@ package final class ResponseWriter: Sendable {
         return true
     }
 
-    /// Sends what the socket takes now of what waits: in an event loop the
-    /// rest waits for the loop; on a thread of its own, unless `waiting`, for
-    /// the next flush, or else the caller waits for room to send it, outside
-    /// the lock (`awaitRoom`).
-    private static func flush(_ output: inout Output, to fd: Int32, waiting: Bool = true) -> Flushed {
-        guard !output.closed else { return .gone }
-        if let watch = output.watch { return flushWithoutWaiting(&output, to: fd, watch: watch) ? .done : .gone }
-        guard sendWithoutWaiting(&output, to: fd) else { return .gone }
-        return waiting && output.waiting > 0 ? .mustWait : .done
-    }
-
-    /// Waits, without the lock, for the socket to take what waits, and sends
-    /// it — what other threads add meanwhile too — as long as the write
-    /// timeout allows each wait; false when the connection is gone.
-    private func awaitRoom(after flushed: Flushed) -> Bool {
-        var flushed = flushed
-        while flushed == .mustWait {
-            let writable = Posix.awaitWritable(fd, milliseconds: writeTimeoutMilliseconds)
-            guard writable == .yes else {
-                // The client took nothing for the write timeout, or is gone: what waits is dropped.
-                output.withLock { output in
-                    output.timedOut = writable == .timedOut && !output.closed
-                    output.closed = true
-                }
-                return false
-            }
-            flushed = output.withLock { Self.flush(&$0, to: fd) }
+    /// Sends what the socket takes now of what waits, and tells the loop what
+    /// to watch for; false when the connection is gone. Before the loop has
+    /// the connection, what the socket does not take is dropped.
+    private static func flush(_ output: inout Output, to fd: Int32) -> Bool {
+        guard !output.closed, sendWithoutWaiting(&output, to: fd) else { return false }
+        guard let watch = output.watch else {
+            if output.waiting > 0 { output.startOver() }
+            return true
         }
-        return flushed == .done
-    }
-
-    private static func flushWithoutWaiting(
-        _ output: inout Output, to fd: Int32, watch: @Sendable (Interest) -> Void
-    ) -> Bool {
-        guard sendWithoutWaiting(&output, to: fd) else { return false }
         let wanted: Interest =
             output.waiting == 0 ? .input : output.waiting > maximumWaitingBytes ? .output : [.input, .output]
         if wanted != output.interest {
@@ -339,15 +291,14 @@ package final class ResponseStream: Sendable {
         finished.withLock { finished in finished ? .gone : bytes.withUnsafeBytes { writer.offer(framed: $0) } }
     }
 
-    /// Ends the stream with a status, once; later calls do nothing. Unless
-    /// `waiting`, the last frame is not waited for: what the socket does not
-    /// take now waits in the writer, for the caller to offer again.
-    package func finish(revision: UInt64, error: RPCError? = nil, waiting: Bool = true) {
+    /// Ends the stream with a status, once; later calls do nothing. What the
+    /// socket does not take now waits in the writer.
+    package func finish(revision: UInt64, error: RPCError? = nil) {
         let first = finished.withLock { finished in
             defer { finished = true }
             return !finished
         }
-        if first { writer.finish(callID: callID, revision: revision, error: error, waiting: waiting) }
+        if first { writer.finish(callID: callID, revision: revision, error: error) }
     }
 
     /// Sends what waits of the stream's frames — its last, once it has

@@ -14,16 +14,10 @@ package struct ServerConfiguration: Sendable, Equatable {
     package var writeTimeoutMilliseconds = 10_000
     /// Streams (watches) one connection may have open at once.
     package var maximumStreamsPerConnection = 64
-    /// Event loops that serve connections (read at start; 0: a thread per connection).
+    /// Event loops that serve connections (read at start; at least one).
     package var eventLoops = ServerConfiguration.defaultEventLoops
-    /// This many connections get a thread of their own instead of a place in
-    /// an event loop — the first to connect, and once one of them closes or
-    /// goes quiet (`Connection.handBackMilliseconds`), the next connection to
-    /// call: one client alone is answered soonest by a thread asleep in `read`
-    /// on its socket.
-    package var threadedConnections = 1
-    /// A thread (or event loop) whose last call came back within this many
-    /// microseconds polls its socket(s) this long for the next one before it
+    /// An event loop whose last call came back within this many
+    /// microseconds polls its sockets this long for the next one before it
     /// sleeps (0: it always sleeps at once). Waking a sleeping thread costs
     /// more than a point query here: on this machine's virtual CPUs, one
     /// client's point queries went from 20–34k to 42–57k a second with 50 µs.

@@ -120,6 +120,8 @@ package final class StateStore: Sendable {
     private let snapshots = Condition((requested: false, stopping: false))
     /// What each sync made durable, for the completion thread to publish, in order.
     private let completions = Condition(Completions())
+    /// The commit, completion and snapshot threads, which `close` joins.
+    private let threads = Mutex<[OwnedThread]>([])
 
     struct Completions {
         var batches: [[(Change, [MutationScope])]] = []
@@ -153,9 +155,12 @@ package final class StateStore: Sendable {
         self.options = options
         self.logger = logger
         if log != nil {
-            Posix.spawn { [self] in commitLoop() }
-            Posix.spawn { [self] in completionLoop() }
-            if directory != nil { Posix.spawn { [self] in snapshotLoop() } }
+            var started = [
+                OwnedThread(name: "diplan-commit") { [self] in commitLoop() },
+                OwnedThread(name: "diplan-publish") { [self] in completionLoop() },
+            ]
+            if directory != nil { started.append(OwnedThread(name: "diplan-snapshot") { [self] in snapshotLoop() }) }
+            threads.withLock { $0 = started }
             // The log replayed at this start already warrants one.
             if snapshotDue { snapshots.update { $0.requested = true } }
         }
@@ -379,7 +384,7 @@ package final class StateStore: Sendable {
             gate.syncing = false
             // Wakes the commit loop for changes written meanwhile whose writers found this sync running,
             // and the threads that wait for durability; at one change in flight, no one.
-            if gate.written > gate.durable || gate.blocked > 0 { self.gate.broadcast() }
+            if gate.written > gate.durable || gate.blocked > 0 || gate.stopping { self.gate.broadcast() }
             // Published before the next sync may start, so that watchers see the changes in order.
             if !durable.isEmpty { publish(durable) }
             // Under `always` only syncs move what readers see, each under this lock, so a later sync is never
@@ -521,23 +526,31 @@ package final class StateStore: Sendable {
 
     package var isClosed: Bool { gate.read { $0.stopping } }
 
-    /// Syncs what is left and stops the background threads.
+    /// Syncs what is left, stops the background threads and joins them.
     package func close() {
-        gate.update { $0.stopping = true }
+        guard
+            !gate.update({ gate in
+                defer { gate.stopping = true }
+                return gate.stopping
+            })
+        else { return }
         snapshots.update { $0.stopping = true }
-        guard log != nil else { return }
-        // The last sync, once a running one is done: no other starts now.
-        while !gate.mutate({ gate -> Bool in
-            guard !gate.syncing else { return false }
-            gate.syncing = true
-            return true
-        }) {
-            usleep(100)
+        if log != nil {
+            // The last sync, once a running one is done (its end wakes this wait): no other starts now.
+            gate.waitToMutate { gate -> Bool? in
+                guard !gate.syncing else { return nil }
+                gate.syncing = true
+                return true
+            }
+            sync()
+            do { try log?.close() } catch {
+                logger.error("the log could not be closed cleanly", metadata: ["error": "\(error)"])
+            }
+            // The commit loop may have looked while this sync was claimed: it looks again, and ends.
+            gate.update { _ in }
         }
-        sync()
-        do { try log?.close() } catch { logger.error("the log could not be closed cleanly", metadata: ["error": "\(error)"]) }
-        // The commit loop may have looked while this sync was claimed: it looks again, and ends.
-        gate.update { _ in }
+        for thread in threads.withLock({ $0 }) { thread.join() }
+        hub.close()
     }
 
     // MARK: - Snapshots, backups, compaction

@@ -23,6 +23,7 @@ package final class StreamRegistry: Sendable {
     private let wakeup: (read: Int32, write: Int32)
     private let stopped = Atomic(false)
     private let revision: @Sendable () -> UInt64
+    private let timekeeper = Mutex<OwnedThread?>(nil)
 
     package init(revision: @escaping @Sendable () -> UInt64) {
         var fds: [Int32] = [0, 0]
@@ -33,7 +34,8 @@ package final class StreamRegistry: Sendable {
         }
         wakeup = (fds[0], fds[1])
         self.revision = revision
-        Posix.spawn { [self] in keepTime() }
+        let started = OwnedThread(name: "diplan-deadline") { [self] in keepTime() }
+        timekeeper.withLock { $0 = started }
     }
 
     package var count: Int { entries.withLock { $0.count } }
@@ -94,7 +96,7 @@ package final class StreamRegistry: Sendable {
         entries.withLock { $0.values.filter { $0.tag == tag }.map(\.stream) }
     }
 
-    /// Ends every stream with `error` and stops keeping time.
+    /// Ends every stream with `error`, stops keeping time and joins the thread that kept it.
     package func shutdown(error: RPCError) {
         let all = entries.withLock { entries in
             stopped.store(true, ordering: .relaxed)
@@ -106,6 +108,7 @@ package final class StreamRegistry: Sendable {
             entry.stream.finish(revision: revision(), error: error)
         }
         poke()
+        if let thread = timekeeper.withLock({ $0 }), !thread.isCurrent { thread.join() }
     }
 
     private func poke() {

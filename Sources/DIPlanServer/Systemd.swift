@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import Synchronization
 
 /// The daemon's side of systemd, in a few lines of its own (no libsystemd):
 /// sd_notify datagrams to $NOTIFY_SOCKET, the watchdog, and socket activation.
@@ -41,21 +42,22 @@ package enum Systemd {
         return usec
     }
 
-    /// Pings the watchdog at half its interval, and refreshes STATUS=, until `stopped` says so.
-    package static func startWatchdog(status: @escaping @Sendable () -> String, stopped: @escaping @Sendable () -> Bool) {
+    /// Pings the watchdog at half its interval, and refreshes STATUS= every
+    /// five seconds, on a thread of its own until its owner stops it.
+    static func startWatchdog(status: @escaping @Sendable () -> String) -> Worker {
         let interval = watchdogMicroseconds.map { $0 / 2 }
-        Posix.spawn {
-            var sinceStatus: UInt64 = 0
-            let tick = min(interval ?? 5_000_000, 5_000_000)
-            while !stopped() {
-                if interval != nil { notify("WATCHDOG=1") }
-                if sinceStatus >= 5_000_000 || sinceStatus == 0 {
+        let tick = min(interval ?? 5_000_000, 5_000_000, 1_000_000)
+        let sinceStatus = Mutex<UInt64>(0)
+        return Worker(name: "diplan-watchdog") {
+            if interval != nil { notify("WATCHDOG=1") }
+            sinceStatus.withLock { since in
+                if since >= 5_000_000 || since == 0 {
                     notify("STATUS=\(status())")
-                    sinceStatus = 0
+                    since = 0
                 }
-                usleep(useconds_t(min(tick, 1_000_000)))
-                sinceStatus += min(tick, 1_000_000)
+                since += tick
             }
+            return Int(tick / 1_000)
         }
     }
 

@@ -97,6 +97,9 @@ package final class WatchHub: Sendable {
         var generation: UInt64 = 0
         /// Whether the fan-out thread runs: from the first watcher to the last.
         var fanningOut = false
+        /// The last fan-out thread started, joined before the next starts and at `close`.
+        var fanOutThread: OwnedThread?
+        var closed = false
     }
 
     package let historyLimit: Int
@@ -117,6 +120,17 @@ package final class WatchHub: Sendable {
     }
 
     package var oldestRevision: UInt64 { state.read { $0.floor } }
+
+    /// Lets every watcher go and joins the fan-out thread (at shutdown, once their streams have ended).
+    func close() {
+        let thread = state.update { state -> OwnedThread? in
+            state.closed = true
+            state.watchers.removeAll()
+            state.generation &+= 1
+            return state.fanOutThread
+        }
+        thread?.join()
+    }
     package var watcherCount: Int { state.read { $0.watchers.count } }
     package var hasWatchers: Bool { state.read { !$0.watchers.isEmpty } }
 
@@ -156,6 +170,7 @@ package final class WatchHub: Sendable {
         from: UInt64, visible: UInt64, filter: WatchFilter, stream: ResponseStream, progressMilliseconds: Int
     ) throws(RPCError) -> Watcher {
         try state.mutate { (state: inout State) -> Result<Watcher, RPCError> in
+            guard !state.closed else { return .failure(RPCError(.unavailable, "the server is shutting down")) }
             let current = max(state.revision, visible)
             let start = from == 0 ? current + 1 : from
             if start < state.floor {
@@ -174,7 +189,9 @@ package final class WatchHub: Sendable {
             state.generation &+= 1
             if !state.fanningOut {
                 state.fanningOut = true
-                Posix.spawn { [self] in fanOut() }
+                // The last one has ended, or is returning and takes this lock no more.
+                state.fanOutThread?.join()
+                state.fanOutThread = OwnedThread(name: "diplan-watch") { [self] in fanOut() }
             }
             self.state.broadcast()
             return .success(watcher)
@@ -223,12 +240,6 @@ package final class WatchHub: Sendable {
         if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.fanOutNice) != 0 {
             // A system call filter without setpriority (the shipped unit allows it): watchers at the writers' priority.
             logger.debug("the watch thread could not lower its priority", metadata: ["error": "\(SystemError("setpriority"))"])
-        }
-        // Named, for `top -H` and `ps -L` (Glibc's Swift module has no pthread_setname_np).
-        let comm = open("/proc/thread-self/comm", O_WRONLY)
-        if comm >= 0 {
-            _ = write(comm, "diplan-watch", 12)
-            close(comm)
         }
         var seen = UInt64.max
         var timeoutMilliseconds = 0
@@ -406,7 +417,7 @@ final class Watcher: Sendable {
     /// fan-out sends what waits as the socket takes it (`serve`).
     func finish(revision: UInt64, error: RPCError) {
         finishing.store(true, ordering: .relaxed)
-        stream.finish(revision: revision, error: error, waiting: false)
+        stream.finish(revision: revision, error: error)
     }
 
     /// Sends the stream's first frame. Under the hub's lock, but it does not

@@ -41,15 +41,12 @@ struct DIPlanServerCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("event-loops"),
-        help: "Event loops serving connections (0: a thread for each connection; default: one per two cores).")
+        help: "Event loops serving connections (default: one per two cores).")
     var eventLoops = ServerConfiguration.defaultEventLoops
 
-    @Option(
-        name: .customLong("threaded-connections"),
-        help:
-            "Connections served by a thread of their own: the first to connect, then, as one closes or is quiet for a second, the next to call."
-    )
-    var threadedConnections = 1
+    /// Accepted so that old units and scripts still start; every connection is served by an event loop now.
+    @Option(name: .customLong("threaded-connections"), help: .hidden)
+    var threadedConnections: Int?
 
     @Option(
         name: .customLong("busy-poll-us"),
@@ -92,7 +89,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         let bounds: [(flag: String, value: Int, least: Int)] = [
             ("--max-frame-bytes", maximumFrameLength, 64), ("--max-connections", maximumConnections, 1),
             ("--read-timeout-ms", readTimeout, 0), ("--idle-timeout-ms", idleTimeout, 0),
-            ("--event-loops", eventLoops, 0), ("--threaded-connections", threadedConnections, 0), ("--busy-poll-us", busyPoll, 0),
+            ("--event-loops", eventLoops, 1), ("--busy-poll-us", busyPoll, 0),
             ("--snapshot-every", snapshotEvery, 0), ("--snapshot-log-growth", snapshotLogGrowth, 0),
             ("--watch-queue", watchQueue, 1), ("--watch-history", watchHistory, 1),
         ]
@@ -118,7 +115,9 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         configuration.readTimeoutMilliseconds = readTimeout
         configuration.idleTimeoutMilliseconds = idleTimeout
         configuration.eventLoops = eventLoops
-        configuration.threadedConnections = threadedConnections
+        if threadedConnections != nil {
+            logger.notice("--threaded-connections has no effect any more: every connection is served by an event loop")
+        }
         configuration.busyPollMicroseconds = busyPoll
 
         guard let fsyncMode = FsyncMode(rawValue: fsync) else {

@@ -112,9 +112,8 @@ struct DaemonLifecycleTests {
 
     /// Under `--fsync always` an update's answer waits for its fdatasync while
     /// the connection reads on; stopping must not drop those answers: every
-    /// change the daemon applied was answered OK.
-    /// In an event loop and on a thread of its own (`ServingTests`).
-    @Test(arguments: [ServingTests.inLoop, ServingTests.threadEach])
+    /// change the daemon applied was answered OK. With one loop and with two.
+    @Test(arguments: [ServingTests.oneLoop, ["--event-loops", "2"]])
     func changesInFlightWhenStoppedAreAnswered(serving: [String]) async throws {
         let daemon = try TestDaemon(arguments: serving)
         let start = try await daemon.client().queryCapacity(CapacityQuery()).1

@@ -20,25 +20,6 @@ struct FuzzTests {
         Method.Admin.describe, "/diplan.v1.Plans/Nope", "", "\u{0}\u{1}", String(repeating: "/", count: 300),
     ]
 
-    @Test func theStateMachineTakesAnyBytes() {
-        var generator = SplitMix64(seed: 7)
-        var actions = 0
-        for _ in 0..<2_000 {
-            var machine = ConnectionStateMachine(maximumFrameLength: 4_096)
-            for _ in 0..<20 {
-                let count = Int(generator.next() % 64)
-                var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-                if generator.next() % 3 == 0 && !bytes.isEmpty { bytes[0] = 0 }
-                machine.received(bytes)
-                while let action = machine.next() {
-                    actions += 1
-                    if case .closeWithError = action { break }
-                }
-            }
-        }
-        #expect(actions > 0)
-    }
-
     @Test func theDaemonSurvivesThousandsOfHostileFrames() async throws {
         try await withDaemon(arguments: ["--max-frame-bytes", "65536"]) { daemon, client in
             let before = try await client.export()

@@ -6,16 +6,11 @@ import SwiftProtobuf
 import Synchronization
 import Testing
 
-/// How connections are served: by an event loop, or — while few are open, and
-/// once a stream starts — on a thread of their own.
-/// The test daemon puts every connection in a loop (`--threaded-connections
-/// 0`), or on a thread of its own with DIPLAN_TEST_SERVING=threads; these
-/// tests name the way they take.
-@Suite("Serving connections: event loops and threads", .serialized)
+/// How connections are served: every one by an event loop, for its whole life.
+@Suite("Serving connections: event loops", .serialized)
 struct ServingTests {
-    /// Gives every connection a thread of its own, as for the first ones open.
-    static let threadEach = ["--threaded-connections", "1000"]
-    static let inLoop = ["--threaded-connections", "0"]
+    /// One loop, or with `--busy-poll-us 0` a loop that sleeps at once.
+    static let oneLoop = ["--event-loops", "1"]
 
     /// A query over everything by municipality: an answer frame of about 1.4 kB.
     static func everythingByMunicipality() throws -> Data {
@@ -63,7 +58,7 @@ struct ServingTests {
 
     @Test func aClientThatDoesNotTakeItsAnswersHoldsUpNoOneAndMaySendOn() async throws {
         // A write timeout longer than the test, however slow the machine: the greedy client is never cut off.
-        try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: Self.inLoop + ["--event-loops", "1"]) {
+        try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: Self.oneLoop) {
             daemon, client in
             let greedy = try Self.greedyConnection(daemon)
             // The same loop serves another client meanwhile.
@@ -85,10 +80,10 @@ struct ServingTests {
         }
     }
 
-    /// In a loop only: a thread of its own reads no more while it waits to send, and a client that sends more
-    /// than the socket holds before it reads waits with it, until the write timeout.
+    /// A client may send more than the socket holds before it reads, and close its side: its loop reads on
+    /// while answers wait, and delivers every one before it closes the connection.
     @Test func aClientThatSendsAFloodOfCallsThenClosesItsSideGetsEveryAnswer() async throws {
-        try await withDaemon(arguments: Self.inLoop) { daemon, _ in
+        try await withDaemon { daemon, _ in
             let raw = try RawConnection(daemon.socketPath)
             // More call bytes (800 kB), and answer bytes, than the socket holds: the daemon reads frames cut in two,
             // and answers still wait when it reads the end.
@@ -128,11 +123,40 @@ struct ServingTests {
         return try Diplan_V1_UpsertCapacityLineResponse(serializedBytes: frame.payload).revision
     }
 
+    /// A change's answer is held until it is durable; a call that reuses its
+    /// id meanwhile is a protocol error, answered on call id 0: the first
+    /// call is still answered (once, under its id), the second is not served,
+    /// and the connection closes.
+    @Test func aCallThatReusesTheIdOfAHeldAnswerClosesTheConnection() async throws {
+        try await withDaemon { daemon, client in
+            let before = try await DurabilityTests.planned(client, "ludza", .dayCareCentre)
+            let raw = try RawConnection(daemon.socketPath)
+            // In one send, so that one read serves both, before any sync can make the first durable.
+            var second = Diplan_V1_UpsertCapacityLineRequest()
+            second.line = DurabilityTests.line("ludza", .dayCareCentre, planned: 77).proto
+            second.fields = [.planned]
+            #expect(
+                raw.send(
+                    try Self.updates(from: 7, count: 1)
+                        + Self.frame(7, Method.Plans.upsertCapacityLine, try second.serializedData())))
+            var frames: [Diplan_Rpc_V1_ResponseFrame] = []
+            while case .frame(let frame) = raw.read(timeout: 10) { frames.append(frame) }
+            #expect(raw.read(timeout: 1) == .closed)
+            let refusal = try #require(frames.first { $0.callID == 0 })
+            #expect(refusal.status.code == StatusCode.invalidArgument.rawValue)
+            #expect(refusal.status.message.contains("call id 7 is already in flight"))
+            let answers = frames.filter { $0.callID == 7 }
+            #expect(answers.count == 1 && answers.first?.status.code == 0, "\(frames)")
+            // The first change was made; the second never was.
+            #expect(try await DurabilityTests.planned(client, "ludza", .dayCareCentre) == 1_007)
+            #expect(before != 1_007)
+        }
+    }
+
     /// The answers a sync releases are never sent, waiting, by the thread
     /// that synced: a client that takes none of its answers holds up itself,
-    /// not every other client's changes — also on a thread of its own, whose
-    /// sends do wait.
-    @Test(arguments: [inLoop, threadEach])
+    /// not every other client's changes.
+    @Test(arguments: [[], oneLoop])
     func aClientThatTakesNoAnswersHoldsUpNoOnesChanges(serving: [String]) async throws {
         try await Self.withConfiguredDaemon("write_timeout_ms = 600000", arguments: serving) { daemon, _ in
             let greedy = try RawConnection(daemon.socketPath)
@@ -184,72 +208,11 @@ struct ServingTests {
         daemon.log.split(separator: "\n").contains { $0.contains("connection=\(connection) ") && $0.contains(text) }
     }
 
-    /// The place for a connection on a thread of its own (one, by default)
-    /// goes, once the connection that had it closes, to the next client that
-    /// calls, which is then served as a client alone is, its changes and their
-    /// answers intact; not only to the next client to connect.
-    @Test func theThreadOfAClosedConnectionGoesToTheNextClientThatCalls() async throws {
-        try await Self.withConfiguredDaemon("", arguments: ["--threaded-connections", "1"]) { daemon, client in
-            // Connection 1 was the test's check that the daemon listens; once it has closed, the test's client
-            // (2) has the place, or takes it with its first call.
-            #expect(try await Self.logged(daemon, connection: 1, "connection closed"))
-            #expect(try await client.isServing())
-            let second = try RawConnection(daemon.socketPath)
-            var revisions: [UInt64] = []
-            func change(_ id: Int) throws { revisions.append(try Self.change(id, on: second)) }
-            for id in 1...3 { try change(id) }
-            #expect(try await Self.logged(daemon, connection: 3, "served_by=event loop"))
-            client.close()
-            #expect(try await Self.logged(daemon, connection: 2, "connection closed"))
-            #expect(!Self.hasLogged(daemon, connection: 3, "reason=a place came free"))
-            // The client still connected calls, and from that call on has the thread.
-            for id in 4...6 { try change(id) }
-            #expect(try await Self.logged(daemon, connection: 3, "reason=a place came free"))
-            #expect(revisions == Array(revisions[0]..<revisions[0] + 6), "each change made once, in order: \(revisions)")
-            #expect(try await DurabilityTests.planned(daemon.client(), "ludza", .dayCareCentre) == 1_006)
-        }
-    }
-
-    /// A connection with a thread of its own that calls nothing for a second
-    /// keeps it while it is the only one; once an event loop serves another,
-    /// it gives its place up, the other takes it with its next call, and the
-    /// quiet one, calling again, is answered from the loop: every change made
-    /// once, in order.
-    @Test func aQuietConnectionGivesItsThreadToOneThatCalls() async throws {
-        try await Self.withConfiguredDaemon("", arguments: ["--threaded-connections", "1"]) { daemon, client in
-            // As above: once connection 1 (the check that the daemon listens) has closed, the test's client (2)
-            // has the place, or takes it with its first call.
-            #expect(try await Self.logged(daemon, connection: 1, "connection closed"))
-            #expect(try await client.isServing())
-            // Half again as long as a connection stays quiet before it gives its place up (`handBackMilliseconds`).
-            try await Task.sleep(for: .milliseconds(1_500))
-            #expect(!Self.hasLogged(daemon, connection: 2, "moved to an event loop"), "alone, it keeps its thread")
-
-            let second = try RawConnection(daemon.socketPath)
-            var revisions: [UInt64] = []
-            func change(_ id: Int) throws { revisions.append(try Self.change(id, on: second)) }
-            try change(1)
-            #expect(try await Self.logged(daemon, connection: 3, "served_by=event loop"))
-            #expect(try await Self.logged(daemon, connection: 2, "connection moved to an event loop"))
-            #expect(!Self.hasLogged(daemon, connection: 3, "reason=a place came free"))
-            for id in 2...3 { try change(id) }
-            #expect(try await Self.logged(daemon, connection: 3, "reason=a place came free"))
-            // The quiet client calls again, from the loop, and changes the line too.
-            #expect(try await client.isServing())
-            revisions.append(
-                try await client.apply(.upsertCapacityLine(DurabilityTests.line("ludza", .dayCareCentre, planned: 2_000), nil)))
-            try change(5)
-            #expect(revisions == Array(revisions[0]..<revisions[0] + 5), "each change made once, in order: \(revisions)")
-            #expect(try await DurabilityTests.planned(daemon.client(), "ludza", .dayCareCentre) == 1_005)
-        }
-    }
-
-    /// Clients that pause for longer than a quiet connection keeps its thread,
-    /// then call again, while others call, each get every answer, right,
-    /// whether a thread of its own or a loop serves them at the time: the
-    /// place moves from one to another and nothing is lost on the way.
-    @Test func clientsThatPauseAndCallAgainGetEveryAnswerWhereverTheyAreServed() async throws {
-        try await Self.withConfiguredDaemon("", arguments: ["--threaded-connections", "1"]) { daemon, _ in
+    /// Clients that pause for over a second (past their loop's ticks) and
+    /// call again, while others call, each get every answer, right: every
+    /// change made once.
+    @Test func clientsThatPauseAndCallAgainGetEveryAnswer() async throws {
+        try await Self.withConfiguredDaemon("", arguments: ["--event-loops", "2"]) { daemon, _ in
             let (clients, rounds, calls) = (4, 3, 20)
             let path = daemon.socketPath
             let outcome = Mutex((finished: 0, revisions: [UInt64](), failures: [String]()))
@@ -278,7 +241,6 @@ struct ServingTests {
             let sorted = revisions.sorted()
             #expect(sorted.count == clients * rounds * calls)
             #expect(sorted == Array(sorted[0]..<sorted[0] + UInt64(sorted.count)))
-            #expect(daemon.log.contains("connection moved to an event loop"), "the place never moved")
         }
     }
 
@@ -291,7 +253,7 @@ struct ServingTests {
     /// in turn: a client that floods it with calls does not keep the others
     /// waiting until its flood is served.
     @Test func clientsThatFloodOneLoopAreServedInTurn() async throws {
-        try await withDaemon(arguments: Self.inLoop + ["--event-loops", "1"]) { daemon, _ in
+        try await withDaemon(arguments: Self.oneLoop) { daemon, _ in
             // Two clients, each with 2 MB of changes in one send: a socket holds a tenth of it, so the loop reads
             // each flood as its client refills the socket.
             let count = 20_000
@@ -326,7 +288,7 @@ struct ServingTests {
         }
     }
 
-    @Test(arguments: [inLoop, threadEach])
+    @Test(arguments: [[], oneLoop])
     func aClientThatTakesNoneOfItsAnswersIsCutOffAfterTheWriteTimeout(serving: [String]) async throws {
         try await Self.withConfiguredDaemon("write_timeout_ms = 1000", arguments: serving + ["--event-loops", "1"]) {
             daemon, client in
@@ -343,7 +305,7 @@ struct ServingTests {
         }
     }
 
-    @Test(arguments: [inLoop, threadEach])
+    @Test(arguments: [[], oneLoop])
     func anIdleConnectionIsClosedAndABusyOneIsNot(serving: [String]) async throws {
         let daemon = try TestDaemon(arguments: ["--idle-timeout-ms", "2000"] + serving)
         let idle = try RawConnection(daemon.socketPath)
@@ -360,7 +322,7 @@ struct ServingTests {
         #expect(try busy.frame().callID == 26)
     }
 
-    @Test(arguments: [inLoop, threadEach])
+    @Test(arguments: [[], oneLoop])
     func aFrameInPiecesIsServedAndAStalledOneTimedOut(serving: [String]) async throws {
         try await withDaemon(arguments: ["--read-timeout-ms", "500"] + serving) { daemon, _ in
             var frame = Diplan_Rpc_V1_RequestFrame()
@@ -380,8 +342,8 @@ struct ServingTests {
         }
     }
 
-    /// With polling (the default) and without: a thread or loop that sleeps at once is answered the same.
-    @Test(arguments: [inLoop, threadEach, inLoop + ["--busy-poll-us", "0"], threadEach + ["--busy-poll-us", "0"]])
+    /// With polling (the default) and without: a loop that sleeps at once is answered the same.
+    @Test(arguments: [[], oneLoop, ["--busy-poll-us", "0"]])
     func manyClientsAtOnceEachGetTheirOwnAnswers(serving: [String]) async throws {
         try await withDaemon(arguments: serving) { daemon, client in
             let connections = try (0..<40).map { _ in try RawConnection(daemon.socketPath) }

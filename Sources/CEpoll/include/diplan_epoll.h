@@ -1,7 +1,7 @@
 /*
  * epoll for the daemon's event loops. Glibc's Swift module does not export
  * <sys/epoll.h>, and its packed epoll_event is awkward in Swift, so the loop
- * calls these three wrappers, which take and give the event's fields apart.
+ * calls these wrappers, which take and give the event's fields apart.
  */
 #ifndef DIPLAN_EPOLL_H
 #define DIPLAN_EPOLL_H
@@ -27,5 +27,8 @@ int diplan_epoll_ctl(int epoll, int operation, int fd, uint32_t events, uint64_t
 /* epoll_wait for at most `capacity` events: each one's data and events go to
    the same index of `data` and `events`. Returns the count, or -1 with errno. */
 int diplan_epoll_wait(int epoll, uint64_t *data, uint32_t *events, int capacity, int timeout_milliseconds);
+
+/* eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), to wake a loop from another thread; -1 with errno on failure. */
+int diplan_eventfd(void);
 
 #endif

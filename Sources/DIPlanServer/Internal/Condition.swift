@@ -1,50 +1,55 @@
 import Glibc
 
 /// A mutex and condition variable around a value, for threads that must
-/// block until the value says they may go on (the durable revision).
+/// block until the value says they may go on (the durable revision). The
+/// pthread objects are allocated, never stored properties: Swift may move a
+/// stored property, and a pthread mutex must stay where it was initialised
+/// (`ReadWriteLock` does the same).
 final class Condition<Value>: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var value: Value
 
     init(_ value: Value) {
         self.value = value
-        pthread_mutex_init(&mutex, nil)
+        pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(&condition, &attributes)
+        pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
     }
 
     deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
     }
 
     /// Changes the value and wakes every waiter.
     func update<T>(_ body: (inout Value) -> T) -> T {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         defer {
-            pthread_cond_broadcast(&condition)
-            pthread_mutex_unlock(&mutex)
+            pthread_cond_broadcast(condition)
+            pthread_mutex_unlock(mutex)
         }
         return body(&value)
     }
 
     /// Wakes every waiter; for use inside `mutate`, when its change turns out to be awaited.
-    func broadcast() { pthread_cond_broadcast(&condition) }
+    func broadcast() { pthread_cond_broadcast(condition) }
 
     /// Changes the value without waking anyone: for changes no waiter waits for.
     func mutate<T>(_ body: (inout Value) -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return body(&value)
     }
 
     func read<T>(_ body: (Value) -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return body(value)
     }
 
@@ -57,14 +62,14 @@ final class Condition<Value>: @unchecked Sendable {
             deadline.tv_sec += timeoutMilliseconds / 1000 + total / 1_000_000_000
             deadline.tv_nsec = total % 1_000_000_000
         }
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         while true {
             if let result = body(value) { return result }
             if timeoutMilliseconds != nil {
-                if pthread_cond_timedwait(&condition, &mutex, &deadline) == ETIMEDOUT { return body(value) }
+                if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return body(value) }
             } else {
-                pthread_cond_wait(&condition, &mutex)
+                pthread_cond_wait(condition, mutex)
             }
         }
     }
@@ -72,11 +77,11 @@ final class Condition<Value>: @unchecked Sendable {
     /// Blocks until `body` returns non-nil, letting it change the value when
     /// it does (as claiming a turn); waiters are not woken.
     func waitToMutate<T>(until body: (inout Value) -> T?) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         while true {
             if let result = body(&value) { return result }
-            pthread_cond_wait(&condition, &mutex)
+            pthread_cond_wait(condition, mutex)
         }
     }
 }

@@ -38,26 +38,6 @@ enum Posix {
         return fd
     }
 
-    /// What waiting for room to write came to.
-    enum Writable {
-        case yes
-        /// Nothing was taken for the time allowed.
-        case timedOut
-        /// The peer is gone, or the socket failed.
-        case gone
-    }
-
-    /// Waits until `fd` takes more bytes, for at most `milliseconds` (0: no limit).
-    static func awaitWritable(_ fd: Int32, milliseconds: Int) -> Writable {
-        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        while true {
-            let ready = poll(&descriptor, 1, milliseconds > 0 ? Int32(clamping: milliseconds) : -1)
-            if ready < 0 && errno == EINTR { continue }
-            if ready == 0 { return .timedOut }
-            return ready > 0 && descriptor.revents & Int16(POLLOUT) != 0 ? .yes : .gone
-        }
-    }
-
     /// Sends what the socket takes of `bytes` now, without waiting: how many
     /// bytes it took, or nil when the peer is gone.
     static func sendWithoutWaiting(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int? {
@@ -72,35 +52,6 @@ enum Posix {
             offset += written
         }
         return offset
-    }
-
-    /// Sets how long a read may block (0: for ever).
-    static func setReadTimeout(_ fd: Int32, milliseconds: Int) {
-        var value = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    /// Starts a detached thread.
-    static func spawn(_ body: @escaping @Sendable () -> Void) {
-        final class Box: @unchecked Sendable {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        pthread_attr_setstacksize(&attributes, 512 * 1024)
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(
-            &thread, &attributes,
-            { raw in
-                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-                box.body()
-                return nil
-            }, box)
-        pthread_attr_destroy(&attributes)
-        precondition(result == 0, "pthread_create failed: \(result)")
     }
 }
 

@@ -179,10 +179,14 @@ package nonisolated struct Diplan_Rpc_V1_RequestFrame: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Chosen by the client, unique among the calls in flight on a connection.
-  /// A call that reuses the id of a stream still open on the connection is a
-  /// protocol error, as a reused stream id is in HTTP/2: the daemon answers
-  /// INVALID_ARGUMENT on call id 0 and closes the connection.
+  /// Chosen by the client, unique among the calls in flight on a connection:
+  /// a call is in flight from its frame until its last answer (end_of_stream)
+  /// has been sent, which for a change under --fsync always is once it is
+  /// durable. A call that reuses the id of a call still in flight (a stream
+  /// open, or an answer not yet sent) is a protocol error, as a reused stream
+  /// id is in HTTP/2: the daemon answers INVALID_ARGUMENT on call id 0, reads
+  /// no more from the connection, sends what the calls before it are owed, and
+  /// closes it. No answer under that id is ever sent for the second call.
   package var callID: UInt64 = 0
 
   /// "/package.Service/Method", e.g. "/diplan.v1.Plans/QueryCapacity".

@@ -54,13 +54,6 @@ final class TestDaemon: @unchecked Sendable {
     /// Whether the directory is this daemon's to remove (not one that outlives it, as in a crash loop).
     private let ownsDirectory: Bool
 
-    /// Every connection in an event loop; with DIPLAN_TEST_SERVING=threads (`make test` runs the end-to-end
-    /// tests both ways), every connection on a thread of its own, as the first one open is. A test's own
-    /// arguments come after, and win.
-    static let serving =
-        ProcessInfo.processInfo.environment["DIPLAN_TEST_SERVING"] == "threads"
-        ? ["--threaded-connections", "100000"] : ["--threaded-connections", "0"]
-
     init(arguments: [String] = [], directory: TemporaryDirectory? = nil) throws {
         ownsDirectory = directory == nil
         self.directory = try directory ?? TemporaryDirectory()
@@ -68,7 +61,7 @@ final class TestDaemon: @unchecked Sendable {
         stateDirectory = self.directory.path("state")
         process = try ChildProcess(
             try Binaries.url("diplan-server").path,
-            ["--socket", socketPath, "--state-dir", stateDirectory, "--log-level", "debug"] + Self.serving + arguments,
+            ["--socket", socketPath, "--state-dir", stateDirectory, "--log-level", "debug"] + arguments,
             stderr: .pipe)
         let reading = process.standardError!
         let buffer = collected
