@@ -40,12 +40,16 @@ let package = Package(
         ),
         // Durability: the write-ahead log, snapshots, recovery.
         .target(name: "DIPlanStorage"),
+        // The durable store: the state and its lock, group commit, the snapshotter, recovery. No sockets.
+        .target(name: "DIPlanStore", dependencies: ["DIPlanCore", "DIPlanWire", "DIPlanStorage", logging]),
         // epoll, for the daemon's event loops.
         .target(name: "CEpoll"),
         // The daemon: socket server, dispatch, lifecycle.
         .target(
             name: "DIPlanServer",
-            dependencies: ["CEpoll", "DIPlanCore", "DIPlanWire", "DIPlanStorage", logging, serviceLifecycle, unixSignals]
+            dependencies: [
+                "CEpoll", "DIPlanCore", "DIPlanWire", "DIPlanStorage", "DIPlanStore", logging, serviceLifecycle, unixSignals,
+            ]
         ),
         // The C client on libprotobuf-c, with the protoc-c code of the whole contract.
         .target(
@@ -56,7 +60,8 @@ let package = Package(
         // The Swift client library.
         .target(name: "DIPlanClient", dependencies: ["DIPlanCore", "DIPlanWire"]),
         .executableTarget(
-            name: "diplan-server", dependencies: ["DIPlanServer", "DIPlanWire", argumentParser, logging, serviceLifecycle]),
+            name: "diplan-server",
+            dependencies: ["DIPlanServer", "DIPlanStore", "DIPlanWire", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "diplanctl", dependencies: ["DIPlanClient", "DIPlanWire", "DIPlanStorage", argumentParser, swiftProtobuf]),
         // The load generator, the scale check and the report of `make bench`.
@@ -73,12 +78,14 @@ let package = Package(
         .testTarget(
             name: "DIPlanServerTests",
             dependencies: [
-                "DIPlanCore", "DIPlanWire", "DIPlanServer", "DIPlanStorage", "DIPlanTestSupport", swiftProtobuf, logging,
+                "DIPlanCore", "DIPlanWire", "DIPlanServer", "DIPlanStore", "DIPlanStorage", "DIPlanTestSupport", swiftProtobuf,
+                logging,
             ]),
         .testTarget(
             name: "DIPlanEndToEndTests",
             dependencies: [
-                "DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", "DIPlanStorage", "DIPlanTestSupport", swiftProtobuf,
+                "DIPlanCore", "DIPlanWire", "DIPlanClient", "DIPlanServer", "DIPlanStore", "DIPlanStorage", "DIPlanTestSupport",
+                swiftProtobuf,
                 logging,
             ]
         ),

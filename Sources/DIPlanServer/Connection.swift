@@ -1,5 +1,6 @@
 import CEpoll
 import DIPlanCore
+import DIPlanStore
 import DIPlanWire
 import Foundation
 import Glibc

@@ -1,4 +1,5 @@
 import DIPlanCore
+import DIPlanStore
 import DIPlanWire
 import Logging
 import ServiceLifecycle
@@ -10,22 +11,30 @@ import UnixSignals
 /// finish and closes.
 package final class DIPlanService: Service, Sendable {
     package let server: Server
+    private let hub: WatchHub
     private let listener: UnixListener
     private let logger: Logger
     private let configPath: String?
 
-    /// Builds the server over `store`, listening on `listener`, with `config` (read from `configPath`, which SIGHUP rereads).
-    package init(store: StateStore, listener: UnixListener, config: DaemonConfig, configPath: String? = nil, logger: Logger) {
-        let holder = ServerHolder()
+    /// Builds the server over `store` and the `hub` that follows its changes, listening on `listener`,
+    /// with `config` (read from `configPath`, which SIGHUP rereads). Each service is given what it uses.
+    package init(
+        store: StateStore, hub: WatchHub, listener: UnixListener, config: DaemonConfig, configPath: String? = nil,
+        logger: Logger
+    ) {
+        let streams = StreamRegistry { store.revision }
+        let connections = ConnectionTable()
+        let metrics = ServerMetrics()
         var router = Router()
         PlansService.register(into: &router, store: store)
         HoldsService.register(into: &router, store: store)
-        HealthService.register(into: &router) { holder.server }
-        WatchService.register(into: &router) { holder.server }
-        AdminService.register(into: &router) { holder.server }
-        let streams = StreamRegistry { store.revision }
-        server = Server(config: config, store: store, router: router, streams: streams, logger: logger)
-        holder.set(server)
+        HealthService.register(into: &router, store: store, streams: streams, connections: connections)
+        WatchService.register(into: &router, store: store, hub: hub, streams: streams)
+        AdminService.register(into: &router, store: store, hub: hub, connections: connections, metrics: metrics)
+        server = Server(
+            config: config, store: store, router: router, streams: streams, connections: connections, metrics: metrics,
+            logger: logger)
+        self.hub = hub
         self.listener = listener
         self.logger = logger
         self.configPath = configPath
@@ -54,6 +63,7 @@ package final class DIPlanService: Service, Sendable {
         server.stop()
         expiry.stop()
         server.store.close()
+        hub.close()
         logger.info("stopped", metadata: ["revision": "\(server.store.revision)"])
     }
 
@@ -82,17 +92,10 @@ package final class DIPlanService: Service, Sendable {
         }
     }
 
-    /// A store in memory only, on the embedded dataset (for tests and tools).
-    package static func inMemoryStore(logger: Logger) throws -> StateStore {
-        let store = StateStore(logger: logger)
+    /// A store in memory only, on the embedded dataset, followed by `hub` (for tests and tools).
+    package static func inMemoryStore(hub: WatchHub? = nil, logger: Logger) throws -> StateStore {
+        let store = StateStore(feed: hub, logger: logger)
         try StateRecovery.loadEmbeddedDataset(into: store, logger: logger)
         return store
     }
-}
-
-/// Lets handlers built before the server reach it once it exists.
-final class ServerHolder: Sendable {
-    private let value = Mutex<Server?>(nil)
-    var server: Server? { value.withLock { $0 } }
-    func set(_ server: Server) { value.withLock { $0 = server } }
 }

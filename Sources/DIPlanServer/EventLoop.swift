@@ -1,4 +1,5 @@
 import CEpoll
+import DIPlanStore
 import Glibc
 import Logging
 import Synchronization

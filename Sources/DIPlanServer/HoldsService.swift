@@ -1,4 +1,5 @@
 import DIPlanCore
+import DIPlanStore
 import DIPlanWire
 import Glibc
 import Logging

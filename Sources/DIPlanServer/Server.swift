@@ -1,4 +1,5 @@
 import DIPlanCore
+import DIPlanStore
 import DIPlanWire
 import Glibc
 import Logging
@@ -12,28 +13,29 @@ package final class Server: Sendable {
     package let store: StateStore
     package let router: Router
     package let streams: StreamRegistry
-    package let metrics = ServerMetrics()
+    package let metrics: ServerMetrics
     private let logger: Logger
-    /// The connections open, which shutdown waits to see gone.
-    private let connections = Condition<[UInt64: Connection]>([:])
-    private let nextConnectionID = Atomic<UInt64>(1)
-    private let connectionsTotal = Atomic<UInt64>(0)
-    private let draining = Atomic(false)
+    private let connections: ConnectionTable
     private let listener = Mutex<UnixListener?>(nil)
     private let generation = Atomic<UInt64>(0)
     /// Set once at `start`.
     private let loops = Mutex<[EventLoop]>([])
     private let acceptor = Mutex<OwnedThread?>(nil)
 
-    package init(config: DaemonConfig, store: StateStore, router: Router, streams: StreamRegistry, logger: Logger) {
+    package init(
+        config: DaemonConfig, store: StateStore, router: Router, streams: StreamRegistry, connections: ConnectionTable,
+        metrics: ServerMetrics, logger: Logger
+    ) {
         self.config = Mutex(config)
         self.store = store
         self.router = router
         self.streams = streams
+        self.connections = connections
+        self.metrics = metrics
         self.logger = logger
     }
 
-    package var isDraining: Bool { draining.load(ordering: .relaxed) }
+    package var isDraining: Bool { connections.isDraining }
     /// The limits in force (a reload changes them for new connections and calls).
     package var configuration: ServerConfiguration { config.withLock { $0.limits } }
     package var currentConfig: DaemonConfig { config.withLock { $0 } }
@@ -55,8 +57,7 @@ package final class Server: Sendable {
 
     /// What a caller may do where, under the configuration in force now.
     func authority(uid: UInt32, gids: [UInt32]) -> Authority { config.withLock { $0.authority(uid: uid, gids: gids) } }
-    package var connectionCount: Int { connections.read { $0.count } }
-    package var totalConnections: UInt64 { connectionsTotal.load(ordering: .relaxed) }
+    package var connectionCount: Int { connections.count }
 
     /// Starts the event loops, and accepting on `listener` on a thread of its own.
     package func start(_ listener: UnixListener) throws(SystemError) {
@@ -99,18 +100,13 @@ package final class Server: Sendable {
     private func admit(_ fd: Int32) {
         let peer = PeerCredentials.of(fd) ?? PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max)
         let configuration = self.configuration
-        let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let id = connections.nextConnectionID()
         guard let loop = loops.withLock({ $0.min { $0.count < $1.count } }) else {
             close(fd)
             return
         }
         let connection = Connection(id: id, fd: fd, peer: peer, server: self, loop: loop, logger: logger)
-        let admitted = connections.mutate { connections -> Bool in
-            guard connections.count < configuration.maximumConnections else { return false }
-            connections[id] = connection
-            return true
-        }
-        guard admitted else {
+        guard connections.admit(connection, limit: configuration.maximumConnections) else {
             logger.warning(
                 "connection refused: too many connections",
                 metadata: ["limit": "\(configuration.maximumConnections)", "peer": "\(peer)"])
@@ -120,20 +116,19 @@ package final class Server: Sendable {
             close(fd)
             return
         }
-        connectionsTotal.add(1, ordering: .relaxed)
         logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)"])
         loop.post(.adopt(connection))
     }
 
     func connectionEnded(_ connection: Connection) {
-        connections.update { _ = $0.removeValue(forKey: connection.id) }
+        connections.remove(connection)
         logger.debug("connection closed", metadata: ["connection": "\(connection.id)"])
     }
 
     /// Stops accepting, ends streams, and lets every connection finish the
     /// call it is serving and close. New calls are refused with UNAVAILABLE.
     package func beginShutdown() {
-        guard !draining.exchange(true, ordering: .relaxed) else { return }
+        guard connections.beginDraining() else { return }
         if let listener = listener.withLock({ $0 }) {
             // Wakes the acceptor out of `accept`.
             shutdown(listener.fd, Int32(SHUT_RDWR))
@@ -144,7 +139,7 @@ package final class Server: Sendable {
             stream.send(response, revision: store.revision)
         }
         streams.shutdown(error: RPCError(.unavailable, "the server is shutting down"))
-        for connection in connections.read({ Array($0.values) }) { connection.stopReading() }
+        for connection in connections.all { connection.stopReading() }
     }
 
     /// Waits until every connection has closed, or the grace period is over,
@@ -152,8 +147,7 @@ package final class Server: Sendable {
     /// their threads. Blocks its caller: it runs once, at shutdown.
     package func stop() {
         let grace = configuration.shutdownGraceMilliseconds
-        let drained = connections.wait(timeoutMilliseconds: grace) { $0.isEmpty ? true : nil } ?? false
-        if !drained {
+        if !connections.awaitEmpty(milliseconds: grace) {
             logger.warning("shutdown grace period over", metadata: ["connections_left": "\(connectionCount)"])
         }
         acceptor.withLock { $0 }?.join()

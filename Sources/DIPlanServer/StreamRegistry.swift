@@ -1,3 +1,4 @@
+import DIPlanStore
 import DIPlanWire
 import Glibc
 import Synchronization

@@ -1,3 +1,4 @@
+import DIPlanStore
 import Glibc
 import Logging
 import Synchronization

@@ -1,4 +1,5 @@
 import DIPlanCore
+import DIPlanStore
 import DIPlanWire
 import Glibc
 import Logging
@@ -26,7 +27,7 @@ package struct WatchFilter: Sendable {
 /// which hands each watcher what it has not had without waiting for any: a
 /// slow watcher never slows the writer or the other watchers; once it falls
 /// `queueLimit` changes behind, it is cancelled.
-package final class WatchHub: Sendable {
+package final class WatchHub: ChangeFeed, Sendable {
     /// One published change. Its WatchResponse is encoded once for every
     /// watcher that gets it whole: when it is published while there are
     /// watchers, or else when one first needs it.
@@ -107,16 +108,25 @@ package final class WatchHub: Sendable {
     private let state: Condition<State>
     private let logger: Logger
 
-    package init(
-        revision: UInt64, history: [(Change, [MutationScope])], historyLimit: Int = 100_000, queueLimit: Int = 10_000,
-        logger: Logger
-    ) {
+    /// A hub keeping `historyLimit` changes for watchers that start in the
+    /// past, and cutting off a watcher more than `queueLimit` behind. A
+    /// watcher is only a place in the shared history, so one that falls
+    /// behind costs no memory: the bound rides out a client's pause, and cuts
+    /// off one that cannot keep up. The store it follows starts it (`start`).
+    package init(historyLimit: Int = 100_000, queueLimit: Int = 10_000, logger: Logger) {
         self.historyLimit = historyLimit
         self.queueLimit = queueLimit
         self.logger = logger
+        state = Condition(State(history: History([]), floor: 1, revision: 0))
+    }
+
+    package func start(revision: UInt64, history: [(Change, [MutationScope])]) {
         let entries = history.suffix(historyLimit).map { Entry(change: $0.0, scopes: $0.1) }
-        state = Condition(
-            State(history: History(Array(entries)), floor: entries.first?.change.revision ?? revision + 1, revision: revision))
+        state.update { state in
+            state.history = History(Array(entries))
+            state.floor = entries.first?.change.revision ?? revision + 1
+            state.revision = revision
+        }
     }
 
     package var oldestRevision: UInt64 { state.read { $0.floor } }
@@ -133,10 +143,11 @@ package final class WatchHub: Sendable {
     }
     package var watcherCount: Int { state.read { $0.watchers.count } }
     package var hasWatchers: Bool { state.read { !$0.watchers.isEmpty } }
+    package var hasSubscribers: Bool { hasWatchers }
 
     /// Publishes changes that just became visible, in revision order: they
     /// join the history, and the fan-out thread hands them to the watchers.
-    func publish(_ changes: [(Change, [MutationScope])]) {
+    package func publish(_ changes: [(Change, [MutationScope])]) {
         guard !changes.isEmpty else { return }
         let entries = changes.map { Entry(change: $0.0, scopes: $0.1) }
         // Encoded here, in the publishing thread, rather than by the thread that serves every watcher.
@@ -153,12 +164,12 @@ package final class WatchHub: Sendable {
         }
     }
 
-    /// Forgets changes reverted before they became visible (never published, so nothing to do) — and
-    /// history before `revision` after a compaction.
-    func compact(before revision: UInt64) {
+    /// Forgets the history before `revision` after a compaction; returns the oldest revision a watcher can start from.
+    package func compact(before revision: UInt64) -> UInt64 {
         state.mutate { state in
             state.history.removeAll { $0.change.revision < revision }
             state.floor = max(state.floor, revision)
+            return state.floor
         }
     }
 

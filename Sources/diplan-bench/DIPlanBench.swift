@@ -37,6 +37,8 @@ struct DIPlanBench: AsyncParsableCommand {
         var echo = false
         @Option(help: "What the result is filed under in a report (default: echo or diplan).") var target: String?
         @Flag(help: "Print the result as one line of JSON.") var json = false
+        @Option(help: "The server's process id: its CPU time over the measured seconds is reported per call.")
+        var serverPid: Int32?
 
         func validate() throws {
             guard connections > 0, depth > 0, seconds > 0, threads > 0 else {
@@ -49,7 +51,7 @@ struct DIPlanBench: AsyncParsableCommand {
             if !echo { try await Self.prepare(socket: socket) }
             let options = LoadOptions(
                 socketPath: socket, workload: workload, connections: connections, depth: depth, seconds: seconds,
-                warmupSeconds: warmup, threads: threads, echo: echo, target: target)
+                warmupSeconds: warmup, threads: threads, echo: echo, target: target, serverPID: serverPid)
             let result = try LoadGenerator.run(options)
             print(json ? result.jsonLine : result.summary)
             if result.errors > 0 { throw ExitCode(1) }

@@ -20,6 +20,8 @@ struct LoadOptions: Sendable {
     var echo: Bool
     /// What the result is filed under (nil: `echo` or `diplan`).
     var target: String? = nil
+    /// The server's process, whose CPU time over the measured stretch is reported per call.
+    var serverPID: Int32? = nil
 }
 
 /// Drives `connections` × `depth` calls in flight, as fast as answers come,
@@ -54,10 +56,20 @@ enum LoadGenerator {
                 done.leave()
             }
         }
+        // The server's CPU time over the measured stretch only, not the warm-up.
+        var serverCPU: Double?
+        if let pid = options.serverPID {
+            Clock.sleep(until: window.from)
+            let before = ProcessCPU.seconds(of: pid)
+            Clock.sleep(until: window.until)
+            if let before, let after = ProcessCPU.seconds(of: pid) { serverCPU = after - before }
+        }
         done.wait()
         var total = Tally()
         for tally in results.withLock({ $0 }) { total.add(tally) }
-        return LoadResult(options: options, tally: total, seconds: options.seconds)
+        var result = LoadResult(options: options, tally: total, seconds: options.seconds)
+        if let serverCPU, total.calls > 0 { result.serverCpuMicrosPerCall = serverCPU * 1e6 / Double(total.calls) }
+        return result
     }
 
     /// The measured stretch, in CLOCK_MONOTONIC nanoseconds.
@@ -113,6 +125,30 @@ enum Clock {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Sleeps until CLOCK_MONOTONIC reads `deadline` (nanoseconds).
+    static func sleep(until deadline: UInt64) {
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) == EINTR {}
+    }
+}
+
+/// A process's CPU time, user and system, over all its threads (/proc/PID/stat).
+enum ProcessCPU {
+    static func seconds(of pid: Int32) -> Double? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        // After the command name in parentheses: state is field 3, utime 14, stime 15.
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 

@@ -21,6 +21,8 @@ struct LoadResult: Codable, Sendable {
     var maxMicros: Double?
     /// The status code of the first failed call, if any failed.
     var firstErrorCode: Int32?
+    /// The server's CPU time (user and system, every thread) per call over the measured stretch.
+    var serverCpuMicrosPerCall: Double?
 
     init(options: LoadOptions, tally: Tally, seconds: Double) {
         self.init(

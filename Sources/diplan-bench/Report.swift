@@ -134,26 +134,35 @@ extension DIPlanBench {
                 "## Every figure", "",
                 "Calls per second (hold: each hold and each release is a call). `÷ floor`: divided by the echo floor at the same",
                 "connections × depth; `÷ Redis`: by Redis GET for reads, SET with `appendfsync always` for writes, at the same",
-                "connections (depth 32 against `-P 16`).", "",
-                "| target | workload | conns × depth | calls/s median (min–max) | p50 µs | p99 µs | ÷ floor | ÷ Redis | errors |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                "connections (depth 32 against `-P 16`). `CPU µs/call`: the server process's CPU time (user and system, every",
+                "thread) over the measured seconds, divided by the calls (median over the rounds); beside diplan's, in",
+                "parentheses, that of the Redis run it is divided by.", "",
+                "| target | workload | conns × depth | calls/s median (min–max) | p50 µs | p99 µs | ÷ floor | ÷ Redis | CPU µs/call | errors |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
             for key in figures.keys {
                 let runs = figures.runs[key]!
                 let rates = runs.map(\.callsPerSecond)
                 let median = Figures.median(rates)
                 let floor = key.target == "diplan" ? figures.median("echo", "point", key.connections, key.depth) : nil
-                let peer: Double? =
+                let peerKey: Figures.Key? =
                     key.target != "diplan"
                     ? nil
                     : key.workload == "point" || key.workload == "aggregate"
-                        ? figures.median("redis", "get", key.connections, key.depth == 32 ? 16 : key.depth)
-                        : figures.median("redis-aof-always", "set", key.connections, key.depth == 32 ? 16 : key.depth)
+                        ? Figures.Key(
+                            target: "redis", workload: "get", connections: key.connections,
+                            depth: key.depth == 32 ? 16 : key.depth)
+                        : Figures.Key(
+                            target: "redis-aof-always", workload: "set", connections: key.connections,
+                            depth: key.depth == 32 ? 16 : key.depth)
+                let peer = peerKey.flatMap { figures.median($0.target, $0.workload, $0.connections, $0.depth) }
+                let cpu = figures.medianCPU(key).map { f($0, 1) } ?? ""
+                let peerCPU = peerKey.flatMap { figures.medianCPU($0) }.map { " (\(f($0, 1)))" } ?? ""
                 rows.append(
                     "| \(key.target) | \(key.workload) | \(key.connections) × \(key.depth) | \(f(median, 0)) (\(f(rates.min()!, 0))–\(f(rates.max()!, 0))) "
                         + "| \(f(Figures.median(runs.map(\.p50Micros)), 1)) | \(f(Figures.median(runs.map(\.p99Micros)), 1)) "
                         + "| \(figures.ratio(median, floor).map { f($0, 2) } ?? "") | \(figures.ratio(median, peer).map { f($0, 2) } ?? "") "
-                        + "| \(runs.map(\.errors).reduce(0, +)) |")
+                        + "| \(cpu)\(peerCPU) | \(runs.map(\.errors).reduce(0, +)) |")
             }
             return rows + [""]
         }
@@ -204,6 +213,12 @@ struct Figures {
         runs[Key(target: target, workload: workload, connections: connections, depth: depth)].map {
             Self.median($0.map(\.callsPerSecond))
         }
+    }
+
+    /// The median of the server's CPU time per call over the runs that measured it.
+    func medianCPU(_ key: Key) -> Double? {
+        let measured = (runs[key] ?? []).compactMap(\.serverCpuMicrosPerCall)
+        return measured.isEmpty ? nil : Self.median(measured)
     }
 
     func medianP99(_ target: String, _ workload: String, _ connections: Int, _ depth: Int) -> Double? {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DIPlanCore
 import DIPlanServer
+import DIPlanStore
 import DIPlanWire
 import Foundation
 import Logging
@@ -127,11 +128,12 @@ struct DIPlanServerCommand: AsyncParsableCommand {
         storeOptions.fsync = fsyncMode
         storeOptions.snapshotEveryRecords = snapshotEvery
         storeOptions.snapshotLogGrowthPercent = snapshotLogGrowth
-        storeOptions.watchQueue = watchQueue
-        storeOptions.watchHistory = watchHistory
+        // The watch hub follows the store's changes; the store knows it only as its change feed.
+        let hub = WatchHub(historyLimit: watchHistory, queueLimit: watchQueue, logger: logger)
         let store: StateStore
         do {
-            store = try StateRecovery.open(path: stateDirectory, options: storeOptions, restore: restore, logger: logger)
+            store = try StateRecovery.open(
+                path: stateDirectory, options: storeOptions, feed: hub, restore: restore, logger: logger)
         } catch {
             logger.critical(
                 "cannot start from the state directory", metadata: ["path": "\(stateDirectory)", "error": "\(error)"])
@@ -159,7 +161,8 @@ struct DIPlanServerCommand: AsyncParsableCommand {
             logger.critical("cannot listen", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        let service = DIPlanService(store: store, listener: listener, config: daemonConfig, configPath: config, logger: logger)
+        let service = DIPlanService(
+            store: store, hub: hub, listener: listener, config: daemonConfig, configPath: config, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

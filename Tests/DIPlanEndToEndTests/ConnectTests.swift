@@ -1,4 +1,5 @@
 import DIPlanClient
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc

@@ -1,5 +1,6 @@
 import DIPlanClient
 import DIPlanCore
+import DIPlanTestSupport
 import DIPlanWire
 import Foundation
 import Glibc

@@ -29,20 +29,6 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A fresh temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
-    let url: URL
-
-    init() throws {
-        // Short: socket paths must stay under 108 bytes.
-        url = URL(fileURLWithPath: "/tmp").appendingPathComponent("diplan-test-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}
-
 /// The real daemon, started from its binary on a temporary socket and state directory.
 final class TestDaemon: @unchecked Sendable {
     let directory: TemporaryDirectory

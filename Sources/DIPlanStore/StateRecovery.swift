@@ -23,9 +23,10 @@ package enum StateRecovery {
         }
     }
 
-    /// The store of the state in `path`; with `restore`, seeded first from that backup.
+    /// The store of the state in `path`, handing its changes to `feed`; with `restore`, seeded first from that backup.
     package static func open(
-        path: String, options: StateStore.Options, restore: String? = nil, segmentSize: UInt64 = 64 * 1024 * 1024, logger: Logger
+        path: String, options: StateStore.Options, feed: (any ChangeFeed)? = nil, clock: any WallClock = SystemClock(),
+        restore: String? = nil, segmentSize: UInt64 = 64 * 1024 * 1024, logger: Logger
     ) throws(Failure) -> StateStore {
         do {
             let directory = try StateDirectory(path: path)
@@ -87,10 +88,10 @@ package enum StateRecovery {
                         "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)",
                 ])
             let store = StateStore(
-                state, log: log, directory: directory, options: options, history: history, tornTailsCut: tornTailsCut,
-                recordsSinceSnapshot: recovery.records.count, logger: logger)
+                state, log: log, directory: directory, options: options, feed: feed, history: history, clock: clock,
+                tornTailsCut: tornTailsCut, recordsSinceSnapshot: recovery.records.count, logger: logger)
             if state.revision == 0 {
-                try loadEmbeddedDataset(into: store, logger: logger)
+                try loadEmbeddedDataset(into: store, clock: clock, logger: logger)
             }
             // Known once a segment is open: the file system may refuse O_DIRECT.
             logger.info("log ready", metadata: ["wal_write_path": "\(store.logWritePath)", "fsync": "\(options.fsync)"])
@@ -105,11 +106,11 @@ package enum StateRecovery {
     }
 
     /// Loads the embedded dataset as the first change, logged like any other.
-    static func loadEmbeddedDataset(into store: StateStore, logger: Logger) throws {
+    package static func loadEmbeddedDataset(into store: StateStore, clock: any WallClock = SystemClock(), logger: Logger) throws {
         let dataset = try Contract.embeddedDataset()
         do throws(StoreError) {
             try store.write(
-                dataset.updates, context: ChangeContext(uid: 0, unixMillis: PlansService.unixMillis(), method: "embedded-dataset")
+                dataset.updates, context: ChangeContext(uid: 0, unixMillis: clock.unixMillis, method: "embedded-dataset")
             )
         } catch {
             throw Failure.other("the embedded dataset could not be loaded: \(error.rpc)")

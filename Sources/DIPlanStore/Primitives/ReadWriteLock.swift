@@ -8,11 +8,11 @@ import Glibc
 /// pthread lock must not), and are reached through pointers: a stored
 /// property of a class would be checked for exclusive access at run time on
 /// every call, and a reader would be handed a copy of the value.
-final class ReadWriteLock<Value>: @unchecked Sendable {
+package final class ReadWriteLock<Value>: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private let value: UnsafeMutablePointer<Value>
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
         var attributes = pthread_rwlockattr_t()
@@ -32,14 +32,14 @@ final class ReadWriteLock<Value>: @unchecked Sendable {
     }
 
     /// Reads the value, beside other readers, where it lies.
-    func withReadLock<T, E: Error>(_ body: (UnsafePointer<Value>) throws(E) -> T) throws(E) -> T {
+    package func withReadLock<T, E: Error>(_ body: (UnsafePointer<Value>) throws(E) -> T) throws(E) -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body(value)
     }
 
     /// Changes the value, alone.
-    func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
+    package func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body(&value.pointee)

@@ -5,12 +5,12 @@ import Glibc
 /// pthread objects are allocated, never stored properties: Swift may move a
 /// stored property, and a pthread mutex must stay where it was initialised
 /// (`ReadWriteLock` does the same).
-final class Condition<Value>: @unchecked Sendable {
+package final class Condition<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var value: Value
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
@@ -28,7 +28,7 @@ final class Condition<Value>: @unchecked Sendable {
     }
 
     /// Changes the value and wakes every waiter.
-    func update<T>(_ body: (inout Value) -> T) -> T {
+    package func update<T>(_ body: (inout Value) -> T) -> T {
         pthread_mutex_lock(mutex)
         defer {
             pthread_cond_broadcast(condition)
@@ -38,23 +38,23 @@ final class Condition<Value>: @unchecked Sendable {
     }
 
     /// Wakes every waiter; for use inside `mutate`, when its change turns out to be awaited.
-    func broadcast() { pthread_cond_broadcast(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
 
     /// Changes the value without waking anyone: for changes no waiter waits for.
-    func mutate<T>(_ body: (inout Value) -> T) -> T {
+    package func mutate<T>(_ body: (inout Value) -> T) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return body(&value)
     }
 
-    func read<T>(_ body: (Value) -> T) -> T {
+    package func read<T>(_ body: (Value) -> T) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return body(value)
     }
 
     /// Blocks until `body` returns non-nil, or `timeoutMilliseconds` pass (nil result).
-    func wait<T>(timeoutMilliseconds: Int? = nil, until body: (Value) -> T?) -> T? {
+    package func wait<T>(timeoutMilliseconds: Int? = nil, until body: (Value) -> T?) -> T? {
         var deadline = timespec()
         if let timeoutMilliseconds {
             clock_gettime(CLOCK_MONOTONIC, &deadline)
@@ -76,7 +76,7 @@ final class Condition<Value>: @unchecked Sendable {
 
     /// Blocks until `body` returns non-nil, letting it change the value when
     /// it does (as claiming a turn); waiters are not woken.
-    func waitToMutate<T>(until body: (inout Value) -> T?) -> T {
+    package func waitToMutate<T>(until body: (inout Value) -> T?) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while true {

@@ -5,7 +5,7 @@ import Synchronization
 /// long-lived (event loops, the acceptor, the commit loop…), and each has one
 /// owner that stops it and waits for it to end, so shutdown never leaves one
 /// running behind the state it uses.
-final class OwnedThread: Sendable {
+package final class OwnedThread: Sendable {
     private final class Body: @unchecked Sendable {
         let run: @Sendable () -> Void
         let name: String
@@ -19,7 +19,7 @@ final class OwnedThread: Sendable {
     private let joined = Atomic(false)
 
     /// Starts `body` on a new thread named `name` (at most 15 bytes, shown by `top -H` and `ps -L`).
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    package init(name: String, _ body: @escaping @Sendable () -> Void) {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         pthread_attr_setstacksize(&attributes, 512 * 1024)
@@ -39,14 +39,14 @@ final class OwnedThread: Sendable {
     }
 
     /// Waits for the thread to end; once (later calls return at once). Never from the thread itself.
-    func join() {
+    package func join() {
         guard !joined.exchange(true, ordering: .acquiringAndReleasing) else { return }
         precondition(pthread_equal(pthread_self(), thread) == 0, "a thread cannot join itself")
         pthread_join(thread, nil)
     }
 
     /// Whether the calling thread is this one.
-    var isCurrent: Bool { pthread_equal(pthread_self(), thread) != 0 }
+    package var isCurrent: Bool { pthread_equal(pthread_self(), thread) != 0 }
 
     /// Names the calling thread (Glibc's Swift module has no pthread_setname_np).
     private static func name(_ name: String) {
@@ -60,12 +60,12 @@ final class OwnedThread: Sendable {
 
 /// A thread that works in rounds and sleeps between them until its owner
 /// stops it: `stop` wakes it at once and joins it.
-final class Worker: Sendable {
+package final class Worker: Sendable {
     private let stopped = Condition(false)
     private let thread = Mutex<OwnedThread?>(nil)
 
     /// Starts `round` on a thread named `name`: it runs, then sleeps as many milliseconds as it returns, until `stop`.
-    init(name: String, _ round: @escaping @Sendable () -> Int) {
+    package init(name: String, _ round: @escaping @Sendable () -> Int) {
         let started = OwnedThread(name: name) { [stopped] in
             while stopped.read({ !$0 }) {
                 let milliseconds = round()
@@ -76,7 +76,7 @@ final class Worker: Sendable {
     }
 
     /// Stops the thread after the round it is in, and waits for it to end.
-    func stop() {
+    package func stop() {
         stopped.update { $0 = true }
         thread.withLock { $0 }?.join()
     }
