@@ -6,11 +6,6 @@ import Synchronization
 /// The server-streaming calls in flight: ends them on deadline, on cancel,
 /// when their connection goes, and at shutdown. One thread keeps the time.
 package final class StreamRegistry: Sendable {
-    struct Key: Hashable {
-        var connection: UInt64
-        var callID: UInt64
-    }
-
     struct Entry {
         var stream: ResponseStream
         var deadline: ContinuousClock.Instant?
@@ -20,7 +15,8 @@ package final class StreamRegistry: Sendable {
         var onEnd: @Sendable () -> Void
     }
 
-    private let entries = Mutex<[Key: Entry]>([:])
+    /// The entries by connection, then call id: a connection's are found, counted and ended without a scan of all.
+    private let entries = Mutex<[UInt64: [UInt64: Entry]]>([:])
     private let wakeup: (read: Int32, write: Int32)
     private let stopped = Atomic(false)
     private let revision: @Sendable () -> UInt64
@@ -39,21 +35,21 @@ package final class StreamRegistry: Sendable {
         timekeeper.withLock { $0 = started }
     }
 
-    package var count: Int { entries.withLock { $0.count } }
+    package var count: Int { entries.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 
     /// How many streams the connection has open.
     func count(connection: UInt64) -> Int {
-        entries.withLock { $0.keys.filter { $0.connection == connection }.count }
+        entries.withLock { $0[connection]?.count ?? 0 }
     }
 
     /// Whether the connection has any stream open.
     func hasStreams(connection: UInt64) -> Bool {
-        entries.withLock { $0.keys.contains { $0.connection == connection } }
+        entries.withLock { $0[connection] != nil }
     }
 
     /// Whether the connection has a stream of this id open.
     func contains(connection: UInt64, callID: UInt64) -> Bool {
-        entries.withLock { $0[Key(connection: connection, callID: callID)] != nil }
+        entries.withLock { $0[connection]?[callID] != nil }
     }
 
     /// Keeps a stream open until its deadline, a cancel, or its connection
@@ -67,7 +63,7 @@ package final class StreamRegistry: Sendable {
         let registered = entries.withLock { entries in
             // Read under the lock that shutdown collects the entries under: a stream is either ended by it or refused here.
             guard !stopped.load(ordering: .relaxed) else { return false }
-            entries[Key(connection: connection, callID: stream.callID)] = entry
+            entries[connection, default: [:]][stream.callID] = entry
             return true
         }
         if registered { poke() }
@@ -76,7 +72,7 @@ package final class StreamRegistry: Sendable {
 
     /// Ends one stream with `error` (nil: OK).
     package func end(connection: UInt64, callID: UInt64, error: RPCError?) {
-        guard let entry = entries.withLock({ $0.removeValue(forKey: Key(connection: connection, callID: callID)) }) else {
+        guard let entry = entries.withLock({ Self.remove(connection, callID, from: &$0) }) else {
             return
         }
         entry.onEnd()
@@ -85,16 +81,13 @@ package final class StreamRegistry: Sendable {
 
     /// Ends every stream of a connection that went away.
     func endAll(connection: UInt64) {
-        let gone = entries.withLock { entries in
-            let keys = entries.keys.filter { $0.connection == connection }
-            return keys.compactMap { entries.removeValue(forKey: $0) }
-        }
+        let gone = entries.withLock { $0.removeValue(forKey: connection).map { Array($0.values) } ?? [] }
         for entry in gone { entry.onEnd() }
     }
 
     /// The streams of a kind open now, for a feeder to send to.
     package func streams(tagged tag: String) -> [ResponseStream] {
-        entries.withLock { $0.values.filter { $0.tag == tag }.map(\.stream) }
+        entries.withLock { $0.values.flatMap { $0.values.filter { $0.tag == tag }.map(\.stream) } }
     }
 
     /// Ends every stream with `error`, stops keeping time and joins the thread that kept it.
@@ -102,7 +95,7 @@ package final class StreamRegistry: Sendable {
         let all = entries.withLock { entries in
             stopped.store(true, ordering: .relaxed)
             defer { entries.removeAll() }
-            return Array(entries.values)
+            return entries.values.flatMap(\.values)
         }
         for entry in all {
             entry.onEnd()
@@ -110,6 +103,13 @@ package final class StreamRegistry: Sendable {
         }
         poke()
         if let thread = timekeeper.withLock({ $0 }), !thread.isCurrent { thread.join() }
+    }
+
+    /// Takes one entry out, and its connection's table once it is empty.
+    private static func remove(_ connection: UInt64, _ callID: UInt64, from entries: inout [UInt64: [UInt64: Entry]]) -> Entry? {
+        guard let entry = entries[connection]?.removeValue(forKey: callID) else { return nil }
+        if entries[connection]?.isEmpty == true { entries.removeValue(forKey: connection) }
+        return entry
     }
 
     private func poke() {
@@ -123,14 +123,16 @@ package final class StreamRegistry: Sendable {
         while !stopped.load(ordering: .relaxed) {
             let now = ContinuousClock.now
             let expired = entries.withLock { entries in
-                let keys = entries.filter { $0.value.deadline.map { $0 <= now } ?? false }.map(\.key)
-                return keys.compactMap { entries.removeValue(forKey: $0) }
+                let keys = entries.flatMap { connection, calls in
+                    calls.filter { $0.value.deadline.map { $0 <= now } ?? false }.map { (connection, $0.key) }
+                }
+                return keys.compactMap { Self.remove($0.0, $0.1, from: &entries) }
             }
             for entry in expired {
                 entry.onEnd()
                 entry.stream.finish(revision: revision(), error: RPCError(.deadlineExceeded, "the call's deadline passed"))
             }
-            let nearest = entries.withLock { $0.values.compactMap(\.deadline).min() }
+            let nearest = entries.withLock { $0.values.flatMap { $0.values.compactMap(\.deadline) }.min() }
             var timeout: Int32 = -1
             if let nearest {
                 let wait = nearest - ContinuousClock.now

@@ -140,7 +140,9 @@ struct StoreTests {
     @Test func noneNeverSyncsUntilClosed() throws {
         let (store, log) = try Self.store(fsync: .none)
         try store.write([.upsertCapacityLine(CapacityLine(key: Self.key, planned: 1))], context: Self.context)
-        usleep(200_000)
+        // Neither a writer's sync nor the timer's makes one under `none`.
+        store.syncIfIdle()
+        store.syncOnTimer()
         #expect(store.metrics.snapshot.count == 0)
         #expect(log.syncedRevision < 2)
         store.close()
@@ -288,7 +290,7 @@ extension String {
 
 /// What a logger logged, one line per message with its metadata sorted, for tests that read it.
 final class CapturedLog: LogHandler, @unchecked Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Condition<[String]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .info
 
@@ -299,17 +301,14 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
 
     func log(event: LogEvent) {
         let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        lines.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
+        lines.update { $0.append(([event.message.description] + fields).joined(separator: " ")) }
     }
 
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+    var text: String { lines.read { $0.joined(separator: "\n") } }
 
-    /// Whether `condition` holds of what was logged within a second (a line may come from the syncing thread).
+    /// Whether `condition` holds of what was logged, waiting up to ten seconds for the lines that come (a line may
+    /// come from the syncing thread).
     func await(_ condition: (String) -> Bool) -> Bool {
-        for _ in 0..<100 {
-            if condition(text) { return true }
-            usleep(10_000)
-        }
-        return condition(text)
+        lines.wait(timeoutMilliseconds: 10_000) { condition($0.joined(separator: "\n")) ? true : nil } ?? false
     }
 }
