@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import Synchronization
 
@@ -5,6 +6,16 @@ import Synchronization
 /// reload (SIGHUP) changes it for every logger at once.
 package struct DaemonLogHandler: LogHandler {
     private static let level = Atomic<Int>(Logger.Level.info.index)
+
+    /// Names the local time zone in `TZ` when nothing does, before the first
+    /// log line. Without `TZ`, glibc looks at /etc/localtime again (a `stat`)
+    /// each time a log line's time is made local: under the default level,
+    /// one `stat` per change committed, which took a sixth of the commit
+    /// thread's samples at 50 writers. With `TZ` set it reads the file once.
+    /// The zone is the same either way.
+    package static func pinLocalTimeZone() {
+        if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
+    }
 
     /// Sets the level of every daemon logger.
     package static func setLevel(_ level: Logger.Level) { Self.level.store(level.index, ordering: .relaxed) }

@@ -106,6 +106,7 @@ struct DIPlanServerCommand: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         signal(SIGPIPE, SIG_IGN)
+        DaemonLogHandler.pinLocalTimeZone()
         LoggingSystem.bootstrap { DaemonLogHandler(label: $0) }
         DaemonLogHandler.setLevel(level)
         let logger = Logger(label: "diplan")
