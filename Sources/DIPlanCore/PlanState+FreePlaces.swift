@@ -1,7 +1,10 @@
 /// A line with free places, as a search near a municipality finds it.
 public struct FreePlaces: Sendable, Hashable {
     public var line: CapacityLine
+    /// The municipality the line counts toward in the division searched: its own, or what its own had become.
     public var municipality: Municipality
+    /// The line is a split municipality's, not yet assigned to one of its parts.
+    public var splitUnassigned = false
     public var free: Int64
     /// Between the municipal centres, where both are known.
     public var distanceKilometres: Double?
@@ -16,19 +19,24 @@ extension PlanState {
     /// nearest first, then the other regions nearest first (unknown distances last, by id).
     /// With `updatedSince`, only lines whose figures may have been updated
     /// on or after it (a line without a date is left out).
+    ///
+    /// In the division of `asOf` (nil: today's): each line counts toward the
+    /// municipality its own had become by then, and a former municipality
+    /// searched from stands for what it had become (docs/municipalities.md).
     public func freePlaces(
         near municipalityID: String, serviceTypes: Set<ServiceType> = [], targetGroups: Set<TargetGroup> = [],
-        minimumFree: Int64 = 1, updatedSince: CalendarDate? = nil,
+        minimumFree: Int64 = 1, updatedSince: CalendarDate? = nil, asOf date: CalendarDate? = nil,
         limit: Int = 20
     ) throws(DomainError) -> [FreePlaces] {
-        guard let origin = municipalities[municipalityID] else { throw unknownMunicipality(municipalityID) }
+        guard municipalities[municipalityID] != nil else { throw unknownMunicipality(municipalityID) }
+        if let date { try requireExists(municipalityID, on: date) }
+        guard let origin = municipalities[successor(of: municipalityID, on: date).id] else {
+            throw unknownMunicipality(municipalityID)
+        }
         var found: [FreePlaces] = []
         for (id, keys) in linesByMunicipality {
-            guard let municipality = municipalities[id] else { continue }
-            // A line of a municipality merged into the origin since is the origin's own.
-            let own = id == origin.id || successor(of: id, on: nil).id == origin.id
-            let tier = own ? 0 : municipality.region == origin.region ? 1 : 2
-            let distance = origin.centre.flatMap { from in municipality.centre.map { from.distance(to: $0) } }
+            // Where this municipality's lines count on the date: one place for all of them, unless it was split.
+            let whole = successor(of: id, on: date)
             for key in keys
             where (serviceTypes.isEmpty || serviceTypes.contains(key.serviceType))
                 && (targetGroups.isEmpty || targetGroups.contains(key.targetGroup))
@@ -37,12 +45,15 @@ extension PlanState {
                 if let updatedSince {
                     guard let updated = line.updated, !updated.isSurelyBefore(updatedSince) else { continue }
                 }
+                let counted = whole.split ? successor(of: id, on: date, assigned: line.assignedMunicipalityID) : whole
+                guard let municipality = municipalities[counted.id] else { continue }
+                let tier = municipality.id == origin.id ? 0 : municipality.region == origin.region ? 1 : 2
+                let distance = origin.centre.flatMap { from in municipality.centre.map { from.distance(to: $0) } }
                 let sited = (facilitiesByLine[key] ?? []).compactMap { facilities[$0] }.filter { $0.status == .operational }
                 found.append(
                     FreePlaces(
-                        line: line, municipality: municipality, free: free, distanceKilometres: tier == 0 ? 0 : distance,
-                        tier: tier,
-                        facilities: sited.sorted { $0.id < $1.id }))
+                        line: line, municipality: municipality, splitUnassigned: counted.split, free: free,
+                        distanceKilometres: tier == 0 ? 0 : distance, tier: tier, facilities: sited.sorted { $0.id < $1.id }))
             }
         }
         found.sort { a, b in

@@ -8,10 +8,10 @@ import Logging
 /// leases lapse by themselves, each lapse a logged change.
 package enum HoldsService {
     package static func register(
-        into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis
+        into router: inout Router, store: StateStore, clock: any WallClock = SystemClock()
     ) {
         @Sendable func run(_ action: HoldAction, _ context: CallContext) throws(RPCError) -> (Hold, UInt32, UInt64) {
-            let unixMillis = now()
+            let unixMillis = clock.unixMillis
             let result: (Change, Hold)?
             var retried: Hold?
             do throws(StoreError) {
@@ -100,6 +100,7 @@ package enum HoldsService {
                         near: request.nearMunicipalityID, serviceTypes: services, targetGroups: groups,
                         minimumFree: Int64(max(1, request.minFree)),
                         updatedSince: try .field(request.updatedSince, "updated_since"),
+                        asOf: try .field(request.asOf, "as_of"),
                         limit: request.limit == 0 ? 20 : Int(min(request.limit, 1000)))
                 }
                 var response = Diplan_V1_FindFreePlacesResponse()
@@ -114,10 +115,10 @@ package enum HoldsService {
     /// of its own that wakes at the next lease end (at least once a second)
     /// until its owner stops it.
     static func startExpiry(
-        store: StateStore, logger: Logger, now: @escaping @Sendable () -> Int64 = PlansService.unixMillis
+        store: StateStore, logger: Logger, clock: any WallClock = SystemClock()
     ) -> Worker {
         Worker(name: "diplan-expiry") {
-            let unixMillis = now()
+            let unixMillis = clock.unixMillis
             do throws(StoreError) {
                 if let (change, _) = try store.commit({ (state) throws(DomainError) -> (Change, Void)? in
                     guard
@@ -139,7 +140,7 @@ package enum HoldsService {
                 logger.error("expiring holds failed", metadata: ["error": "\(error.rpc)"])
             }
             let next = store.read { $0.nextExpiry }
-            return Int(next.map { max(1, min(1_000, $0 - now())) } ?? 1_000)
+            return Int(next.map { max(1, min(1_000, $0 - clock.unixMillis)) } ?? 1_000)
         }
     }
 }

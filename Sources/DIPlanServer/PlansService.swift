@@ -7,17 +7,11 @@ import Logging
 /// diplan.v1.Plans: the queries and updates of the plans.
 package enum PlansService {
     /// The wall clock, in Unix milliseconds.
-    package static func unixMillis() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-
     package static func register(
-        into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64 = unixMillis
+        into router: inout Router, store: StateStore, clock: any WallClock = SystemClock()
     ) {
         registerQueries(into: &router, store: store)
-        registerUpdates(into: &router, store: store, now: now)
+        registerUpdates(into: &router, store: store, clock: clock)
     }
 
     // MARK: - Queries
@@ -164,14 +158,14 @@ package enum PlansService {
 
     // MARK: - Updates
 
-    private static func registerUpdates(into router: inout Router, store: StateStore, now: @escaping @Sendable () -> Int64) {
+    private static func registerUpdates(into router: inout Router, store: StateStore, clock: any WallClock) {
         /// Applies updates, logs the change with the caller's uid, and returns it.
         @Sendable func commit(
             _ updates: [Update], expected: UInt64? = nil, dated: Bool = true, _ context: CallContext
         )
             throws(RPCError) -> Change
         {
-            let unixMillis = now()
+            let unixMillis = clock.unixMillis
             let today = CalendarDate.utc(unixSeconds: unixMillis / 1000)
             // Line figures sent without a date are true today; an import keeps its dataset's dates as they are.
             let updates = dated ? updates.map { $0.datingLine(today) } : updates

@@ -75,6 +75,8 @@ extension FreePlaces {
     package var proto: Diplan_V1_FreePlaces {
         var message = Diplan_V1_FreePlaces()
         message.line = line.proto
+        message.municipalityID = municipality.id
+        message.splitUnassigned = splitUnassigned
         message.municipalityName = municipality.name
         message.region = municipality.region.proto
         message.free = UInt32(clamping: free)

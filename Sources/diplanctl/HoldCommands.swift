@@ -8,7 +8,15 @@ struct FreeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "free",
         abstract: "Find free places near a municipality: its own first, then its region nearest first, then other regions.",
-        discussion: "Example:\n  diplanctl free --service day-care --group ft-children --near ludza")
+        discussion: """
+            Lines count toward today's municipalities: Ludza's lines are Ludzas novads's, \
+            shown as ludzas-novads (ludza). --as-of answers in the division of that date; \
+            a split municipality's lines not yet assigned show as "aglona (split — assign)".
+
+            Examples:
+              diplanctl free --service day-care --group ft-children --near ludzas-novads
+              diplanctl free --service day-care --near ludza --as-of 2020-01-01
+            """)
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "The service type (repeatable).") var service: [ServiceType] = []
@@ -20,6 +28,10 @@ struct FreeCommand: AsyncParsableCommand {
         name: .customLong("max-age"),
         help: "Only lines whose figures were updated within this age: 30d, 8w, 6m, 1y (a line without a date is left out).")
     var maxAge: Age?
+    @Option(
+        name: .customLong("as-of"),
+        help: "Search in the division of municipalities of this date (YYYY, YYYY-MM or YYYY-MM-DD; default: today's).")
+    var asOf: CalendarDate?
 
     func run() async throws {
         try await calling { () throws(RPCError) in
@@ -31,6 +43,7 @@ struct FreeCommand: AsyncParsableCommand {
             request.minFree = minFree
             request.limit = limit
             if let maxAge { request.updatedSince = maxAge.since.description }
+            if let asOf { request.asOf = asOf.description }
             let (response, _) = try await client.call(
                 Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
             if connection.output == .json { return emitJSON(response) }
@@ -39,8 +52,15 @@ struct FreeCommand: AsyncParsableCommand {
             for candidate in response.candidates {
                 var distance = "?"
                 if case .distanceKm(let km)? = candidate.distanceKnown { distance = String(Int(km.rounded())) }
+                // Where the line counts, and its own municipality where that is another.
+                var municipality = candidate.municipalityID.isEmpty ? candidate.line.municipalityID : candidate.municipalityID
+                if candidate.splitUnassigned {
+                    municipality += " (split — assign)"
+                } else if candidate.line.municipalityID != municipality {
+                    municipality += " (\(candidate.line.municipalityID))"
+                }
                 table.add(
-                    candidate.line.municipalityID, candidate.municipalityName,
+                    municipality, candidate.municipalityName,
                     ServiceType(proto: candidate.line.serviceType)?.rawValue ?? "?",
                     TargetGroup(proto: candidate.line.targetGroup)?.rawValue ?? "?", "\(candidate.free)", distance,
                     candidate.line.updated.isEmpty ? "?" : candidate.line.updated, candidate.line.planID,

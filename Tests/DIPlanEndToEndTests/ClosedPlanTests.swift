@@ -55,7 +55,7 @@ struct ClosedPlanEndToEndTests {
         // Its places are reported, found and held.
         #expect(try diplanctl(["line", "set"] + Self.key + ["--occupied", "6"], socket: socket).status == 0)
         let free = try diplanctl(["free", "--near", "ludza", "--service", "day-care", "-o", "csv"], socket: socket)
-        #expect(free.out.contains("ludza,") && free.out.contains(",4,"), "\(free.out)")
+        #expect(free.out.contains("(ludza),") && free.out.contains(",4,"), "\(free.out)")
         let held = try diplanctl(["hold", "place", "--key", "k-closed", "--referral", "R-9"] + Self.key, socket: socket)
         #expect(held.status == 0, "\(held.err)")
 

@@ -251,11 +251,12 @@ struct DIPlanCtlTests {
             try set("ludza", ["--updated", "2020-01"])
             try set("balvi", [])
             let all = try diplanctl(["free", "--near", "ludza", "-o", "csv"], socket: socket)
-            #expect(all.out.contains("ludza,") && all.out.contains("balvi,"), "\(all.out)")
+            // Each line shows where it counts today, and its own municipality.
+            #expect(all.out.contains("ludzas-novads (ludza),") && all.out.contains("balvu-novads (balvi),"), "\(all.out)")
             #expect(all.out.contains(",2020-01,"), "the date of each line's figures: \(all.out)")
             let fresh = try diplanctl(["free", "--near", "ludza", "--max-age", "30d", "-o", "csv"], socket: socket)
             #expect(fresh.status == 0)
-            #expect(!fresh.out.contains("ludza,") && fresh.out.contains("balvi,"), "\(fresh.out)")
+            #expect(!fresh.out.contains("(ludza),") && fresh.out.contains("(balvi),"), "\(fresh.out)")
             let marked = try diplanctl(
                 ["capacity", "--municipality", "ludza", "--service", "day-care", "--max-age", "1y"], socket: socket)
             #expect(marked.out.contains("2020-01*"), "\(marked.out)")

@@ -163,6 +163,8 @@ struct HoldsTests {
         #expect(daemon!.log.contains("state recovered"))
     }
 
+    /// In 2020's division Ludza stood alone: Kārsava (about 25 km) comes before Balvi (about 70 km) and
+    /// Krāslava (about 80 km). Today Ludza and Kārsava are both Ludzas novads: both its own, at 0 km.
     @Test func freePlacesNearLudzaComeNearestFirst() async throws {
         try await withDaemon { daemon, client in
             for (municipality, free) in [("ludza", 1), ("karsava", 2), ("kraslava", 2), ("balvi", 4)] {
@@ -178,16 +180,50 @@ struct HoldsTests {
             request.nearMunicipalityID = "ludza"
             request.serviceTypes = [.dayCareCentre]
             request.targetGroups = [.ftChildren]
-            let (found, _) = try await client.call(
+            request.asOf = "2020-01-01"
+            let (then, _) = try await client.call(
                 Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
-            // Kārsava (about 25 km) is nearer Ludza than Balvi (about 70 km) and Krāslava (about 80 km).
-            #expect(found.candidates.map(\.line.municipalityID) == ["ludza", "karsava", "balvi", "kraslava"])
+            #expect(then.candidates.map(\.line.municipalityID) == ["ludza", "karsava", "balvi", "kraslava"])
+            #expect(then.candidates.map(\.municipalityID) == ["ludza", "karsava", "balvi", "kraslava"])
+            #expect(then.candidates.map(\.tier) == [0, 1, 1, 1])
+
+            request.asOf = ""
+            let (today, _) = try await client.call(
+                Method.Holds.findFreePlaces, request, as: Diplan_V1_FindFreePlacesResponse.self)
+            #expect(
+                today.candidates.map(\.municipalityID) == ["ludzas-novads", "ludzas-novads", "balvu-novads", "kraslavas-novads"])
+            #expect(Set(today.candidates.prefix(2).map(\.line.municipalityID)) == ["ludza", "karsava"])
+            #expect(today.candidates.prefix(2).allSatisfy { $0.tier == 0 && $0.distanceKm == 0 })
+            #expect(today.candidates.first?.municipalityName == "Ludzas novads")
+
             let cli = try diplanctl(
-                ["free", "--service", "day-care", "--group", "ft-children", "--near", "ludza", "--min-free", "2"],
+                [
+                    "free", "--service", "day-care", "--group", "ft-children", "--near", "ludza", "--min-free", "2", "--as-of",
+                    "2020",
+                ],
                 socket: daemon.socketPath)
             #expect(cli.status == 0, "\(cli.err)")
             let rows = cli.out.split(separator: "\n").dropFirst().map { $0.split(separator: " ").first.map(String.init) ?? "" }
             #expect(rows.prefix(3) == ["karsava", "balvi", "kraslava"])
+            let now = try diplanctl(
+                ["free", "--service", "day-care", "--group", "ft-children", "--near", "ludzas-novads", "-o", "csv"],
+                socket: daemon.socketPath)
+            #expect(now.out.contains("ludzas-novads (karsava),Ludzas novads,"), "\(now.out)")
+
+            // A municipality that did not exist on the date is refused, saying when it did; a bad date is refused.
+            for (asOf, code, reason) in [("2020-01-01", 9, "from 2021-07-01"), ("last week", 3, "as_of")] {
+                var refused = request
+                refused.nearMunicipalityID = "ludzas-novads"
+                refused.asOf = asOf
+                do {
+                    _ = try await client.call(
+                        Method.Holds.findFreePlaces, refused, as: Diplan_V1_FindFreePlacesResponse.self)
+                    Issue.record("\(asOf) was answered")
+                } catch {
+                    let refusal = error as? RPCError
+                    #expect(refusal?.code.rawValue == Int32(code) && refusal?.message.contains(reason) == true, "\(error)")
+                }
+            }
         }
     }
 }

@@ -420,6 +420,14 @@ package nonisolated struct Diplan_V1_FindFreePlacesRequest: Sendable {
   /// may be taken by now.
   package var updatedSince: String = String()
 
+  /// The division of municipalities to search in ("YYYY", "YYYY-MM" or
+  /// "YYYY-MM-DD"). Empty: today's. Each line counts toward the municipality
+  /// its own had become by then (a split municipality's lines toward the part
+  /// they are assigned to, or toward the split one while they are not); a
+  /// former municipality to search from stands for what it had become. One
+  /// that did not exist on as_of is FAILED_PRECONDITION, saying when it did.
+  package var asOf: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -478,6 +486,21 @@ package nonisolated struct Diplan_V1_FreePlaces: @unchecked Sendable {
   package var facilities: [Diplan_V1_Facility] {
     get {_storage._facilities}
     set {_uniqueStorage()._facilities = newValue}
+  }
+
+  /// The municipality the line counts toward in the division searched (its
+  /// own, or the one its own had become); municipality_name and region are
+  /// that municipality's.
+  package var municipalityID: String {
+    get {_storage._municipalityID}
+    set {_uniqueStorage()._municipalityID = newValue}
+  }
+
+  /// The line is a split municipality's and is not yet assigned to one of
+  /// its parts (CapacityLine.assigned_municipality_id).
+  package var splitUnassigned: Bool {
+    get {_storage._splitUnassigned}
+    set {_uniqueStorage()._splitUnassigned = newValue}
   }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1112,7 +1135,7 @@ nonisolated extension Diplan_V1_ListHoldsResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".FindFreePlacesRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_types\0\u{3}target_groups\0\u{3}near_municipality_id\0\u{3}min_free\0\u{1}limit\0\u{3}updated_since\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_types\0\u{3}target_groups\0\u{3}near_municipality_id\0\u{3}min_free\0\u{1}limit\0\u{3}updated_since\0\u{3}as_of\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1126,6 +1149,7 @@ nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, Sw
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.minFree) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.updatedSince) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
       default: break
       }
     }
@@ -1150,6 +1174,9 @@ nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, Sw
     if !self.updatedSince.isEmpty {
       try visitor.visitSingularStringField(value: self.updatedSince, fieldNumber: 6)
     }
+    if !self.asOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1160,6 +1187,7 @@ nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, Sw
     if lhs.minFree != rhs.minFree {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.updatedSince != rhs.updatedSince {return false}
+    if lhs.asOf != rhs.asOf {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1167,7 +1195,7 @@ nonisolated extension Diplan_V1_FindFreePlacesRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Diplan_V1_FreePlaces: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".FreePlaces"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{3}municipality_name\0\u{1}region\0\u{1}free\0\u{3}distance_km\0\u{1}tier\0\u{1}facilities\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{3}municipality_name\0\u{1}region\0\u{1}free\0\u{3}distance_km\0\u{1}tier\0\u{1}facilities\0\u{3}municipality_id\0\u{3}split_unassigned\0")
 
   fileprivate class _StorageClass {
     var _line: Diplan_V1_CapacityLine? = nil
@@ -1177,6 +1205,8 @@ nonisolated extension Diplan_V1_FreePlaces: SwiftProtobuf.Message, SwiftProtobuf
     var _distanceKnown: Diplan_V1_FreePlaces.OneOf_DistanceKnown?
     var _tier: UInt32 = 0
     var _facilities: [Diplan_V1_Facility] = []
+    var _municipalityID: String = String()
+    var _splitUnassigned: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1194,6 +1224,8 @@ nonisolated extension Diplan_V1_FreePlaces: SwiftProtobuf.Message, SwiftProtobuf
       _distanceKnown = source._distanceKnown
       _tier = source._tier
       _facilities = source._facilities
+      _municipalityID = source._municipalityID
+      _splitUnassigned = source._splitUnassigned
     }
   }
 
@@ -1226,6 +1258,8 @@ nonisolated extension Diplan_V1_FreePlaces: SwiftProtobuf.Message, SwiftProtobuf
         }()
         case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._tier) }()
         case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._facilities) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._municipalityID) }()
+        case 9: try { try decoder.decodeSingularBoolField(value: &_storage._splitUnassigned) }()
         default: break
         }
       }
@@ -1259,6 +1293,12 @@ nonisolated extension Diplan_V1_FreePlaces: SwiftProtobuf.Message, SwiftProtobuf
       if !_storage._facilities.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._facilities, fieldNumber: 7)
       }
+      if !_storage._municipalityID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._municipalityID, fieldNumber: 8)
+      }
+      if _storage._splitUnassigned != false {
+        try visitor.visitSingularBoolField(value: _storage._splitUnassigned, fieldNumber: 9)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1275,6 +1315,8 @@ nonisolated extension Diplan_V1_FreePlaces: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._distanceKnown != rhs_storage._distanceKnown {return false}
         if _storage._tier != rhs_storage._tier {return false}
         if _storage._facilities != rhs_storage._facilities {return false}
+        if _storage._municipalityID != rhs_storage._municipalityID {return false}
+        if _storage._splitUnassigned != rhs_storage._splitUnassigned {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -1401,7 +1401,7 @@ const ProtobufCMessageDescriptor diplan__v1__list_holds_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__list_holds_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__find_free_places_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor diplan__v1__find_free_places_request__field_descriptors[7] =
 {
   {
     "service_types",
@@ -1475,8 +1475,21 @@ static const ProtobufCFieldDescriptor diplan__v1__find_free_places_request__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "as_of",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FindFreePlacesRequest, as_of),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__find_free_places_request__field_indices_by_name[] = {
+  6,   /* field[6] = as_of */
   4,   /* field[4] = limit */
   3,   /* field[3] = min_free */
   2,   /* field[2] = near_municipality_id */
@@ -1487,7 +1500,7 @@ static const unsigned diplan__v1__find_free_places_request__field_indices_by_nam
 static const ProtobufCIntRange diplan__v1__find_free_places_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor diplan__v1__find_free_places_request__descriptor =
 {
@@ -1497,14 +1510,14 @@ const ProtobufCMessageDescriptor diplan__v1__find_free_places_request__descripto
   "Diplan__V1__FindFreePlacesRequest",
   "diplan.v1",
   sizeof(Diplan__V1__FindFreePlacesRequest),
-  6,
+  7,
   diplan__v1__find_free_places_request__field_descriptors,
   diplan__v1__find_free_places_request__field_indices_by_name,
   1,  diplan__v1__find_free_places_request__number_ranges,
   (ProtobufCMessageInit) diplan__v1__find_free_places_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__free_places__field_descriptors[7] =
+static const ProtobufCFieldDescriptor diplan__v1__free_places__field_descriptors[9] =
 {
   {
     "line",
@@ -1590,20 +1603,46 @@ static const ProtobufCFieldDescriptor diplan__v1__free_places__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "municipality_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FreePlaces, municipality_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "split_unassigned",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FreePlaces, split_unassigned),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__free_places__field_indices_by_name[] = {
   4,   /* field[4] = distance_km */
   6,   /* field[6] = facilities */
   3,   /* field[3] = free */
   0,   /* field[0] = line */
+  7,   /* field[7] = municipality_id */
   1,   /* field[1] = municipality_name */
   2,   /* field[2] = region */
+  8,   /* field[8] = split_unassigned */
   5,   /* field[5] = tier */
 };
 static const ProtobufCIntRange diplan__v1__free_places__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor diplan__v1__free_places__descriptor =
 {
@@ -1613,7 +1652,7 @@ const ProtobufCMessageDescriptor diplan__v1__free_places__descriptor =
   "Diplan__V1__FreePlaces",
   "diplan.v1",
   sizeof(Diplan__V1__FreePlaces),
-  7,
+  9,
   diplan__v1__free_places__field_descriptors,
   diplan__v1__free_places__field_indices_by_name,
   1,  diplan__v1__free_places__number_ranges,

@@ -265,10 +265,19 @@ struct  Diplan__V1__FindFreePlacesRequest
    * may be taken by now.
    */
   char *updated_since;
+  /*
+   * The division of municipalities to search in ("YYYY", "YYYY-MM" or
+   * "YYYY-MM-DD"). Empty: today's. Each line counts toward the municipality
+   * its own had become by then (a split municipality's lines toward the part
+   * they are assigned to, or toward the split one while they are not); a
+   * former municipality to search from stands for what it had become. One
+   * that did not exist on as_of is FAILED_PRECONDITION, saying when it did.
+   */
+  char *as_of;
 };
 #define DIPLAN__V1__FIND_FREE_PLACES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__find_free_places_request__descriptor) \
-    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -293,6 +302,17 @@ struct  Diplan__V1__FreePlaces
    */
   size_t n_facilities;
   Diplan__V1__Facility **facilities;
+  /*
+   * The municipality the line counts toward in the division searched (its
+   * own, or the one its own had become); municipality_name and region are
+   * that municipality's.
+   */
+  char *municipality_id;
+  /*
+   * The line is a split municipality's and is not yet assigned to one of
+   * its parts (CapacityLine.assigned_municipality_id).
+   */
+  protobuf_c_boolean split_unassigned;
   Diplan__V1__FreePlaces__DistanceKnownCase distance_known_case;
   union {
     double distance_km;
@@ -300,7 +320,7 @@ struct  Diplan__V1__FreePlaces
 };
 #define DIPLAN__V1__FREE_PLACES__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__free_places__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, DIPLAN__V1__REGION__REGION_UNSPECIFIED, 0, 0, 0,NULL, DIPLAN__V1__FREE_PLACES__DISTANCE_KNOWN__NOT_SET, {0} }
+    , NULL, (char *)protobuf_c_empty_string, DIPLAN__V1__REGION__REGION_UNSPECIFIED, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__FREE_PLACES__DISTANCE_KNOWN__NOT_SET, {0} }
 
 
 struct  Diplan__V1__FindFreePlacesResponse
