@@ -1,5 +1,6 @@
 import ArgumentParser
 import DIPlanClient
+import DIPlanCore
 import DIPlanStorage
 import DIPlanWire
 import Foundation
@@ -7,7 +8,9 @@ import Foundation
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Snapshots, backups, compaction, figures, and offline checks.",
-        subcommands: [Snapshot.self, Backup.self, Compact.self, Stats.self, Metrics.self, Verify.self])
+        subcommands: [
+            Snapshot.self, Backup.self, Compact.self, Stats.self, Metrics.self, UpgradeDataset.self, Verify.self,
+        ])
 
     struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -234,6 +237,81 @@ struct AdminCommand: AsyncParsableCommand {
                 histogram("diplan_call_seconds", "", method.latency, labels: "method=\"\(method.method)\"")
             }
             return lines.joined(separator: "\n") + "\n"
+        }
+    }
+
+    struct UpgradeDataset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "upgrade-dataset",
+            abstract: "Add what this release's embedded dataset has that the daemon's state lacks.",
+            discussion: """
+                A state started from an older release keeps its own figures and
+                lacks what later releases added (the municipalities of 2021 and
+                their history, the Rīga, Vidzeme and Zemgale plans, sourced facts
+                and projects). This adds those, and nothing else: no line of a
+                plan the state holds is touched, no entity it holds is replaced;
+                a municipality without a history gets its dates and successors
+                (and centre) only. A closed plan gets nothing (reopen it first).
+                Two changes: one for what is added to what the state holds, one
+                importing the new plans; each refused if the state changed
+                meanwhile. Running it again adds nothing.
+
+                Examples:
+                  diplanctl admin upgrade-dataset --dry-run
+                  diplanctl admin upgrade-dataset
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @Flag(help: "Say what would be added, and change nothing.") var dryRun = false
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                let client = try connection.connect()
+                let (exported, revision) = try await client.call(
+                    Method.Plans.export, Diplan_V1_ExportRequest(), as: Diplan_V1_ExportResponse.self)
+                let current: Dataset
+                let embedded: Dataset
+                do {
+                    current = try Dataset(proto: exported.dataset)
+                    embedded = try Contract.embeddedDataset()
+                } catch {
+                    throw RPCError(.internal, "the datasets could not be read: \(error)")
+                }
+                let upgrade = DatasetUpgrade(current: current, embedded: embedded)
+                var report = [
+                    "\(upgrade.newMunicipalities.count) municipalities", "history for \(upgrade.historyAdded.count)",
+                    "\(upgrade.newPlans.count) plans (\(upgrade.targets.count) targets, \(upgrade.lines.count) lines)",
+                    "\(upgrade.projects.count) projects", "\(upgrade.facilities.count) facilities",
+                    "\(upgrade.facts.count) facts",
+                ].joined(separator: ", ")
+                if !upgrade.skippedPlans.isEmpty {
+                    report += "; left out, being closed: \(upgrade.skippedPlans.joined(separator: ", "))"
+                }
+                guard !upgrade.isEmpty else { return emit("nothing to add; revision \(revision)\n") }
+                if dryRun { return emit("would add \(report)\n") }
+                // What is added to what the state holds, then the new plans with everything of theirs.
+                let newPlans = Set(upgrade.newPlans.map(\.plan.id))
+                let additions = upgrade.updates.filter { update in
+                    switch update {
+                    case .importPlan, .setPlanTarget, .upsertCapacityLine: false
+                    case .upsertProject(let project, _, _): !newPlans.contains(project.planID)
+                    case .upsertFacility(let facility, _, _): !newPlans.contains(facility.planID)
+                    case .setPlanFact(let fact, _): !newPlans.contains(fact.key.planID)
+                    default: true
+                    }
+                }
+                var now = revision
+                if !additions.isEmpty { now = try await client.apply(additions, expectedRevision: now) }
+                if !newPlans.isEmpty {
+                    var plans = Dataset(
+                        municipalities: [], plans: upgrade.newPlans, targets: upgrade.targets, lines: upgrade.lines)
+                    plans.projects = upgrade.projects.filter { newPlans.contains($0.planID) }
+                    plans.facilities = upgrade.facilities.filter { newPlans.contains($0.planID) }
+                    plans.facts = upgrade.facts.filter { newPlans.contains($0.key.planID) }
+                    now = try await client.importDataset(plans, expectedRevision: now)
+                }
+                emit("added \(report); revision \(now)\n")
+            }
         }
     }
 

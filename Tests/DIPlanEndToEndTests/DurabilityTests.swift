@@ -230,6 +230,50 @@ struct DurabilityTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// The same older state gains what later releases added (the 2021
+    /// municipalities, the other regions' plans, facts, projects) by
+    /// `admin upgrade-dataset`, and keeps every figure its services reported.
+    @Test func anOlderStateIsUpgradedToTodaysMunicipalitiesKeepingItsFigures() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/state-v2")
+        try FileManager.default.copyItem(at: fixture, to: URL(fileURLWithPath: directory.path("state")))
+        var daemon = try TestDaemon(directory: directory)
+        var socket = daemon.socketPath
+        let missing = try diplanctl(["capacity", "--municipality", "ludzas-novads"], socket: socket)
+        #expect(missing.status == 4 && missing.err.contains("does not exist"), "\(missing.err)")
+        let before = try diplanctl(["export", "-o", "json"], socket: socket).out
+        let linesBefore = try await daemon.client().export().lines
+
+        let dry = try diplanctl(["admin", "upgrade-dataset", "--dry-run"], socket: socket)
+        #expect(dry.status == 0 && dry.out.contains("would add"), "\(dry.err)")
+        #expect(try diplanctl(["export", "-o", "json"], socket: socket).out == before, "a dry run changed the state")
+        let upgraded = try diplanctl(["admin", "upgrade-dataset"], socket: socket)
+        #expect(upgraded.status == 0 && upgraded.out.hasPrefix("added "), "\(upgraded.err)")
+        #expect(try diplanctl(["admin", "upgrade-dataset"], socket: socket).out.hasPrefix("nothing to add"))
+
+        // Logged like any change: there after a restart.
+        #expect(daemon.stop() == 0)
+        daemon = try TestDaemon(directory: directory)
+        defer { daemon.stop() }
+        socket = daemon.socketPath
+        #expect(
+            try MunicipalityHistoryTests.lineCounts(["--municipality", "ludzas-novads"], socket: socket) == ["ludzas-novads": 4])
+        let plans = try diplanctl(["plan", "list", "-o", "csv", "--no-headers"], socket: socket)
+        #expect(plans.out.split(separator: "\n").count == 5, "\(plans.out)")
+        // Every line the state held is as it was.
+        let client = try daemon.client()
+        let held = Set(linesBefore.map(\.key))
+        #expect(try await client.export().lines.filter { held.contains($0.key) } == linesBefore)
+        let dataset = try await client.export(planIDs: [Self.plan])
+        let ludza = dataset.lines.first {
+            $0.key.municipalityID == "ludza" && $0.key.serviceType == .dayCareCentre && $0.key.targetGroup == .ftChildren
+        }
+        #expect(ludza.map { [$0.planned, $0.existing, $0.occupied] } == [12, 12, 9])
+        #expect(ludza?.updated == CalendarDate("2024-03"))
+    }
+
     /// `Tests/Fixtures/state-v2`: a snapshot and a log of batches written by
     /// the daemon built from 3798fde, before holds recorded their owner and
     /// before every entity took partial updates. It loads and answers the
