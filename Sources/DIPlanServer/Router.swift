@@ -5,7 +5,7 @@ import SwiftProtobuf
 
 /// How a method is served.
 package enum Route: Sendable {
-    /// One request, one answer, computed at once on the connection's thread.
+    /// One request, one answer, computed at once on the connection's event loop.
     case unary(@Sendable (_ payload: Data, _ context: CallContext) throws(RPCError) -> Reply)
     /// One request, many answers: the handler sends the first ones and
     /// registers whatever keeps the stream going with the stream registry.

@@ -26,7 +26,7 @@ package final class GroupCommit: Sendable {
         /// Set when the log could not even be cut back: writes are refused until a restart.
         var broken: String?
         var stopping = false
-        /// Set while one thread syncs (the commit loop, or a connection's in `syncIfIdle`).
+        /// Set while one thread syncs (the commit thread, or an event loop or a waiting writer in `syncIfIdle`).
         var syncing = false
         /// Threads blocked in `awaitDurable`, which the end of a sync must wake.
         var blocked = 0
@@ -173,7 +173,7 @@ package final class GroupCommit: Sendable {
     // MARK: - Group commit
 
     /// Makes what writers appended durable, one fdatasync for all that came
-    /// in while the previous one ran, whenever no connection's thread does
+    /// in while the previous one ran, whenever no other thread does
     /// (`syncIfIdle`); reverts them all when it fails.
     private func run() {
         while awaitNextSync() { sync() }
@@ -182,8 +182,8 @@ package final class GroupCommit: Sendable {
     /// Makes the changes written so far durable in the calling thread, unless
     /// a sync is running already (which then covers them, or the commit loop
     /// takes them next) or none waits — as Redis syncs before its event loop
-    /// sleeps: a connection that wrote syncs itself, without handing its
-    /// changes to another thread and waiting to be woken.
+    /// sleeps: a loop serving one connection syncs itself, without handing
+    /// its changes to another thread and waiting to be woken.
     package func syncIfIdle() {
         guard mode == .always, log != nil else { return }
         if claimSync() { sync() }

@@ -1,8 +1,7 @@
 /// Polling before sleeping while calls come back to back (`--busy-poll-us`),
-/// for a connection's own thread and for an event loop alike: after a wait
-/// that ended within the window, the next one first tries without waiting,
-/// for up to that long. A wait that ends later turns it off until one does
-/// not.
+/// for an event loop: after a wait that ended within the window, the next
+/// one first tries without waiting, for up to that long. A wait that ends
+/// later turns it off until one does not.
 struct BusyPoll {
     private let window: Duration
     private var polling = false
