@@ -66,7 +66,7 @@ public struct LineKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var targetGroup: TargetGroup { didSet { rehash() } }
     /// The fields hashed once, when made or changed: an update looks its
     /// line's key up in about a dozen tables, and hashing both IDs at each
-    /// lookup was most of the 18 % of its in-process work spent hashing.
+    /// lookup was most of the time an update spent hashing (bench/analysis.md).
     private var fingerprint = 0
 
     public init(planID: String, municipalityID: String, serviceType: ServiceType, targetGroup: TargetGroup) {

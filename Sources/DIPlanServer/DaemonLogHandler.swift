@@ -10,9 +10,9 @@ package struct DaemonLogHandler: LogHandler {
     /// Names the local time zone in `TZ` when nothing does, before the first
     /// log line. Without `TZ`, glibc looks at /etc/localtime again (a `stat`)
     /// each time a log line's time is made local: under the default level,
-    /// one `stat` per change committed, which took a sixth of the commit
-    /// thread's samples at 50 writers. With `TZ` set it reads the file once.
-    /// The zone is the same either way.
+    /// one `stat` per change committed, on the thread that makes changes
+    /// durable. With `TZ` set it reads the file once. The zone is the same
+    /// either way.
     package static func pinLocalTimeZone() {
         if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
     }

@@ -76,9 +76,9 @@ package final class ResponseWriter: Sendable {
         self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
     }
 
-    /// How many bytes of answers a trickling cork gathers before it sends them without waiting. Point queries 32 in
-    /// flight on one connection: 205–254k calls/s with no trickle, 330–382k with 512 B to 2 KiB (the client and
-    /// the daemon then work at once, not in turn).
+    /// How many bytes of answers a trickling cork gathers before it sends them without waiting: a client with many
+    /// calls in flight then reads its first answers while the daemon makes the rest, rather than in turn
+    /// (bench/analysis.md, "Point query, 1 connection × 32").
     static let corkedBytes = 2_048
 
     /// Past this many bytes of answers waiting for a client, its loop stops

@@ -18,11 +18,11 @@ package struct ServerConfiguration: Sendable, Equatable {
     package var eventLoops = ServerConfiguration.defaultEventLoops
     /// An event loop whose last call came back within this many
     /// microseconds polls its sockets this long for the next one before it
-    /// sleeps (0: it always sleeps at once). Waking a sleeping thread costs
-    /// more than a point query here: on this machine's virtual CPUs, one
-    /// client's point queries went from 20–34k to 42–57k a second with 50 µs.
-    /// A client that pauses longer between calls costs at most one window of
-    /// polling, then none until its calls come back to back.
+    /// sleeps (0: it always sleeps at once). On virtual CPUs waking a
+    /// sleeping thread can cost more than a point query (bench/analysis.md,
+    /// "One call in flight"). A client that pauses longer between calls costs
+    /// at most one window of polling, then none until its calls come back to
+    /// back.
     package var busyPollMicroseconds = 50
     /// How long shutdown waits for in-flight calls.
     package var shutdownGraceMilliseconds = 10_000
@@ -31,7 +31,7 @@ package struct ServerConfiguration: Sendable, Equatable {
 
     /// One event loop for every two cores: the clients of a Unix socket run on
     /// the same machine, and the commit loop, watchers and snapshots need cores
-    /// too. On two cores, one loop served 190–200k point queries a second at
-    /// 50 connections, two loops 120–130k (they and the clients took turns).
+    /// too: on two cores, two loops and the clients take turns, and one loop
+    /// serves more (bench/analysis.md, "Point query, 50 connections × 1").
     package static let defaultEventLoops = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)) / 2)
 }

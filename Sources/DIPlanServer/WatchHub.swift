@@ -246,8 +246,7 @@ package final class WatchHub: ChangeFeed, Sendable {
     private func fanOut() {
         // Below the threads that serve calls (nice 10; on Linux, this thread alone): when the two cannot both have
         // the CPU, writers go on at their pace and watchers fall behind — and are cut off — rather than the other
-        // way round. 1,000 watchers took the unpaced writer from 91k to 35–68k changes/s at the same priority,
-        // and from 86–87k to 82–89k at nice 10.
+        // way round (bench/analysis.md, "1,000 watchers", measures both).
         if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.fanOutNice) != 0 {
             // A system call filter without setpriority (the shipped unit allows it): watchers at the writers' priority.
             logger.debug("the watch thread could not lower its priority", metadata: ["error": "\(SystemError("setpriority"))"])

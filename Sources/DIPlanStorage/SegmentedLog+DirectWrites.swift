@@ -6,8 +6,7 @@ import Glibc
 /// with O_DIRECT: they go to the disk in the write, and the fdatasync after
 /// it only has the disk flush its cache. Through the page cache, the
 /// fdatasync must find the dirty page, write it, wait for it and then flush
-/// (on this machine's disk, one record written and synced took 112–114 µs
-/// directly against 136–142 µs through the page cache).
+/// (bench/analysis.md, "Records written with O_DIRECT", has the measurement).
 ///
 /// O_DIRECT writes whole blocks, so the block where the records end is
 /// written again with each write: the records already in it, unchanged,

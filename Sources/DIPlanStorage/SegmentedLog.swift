@@ -8,8 +8,8 @@ import Synchronization
 /// The segment being written is zero-filled a mebibyte ahead of its records
 /// (`readyAhead`), so that the fdatasync of a record that lands there writes
 /// only its data: an append that grows the file must also write the inode,
-/// a second synchronous write on every sync (on this machine's disk 117–135
-/// against 86–93 µs per write and fdatasync). Zeros after the last record are
+/// a second synchronous write on every sync (bench/analysis.md, "Durable
+/// updates", has the measurement). Zeros after the last record are
 /// room made ready, not damage: a start writes on over them, and a segment is
 /// cut back to its records when it is finished or the log is closed.
 ///
