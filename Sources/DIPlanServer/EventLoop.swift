@@ -31,7 +31,10 @@ final class EventLoop: Sendable {
     private let wakeup: Int32
     private let server: Server
     private let logger: Logger
-    private let mailbox = Mutex<[Mail]>([])
+    /// What other threads posted, and whether the loop has stopped (its
+    /// wake-up descriptor closed, under this lock: a post never writes to a
+    /// descriptor number that may belong to another file by then).
+    private let mailbox = Mutex<(mail: [Mail], closed: Bool)>(([], false))
     private let stopping = Atomic(false)
     private let members = Atomic<Int>(0)
     private let thread = Mutex<OwnedThread?>(nil)
@@ -64,22 +67,35 @@ final class EventLoop: Sendable {
     /// How many connections the loop serves (for handing a new one to the loop with fewest).
     var count: Int { members.load(ordering: .relaxed) }
 
-    /// Asks the loop's thread to do something; any thread may.
-    func post(_ mail: Mail) {
-        if case .adopt = mail { members.add(1, ordering: .relaxed) }
-        mailbox.withLock { $0.append(mail) }
-        wake()
+    /// Asks the loop's thread to do something; any thread may. False, and
+    /// nothing done, once the loop has stopped (a connection it was to adopt
+    /// is the caller's to close).
+    @discardableResult
+    func post(_ mail: Mail) -> Bool {
+        let posted = mailbox.withLock { box -> Bool in
+            guard !box.closed else { return false }
+            box.mail.append(mail)
+            wake()
+            return true
+        }
+        if posted, case .adopt = mail { members.add(1, ordering: .relaxed) }
+        return posted
     }
 
     /// Stops the loop — it closes the connections it still serves — and waits for its thread to end.
     func stop() {
         stopping.store(true, ordering: .releasing)
-        wake()
+        mailbox.withLock { box in if !box.closed { wake() } }
         thread.withLock { $0 }?.join()
-        Glibc.close(wakeup)
-        Glibc.close(epoll)
+        mailbox.withLock { box in
+            guard !box.closed else { return }
+            box.closed = true
+            Glibc.close(wakeup)
+            Glibc.close(epoll)
+        }
     }
 
+    /// Wakes the loop; under the mailbox's lock, while the descriptor is open.
     private func wake() {
         var one: UInt64 = 1
         _ = write(wakeup, &one, 8)
@@ -154,9 +170,9 @@ final class EventLoop: Sendable {
     private func readMail(into served: inout Served) {
         var drained: UInt64 = 0
         _ = read(wakeup, &drained, 8)
-        let mail = mailbox.withLock { mailbox in
-            defer { mailbox.removeAll(keepingCapacity: true) }
-            return mailbox
+        let mail = mailbox.withLock { box in
+            defer { box.mail.removeAll(keepingCapacity: true) }
+            return box.mail
         }
         for item in mail {
             switch item {

@@ -117,7 +117,10 @@ package final class Server: Sendable {
             return
         }
         logger.debug("connection accepted", metadata: ["connection": "\(id)", "peer": "\(peer)"])
-        loop.post(.adopt(connection))
+        if !loop.post(.adopt(connection)) {
+            // Stopping: no loop takes it any more.
+            connection.finish()
+        }
     }
 
     func connectionEnded(_ connection: Connection) {
