@@ -68,15 +68,26 @@ public struct DatasetUpgrade: Sendable, Hashable {
         skippedPlans = skipped.sorted()
     }
 
-    /// The updates that make it, as one transaction, in dependency order.
-    public var updates: [Update] {
-        newMunicipalities.map { .upsertMunicipality($0) }
+    /// What is added to the municipalities and plans the state holds, as
+    /// updates of one transaction: new municipalities, missing history, and
+    /// the facts, projects and facilities of plans it holds.
+    public var additions: [Update] {
+        let new = Set(newPlans.map(\.plan.id))
+        return newMunicipalities.map { .upsertMunicipality($0) }
             + historyAdded.map { .upsertMunicipality($0, only: [.history, .centre]) }
-            + newPlans.map { .importPlan($0.plan, events: $0.events) }
-            + targets.map { .setPlanTarget($0) }
-            + lines.map { .upsertCapacityLine($0) }
-            + projects.map { .upsertProject($0) }
-            + facilities.map { .upsertFacility($0) }
-            + facts.map { .setPlanFact($0) }
+            + projects.filter { !new.contains($0.planID) }.map { .upsertProject($0) }
+            + facilities.filter { !new.contains($0.planID) }.map { .upsertFacility($0) }
+            + facts.filter { !new.contains($0.key.planID) }.map { .setPlanFact($0) }
     }
+
+    /// The plans the state lacks, with everything of theirs, to import after `additions`.
+    public var newPlansDataset: Dataset {
+        let new = Set(newPlans.map(\.plan.id))
+        return Dataset(
+            plans: newPlans, targets: targets, lines: lines, facilities: facilities.filter { new.contains($0.planID) },
+            projects: projects.filter { new.contains($0.planID) }, facts: facts.filter { new.contains($0.key.planID) })
+    }
+
+    /// Everything, as one transaction, in dependency order.
+    public var updates: [Update] { additions + newPlansDataset.updates }
 }

@@ -289,26 +289,12 @@ struct AdminCommand: AsyncParsableCommand {
                 }
                 guard !upgrade.isEmpty else { return emit("nothing to add; revision \(revision)\n") }
                 if dryRun { return emit("would add \(report)\n") }
-                // What is added to what the state holds, then the new plans with everything of theirs.
-                let newPlans = Set(upgrade.newPlans.map(\.plan.id))
-                let additions = upgrade.updates.filter { update in
-                    switch update {
-                    case .importPlan, .setPlanTarget, .upsertCapacityLine: false
-                    case .upsertProject(let project, _, _): !newPlans.contains(project.planID)
-                    case .upsertFacility(let facility, _, _): !newPlans.contains(facility.planID)
-                    case .setPlanFact(let fact, _): !newPlans.contains(fact.key.planID)
-                    default: true
-                    }
-                }
+                // What is added to what the state holds, then the new plans with everything of theirs (Apply does
+                // not take a plan's history; Import does).
                 var now = revision
-                if !additions.isEmpty { now = try await client.apply(additions, expectedRevision: now) }
-                if !newPlans.isEmpty {
-                    var plans = Dataset(
-                        municipalities: [], plans: upgrade.newPlans, targets: upgrade.targets, lines: upgrade.lines)
-                    plans.projects = upgrade.projects.filter { newPlans.contains($0.planID) }
-                    plans.facilities = upgrade.facilities.filter { newPlans.contains($0.planID) }
-                    plans.facts = upgrade.facts.filter { newPlans.contains($0.key.planID) }
-                    now = try await client.importDataset(plans, expectedRevision: now)
+                if !upgrade.additions.isEmpty { now = try await client.apply(upgrade.additions, expectedRevision: now) }
+                if !upgrade.newPlans.isEmpty {
+                    now = try await client.importDataset(upgrade.newPlansDataset, expectedRevision: now)
                 }
                 emit("added \(report); revision \(now)\n")
             }
