@@ -211,8 +211,15 @@ package final class ResponseWriter: Sendable {
     /// The client took none of a watch's frames for the write timeout.
     var timedOut: Bool { output.withLock { $0.timedOut } }
 
-    /// Marks the connection gone: later sends do nothing, and what waits is dropped.
-    func markClosed() { output.withLock { $0.closed = true } }
+    /// Marks the connection gone: later sends do nothing, and what waits is
+    /// dropped. The loop's `watch` is let go too: it holds the connection,
+    /// which holds this writer, and the two would otherwise keep each other.
+    func markClosed() {
+        output.withLock { output in
+            output.closed = true
+            output.watch = nil
+        }
+    }
 
     /// Sends what the socket takes now of what waits; false when the connection is gone.
     private static func sendWithoutWaiting(_ output: inout Output, to fd: Int32) -> Bool {
