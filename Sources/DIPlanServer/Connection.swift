@@ -122,9 +122,12 @@ final class Connection: Sendable {
     }
 
     /// After serving: stops watching for calls once the machine stops reading,
-    /// and says whether to keep the connection.
+    /// and says whether to keep the connection. What it owes is looked at
+    /// only once it reads no more: an open connection is kept whatever it
+    /// owes, and each read need not take the locks that say.
     private func keep(_ served: inout Served) -> Bool {
-        if !served.machine.isReading && reading.exchange(false, ordering: .relaxed) {
+        if served.machine.isReading { return true }
+        if reading.exchange(false, ordering: .relaxed) {
             held.withLock { $0.draining = true }
             writer.rewatch()
         }

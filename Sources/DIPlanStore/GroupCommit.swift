@@ -28,6 +28,9 @@ package final class GroupCommit: Sendable {
         var stopping = false
         /// Set while one thread syncs (the commit thread, or an event loop or a waiting writer in `syncIfIdle`).
         var syncing = false
+
+        /// Changes wait for a sync and none runs: a thread may claim one.
+        var syncWaits: Bool { !syncing && written > durable }
         /// Threads blocked in `awaitDurable`, which the end of a sync must wake.
         var blocked = 0
         /// Answers that show a change not yet durable, oldest first: sent when it is.
@@ -199,7 +202,7 @@ package final class GroupCommit: Sendable {
     /// Claims the next sync for the calling thread when changes wait for one and none runs.
     private func claimSync() -> Bool {
         gate.mutate { gate -> Bool in
-            guard !gate.syncing, gate.written > gate.durable, !gate.stopping else { return false }
+            guard gate.syncWaits, !gate.stopping else { return false }
             gate.syncing = true
             return true
         }
@@ -212,7 +215,7 @@ package final class GroupCommit: Sendable {
     package func syncSoon() {
         guard mode == .always, log != nil else { return }
         gate.mutate { gate in
-            if !gate.syncing && gate.written > gate.durable && !gate.stopping { self.gate.broadcast() }
+            if gate.syncWaits && !gate.stopping { self.gate.broadcast() }
         }
     }
 
@@ -291,13 +294,13 @@ package final class GroupCommit: Sendable {
     private func awaitNextSync() -> Bool {
         switch mode {
         case .always:
+            // Claimed while stopping too: what waits is synced before the loop ends.
             return gate.waitToMutate { gate -> Bool? in
-                if gate.syncing { return nil }
-                if gate.written > gate.durable {
+                if gate.syncWaits {
                     gate.syncing = true
                     return true
                 }
-                return gate.stopping ? false : nil
+                return gate.syncing || !gate.stopping ? nil : false
             }
         case .everysec:
             guard syncTimer else { return gate.wait { gate -> Bool? in gate.stopping ? false : nil }! }
