@@ -10,6 +10,8 @@ public enum Mutation: Sendable, Hashable {
     case project(Project)
     case hold(Hold)
     case fact(PlanFact)
+    case factDeleted(PlanFact.Key)
+    case programme(Programme)
 }
 
 /// One committed change — a single update or a whole transaction — and the

@@ -18,12 +18,14 @@ public struct DatasetUpgrade: Sendable, Hashable {
     public var facts: [PlanFact] = []
     public var projects: [Project] = []
     public var facilities: [Facility] = []
+    /// Programmes the state does not hold.
+    public var programmes: [Programme] = []
     /// Plans whose missing facts, projects or facilities were left out because the plan is closed.
     public var skippedPlans: [String] = []
 
     public var isEmpty: Bool {
         newMunicipalities.isEmpty && historyAdded.isEmpty && newPlans.isEmpty && facts.isEmpty && projects.isEmpty
-            && facilities.isEmpty
+            && facilities.isEmpty && programmes.isEmpty
     }
 
     /// What `embedded` adds to `current`: entities `current` lacks, by id,
@@ -66,6 +68,8 @@ public struct DatasetUpgrade: Sendable, Hashable {
         let facilities = Set(current.facilities.map(\.id))
         self.facilities = embedded.facilities.filter { !facilities.contains($0.id) && open($0.planID) }
         skippedPlans = skipped.sorted()
+        let programmes = Set(current.programmes.map(\.id))
+        self.programmes = embedded.programmes.filter { !programmes.contains($0.id) }
     }
 
     /// What is added to the municipalities and plans the state holds, as
@@ -80,12 +84,15 @@ public struct DatasetUpgrade: Sendable, Hashable {
             + facts.filter { !new.contains($0.key.planID) }.map { .setPlanFact($0) }
     }
 
-    /// The plans the state lacks, with everything of theirs, to import after `additions`.
+    /// The plans the state lacks, with everything of theirs, and the
+    /// programmes it lacks (which may count the new plans' lines), to import
+    /// after `additions`.
     public var newPlansDataset: Dataset {
         let new = Set(newPlans.map(\.plan.id))
         return Dataset(
             plans: newPlans, targets: targets, lines: lines, facilities: facilities.filter { new.contains($0.planID) },
-            projects: projects.filter { new.contains($0.planID) }, facts: facts.filter { new.contains($0.key.planID) })
+            projects: projects.filter { new.contains($0.planID) }, facts: facts.filter { new.contains($0.key.planID) },
+            programmes: programmes)
     }
 
     /// Everything, as one transaction, in dependency order.

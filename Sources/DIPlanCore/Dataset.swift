@@ -7,11 +7,14 @@ public struct Dataset: Sendable, Hashable {
     public var facilities: [Facility]
     public var projects: [Project]
     public var facts: [PlanFact]
+    public var programmes: [Programme]
 
     public init(
         municipalities: [Municipality] = [], plans: [PlanRecord] = [], targets: [PlanTarget] = [],
-        lines: [CapacityLine] = [], facilities: [Facility] = [], projects: [Project] = [], facts: [PlanFact] = []
+        lines: [CapacityLine] = [], facilities: [Facility] = [], projects: [Project] = [], facts: [PlanFact] = [],
+        programmes: [Programme] = []
     ) {
+        self.programmes = programmes
         self.facts = facts
         self.municipalities = municipalities
         self.plans = plans
@@ -30,6 +33,7 @@ public struct Dataset: Sendable, Hashable {
             + projects.map { .upsertProject($0) }
             + facilities.map { .upsertFacility($0) }
             + facts.map { .setPlanFact($0) }
+            + programmes.map { .upsertProgramme($0) }
     }
 }
 

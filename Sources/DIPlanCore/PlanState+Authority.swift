@@ -29,6 +29,12 @@ extension PlanState {
             case .setPlanFact(let fact, _):
                 try authority.require(
                     .planner, at: Place(region: plans[fact.key.planID]?.region), to: "setting a fact of plan \(fact.key.planID)")
+            case .deletePlanFact(let key, _):
+                try authority.require(
+                    .planner, at: Place(region: plans[key.planID]?.region), to: "deleting a fact of plan \(key.planID)")
+            case .upsertProgramme(let programme, _):
+                // A national programme is the ministry's, in no one region.
+                try authority.require(.admin, at: Place(region: nil), to: "changing programme \(programme.id)")
             case .advancePlan(let advance, _):
                 let plan = plans[advance.planID]
                 // Ending a plan is a planner's; undoing the end, an admin's.

@@ -102,13 +102,16 @@ extension PlanState {
 
     // MARK: - Export
 
-    /// Everything of the given regions and plans (all when empty), in stable order.
+    /// Everything of the given regions and plans (all when empty), in stable
+    /// order, with the programmes whose counted lines are all among it (a
+    /// programme is national: a region's export carries it only whole).
     public func export(regions: Set<Region> = [], planIDs: Set<String> = []) throws(DomainError) -> Dataset {
         try requireKnown(municipalities: [], plans: planIDs)
         let chosenPlans = plans.values.filter {
             (regions.isEmpty || regions.contains($0.region)) && (planIDs.isEmpty || planIDs.contains($0.id))
         }.sorted { $0.id < $1.id }
         let planSet = Set(chosenPlans.map(\.id))
+        let chosenProgrammes = programmes.values.filter { $0.countedLines.allSatisfy { planSet.contains($0.planID) } }
         let exportedRegions = regions.isEmpty && planIDs.isEmpty ? Set(Region.allCases) : regions.union(chosenPlans.map(\.region))
         return Dataset(
             municipalities: municipalities.values.filter { exportedRegions.contains($0.region) }.sorted { $0.id < $1.id },
@@ -117,7 +120,8 @@ extension PlanState {
             lines: lines.values.filter { planSet.contains($0.key.planID) }.sorted { $0.key < $1.key },
             facilities: facilities.values.filter { planSet.contains($0.planID) }.sorted { $0.id < $1.id },
             projects: projects.values.filter { planSet.contains($0.planID) }.sorted { $0.id < $1.id },
-            facts: facts.values.filter { planSet.contains($0.key.planID) }.sorted { $0.key < $1.key }
+            facts: facts.values.filter { planSet.contains($0.key.planID) }.sorted { $0.key < $1.key },
+            programmes: chosenProgrammes.sorted { $0.id < $1.id }
         )
     }
 }

@@ -21,6 +21,9 @@ extension PlanState {
             case .hold(let value):
                 MutationScope(region: plans[value.lineKey.planID]?.region, municipalityID: value.lineKey.municipalityID)
             case .fact(let value): MutationScope(region: plans[value.key.planID]?.region)
+            case .factDeleted(let key): MutationScope(region: plans[key.planID]?.region)
+            // National: no one region's.
+            case .programme: MutationScope(region: nil)
             }
         }
     }
@@ -40,6 +43,8 @@ extension Mutation {
         case .project: .project
         case .hold: .hold
         case .fact: .fact
+        case .factDeleted: .factDeleted
+        case .programme: .programme
         }
     }
 }
@@ -51,4 +56,6 @@ public enum ChangeKind: String, CaseIterable, Sendable, Hashable {
     case target, line
     case lineDeleted = "line-deleted"
     case facility, project, hold, fact
+    case factDeleted = "fact-deleted"
+    case programme
 }

@@ -12,6 +12,7 @@ public struct Undo: Sendable {
         case dropEvent(planID: String)
         case removeHold(String)
         case removeFact(PlanFact.Key)
+        case removeProgramme(String)
     }
 
     /// The revision of the change it takes back.
@@ -35,6 +36,9 @@ extension PlanState {
             case .project(let value): projects[value.id].map { .restore(.project($0)) } ?? .removeProject(value.id)
             case .hold(let value): holds[value.id].map { .restore(.hold($0)) } ?? .removeHold(value.id)
             case .fact(let value): facts[value.key].map { .restore(.fact($0)) } ?? .removeFact(value.key)
+            case .factDeleted(let key): facts[key].map { .restore(.fact($0)) } ?? .removeFact(key)
+            case .programme(let value):
+                programmes[value.id].map { .restore(.programme($0)) } ?? .removeProgramme(value.id)
             }
         }
         return Undo(revision: change.revision, steps: steps)
@@ -55,7 +59,8 @@ extension PlanState {
                 case .project(let value): put(value)
                 case .hold(let value): put(value)
                 case .fact(let value): facts[value.key] = value
-                case .planEvent, .lineDeleted: break
+                case .programme(let value): put(value)
+                case .planEvent, .lineDeleted, .factDeleted: break
                 }
             case .removeMunicipality(let id):
                 if let old = municipalities.removeValue(forKey: id) {
@@ -82,6 +87,8 @@ extension PlanState {
                 removeHold(id)
             case .removeFact(let key):
                 facts[key] = nil
+            case .removeProgramme(let id):
+                if let old = programmes.removeValue(forKey: id) { unindex(old) }
             case .dropEvent(let planID):
                 events[planID]?.removeLast()
                 if events[planID]?.isEmpty == true { events[planID] = nil }
@@ -109,6 +116,7 @@ extension PlanState {
         for facility in dataset.facilities { put(facility) }
         for project in dataset.projects { put(project) }
         for fact in dataset.facts { facts[fact.key] = fact }
+        for programme in dataset.programmes { put(programme) }
         for hold in holds { put(hold) }
         self.revision = revision
     }

@@ -32,6 +32,11 @@ public struct PlanState: Sendable {
     public func facility(_ id: String) -> Facility? { facilities[id] }
     public func project(_ id: String) -> Project? { projects[id] }
     public func fact(_ key: PlanFact.Key) -> PlanFact? { facts[key] }
+    public func programme(_ id: String) -> Programme? { programmes[id] }
+    /// Every programme, by id.
+    public var allProgrammes: [Programme] { programmes.values.sorted { $0.id < $1.id } }
+    /// The programmes that count a line's places, by id.
+    public func programmes(counting key: LineKey) -> [String] { (programmesByLine[key] ?? []).sorted() }
     /// A plan's facts, by id.
     public func facts(of planID: String) -> [PlanFact] {
         facts.values.filter { $0.key.planID == planID }.sorted { $0.key < $1.key }
@@ -97,6 +102,8 @@ public struct PlanState: Sendable {
             case .project(let project): put(project)
             case .hold(let hold): put(hold)
             case .fact(let fact): facts[fact.key] = fact
+            case .factDeleted(let key): facts[key] = nil
+            case .programme(let programme): put(programme)
             }
         }
         revision = change.revision
@@ -116,6 +123,19 @@ public struct PlanState: Sendable {
         if let old = plans[plan.id] { plansByRegion[old.region]?.remove(old.id) }
         plans[plan.id] = plan
         plansByRegion[plan.region, default: []].insert(plan.id)
+    }
+
+    mutating func put(_ programme: Programme) {
+        if let old = programmes[programme.id] { unindex(old) }
+        programmes[programme.id] = programme
+        for key in programme.countedLines { programmesByLine[key, default: []].insert(programme.id) }
+    }
+
+    mutating func unindex(_ programme: Programme) {
+        for key in programme.countedLines {
+            programmesByLine[key]?.remove(programme.id)
+            if programmesByLine[key]?.isEmpty == true { programmesByLine[key] = nil }
+        }
     }
 
     mutating func put(_ target: PlanTarget) {

@@ -43,6 +43,10 @@ public enum Update: Sendable, Hashable {
     case advancePlan(PlanAdvance, Expectation? = nil)
     /// Sets a plan fact whole.
     case setPlanFact(PlanFact, Expectation? = nil)
+    /// Deletes a plan fact.
+    case deletePlanFact(PlanFact.Key, Expectation? = nil)
+    /// Sets a programme whole, with the lines it counts.
+    case upsertProgramme(Programme, Expectation? = nil)
     /// A plan with its recorded history, as a dataset carries it. The history
     /// is replayed along the lifecycle; status and amendment follow from it.
     case importPlan(Plan, events: [PlanEvent])

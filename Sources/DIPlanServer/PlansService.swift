@@ -130,6 +130,27 @@ package enum PlansService {
                 return (response, state.revision)
             }
         }
+        router.unary(Method.Plans.listProgrammes, Diplan_V1_ListProgrammesRequest.self) { _, _ throws(RPCError) in
+            store.read { state in
+                var response = Diplan_V1_ListProgrammesResponse()
+                response.programmes = state.allProgrammes.map(\.proto)
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
+        router.unary(Method.Plans.getProgramme, Diplan_V1_GetProgrammeRequest.self) { request, _ throws(RPCError) in
+            try store.read { (state) throws(RPCError) in
+                let counted = try domain { () throws(DomainError) in
+                    try state.count(programme: request.programmeID)
+                }
+                var response = Diplan_V1_GetProgrammeResponse()
+                response.programme = counted.programme.proto
+                response.lines = counted.lines.map(\.proto)
+                response.counted = counted.sums.map(\.proto)
+                response.revision = state.revision
+                return (response, state.revision)
+            }
+        }
         router.unary(Method.Plans.listPlanEvents, Diplan_V1_ListPlanEventsRequest.self) { request, _ throws(RPCError) in
             try store.read { (state) throws(RPCError) in
                 let page = try domain { () throws(DomainError) in
@@ -257,6 +278,20 @@ package enum PlansService {
             response.revision = change.revision
             return (response, change.revision)
         }
+        router.unary(Method.Plans.deletePlanFact, Diplan_V1_DeletePlanFactRequest.self) { request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_DeletePlanFactResponse()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
+        router.unary(Method.Plans.upsertProgramme, Diplan_V1_UpsertProgrammeRequest.self) {
+            request, context throws(RPCError) in
+            let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
+            var response = Diplan_V1_UpsertProgrammeResponse()
+            response.programme = change.programmes.first?.proto ?? Diplan_V1_Programme()
+            response.revision = change.revision
+            return (response, change.revision)
+        }
         router.unary(Method.Plans.advancePlan, Diplan_V1_AdvancePlanRequest.self) { request, context throws(RPCError) in
             let change = try commit([try domain { () throws(DomainError) in try Update(proto: request) }], context)
             var response = Diplan_V1_AdvancePlanResponse()
@@ -288,6 +323,7 @@ package enum PlansService {
             response.facilities = UInt32(dataset.facilities.count)
             response.projects = UInt32(dataset.projects.count)
             response.facts = UInt32(dataset.facts.count)
+            response.programmes = UInt32(dataset.programmes.count)
             response.revision = change.revision
             return (response, change.revision)
         }
@@ -339,4 +375,5 @@ extension Change {
     var lines: [CapacityLine] { mutations.compactMap { if case .line(let value) = $0 { value } else { nil } } }
     var events: [PlanEvent] { mutations.compactMap { if case .planEvent(let value) = $0 { value } else { nil } } }
     var facts: [PlanFact] { mutations.compactMap { if case .fact(let value) = $0 { value } else { nil } } }
+    var programmes: [Programme] { mutations.compactMap { if case .programme(let value) = $0 { value } else { nil } } }
 }

@@ -34,6 +34,12 @@ extension Mutation {
         case .fact(let value):
             message.kind = .fact
             message.fact = value.proto
+        case .factDeleted(let key):
+            message.kind = .factDeleted
+            message.deletedFact = key.proto
+        case .programme(let value):
+            message.kind = .programme
+            message.programme = value.proto
         }
         return message
     }
@@ -51,6 +57,8 @@ extension Mutation {
         case .project(let value)?: self = .project(try Project(proto: value))
         case .hold(let value)?: self = .hold(try Hold(proto: value))
         case .fact(let value)?: self = .fact(try PlanFact(proto: value))
+        case .deletedFact(let value)?: self = .factDeleted(PlanFact.Key(proto: value))
+        case .programme(let value)?: self = .programme(try Programme(proto: value))
         }
     }
 }

@@ -10,6 +10,7 @@ extension Dataset {
         message.facilities = facilities.map(\.proto)
         message.projects = projects.map(\.proto)
         message.facts = facts.map(\.proto)
+        message.programmes = programmes.map(\.proto)
         return message
     }
 
@@ -44,6 +45,10 @@ extension Dataset {
         }
         for (index, item) in message.facts.enumerated() {
             facts.append(try mapped("dataset.facts[\(index)]") { () throws(DomainError) in try PlanFact(proto: item) })
+        }
+        for (index, item) in message.programmes.enumerated() {
+            programmes.append(
+                try mapped("dataset.programmes[\(index)]") { () throws(DomainError) in try Programme(proto: item) })
         }
     }
 }

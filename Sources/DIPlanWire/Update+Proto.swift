@@ -32,6 +32,12 @@ extension Diplan_V1_AdvancePlanRequest: ExpectingRequest {
 extension Diplan_V1_SetPlanFactRequest: ExpectingRequest {
     package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
 }
+extension Diplan_V1_DeletePlanFactRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
+extension Diplan_V1_UpsertProgrammeRequest: ExpectingRequest {
+    package var expectation: Expectation? { Expectation(expected.map { .init($0) }) }
+}
 
 /// The two forms every request's `expected` oneof takes.
 package enum ExpectedRevision {
@@ -87,6 +93,18 @@ package enum ExpectedRevision {
         }
     }
     init(_ oneof: Diplan_V1_SetPlanFactRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_DeletePlanFactRequest.OneOf_Expected) {
+        switch oneof {
+        case .expectedRevision(let value): self = .state(value)
+        case .expectedEntityRevision(let value): self = .entity(value)
+        }
+    }
+    init(_ oneof: Diplan_V1_UpsertProgrammeRequest.OneOf_Expected) {
         switch oneof {
         case .expectedRevision(let value): self = .state(value)
         case .expectedEntityRevision(let value): self = .entity(value)
@@ -169,6 +187,8 @@ extension Update {
         case .upsertProject(let request)?: try self.init(proto: request)
         case .advancePlan(let request)?: try self.init(proto: request)
         case .setPlanFact(let request)?: try self.init(proto: request)
+        case .deletePlanFact(let request)?: try self.init(proto: request)
+        case .upsertProgramme(let request)?: try self.init(proto: request)
         }
     }
 

@@ -70,6 +70,16 @@ extension Update {
             request.fact = fact.proto
             request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
             message.setPlanFact = request
+        case .deletePlanFact(let key, let expectation):
+            var request = Diplan_V1_DeletePlanFactRequest()
+            request.key = key.proto
+            request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+            message.deletePlanFact = request
+        case .upsertProgramme(let programme, let expectation):
+            var request = Diplan_V1_UpsertProgrammeRequest()
+            request.programme = programme.proto
+            request.expected = expectation?.apply(state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+            message.upsertProgramme = request
         case .importPlan(let plan, let events):
             // Imports travel as a Dataset (Plans/Import), not as an update;
             // the closest update keeps the plan's descriptive fields.

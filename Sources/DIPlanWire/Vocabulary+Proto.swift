@@ -209,6 +209,8 @@ extension ChangeKind: ProtoMapped {
         case .project: .project
         case .hold: .hold
         case .fact: .fact
+        case .factDeleted: .factDeleted
+        case .programme: .programme
         }
     }
 }

@@ -282,7 +282,7 @@ struct AdminCommand: AsyncParsableCommand {
                     "\(upgrade.newMunicipalities.count) municipalities", "history for \(upgrade.historyAdded.count)",
                     "\(upgrade.newPlans.count) plans (\(upgrade.targets.count) targets, \(upgrade.lines.count) lines)",
                     "\(upgrade.projects.count) projects", "\(upgrade.facilities.count) facilities",
-                    "\(upgrade.facts.count) facts",
+                    "\(upgrade.facts.count) facts", "\(upgrade.programmes.count) programmes",
                 ].joined(separator: ", ")
                 if !upgrade.skippedPlans.isEmpty {
                     report += "; left out, being closed: \(upgrade.skippedPlans.joined(separator: ", "))"
@@ -293,7 +293,7 @@ struct AdminCommand: AsyncParsableCommand {
                 // not take a plan's history; Import does).
                 var now = revision
                 if !upgrade.additions.isEmpty { now = try await client.apply(upgrade.additions, expectedRevision: now) }
-                if !upgrade.newPlans.isEmpty {
+                if !upgrade.newPlans.isEmpty || !upgrade.programmes.isEmpty {
                     now = try await client.importDataset(upgrade.newPlansDataset, expectedRevision: now)
                 }
                 emit("added \(report); revision \(now)\n")

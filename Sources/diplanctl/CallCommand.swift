@@ -178,6 +178,10 @@ enum MessageTypes {
         Diplan_V1_ApplyResponse.self, Diplan_V1_ImportRequest.self, Diplan_V1_ImportResponse.self,
         Diplan_V1_ExportRequest.self, Diplan_V1_ExportResponse.self, Diplan_V1_WatchRequest.self,
         Diplan_V1_WatchResponse.self, Grpc_Health_V1_HealthCheckRequest.self, Grpc_Health_V1_HealthCheckResponse.self,
+        Diplan_V1_SetPlanFactRequest.self, Diplan_V1_SetPlanFactResponse.self, Diplan_V1_DeletePlanFactRequest.self,
+        Diplan_V1_DeletePlanFactResponse.self, Diplan_V1_ListProgrammesRequest.self,
+        Diplan_V1_ListProgrammesResponse.self, Diplan_V1_GetProgrammeRequest.self, Diplan_V1_GetProgrammeResponse.self,
+        Diplan_V1_UpsertProgrammeRequest.self, Diplan_V1_UpsertProgrammeResponse.self,
     ]
 
     static let byName: [String: any Message.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.protoMessageName, $0) })

@@ -38,7 +38,8 @@ struct DIPlanCtl: AsyncParsableCommand {
         version: DIPlanVersion.current,
         subcommands: [
             PlanCommand.self, CapacityCommand.self, MunicipalityCommand.self, TargetCommand.self, LineCommand.self,
-            FacilityCommand.self, ProjectCommand.self, ApplyCommand.self, ImportCommand.self, ExportCommand.self,
+            FacilityCommand.self, ProjectCommand.self, ProgrammeCommand.self, ApplyCommand.self, ImportCommand.self,
+            ExportCommand.self,
             CallCommand.self, HealthCommand.self, AdminCommand.self, FreeCommand.self, HoldCommand.self, WatchCommand.self,
         ])
 

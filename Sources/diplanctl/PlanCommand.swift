@@ -6,7 +6,9 @@ import DIPlanWire
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "List, show, advance, close and reopen DI plans.",
-        subcommands: [List.self, Show.self, Events.self, Advance.self, Close.self, Reopen.self, Fact.self])
+        subcommands: [
+            List.self, Show.self, Events.self, Advance.self, Close.self, Reopen.self, Fact.self, DeleteFact.self,
+        ])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -133,6 +135,36 @@ struct PlanCommand: AsyncParsableCommand {
                 try await send(
                     connection, Method.Plans.setPlanFact, request, as: Diplan_V1_SetPlanFactResponse.self,
                     done: "fact \(plan)/\(id) set")
+            }
+        }
+    }
+
+    struct DeleteFact: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete-fact",
+            abstract: "Delete a plan fact: one set in error, or one a better source replaced.",
+            discussion: """
+                The plan must be open. The deletion is logged with who made it, and watchers
+                see it (fact-deleted).
+
+                Example:
+                  diplanctl plan delete-fact latgale-2017-2020 municipalities-building
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var expected: ExpectationOptions
+        @Argument(help: "The plan's id.", completion: Complete.plans) var plan: String
+        @Argument(help: "The fact's id (diplanctl plan show).") var id: String
+
+        func run() async throws {
+            try await calling { () throws(RPCError) in
+                var request = Diplan_V1_DeletePlanFactRequest()
+                request.key = DIPlanCore.PlanFact.Key(planID: plan, id: id).proto
+                request.expected = expected.expectation?.apply(
+                    state: { .expectedRevision($0) }, entity: { .expectedEntityRevision($0) })
+                try await send(
+                    connection, Method.Plans.deletePlanFact, request, as: Diplan_V1_DeletePlanFactResponse.self,
+                    done: "fact \(plan)/\(id) deleted")
             }
         }
     }

@@ -95,6 +95,8 @@ struct WatchCommand: AsyncParsableCommand {
                 "hold \(value.id) \(Hold.Status(proto: value.status)?.rawValue ?? "?") \(value.places) places on \(value.lineKey.municipalityID)"
         case .fact(let value)?:
             return "fact \(value.planID)/\(value.id) \(PlanFact.Kind(proto: value.kind)?.rawValue ?? "?") \(value.amount)"
+        case .deletedFact(let key)?: return "fact deleted \(key.planID)/\(key.id)"
+        case .programme(let value)?: return "programme \(value.id) counts \(value.countedLines.count) lines"
         case nil: return "?"
         }
     }

@@ -12,15 +12,20 @@ struct ClosedPlanEndToEndTests {
         "--plan", "latgale-2017-2020", "--municipality", "ludza", "--service", "day-care", "--group", "ft-children",
     ]
 
-    @Test func aClosedPlansPlacesStayInUse() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    /// A daemon where uid 65534 plans everywhere and only root is admin.
+    static func daemonWithAPlanner(_ directory: TemporaryDirectory) throws -> TestDaemon {
         let config = directory.path("diplan.toml")
-        // uid 65534 plans everywhere; only root is admin.
         try "[roles.planner]\nuids = [65534]\n".write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try TestDaemon(arguments: ["--config", config], directory: directory)
         chmod(directory.url.path, 0o755)
         chmod(daemon.socketPath, 0o666)
+        return daemon
+    }
+
+    @Test func aClosedPlansPlacesStayInUse() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try Self.daemonWithAPlanner(directory)
         defer { daemon.stop() }
         let socket = daemon.socketPath
         func planner(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
@@ -68,5 +73,67 @@ struct ClosedPlanEndToEndTests {
         let events = try diplanctl(["plan", "events", "latgale-2017-2020"], socket: socket).out
         #expect(events.contains("projects ended 31.12.2023") && events.contains("amendment 11 pending"), "\(events)")
         #expect(try planner(["line", "set"] + Self.key + ["--planned", "14"]).status == 0)
+    }
+
+    /// The 2021–2027 ESF+ measure counts a closed plan's places toward its own targets: the places stay the
+    /// plan's line, reported once, and the programme's sums follow them. Only an admin changes a programme.
+    @Test func aNewerProgrammeCountsAClosedPlansPlaces() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try Self.daemonWithAPlanner(directory)
+        defer { daemon.stop() }
+        let socket = daemon.socketPath
+        func planner(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+            try RoleTests.asNobody(arguments, socket: socket)
+        }
+        let programme = "esf-plus-4-3-5-1"
+
+        let list = try diplanctl(["programme", "list", "-o", "csv"], socket: socket)
+        #expect(list.out.contains("\(programme),4.3.5.1,ESF+,2021–2027,540,540,0"), "\(list.out)")
+        #expect(try diplanctl(["programme", "show", programme], socket: socket).out.contains("counts no plan's places"))
+
+        #expect(
+            try diplanctl(
+                ["line", "set"] + Self.key + ["--planned", "12", "--existing", "10", "--occupied", "5"], socket: socket
+            ).status == 0)
+        #expect(
+            try planner(["plan", "close", "latgale-2017-2020", "--note", "projects ended 31.12.2023"]).status == 0)
+
+        // A planner may not; an admin counts the closed plan's line, and the refusal changed nothing.
+        let before = try diplanctl(["export", "-o", "json"], socket: socket).out
+        let notYours = try planner(["programme", "count", programme] + Self.key)
+        #expect(notYours.status == 6 && notYours.err.contains("changing programme"), "\(notYours.err)")
+        #expect(try diplanctl(["export", "-o", "json"], socket: socket).out == before)
+        let counted = try diplanctl(["programme", "count", programme] + Self.key, socket: socket)
+        #expect(counted.status == 0, "\(counted.err)")
+        // A line that does not exist is not counted.
+        let missing = try diplanctl(
+            [
+                "programme", "count", programme, "--plan", "latgale-2017-2020", "--municipality", "balvi", "--service",
+                "respite", "--group", "ft-children",
+            ], socket: socket)
+        #expect(missing.status == 4 && missing.err.contains("does not exist"), "\(missing.err)")
+
+        // Reported once, on the plan's line: the programme's sums follow.
+        #expect(try planner(["line", "set"] + Self.key + ["--occupied", "7"]).status == 0)
+        let shown = try diplanctl(["programme", "show", programme, "-o", "json"], socket: socket)
+        #expect(shown.status == 0, "\(shown.err)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(shown.out.utf8)) as? [String: Any])
+        let lines = try #require(json["lines"] as? [[String: Any]])
+        #expect(lines.count == 1 && lines.first?["occupied"] as? Int == 7, "\(shown.out)")
+        let sums = try #require((json["counted"] as? [[String: Any]])?.first)
+        #expect((sums["free"] as? [String: Any])?["value"] as? String == "3", "\(shown.out)")
+        let export = try diplanctl(["export", "-o", "json"], socket: socket).out
+        #expect(export.components(separatedBy: "\"occupied\" : 7").count == 2, "the line was copied")
+
+        // A fact of an open plan is deleted by its planner, and shows no more; a missing one is NOT_FOUND.
+        let fact = ["plan", "delete-fact", "kurzeme-2017-2020", "persons-leaving-vsac-kurzeme"]
+        #expect(try planner(fact).status == 0)
+        #expect(try planner(fact).status == 4)
+        let kurzeme = try diplanctl(["plan", "show", "kurzeme-2017-2020"], socket: socket).out
+        #expect(!kurzeme.contains("persons-leaving-vsac-kurzeme") && kurzeme.contains("persons-target-grt-adults"))
+        // A closed plan's facts stay.
+        let frozen = try planner(["plan", "delete-fact", "latgale-2017-2020", "municipalities-building"])
+        #expect(frozen.status == 5 && frozen.err.contains("is closed"), "\(frozen.err)")
     }
 }

@@ -283,6 +283,25 @@ struct EmbeddedDatasetTests {
         #expect(dataset.plans.allSatisfy { !$0.plan.source.isEmpty })
         #expect(dataset.plans.allSatisfy { $0.events.allSatisfy { !$0.source.isEmpty } })
         #expect(dataset.facts.count > 20 && dataset.facts.allSatisfy { !$0.source.isEmpty })
+        #expect(!dataset.programmes.isEmpty && dataset.programmes.allSatisfy { !$0.source.isEmpty })
+    }
+
+    /// The 2021–2027 measure and the ERDF measure before it, as programmes of their own: national, and
+    /// counting places plans built rather than holding places of their own.
+    @Test func theProgrammesAfterThePlans() throws {
+        let state = try Self.state()
+        let esf = try #require(state.programme("esf-plus-4-3-5-1"))
+        #expect(esf.measure == "4.3.5.1" && esf.fund == "ESF+" && esf.periodEndYear == 2027)
+        #expect(esf.placesTarget == 540 && esf.personsTarget == 540)
+        #expect(esf.budgetCents == 59_085_884_00 && esf.euCents == 50_223_001_00 && esf.municipalCents == 8_862_883_00)
+        // No source says which places it counts: it counts none.
+        #expect(esf.countedLines.isEmpty)
+        let third = try #require(state.programme("esf-plus-4-3-5-1-round-3"))
+        #expect(third.personsTarget == 54 && third.placesTarget == nil && third.euCents == 1_690_264_00)
+        let erdf = try #require(state.programme("erdf-9-3-1-1"))
+        #expect(erdf.budgetCents == 37_775_681_00 && erdf.euCents == nil)
+        // The national envelope is no longer one region's fact.
+        #expect(state.fact(PlanFact.Key(planID: Self.latgale, id: "erdf-measure-9-3-1-1")) == nil)
     }
 
     @Test func exportImportRoundTrip() throws {

@@ -14,6 +14,10 @@ struct SnapshotCodecTests {
         try state.apply(
             [.upsertCapacityLine(CapacityLine(key: key, planned: 12, existing: 12, occupied: 9, source: "Ludza, 2024-03"))],
             context: ChangeContext(uid: 0, unixMillis: 0, method: "test"))
+        // The ESF+ programme counts the line: a snapshot keeps what it counts.
+        var programme = try #require(state.programme("esf-plus-4-3-5-1"))
+        programme.countedLines = [key]
+        try state.apply([.upsertProgramme(programme)], context: ChangeContext(uid: 0, unixMillis: 0, method: "test"))
         return state
     }
 
@@ -23,6 +27,8 @@ struct SnapshotCodecTests {
         #expect(restored.revision == state.revision)
         #expect(restored.lineCount == state.lineCount)
         #expect(try restored.export() == state.export())
+        #expect(try restored.count(programme: "esf-plus-4-3-5-1") == state.count(programme: "esf-plus-4-3-5-1"))
+        #expect(try restored.count(programme: "esf-plus-4-3-5-1").lines.count == 1)
         for groupBy: [CapacityGrouping] in [[], [.municipality], [.serviceType, .targetGroup]] {
             #expect(
                 try restored.queryCapacity(CapacityQuery(groupBy: groupBy))

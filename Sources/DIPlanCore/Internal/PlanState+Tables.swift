@@ -11,6 +11,7 @@ extension PlanState {
         var projects: [String: Project] = [:]
         var holds: [String: Hold] = [:]
         var facts: [PlanFact.Key: PlanFact] = [:]
+        var programmes: [String: Programme] = [:]
 
         // MARK: - Indexes
 
@@ -28,6 +29,8 @@ extension PlanState {
         /// Idempotency key → the hold whose call used it.
         var holdsByKey: [String: String] = [:]
         var activeHolds: Set<String> = []
+        /// Line → the programmes that count it.
+        var programmesByLine: [LineKey: Set<String>] = [:]
 
         // MARK: - Running totals
 
@@ -71,6 +74,16 @@ extension PlanState {
     var facts: [PlanFact.Key: PlanFact] {
         _read { yield shared.tables.facts }
         _modify { yield &uniqueShared.tables.facts }
+    }
+
+    var programmes: [String: Programme] {
+        _read { yield shared.tables.programmes }
+        _modify { yield &uniqueShared.tables.programmes }
+    }
+
+    var programmesByLine: [LineKey: Set<String>] {
+        _read { yield shared.tables.programmesByLine }
+        _modify { yield &uniqueShared.tables.programmesByLine }
     }
 
     var predecessors: [String: Set<String>] {

@@ -15,7 +15,9 @@ struct Transaction {
     private var lines: [LineKey: CapacityLine?] = [:]
     private var facilities: [String: Facility] = [:]
     private var projects: [String: Project] = [:]
-    private var facts: [PlanFact.Key: PlanFact] = [:]
+    /// nil: deleted in this transaction.
+    private var facts: [PlanFact.Key: PlanFact?] = [:]
+    private var programmes: [String: Programme] = [:]
     /// Lines whose occupancy or derived existing must be checked at the end.
     private var touchedLines: Set<LineKey> = []
     /// Plan × municipality pairs whose cost envelope must be checked.
@@ -41,6 +43,20 @@ struct Transaction {
     }
     func facility(_ id: String) -> Facility? { facilities[id] ?? base.facility(id) }
     func project(_ id: String) -> Project? { projects[id] ?? base.project(id) }
+    func fact(_ key: PlanFact.Key) -> PlanFact? {
+        if let staged = facts[key] { return staged }
+        return base.fact(key)
+    }
+    func programme(_ id: String) -> Programme? { programmes[id] ?? base.programme(id) }
+
+    /// The programmes that count a line, as this transaction leaves them.
+    func programmes(counting key: LineKey) -> [String] {
+        var ids = Set(base.programmes(counting: key))
+        for (id, programme) in programmes {
+            if programme.countedLines.contains(key) { ids.insert(id) } else { ids.remove(id) }
+        }
+        return ids.sorted()
+    }
 
     func events(of planID: String) -> [PlanEvent] {
         base.planEvents(planID) + newEvents.filter { $0.planID == planID }
@@ -128,6 +144,10 @@ struct Transaction {
             restored.insert(plan.id)
         case .setPlanFact(let fact, let expectation):
             try set(fact, expectation)
+        case .deletePlanFact(let key, let expectation):
+            try deleteFact(key, expectation)
+        case .upsertProgramme(let programme, let expectation):
+            try upsert(programme, expectation)
         }
     }
 
@@ -297,12 +317,37 @@ struct Transaction {
         guard let plan = plan(fact.key.planID) else { throw base.unknownPlan(fact.key.planID) }
         for id in fact.municipalityIDs where municipality(id) == nil { throw base.unknownMunicipality(id) }
         try requireOpen(plan, "setting a fact")
-        let current = facts[fact.key] ?? base.fact(fact.key)
+        let current = self.fact(fact.key)
         try check(expectation, entity: "fact \(fact.key)", revision: current?.revision)
         var new = fact
         new.revision = revision
         facts[new.key] = new
         stage(.fact(new.key))
+    }
+
+    private mutating func deleteFact(_ key: PlanFact.Key, _ expectation: Expectation?) throws(DomainError) {
+        try Rules.slug(key.planID, "key.plan_id")
+        try Rules.slug(key.id, "key.id")
+        guard let current = fact(key) else { throw .notFound(kind: "fact", id: key.description) }
+        if let plan = plan(key.planID) { try requireOpen(plan, "deleting a fact") }
+        try check(expectation, entity: "fact \(key)", revision: current.revision)
+        facts[key] = .some(nil)
+        stage(.fact(key))
+    }
+
+    /// A programme counts lines that exist; what they report stays theirs.
+    private mutating func upsert(_ programme: Programme, _ expectation: Expectation?) throws(DomainError) {
+        try programme.validate()
+        for (index, key) in programme.countedLines.enumerated() where line(key) == nil {
+            throw DomainError.notFound(kind: "capacity line", id: key.description).prefixed(
+                by: "programme.counted_lines[\(index)]")
+        }
+        let current = self.programme(programme.id)
+        try check(expectation, entity: "programme \(programme.id)", revision: current?.revision)
+        var new = programme
+        new.revision = revision
+        programmes[new.id] = new
+        stage(.programme(new.id))
     }
 
     private mutating func deleteLine(_ key: LineKey, _ expectation: Expectation?) throws(DomainError) {
@@ -315,6 +360,11 @@ struct Transaction {
         }
         guard facilities(of: key).isEmpty else {
             throw .failedPrecondition("line \(key) has facilities; move or delete them first")
+        }
+        let counting = programmes(counting: key)
+        guard counting.isEmpty else {
+            throw .failedPrecondition(
+                "line \(key) is counted by programme \(counting.joined(separator: ", ")); the programme stops counting it first")
         }
         lines[key] = .some(nil)
         touchedLines.remove(key)
@@ -496,7 +546,9 @@ struct Transaction {
                 if let line = lines[key]! { mutations.append(.line(line)) } else { mutations.append(.lineDeleted(key)) }
             case .facility(let id): mutations.append(.facility(facilities[id]!))
             case .project(let id): mutations.append(.project(projects[id]!))
-            case .fact(let key): mutations.append(.fact(facts[key]!))
+            case .fact(let key):
+                if let fact = facts[key]! { mutations.append(.fact(fact)) } else { mutations.append(.factDeleted(key)) }
+            case .programme(let id): mutations.append(.programme(programmes[id]!))
             }
         }
         mutations += newEvents.map { .planEvent($0) }
@@ -551,6 +603,7 @@ extension Mutation {
         case facility(String)
         case project(String)
         case fact(PlanFact.Key)
+        case programme(String)
     }
 }
 

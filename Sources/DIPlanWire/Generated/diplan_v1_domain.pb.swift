@@ -1154,6 +1154,8 @@ package nonisolated struct Diplan_V1_Dataset: Sendable {
 
   package var facts: [Diplan_V1_PlanFact] = []
 
+  package var programmes: [Diplan_V1_Programme] = []
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1196,6 +1198,148 @@ package nonisolated struct Diplan_V1_PlanFact: Sendable {
   package var municipalityIds: [String] = []
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+/// The key of a plan fact.
+package nonisolated struct Diplan_V1_FactKey: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var planID: String = String()
+
+  package var id: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+/// A national programme or measure that funds community-based services after
+/// the regional plans ended, e.g. ESF+ measure 4.3.5.1 of 2021-2027. Its
+/// places are places the plans built: it counts their capacity lines toward
+/// its own targets by key, never by copying them, so a place reported once
+/// counts for the plan that built it and for every programme that counts it
+/// (docs/programmes.md).
+package nonisolated struct Diplan_V1_Programme: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Slug, e.g. "esf-plus-4-3-5-1".
+  package var id: String = String()
+
+  package var title: String = String()
+
+  /// Its number among the cohesion policy's measures, e.g. "4.3.5.1".
+  package var measure: String = String()
+
+  /// The fund, e.g. "ESF+".
+  package var fund: String = String()
+
+  package var periodStartYear: UInt32 = 0
+
+  package var periodEndYear: UInt32 = 0
+
+  /// Service places it is to provide, where a source says.
+  package var placesTargetKnown: Diplan_V1_Programme.OneOf_PlacesTargetKnown? = nil
+
+  package var placesTarget: UInt32 {
+    get {
+      if case .placesTarget(let v)? = placesTargetKnown {return v}
+      return 0
+    }
+    set {placesTargetKnown = .placesTarget(newValue)}
+  }
+
+  /// Persons it is to serve, where a source says; never added to places.
+  package var personsTargetKnown: Diplan_V1_Programme.OneOf_PersonsTargetKnown? = nil
+
+  package var personsTarget: UInt32 {
+    get {
+      if case .personsTarget(let v)? = personsTargetKnown {return v}
+      return 0
+    }
+    set {personsTargetKnown = .personsTarget(newValue)}
+  }
+
+  /// Whom it serves, where a source names them.
+  package var targetGroups: [Diplan_V1_TargetGroup] = []
+
+  /// Planned funding in euro cents, each where a source gives it.
+  package var budgetKnown: Diplan_V1_Programme.OneOf_BudgetKnown? = nil
+
+  package var budgetCents: Int64 {
+    get {
+      if case .budgetCents(let v)? = budgetKnown {return v}
+      return 0
+    }
+    set {budgetKnown = .budgetCents(newValue)}
+  }
+
+  package var euKnown: Diplan_V1_Programme.OneOf_EuKnown? = nil
+
+  package var euCents: Int64 {
+    get {
+      if case .euCents(let v)? = euKnown {return v}
+      return 0
+    }
+    set {euKnown = .euCents(newValue)}
+  }
+
+  package var municipalKnown: Diplan_V1_Programme.OneOf_MunicipalKnown? = nil
+
+  package var municipalCents: Int64 {
+    get {
+      if case .municipalCents(let v)? = municipalKnown {return v}
+      return 0
+    }
+    set {municipalKnown = .municipalCents(newValue)}
+  }
+
+  /// The capacity lines whose places it counts: lines of any plan, a closed
+  /// plan's included. Each must exist; a line counted by a programme cannot
+  /// be deleted until the programme stops counting it.
+  package var countedLines: [Diplan_V1_LineKey] = []
+
+  /// What a figure is, in the source's terms where they matter.
+  package var note: String = String()
+
+  package var source: String = String()
+
+  package var revision: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Service places it is to provide, where a source says.
+  package nonisolated enum OneOf_PlacesTargetKnown: Equatable, Sendable {
+    case placesTarget(UInt32)
+
+  }
+
+  /// Persons it is to serve, where a source says; never added to places.
+  package nonisolated enum OneOf_PersonsTargetKnown: Equatable, Sendable {
+    case personsTarget(UInt32)
+
+  }
+
+  /// Planned funding in euro cents, each where a source gives it.
+  package nonisolated enum OneOf_BudgetKnown: Equatable, Sendable {
+    case budgetCents(Int64)
+
+  }
+
+  package nonisolated enum OneOf_EuKnown: Equatable, Sendable {
+    case euCents(Int64)
+
+  }
+
+  package nonisolated enum OneOf_MunicipalKnown: Equatable, Sendable {
+    case municipalCents(Int64)
+
+  }
 
   package init() {}
 }
@@ -2190,7 +2334,7 @@ nonisolated extension Diplan_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Dataset"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0\u{1}facts\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0\u{1}facts\0\u{1}programmes\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2205,6 +2349,7 @@ nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._M
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.facilities) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.projects) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.facts) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.programmes) }()
       default: break
       }
     }
@@ -2232,6 +2377,9 @@ nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.facts.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.facts, fieldNumber: 7)
     }
+    if !self.programmes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.programmes, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2243,6 +2391,7 @@ nonisolated extension Diplan_V1_Dataset: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.facilities != rhs.facilities {return false}
     if lhs.projects != rhs.projects {return false}
     if lhs.facts != rhs.facts {return false}
+    if lhs.programmes != rhs.programmes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2318,6 +2467,185 @@ nonisolated extension Diplan_V1_PlanFact: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.source != rhs.source {return false}
     if lhs.revision != rhs.revision {return false}
     if lhs.municipalityIds != rhs.municipalityIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_FactKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".FactKey"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}id\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.planID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.planID.isEmpty {
+      try visitor.visitSingularStringField(value: self.planID, fieldNumber: 1)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_FactKey, rhs: Diplan_V1_FactKey) -> Bool {
+    if lhs.planID != rhs.planID {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_Programme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".Programme"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}title\0\u{1}measure\0\u{1}fund\0\u{3}period_start_year\0\u{3}period_end_year\0\u{3}places_target\0\u{3}persons_target\0\u{3}target_groups\0\u{3}budget_cents\0\u{3}eu_cents\0\u{3}municipal_cents\0\u{3}counted_lines\0\u{1}note\0\u{1}source\0\u{1}revision\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.measure) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.fund) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.periodStartYear) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.periodEndYear) }()
+      case 7: try {
+        var v: UInt32?
+        try decoder.decodeSingularUInt32Field(value: &v)
+        if let v = v {
+          if self.placesTargetKnown != nil {try decoder.handleConflictingOneOf()}
+          self.placesTargetKnown = .placesTarget(v)
+        }
+      }()
+      case 8: try {
+        var v: UInt32?
+        try decoder.decodeSingularUInt32Field(value: &v)
+        if let v = v {
+          if self.personsTargetKnown != nil {try decoder.handleConflictingOneOf()}
+          self.personsTargetKnown = .personsTarget(v)
+        }
+      }()
+      case 9: try { try decoder.decodeRepeatedEnumField(value: &self.targetGroups) }()
+      case 10: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.budgetKnown != nil {try decoder.handleConflictingOneOf()}
+          self.budgetKnown = .budgetCents(v)
+        }
+      }()
+      case 11: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.euKnown != nil {try decoder.handleConflictingOneOf()}
+          self.euKnown = .euCents(v)
+        }
+      }()
+      case 12: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.municipalKnown != nil {try decoder.handleConflictingOneOf()}
+          self.municipalKnown = .municipalCents(v)
+        }
+      }()
+      case 13: try { try decoder.decodeRepeatedMessageField(value: &self.countedLines) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 16: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if !self.measure.isEmpty {
+      try visitor.visitSingularStringField(value: self.measure, fieldNumber: 3)
+    }
+    if !self.fund.isEmpty {
+      try visitor.visitSingularStringField(value: self.fund, fieldNumber: 4)
+    }
+    if self.periodStartYear != 0 {
+      try visitor.visitSingularUInt32Field(value: self.periodStartYear, fieldNumber: 5)
+    }
+    if self.periodEndYear != 0 {
+      try visitor.visitSingularUInt32Field(value: self.periodEndYear, fieldNumber: 6)
+    }
+    try { if case .placesTarget(let v)? = self.placesTargetKnown {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 7)
+    } }()
+    try { if case .personsTarget(let v)? = self.personsTargetKnown {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+    } }()
+    if !self.targetGroups.isEmpty {
+      try visitor.visitPackedEnumField(value: self.targetGroups, fieldNumber: 9)
+    }
+    try { if case .budgetCents(let v)? = self.budgetKnown {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 10)
+    } }()
+    try { if case .euCents(let v)? = self.euKnown {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 11)
+    } }()
+    try { if case .municipalCents(let v)? = self.municipalKnown {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 12)
+    } }()
+    if !self.countedLines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.countedLines, fieldNumber: 13)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 14)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 15)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 16)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_Programme, rhs: Diplan_V1_Programme) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.measure != rhs.measure {return false}
+    if lhs.fund != rhs.fund {return false}
+    if lhs.periodStartYear != rhs.periodStartYear {return false}
+    if lhs.periodEndYear != rhs.periodEndYear {return false}
+    if lhs.placesTargetKnown != rhs.placesTargetKnown {return false}
+    if lhs.personsTargetKnown != rhs.personsTargetKnown {return false}
+    if lhs.targetGroups != rhs.targetGroups {return false}
+    if lhs.budgetKnown != rhs.budgetKnown {return false}
+    if lhs.euKnown != rhs.euKnown {return false}
+    if lhs.municipalKnown != rhs.municipalKnown {return false}
+    if lhs.countedLines != rhs.countedLines {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.revision != rhs.revision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1306,6 +1306,219 @@ package nonisolated struct Diplan_V1_SetPlanFactResponse: Sendable {
   fileprivate var _fact: Diplan_V1_PlanFact? = nil
 }
 
+/// Deletes a plan fact. The plan must be open (a closed plan's facts are
+/// frozen, FAILED_PRECONDITION); a fact that does not exist is NOT_FOUND. The
+/// caller needs the planner role in the plan's region. Logged and streamed to
+/// watchers as CHANGE_KIND_FACT_DELETED.
+package nonisolated struct Diplan_V1_DeletePlanFactRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var key: Diplan_V1_FactKey {
+    get {_key ?? Diplan_V1_FactKey()}
+    set {_key = newValue}
+  }
+  /// Returns true if `key` has been explicitly set.
+  package var hasKey: Bool {self._key != nil}
+  /// Clears the value of `key`. Subsequent reads from it will return its default value.
+  package mutating func clearKey() {self._key = nil}
+
+  package var expected: Diplan_V1_DeletePlanFactRequest.OneOf_Expected? = nil
+
+  package var expectedRevision: UInt64 {
+    get {
+      if case .expectedRevision(let v)? = expected {return v}
+      return 0
+    }
+    set {expected = .expectedRevision(newValue)}
+  }
+
+  package var expectedEntityRevision: UInt64 {
+    get {
+      if case .expectedEntityRevision(let v)? = expected {return v}
+      return 0
+    }
+    set {expected = .expectedEntityRevision(newValue)}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package nonisolated enum OneOf_Expected: Equatable, Sendable {
+    case expectedRevision(UInt64)
+    case expectedEntityRevision(UInt64)
+
+  }
+
+  package init() {}
+
+  fileprivate var _key: Diplan_V1_FactKey? = nil
+}
+
+package nonisolated struct Diplan_V1_DeletePlanFactResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var revision: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Diplan_V1_ListProgrammesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Diplan_V1_ListProgrammesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// By id, without their counted lines' sums (GetProgramme gives those).
+  package var programmes: [Diplan_V1_Programme] = []
+
+  package var revision: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Diplan_V1_GetProgrammeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var programmeID: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Diplan_V1_GetProgrammeResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var programme: Diplan_V1_Programme {
+    get {_storage._programme ?? Diplan_V1_Programme()}
+    set {_uniqueStorage()._programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  package var hasProgramme: Bool {_storage._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  package mutating func clearProgramme() {_uniqueStorage()._programme = nil}
+
+  /// The lines it counts, as they stand (held included), by key.
+  package var lines: [Diplan_V1_CapacityLine] {
+    get {_storage._lines}
+    set {_uniqueStorage()._lines = newValue}
+  }
+
+  /// Their sums, one group per unit (places, clients); no target figure:
+  /// the programme's targets are its own fields.
+  package var counted: [Diplan_V1_CapacityGroup] {
+    get {_storage._counted}
+    set {_uniqueStorage()._counted = newValue}
+  }
+
+  package var revision: UInt64 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Sets a programme, whole. A national programme is the ministry's: the
+/// caller needs the admin role. Every counted line must exist (NOT_FOUND).
+package nonisolated struct Diplan_V1_UpsertProgrammeRequest: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var programme: Diplan_V1_Programme {
+    get {_storage._programme ?? Diplan_V1_Programme()}
+    set {_uniqueStorage()._programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  package var hasProgramme: Bool {_storage._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  package mutating func clearProgramme() {_uniqueStorage()._programme = nil}
+
+  package var expected: OneOf_Expected? {
+    get {return _storage._expected}
+    set {_uniqueStorage()._expected = newValue}
+  }
+
+  package var expectedRevision: UInt64 {
+    get {
+      if case .expectedRevision(let v)? = _storage._expected {return v}
+      return 0
+    }
+    set {_uniqueStorage()._expected = .expectedRevision(newValue)}
+  }
+
+  package var expectedEntityRevision: UInt64 {
+    get {
+      if case .expectedEntityRevision(let v)? = _storage._expected {return v}
+      return 0
+    }
+    set {_uniqueStorage()._expected = .expectedEntityRevision(newValue)}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package nonisolated enum OneOf_Expected: Equatable, Sendable {
+    case expectedRevision(UInt64)
+    case expectedEntityRevision(UInt64)
+
+  }
+
+  package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+package nonisolated struct Diplan_V1_UpsertProgrammeResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var programme: Diplan_V1_Programme {
+    get {_storage._programme ?? Diplan_V1_Programme()}
+    set {_uniqueStorage()._programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  package var hasProgramme: Bool {_storage._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  package mutating func clearProgramme() {_uniqueStorage()._programme = nil}
+
+  package var revision: UInt64 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 /// Sets the named fields of a line (creating it if it does not exist), or
 /// replaces it whole. Exactly one of `fields` and `replace`: a request that
 /// names no field and does not replace is INVALID_ARGUMENT.
@@ -1775,6 +1988,22 @@ package nonisolated struct Diplan_V1_Update: Sendable {
     set {update = .setPlanFact(newValue)}
   }
 
+  package var deletePlanFact: Diplan_V1_DeletePlanFactRequest {
+    get {
+      if case .deletePlanFact(let v)? = update {return v}
+      return Diplan_V1_DeletePlanFactRequest()
+    }
+    set {update = .deletePlanFact(newValue)}
+  }
+
+  package var upsertProgramme: Diplan_V1_UpsertProgrammeRequest {
+    get {
+      if case .upsertProgramme(let v)? = update {return v}
+      return Diplan_V1_UpsertProgrammeRequest()
+    }
+    set {update = .upsertProgramme(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Update: Equatable, Sendable {
@@ -1787,6 +2016,8 @@ package nonisolated struct Diplan_V1_Update: Sendable {
     case upsertProject(Diplan_V1_UpsertProjectRequest)
     case advancePlan(Diplan_V1_AdvancePlanRequest)
     case setPlanFact(Diplan_V1_SetPlanFactRequest)
+    case deletePlanFact(Diplan_V1_DeletePlanFactRequest)
+    case upsertProgramme(Diplan_V1_UpsertProgrammeRequest)
 
   }
 
@@ -1890,6 +2121,8 @@ package nonisolated struct Diplan_V1_ImportResponse: Sendable {
   package var revision: UInt64 = 0
 
   package var facts: UInt32 = 0
+
+  package var programmes: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3469,6 +3702,450 @@ nonisolated extension Diplan_V1_SetPlanFactResponse: SwiftProtobuf.Message, Swif
   }
 }
 
+nonisolated extension Diplan_V1_DeletePlanFactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".DeletePlanFactRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._key) }()
+      case 14: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.expected != nil {try decoder.handleConflictingOneOf()}
+          self.expected = .expectedRevision(v)
+        }
+      }()
+      case 15: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.expected != nil {try decoder.handleConflictingOneOf()}
+          self.expected = .expectedEntityRevision(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._key {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    switch self.expected {
+    case .expectedRevision?: try {
+      guard case .expectedRevision(let v)? = self.expected else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
+    }()
+    case .expectedEntityRevision?: try {
+      guard case .expectedEntityRevision(let v)? = self.expected else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_DeletePlanFactRequest, rhs: Diplan_V1_DeletePlanFactRequest) -> Bool {
+    if lhs._key != rhs._key {return false}
+    if lhs.expected != rhs.expected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_DeletePlanFactResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".DeletePlanFactResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_DeletePlanFactResponse, rhs: Diplan_V1_DeletePlanFactResponse) -> Bool {
+    if lhs.revision != rhs.revision {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_ListProgrammesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ListProgrammesRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_ListProgrammesRequest, rhs: Diplan_V1_ListProgrammesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_ListProgrammesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ListProgrammesResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programmes\0\u{1}revision\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.programmes) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.programmes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.programmes, fieldNumber: 1)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_ListProgrammesResponse, rhs: Diplan_V1_ListProgrammesResponse) -> Bool {
+    if lhs.programmes != rhs.programmes {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_GetProgrammeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".GetProgrammeRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}programme_id\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.programmeID) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.programmeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.programmeID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_GetProgrammeRequest, rhs: Diplan_V1_GetProgrammeRequest) -> Bool {
+    if lhs.programmeID != rhs.programmeID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_GetProgrammeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".GetProgrammeResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0\u{1}lines\0\u{1}counted\0\u{1}revision\0")
+
+  fileprivate class _StorageClass {
+    var _programme: Diplan_V1_Programme? = nil
+    var _lines: [Diplan_V1_CapacityLine] = []
+    var _counted: [Diplan_V1_CapacityGroup] = []
+    var _revision: UInt64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _programme = source._programme
+      _lines = source._lines
+      _counted = source._counted
+      _revision = source._revision
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._programme) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._lines) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._counted) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._revision) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._programme {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._lines.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._lines, fieldNumber: 2)
+      }
+      if !_storage._counted.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._counted, fieldNumber: 3)
+      }
+      if _storage._revision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._revision, fieldNumber: 4)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_GetProgrammeResponse, rhs: Diplan_V1_GetProgrammeResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._programme != rhs_storage._programme {return false}
+        if _storage._lines != rhs_storage._lines {return false}
+        if _storage._counted != rhs_storage._counted {return false}
+        if _storage._revision != rhs_storage._revision {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_UpsertProgrammeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".UpsertProgrammeRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0\u{4}\u{d}expected_revision\0\u{3}expected_entity_revision\0")
+
+  fileprivate class _StorageClass {
+    var _programme: Diplan_V1_Programme? = nil
+    var _expected: Diplan_V1_UpsertProgrammeRequest.OneOf_Expected?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _programme = source._programme
+      _expected = source._expected
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._programme) }()
+        case 14: try {
+          var v: UInt64?
+          try decoder.decodeSingularUInt64Field(value: &v)
+          if let v = v {
+            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
+            _storage._expected = .expectedRevision(v)
+          }
+        }()
+        case 15: try {
+          var v: UInt64?
+          try decoder.decodeSingularUInt64Field(value: &v)
+          if let v = v {
+            if _storage._expected != nil {try decoder.handleConflictingOneOf()}
+            _storage._expected = .expectedEntityRevision(v)
+          }
+        }()
+        default: break
+        }
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._programme {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      switch _storage._expected {
+      case .expectedRevision?: try {
+        guard case .expectedRevision(let v)? = _storage._expected else { preconditionFailure() }
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
+      }()
+      case .expectedEntityRevision?: try {
+        guard case .expectedEntityRevision(let v)? = _storage._expected else { preconditionFailure() }
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+      }()
+      case nil: break
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_UpsertProgrammeRequest, rhs: Diplan_V1_UpsertProgrammeRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._programme != rhs_storage._programme {return false}
+        if _storage._expected != rhs_storage._expected {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Diplan_V1_UpsertProgrammeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".UpsertProgrammeResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0\u{1}revision\0")
+
+  fileprivate class _StorageClass {
+    var _programme: Diplan_V1_Programme? = nil
+    var _revision: UInt64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _programme = source._programme
+      _revision = source._revision
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._programme) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._revision) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._programme {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if _storage._revision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._revision, fieldNumber: 2)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Diplan_V1_UpsertProgrammeResponse, rhs: Diplan_V1_UpsertProgrammeResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._programme != rhs_storage._programme {return false}
+        if _storage._revision != rhs_storage._revision {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Diplan_V1_UpsertCapacityLineRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UpsertCapacityLineRequest"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}fields\0\u{1}replace\0\u{4}\u{b}expected_revision\0\u{3}expected_entity_revision\0")
@@ -4104,7 +4781,7 @@ nonisolated extension Diplan_V1_AdvancePlanResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Diplan_V1_Update: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Update"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}upsert_municipality\0\u{3}upsert_plan\0\u{3}set_plan_target\0\u{3}upsert_capacity_line\0\u{3}delete_capacity_line\0\u{3}upsert_facility\0\u{3}upsert_project\0\u{3}advance_plan\0\u{3}set_plan_fact\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}upsert_municipality\0\u{3}upsert_plan\0\u{3}set_plan_target\0\u{3}upsert_capacity_line\0\u{3}delete_capacity_line\0\u{3}upsert_facility\0\u{3}upsert_project\0\u{3}advance_plan\0\u{3}set_plan_fact\0\u{3}delete_plan_fact\0\u{3}upsert_programme\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4229,6 +4906,32 @@ nonisolated extension Diplan_V1_Update: SwiftProtobuf.Message, SwiftProtobuf._Me
           self.update = .setPlanFact(v)
         }
       }()
+      case 10: try {
+        var v: Diplan_V1_DeletePlanFactRequest?
+        var hadOneofValue = false
+        if let current = self.update {
+          hadOneofValue = true
+          if case .deletePlanFact(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.update = .deletePlanFact(v)
+        }
+      }()
+      case 11: try {
+        var v: Diplan_V1_UpsertProgrammeRequest?
+        var hadOneofValue = false
+        if let current = self.update {
+          hadOneofValue = true
+          if case .upsertProgramme(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.update = .upsertProgramme(v)
+        }
+      }()
       default: break
       }
     }
@@ -4275,6 +4978,14 @@ nonisolated extension Diplan_V1_Update: SwiftProtobuf.Message, SwiftProtobuf._Me
     case .setPlanFact?: try {
       guard case .setPlanFact(let v)? = self.update else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    }()
+    case .deletePlanFact?: try {
+      guard case .deletePlanFact(let v)? = self.update else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .upsertProgramme?: try {
+      guard case .upsertProgramme(let v)? = self.update else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     }()
     case nil: break
     }
@@ -4417,7 +5128,7 @@ nonisolated extension Diplan_V1_ImportRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ImportResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0\u{1}revision\0\u{1}facts\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}municipalities\0\u{1}plans\0\u{1}targets\0\u{1}lines\0\u{1}facilities\0\u{1}projects\0\u{1}revision\0\u{1}facts\0\u{1}programmes\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4433,6 +5144,7 @@ nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProt
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.projects) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.facts) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.programmes) }()
       default: break
       }
     }
@@ -4463,6 +5175,9 @@ nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProt
     if self.facts != 0 {
       try visitor.visitSingularUInt32Field(value: self.facts, fieldNumber: 8)
     }
+    if self.programmes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.programmes, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4475,6 +5190,7 @@ nonisolated extension Diplan_V1_ImportResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.projects != rhs.projects {return false}
     if lhs.revision != rhs.revision {return false}
     if lhs.facts != rhs.facts {return false}
+    if lhs.programmes != rhs.programmes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

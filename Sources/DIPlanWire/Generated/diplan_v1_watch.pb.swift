@@ -35,6 +35,8 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
   case project // = 8
   case hold // = 9
   case fact // = 10
+  case factDeleted // = 11
+  case programme // = 12
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -54,6 +56,8 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
     case 8: self = .project
     case 9: self = .hold
     case 10: self = .fact
+    case 11: self = .factDeleted
+    case 12: self = .programme
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -71,6 +75,8 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
     case .project: return 8
     case .hold: return 9
     case .fact: return 10
+    case .factDeleted: return 11
+    case .programme: return 12
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -88,98 +94,122 @@ package nonisolated enum Diplan_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIte
     .project,
     .hold,
     .fact,
+    .factDeleted,
+    .programme,
   ]
 
 }
 
 /// One entity as a change left it.
-package nonisolated struct Diplan_V1_Mutation: Sendable {
+package nonisolated struct Diplan_V1_Mutation: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  package var kind: Diplan_V1_ChangeKind = .unspecified
+  package var kind: Diplan_V1_ChangeKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  package var entity: Diplan_V1_Mutation.OneOf_Entity? = nil
+  package var entity: OneOf_Entity? {
+    get {return _storage._entity}
+    set {_uniqueStorage()._entity = newValue}
+  }
 
   package var municipality: Diplan_V1_Municipality {
     get {
-      if case .municipality(let v)? = entity {return v}
+      if case .municipality(let v)? = _storage._entity {return v}
       return Diplan_V1_Municipality()
     }
-    set {entity = .municipality(newValue)}
+    set {_uniqueStorage()._entity = .municipality(newValue)}
   }
 
   package var plan: Diplan_V1_Plan {
     get {
-      if case .plan(let v)? = entity {return v}
+      if case .plan(let v)? = _storage._entity {return v}
       return Diplan_V1_Plan()
     }
-    set {entity = .plan(newValue)}
+    set {_uniqueStorage()._entity = .plan(newValue)}
   }
 
   package var planEvent: Diplan_V1_PlanEvent {
     get {
-      if case .planEvent(let v)? = entity {return v}
+      if case .planEvent(let v)? = _storage._entity {return v}
       return Diplan_V1_PlanEvent()
     }
-    set {entity = .planEvent(newValue)}
+    set {_uniqueStorage()._entity = .planEvent(newValue)}
   }
 
   package var target: Diplan_V1_PlanTarget {
     get {
-      if case .target(let v)? = entity {return v}
+      if case .target(let v)? = _storage._entity {return v}
       return Diplan_V1_PlanTarget()
     }
-    set {entity = .target(newValue)}
+    set {_uniqueStorage()._entity = .target(newValue)}
   }
 
   package var line: Diplan_V1_CapacityLine {
     get {
-      if case .line(let v)? = entity {return v}
+      if case .line(let v)? = _storage._entity {return v}
       return Diplan_V1_CapacityLine()
     }
-    set {entity = .line(newValue)}
+    set {_uniqueStorage()._entity = .line(newValue)}
   }
 
   package var deletedLine: Diplan_V1_LineKey {
     get {
-      if case .deletedLine(let v)? = entity {return v}
+      if case .deletedLine(let v)? = _storage._entity {return v}
       return Diplan_V1_LineKey()
     }
-    set {entity = .deletedLine(newValue)}
+    set {_uniqueStorage()._entity = .deletedLine(newValue)}
   }
 
   package var facility: Diplan_V1_Facility {
     get {
-      if case .facility(let v)? = entity {return v}
+      if case .facility(let v)? = _storage._entity {return v}
       return Diplan_V1_Facility()
     }
-    set {entity = .facility(newValue)}
+    set {_uniqueStorage()._entity = .facility(newValue)}
   }
 
   package var project: Diplan_V1_Project {
     get {
-      if case .project(let v)? = entity {return v}
+      if case .project(let v)? = _storage._entity {return v}
       return Diplan_V1_Project()
     }
-    set {entity = .project(newValue)}
+    set {_uniqueStorage()._entity = .project(newValue)}
   }
 
   package var hold: Diplan_V1_Hold {
     get {
-      if case .hold(let v)? = entity {return v}
+      if case .hold(let v)? = _storage._entity {return v}
       return Diplan_V1_Hold()
     }
-    set {entity = .hold(newValue)}
+    set {_uniqueStorage()._entity = .hold(newValue)}
   }
 
   package var fact: Diplan_V1_PlanFact {
     get {
-      if case .fact(let v)? = entity {return v}
+      if case .fact(let v)? = _storage._entity {return v}
       return Diplan_V1_PlanFact()
     }
-    set {entity = .fact(newValue)}
+    set {_uniqueStorage()._entity = .fact(newValue)}
+  }
+
+  package var deletedFact: Diplan_V1_FactKey {
+    get {
+      if case .deletedFact(let v)? = _storage._entity {return v}
+      return Diplan_V1_FactKey()
+    }
+    set {_uniqueStorage()._entity = .deletedFact(newValue)}
+  }
+
+  package var programme: Diplan_V1_Programme {
+    get {
+      if case .programme(let v)? = _storage._entity {return v}
+      return Diplan_V1_Programme()
+    }
+    set {_uniqueStorage()._entity = .programme(newValue)}
   }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -195,10 +225,14 @@ package nonisolated struct Diplan_V1_Mutation: Sendable {
     case project(Diplan_V1_Project)
     case hold(Diplan_V1_Hold)
     case fact(Diplan_V1_PlanFact)
+    case deletedFact(Diplan_V1_FactKey)
+    case programme(Diplan_V1_Programme)
 
   }
 
   package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One committed change: a single update or a whole transaction.
@@ -320,212 +354,284 @@ package nonisolated struct Diplan_V1_WatchResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "diplan.v1"
 
 nonisolated extension Diplan_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_MUNICIPALITY\0\u{1}CHANGE_KIND_PLAN\0\u{1}CHANGE_KIND_PLAN_EVENT\0\u{1}CHANGE_KIND_TARGET\0\u{1}CHANGE_KIND_LINE\0\u{1}CHANGE_KIND_LINE_DELETED\0\u{1}CHANGE_KIND_FACILITY\0\u{1}CHANGE_KIND_PROJECT\0\u{1}CHANGE_KIND_HOLD\0\u{1}CHANGE_KIND_FACT\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_MUNICIPALITY\0\u{1}CHANGE_KIND_PLAN\0\u{1}CHANGE_KIND_PLAN_EVENT\0\u{1}CHANGE_KIND_TARGET\0\u{1}CHANGE_KIND_LINE\0\u{1}CHANGE_KIND_LINE_DELETED\0\u{1}CHANGE_KIND_FACILITY\0\u{1}CHANGE_KIND_PROJECT\0\u{1}CHANGE_KIND_HOLD\0\u{1}CHANGE_KIND_FACT\0\u{1}CHANGE_KIND_FACT_DELETED\0\u{1}CHANGE_KIND_PROGRAMME\0")
 }
 
 nonisolated extension Diplan_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Mutation"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}municipality\0\u{1}plan\0\u{3}plan_event\0\u{1}target\0\u{1}line\0\u{3}deleted_line\0\u{1}facility\0\u{1}project\0\u{1}hold\0\u{1}fact\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}municipality\0\u{1}plan\0\u{3}plan_event\0\u{1}target\0\u{1}line\0\u{3}deleted_line\0\u{1}facility\0\u{1}project\0\u{1}hold\0\u{1}fact\0\u{3}deleted_fact\0\u{1}programme\0")
+
+  fileprivate class _StorageClass {
+    var _kind: Diplan_V1_ChangeKind = .unspecified
+    var _entity: Diplan_V1_Mutation.OneOf_Entity?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kind = source._kind
+      _entity = source._entity
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 2: try {
-        var v: Diplan_V1_Municipality?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .municipality(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 2: try {
+          var v: Diplan_V1_Municipality?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .municipality(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .municipality(v)
+          }
+        }()
+        case 3: try {
+          var v: Diplan_V1_Plan?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .plan(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .plan(v)
+          }
+        }()
+        case 4: try {
+          var v: Diplan_V1_PlanEvent?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .planEvent(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .planEvent(v)
+          }
+        }()
+        case 5: try {
+          var v: Diplan_V1_PlanTarget?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .target(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .target(v)
+          }
+        }()
+        case 6: try {
+          var v: Diplan_V1_CapacityLine?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .line(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .line(v)
+          }
+        }()
+        case 7: try {
+          var v: Diplan_V1_LineKey?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .deletedLine(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .deletedLine(v)
+          }
+        }()
+        case 8: try {
+          var v: Diplan_V1_Facility?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .facility(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .facility(v)
+          }
+        }()
+        case 9: try {
+          var v: Diplan_V1_Project?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .project(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .project(v)
+          }
+        }()
+        case 10: try {
+          var v: Diplan_V1_Hold?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .hold(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .hold(v)
+          }
+        }()
+        case 11: try {
+          var v: Diplan_V1_PlanFact?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .fact(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .fact(v)
+          }
+        }()
+        case 12: try {
+          var v: Diplan_V1_FactKey?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .deletedFact(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .deletedFact(v)
+          }
+        }()
+        case 13: try {
+          var v: Diplan_V1_Programme?
+          var hadOneofValue = false
+          if let current = _storage._entity {
+            hadOneofValue = true
+            if case .programme(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._entity = .programme(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .municipality(v)
-        }
-      }()
-      case 3: try {
-        var v: Diplan_V1_Plan?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .plan(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .plan(v)
-        }
-      }()
-      case 4: try {
-        var v: Diplan_V1_PlanEvent?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .planEvent(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .planEvent(v)
-        }
-      }()
-      case 5: try {
-        var v: Diplan_V1_PlanTarget?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .target(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .target(v)
-        }
-      }()
-      case 6: try {
-        var v: Diplan_V1_CapacityLine?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .line(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .line(v)
-        }
-      }()
-      case 7: try {
-        var v: Diplan_V1_LineKey?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .deletedLine(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .deletedLine(v)
-        }
-      }()
-      case 8: try {
-        var v: Diplan_V1_Facility?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .facility(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .facility(v)
-        }
-      }()
-      case 9: try {
-        var v: Diplan_V1_Project?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .project(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .project(v)
-        }
-      }()
-      case 10: try {
-        var v: Diplan_V1_Hold?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .hold(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .hold(v)
-        }
-      }()
-      case 11: try {
-        var v: Diplan_V1_PlanFact?
-        var hadOneofValue = false
-        if let current = self.entity {
-          hadOneofValue = true
-          if case .fact(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.entity = .fact(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
-    }
-    switch self.entity {
-    case .municipality?: try {
-      guard case .municipality(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    }()
-    case .plan?: try {
-      guard case .plan(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    }()
-    case .planEvent?: try {
-      guard case .planEvent(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    }()
-    case .target?: try {
-      guard case .target(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    }()
-    case .line?: try {
-      guard case .line(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    }()
-    case .deletedLine?: try {
-      guard case .deletedLine(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    }()
-    case .facility?: try {
-      guard case .facility(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    }()
-    case .project?: try {
-      guard case .project(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    }()
-    case .hold?: try {
-      guard case .hold(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .fact?: try {
-      guard case .fact(let v)? = self.entity else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
+      }
+      switch _storage._entity {
+      case .municipality?: try {
+        guard case .municipality(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      }()
+      case .plan?: try {
+        guard case .plan(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      }()
+      case .planEvent?: try {
+        guard case .planEvent(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      }()
+      case .target?: try {
+        guard case .target(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      }()
+      case .line?: try {
+        guard case .line(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      }()
+      case .deletedLine?: try {
+        guard case .deletedLine(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      }()
+      case .facility?: try {
+        guard case .facility(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      }()
+      case .project?: try {
+        guard case .project(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      }()
+      case .hold?: try {
+        guard case .hold(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .fact?: try {
+        guard case .fact(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .deletedFact?: try {
+        guard case .deletedFact(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .programme?: try {
+        guard case .programme(let v)? = _storage._entity else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Diplan_V1_Mutation, rhs: Diplan_V1_Mutation) -> Bool {
-    if lhs.kind != rhs.kind {return false}
-    if lhs.entity != rhs.entity {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._entity != rhs_storage._entity {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

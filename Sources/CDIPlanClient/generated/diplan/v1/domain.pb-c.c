@@ -592,6 +592,96 @@ void   diplan__v1__plan_fact__free_unpacked
   assert(message->base.descriptor == &diplan__v1__plan_fact__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   diplan__v1__fact_key__init
+                     (Diplan__V1__FactKey         *message)
+{
+  static const Diplan__V1__FactKey init_value = DIPLAN__V1__FACT_KEY__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__fact_key__get_packed_size
+                     (const Diplan__V1__FactKey *message)
+{
+  assert(message->base.descriptor == &diplan__v1__fact_key__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__fact_key__pack
+                     (const Diplan__V1__FactKey *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__fact_key__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__fact_key__pack_to_buffer
+                     (const Diplan__V1__FactKey *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__fact_key__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__FactKey *
+       diplan__v1__fact_key__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__FactKey *)
+     protobuf_c_message_unpack (&diplan__v1__fact_key__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__fact_key__free_unpacked
+                     (Diplan__V1__FactKey *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__fact_key__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__programme__init
+                     (Diplan__V1__Programme         *message)
+{
+  static const Diplan__V1__Programme init_value = DIPLAN__V1__PROGRAMME__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__programme__get_packed_size
+                     (const Diplan__V1__Programme *message)
+{
+  assert(message->base.descriptor == &diplan__v1__programme__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__programme__pack
+                     (const Diplan__V1__Programme *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__programme__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__programme__pack_to_buffer
+                     (const Diplan__V1__Programme *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__programme__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__Programme *
+       diplan__v1__programme__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__Programme *)
+     protobuf_c_message_unpack (&diplan__v1__programme__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__programme__free_unpacked
+                     (Diplan__V1__Programme *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__programme__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   diplan__v1__line_key__init
                      (Diplan__V1__LineKey         *message)
 {
@@ -2212,7 +2302,7 @@ const ProtobufCMessageDescriptor diplan__v1__project__descriptor =
   (ProtobufCMessageInit) diplan__v1__project__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__dataset__field_descriptors[7] =
+static const ProtobufCFieldDescriptor diplan__v1__dataset__field_descriptors[8] =
 {
   {
     "municipalities",
@@ -2298,6 +2388,18 @@ static const ProtobufCFieldDescriptor diplan__v1__dataset__field_descriptors[7] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "programmes",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Dataset, n_programmes),
+    offsetof(Diplan__V1__Dataset, programmes),
+    &diplan__v1__programme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__dataset__field_indices_by_name[] = {
   4,   /* field[4] = facilities */
@@ -2305,13 +2407,14 @@ static const unsigned diplan__v1__dataset__field_indices_by_name[] = {
   3,   /* field[3] = lines */
   0,   /* field[0] = municipalities */
   1,   /* field[1] = plans */
+  7,   /* field[7] = programmes */
   5,   /* field[5] = projects */
   2,   /* field[2] = targets */
 };
 static const ProtobufCIntRange diplan__v1__dataset__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor diplan__v1__dataset__descriptor =
 {
@@ -2321,7 +2424,7 @@ const ProtobufCMessageDescriptor diplan__v1__dataset__descriptor =
   "Diplan__V1__Dataset",
   "diplan.v1",
   sizeof(Diplan__V1__Dataset),
-  7,
+  8,
   diplan__v1__dataset__field_descriptors,
   diplan__v1__dataset__field_indices_by_name,
   1,  diplan__v1__dataset__number_ranges,
@@ -2481,6 +2584,290 @@ const ProtobufCMessageDescriptor diplan__v1__plan_fact__descriptor =
   diplan__v1__plan_fact__field_indices_by_name,
   1,  diplan__v1__plan_fact__number_ranges,
   (ProtobufCMessageInit) diplan__v1__plan_fact__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__fact_key__field_descriptors[2] =
+{
+  {
+    "plan_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FactKey, plan_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__FactKey, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__fact_key__field_indices_by_name[] = {
+  1,   /* field[1] = id */
+  0,   /* field[0] = plan_id */
+};
+static const ProtobufCIntRange diplan__v1__fact_key__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor diplan__v1__fact_key__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.FactKey",
+  "FactKey",
+  "Diplan__V1__FactKey",
+  "diplan.v1",
+  sizeof(Diplan__V1__FactKey),
+  2,
+  diplan__v1__fact_key__field_descriptors,
+  diplan__v1__fact_key__field_indices_by_name,
+  1,  diplan__v1__fact_key__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__fact_key__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__programme__field_descriptors[16] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "title",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, title),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "measure",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, measure),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fund",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, fund),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "period_start_year",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, period_start_year),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "period_end_year",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, period_end_year),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "places_target",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Diplan__V1__Programme, places_target_known_case),
+    offsetof(Diplan__V1__Programme, places_target),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "persons_target",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Diplan__V1__Programme, persons_target_known_case),
+    offsetof(Diplan__V1__Programme, persons_target),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_groups",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Diplan__V1__Programme, n_target_groups),
+    offsetof(Diplan__V1__Programme, target_groups),
+    &diplan__v1__target_group__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "budget_cents",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Diplan__V1__Programme, budget_known_case),
+    offsetof(Diplan__V1__Programme, budget_cents),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eu_cents",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Diplan__V1__Programme, eu_known_case),
+    offsetof(Diplan__V1__Programme, eu_cents),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "municipal_cents",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Diplan__V1__Programme, municipal_known_case),
+    offsetof(Diplan__V1__Programme, municipal_cents),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "counted_lines",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Programme, n_counted_lines),
+    offsetof(Diplan__V1__Programme, counted_lines),
+    &diplan__v1__line_key__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__Programme, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__programme__field_indices_by_name[] = {
+  9,   /* field[9] = budget_cents */
+  12,   /* field[12] = counted_lines */
+  10,   /* field[10] = eu_cents */
+  3,   /* field[3] = fund */
+  0,   /* field[0] = id */
+  2,   /* field[2] = measure */
+  11,   /* field[11] = municipal_cents */
+  13,   /* field[13] = note */
+  5,   /* field[5] = period_end_year */
+  4,   /* field[4] = period_start_year */
+  7,   /* field[7] = persons_target */
+  6,   /* field[6] = places_target */
+  15,   /* field[15] = revision */
+  14,   /* field[14] = source */
+  8,   /* field[8] = target_groups */
+  1,   /* field[1] = title */
+};
+static const ProtobufCIntRange diplan__v1__programme__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 16 }
+};
+const ProtobufCMessageDescriptor diplan__v1__programme__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.Programme",
+  "Programme",
+  "Diplan__V1__Programme",
+  "diplan.v1",
+  sizeof(Diplan__V1__Programme),
+  16,
+  diplan__v1__programme__field_descriptors,
+  diplan__v1__programme__field_indices_by_name,
+  1,  diplan__v1__programme__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__programme__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor diplan__v1__line_key__field_descriptors[4] =

@@ -28,6 +28,8 @@ typedef struct Diplan__V1__ProjectOutput Diplan__V1__ProjectOutput;
 typedef struct Diplan__V1__Project Diplan__V1__Project;
 typedef struct Diplan__V1__Dataset Diplan__V1__Dataset;
 typedef struct Diplan__V1__PlanFact Diplan__V1__PlanFact;
+typedef struct Diplan__V1__FactKey Diplan__V1__FactKey;
+typedef struct Diplan__V1__Programme Diplan__V1__Programme;
 typedef struct Diplan__V1__LineKey Diplan__V1__LineKey;
 
 
@@ -605,10 +607,12 @@ struct  Diplan__V1__Dataset
   Diplan__V1__Project **projects;
   size_t n_facts;
   Diplan__V1__PlanFact **facts;
+  size_t n_programmes;
+  Diplan__V1__Programme **programmes;
 };
 #define DIPLAN__V1__DATASET__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__dataset__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 /*
@@ -656,6 +660,120 @@ struct  Diplan__V1__PlanFact
 #define DIPLAN__V1__PLAN_FACT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__plan_fact__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, DIPLAN__V1__FACT_KIND__FACT_KIND_UNSPECIFIED, DIPLAN__V1__TARGET_GROUP__TARGET_GROUP_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+/*
+ * The key of a plan fact.
+ */
+struct  Diplan__V1__FactKey
+{
+  ProtobufCMessage base;
+  char *plan_id;
+  char *id;
+};
+#define DIPLAN__V1__FACT_KEY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__fact_key__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+typedef enum {
+  DIPLAN__V1__PROGRAMME__PLACES_TARGET_KNOWN__NOT_SET = 0,
+  DIPLAN__V1__PROGRAMME__PLACES_TARGET_KNOWN_PLACES_TARGET = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROGRAMME__PLACES_TARGET_KNOWN__CASE)
+} Diplan__V1__Programme__PlacesTargetKnownCase;
+
+typedef enum {
+  DIPLAN__V1__PROGRAMME__PERSONS_TARGET_KNOWN__NOT_SET = 0,
+  DIPLAN__V1__PROGRAMME__PERSONS_TARGET_KNOWN_PERSONS_TARGET = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROGRAMME__PERSONS_TARGET_KNOWN__CASE)
+} Diplan__V1__Programme__PersonsTargetKnownCase;
+
+typedef enum {
+  DIPLAN__V1__PROGRAMME__BUDGET_KNOWN__NOT_SET = 0,
+  DIPLAN__V1__PROGRAMME__BUDGET_KNOWN_BUDGET_CENTS = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROGRAMME__BUDGET_KNOWN__CASE)
+} Diplan__V1__Programme__BudgetKnownCase;
+
+typedef enum {
+  DIPLAN__V1__PROGRAMME__EU_KNOWN__NOT_SET = 0,
+  DIPLAN__V1__PROGRAMME__EU_KNOWN_EU_CENTS = 11
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROGRAMME__EU_KNOWN__CASE)
+} Diplan__V1__Programme__EuKnownCase;
+
+typedef enum {
+  DIPLAN__V1__PROGRAMME__MUNICIPAL_KNOWN__NOT_SET = 0,
+  DIPLAN__V1__PROGRAMME__MUNICIPAL_KNOWN_MUNICIPAL_CENTS = 12
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__PROGRAMME__MUNICIPAL_KNOWN__CASE)
+} Diplan__V1__Programme__MunicipalKnownCase;
+
+/*
+ * A national programme or measure that funds community-based services after
+ * the regional plans ended, e.g. ESF+ measure 4.3.5.1 of 2021-2027. Its
+ * places are places the plans built: it counts their capacity lines toward
+ * its own targets by key, never by copying them, so a place reported once
+ * counts for the plan that built it and for every programme that counts it
+ * (docs/programmes.md).
+ */
+struct  Diplan__V1__Programme
+{
+  ProtobufCMessage base;
+  /*
+   * Slug, e.g. "esf-plus-4-3-5-1".
+   */
+  char *id;
+  char *title;
+  /*
+   * Its number among the cohesion policy's measures, e.g. "4.3.5.1".
+   */
+  char *measure;
+  /*
+   * The fund, e.g. "ESF+".
+   */
+  char *fund;
+  uint32_t period_start_year;
+  uint32_t period_end_year;
+  /*
+   * Whom it serves, where a source names them.
+   */
+  size_t n_target_groups;
+  Diplan__V1__TargetGroup *target_groups;
+  /*
+   * The capacity lines whose places it counts: lines of any plan, a closed
+   * plan's included. Each must exist; a line counted by a programme cannot
+   * be deleted until the programme stops counting it.
+   */
+  size_t n_counted_lines;
+  Diplan__V1__LineKey **counted_lines;
+  /*
+   * What a figure is, in the source's terms where they matter.
+   */
+  char *note;
+  char *source;
+  uint64_t revision;
+  Diplan__V1__Programme__PlacesTargetKnownCase places_target_known_case;
+  union {
+    uint32_t places_target;
+  };
+  Diplan__V1__Programme__PersonsTargetKnownCase persons_target_known_case;
+  union {
+    uint32_t persons_target;
+  };
+  Diplan__V1__Programme__BudgetKnownCase budget_known_case;
+  union {
+    int64_t budget_cents;
+  };
+  Diplan__V1__Programme__EuKnownCase eu_known_case;
+  union {
+    int64_t eu_cents;
+  };
+  Diplan__V1__Programme__MunicipalKnownCase municipal_known_case;
+  union {
+    int64_t municipal_cents;
+  };
+};
+#define DIPLAN__V1__PROGRAMME__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__programme__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, DIPLAN__V1__PROGRAMME__PLACES_TARGET_KNOWN__NOT_SET, {0}, DIPLAN__V1__PROGRAMME__PERSONS_TARGET_KNOWN__NOT_SET, {0}, DIPLAN__V1__PROGRAMME__BUDGET_KNOWN__NOT_SET, {0}, DIPLAN__V1__PROGRAMME__EU_KNOWN__NOT_SET, {0}, DIPLAN__V1__PROGRAMME__MUNICIPAL_KNOWN__NOT_SET, {0} }
 
 
 /*
@@ -921,6 +1039,44 @@ Diplan__V1__PlanFact *
 void   diplan__v1__plan_fact__free_unpacked
                      (Diplan__V1__PlanFact *message,
                       ProtobufCAllocator *allocator);
+/* Diplan__V1__FactKey methods */
+void   diplan__v1__fact_key__init
+                     (Diplan__V1__FactKey         *message);
+size_t diplan__v1__fact_key__get_packed_size
+                     (const Diplan__V1__FactKey   *message);
+size_t diplan__v1__fact_key__pack
+                     (const Diplan__V1__FactKey   *message,
+                      uint8_t             *out);
+size_t diplan__v1__fact_key__pack_to_buffer
+                     (const Diplan__V1__FactKey   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__FactKey *
+       diplan__v1__fact_key__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__fact_key__free_unpacked
+                     (Diplan__V1__FactKey *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__Programme methods */
+void   diplan__v1__programme__init
+                     (Diplan__V1__Programme         *message);
+size_t diplan__v1__programme__get_packed_size
+                     (const Diplan__V1__Programme   *message);
+size_t diplan__v1__programme__pack
+                     (const Diplan__V1__Programme   *message,
+                      uint8_t             *out);
+size_t diplan__v1__programme__pack_to_buffer
+                     (const Diplan__V1__Programme   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__Programme *
+       diplan__v1__programme__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__programme__free_unpacked
+                     (Diplan__V1__Programme *message,
+                      ProtobufCAllocator *allocator);
 /* Diplan__V1__LineKey methods */
 void   diplan__v1__line_key__init
                      (Diplan__V1__LineKey         *message);
@@ -981,6 +1137,12 @@ typedef void (*Diplan__V1__Dataset_Closure)
 typedef void (*Diplan__V1__PlanFact_Closure)
                  (const Diplan__V1__PlanFact *message,
                   void *closure_data);
+typedef void (*Diplan__V1__FactKey_Closure)
+                 (const Diplan__V1__FactKey *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__Programme_Closure)
+                 (const Diplan__V1__Programme *message,
+                  void *closure_data);
 typedef void (*Diplan__V1__LineKey_Closure)
                  (const Diplan__V1__LineKey *message,
                   void *closure_data);
@@ -1014,6 +1176,8 @@ extern const ProtobufCMessageDescriptor diplan__v1__project_output__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__project__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__dataset__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__plan_fact__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__fact_key__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__programme__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__line_key__descriptor;
 
 PROTOBUF_C__END_DECLS

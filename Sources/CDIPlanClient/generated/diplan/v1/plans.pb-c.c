@@ -1357,6 +1357,366 @@ void   diplan__v1__set_plan_fact_response__free_unpacked
   assert(message->base.descriptor == &diplan__v1__set_plan_fact_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   diplan__v1__delete_plan_fact_request__init
+                     (Diplan__V1__DeletePlanFactRequest         *message)
+{
+  static const Diplan__V1__DeletePlanFactRequest init_value = DIPLAN__V1__DELETE_PLAN_FACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__delete_plan_fact_request__get_packed_size
+                     (const Diplan__V1__DeletePlanFactRequest *message)
+{
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__delete_plan_fact_request__pack
+                     (const Diplan__V1__DeletePlanFactRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__delete_plan_fact_request__pack_to_buffer
+                     (const Diplan__V1__DeletePlanFactRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__DeletePlanFactRequest *
+       diplan__v1__delete_plan_fact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__DeletePlanFactRequest *)
+     protobuf_c_message_unpack (&diplan__v1__delete_plan_fact_request__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__delete_plan_fact_request__free_unpacked
+                     (Diplan__V1__DeletePlanFactRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__delete_plan_fact_response__init
+                     (Diplan__V1__DeletePlanFactResponse         *message)
+{
+  static const Diplan__V1__DeletePlanFactResponse init_value = DIPLAN__V1__DELETE_PLAN_FACT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__delete_plan_fact_response__get_packed_size
+                     (const Diplan__V1__DeletePlanFactResponse *message)
+{
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__delete_plan_fact_response__pack
+                     (const Diplan__V1__DeletePlanFactResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__delete_plan_fact_response__pack_to_buffer
+                     (const Diplan__V1__DeletePlanFactResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__DeletePlanFactResponse *
+       diplan__v1__delete_plan_fact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__DeletePlanFactResponse *)
+     protobuf_c_message_unpack (&diplan__v1__delete_plan_fact_response__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__delete_plan_fact_response__free_unpacked
+                     (Diplan__V1__DeletePlanFactResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__delete_plan_fact_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__list_programmes_request__init
+                     (Diplan__V1__ListProgrammesRequest         *message)
+{
+  static const Diplan__V1__ListProgrammesRequest init_value = DIPLAN__V1__LIST_PROGRAMMES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__list_programmes_request__get_packed_size
+                     (const Diplan__V1__ListProgrammesRequest *message)
+{
+  assert(message->base.descriptor == &diplan__v1__list_programmes_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__list_programmes_request__pack
+                     (const Diplan__V1__ListProgrammesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__list_programmes_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__list_programmes_request__pack_to_buffer
+                     (const Diplan__V1__ListProgrammesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__list_programmes_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__ListProgrammesRequest *
+       diplan__v1__list_programmes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__ListProgrammesRequest *)
+     protobuf_c_message_unpack (&diplan__v1__list_programmes_request__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__list_programmes_request__free_unpacked
+                     (Diplan__V1__ListProgrammesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__list_programmes_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__list_programmes_response__init
+                     (Diplan__V1__ListProgrammesResponse         *message)
+{
+  static const Diplan__V1__ListProgrammesResponse init_value = DIPLAN__V1__LIST_PROGRAMMES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__list_programmes_response__get_packed_size
+                     (const Diplan__V1__ListProgrammesResponse *message)
+{
+  assert(message->base.descriptor == &diplan__v1__list_programmes_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__list_programmes_response__pack
+                     (const Diplan__V1__ListProgrammesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__list_programmes_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__list_programmes_response__pack_to_buffer
+                     (const Diplan__V1__ListProgrammesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__list_programmes_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__ListProgrammesResponse *
+       diplan__v1__list_programmes_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__ListProgrammesResponse *)
+     protobuf_c_message_unpack (&diplan__v1__list_programmes_response__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__list_programmes_response__free_unpacked
+                     (Diplan__V1__ListProgrammesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__list_programmes_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__get_programme_request__init
+                     (Diplan__V1__GetProgrammeRequest         *message)
+{
+  static const Diplan__V1__GetProgrammeRequest init_value = DIPLAN__V1__GET_PROGRAMME_REQUEST__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__get_programme_request__get_packed_size
+                     (const Diplan__V1__GetProgrammeRequest *message)
+{
+  assert(message->base.descriptor == &diplan__v1__get_programme_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__get_programme_request__pack
+                     (const Diplan__V1__GetProgrammeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__get_programme_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__get_programme_request__pack_to_buffer
+                     (const Diplan__V1__GetProgrammeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__get_programme_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__GetProgrammeRequest *
+       diplan__v1__get_programme_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__GetProgrammeRequest *)
+     protobuf_c_message_unpack (&diplan__v1__get_programme_request__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__get_programme_request__free_unpacked
+                     (Diplan__V1__GetProgrammeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__get_programme_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__get_programme_response__init
+                     (Diplan__V1__GetProgrammeResponse         *message)
+{
+  static const Diplan__V1__GetProgrammeResponse init_value = DIPLAN__V1__GET_PROGRAMME_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__get_programme_response__get_packed_size
+                     (const Diplan__V1__GetProgrammeResponse *message)
+{
+  assert(message->base.descriptor == &diplan__v1__get_programme_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__get_programme_response__pack
+                     (const Diplan__V1__GetProgrammeResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__get_programme_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__get_programme_response__pack_to_buffer
+                     (const Diplan__V1__GetProgrammeResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__get_programme_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__GetProgrammeResponse *
+       diplan__v1__get_programme_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__GetProgrammeResponse *)
+     protobuf_c_message_unpack (&diplan__v1__get_programme_response__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__get_programme_response__free_unpacked
+                     (Diplan__V1__GetProgrammeResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__get_programme_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__upsert_programme_request__init
+                     (Diplan__V1__UpsertProgrammeRequest         *message)
+{
+  static const Diplan__V1__UpsertProgrammeRequest init_value = DIPLAN__V1__UPSERT_PROGRAMME_REQUEST__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__upsert_programme_request__get_packed_size
+                     (const Diplan__V1__UpsertProgrammeRequest *message)
+{
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__upsert_programme_request__pack
+                     (const Diplan__V1__UpsertProgrammeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__upsert_programme_request__pack_to_buffer
+                     (const Diplan__V1__UpsertProgrammeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__UpsertProgrammeRequest *
+       diplan__v1__upsert_programme_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__UpsertProgrammeRequest *)
+     protobuf_c_message_unpack (&diplan__v1__upsert_programme_request__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__upsert_programme_request__free_unpacked
+                     (Diplan__V1__UpsertProgrammeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   diplan__v1__upsert_programme_response__init
+                     (Diplan__V1__UpsertProgrammeResponse         *message)
+{
+  static const Diplan__V1__UpsertProgrammeResponse init_value = DIPLAN__V1__UPSERT_PROGRAMME_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t diplan__v1__upsert_programme_response__get_packed_size
+                     (const Diplan__V1__UpsertProgrammeResponse *message)
+{
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t diplan__v1__upsert_programme_response__pack
+                     (const Diplan__V1__UpsertProgrammeResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t diplan__v1__upsert_programme_response__pack_to_buffer
+                     (const Diplan__V1__UpsertProgrammeResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Diplan__V1__UpsertProgrammeResponse *
+       diplan__v1__upsert_programme_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Diplan__V1__UpsertProgrammeResponse *)
+     protobuf_c_message_unpack (&diplan__v1__upsert_programme_response__descriptor,
+                                allocator, len, data);
+}
+void   diplan__v1__upsert_programme_response__free_unpacked
+                     (Diplan__V1__UpsertProgrammeResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &diplan__v1__upsert_programme_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   diplan__v1__upsert_capacity_line_request__init
                      (Diplan__V1__UpsertCapacityLineRequest         *message)
 {
@@ -4312,6 +4672,409 @@ const ProtobufCMessageDescriptor diplan__v1__set_plan_fact_response__descriptor 
   (ProtobufCMessageInit) diplan__v1__set_plan_fact_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor diplan__v1__delete_plan_fact_request__field_descriptors[3] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__DeletePlanFactRequest, key),
+    &diplan__v1__fact_key__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_revision",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Diplan__V1__DeletePlanFactRequest, expected_case),
+    offsetof(Diplan__V1__DeletePlanFactRequest, expected_revision),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_entity_revision",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Diplan__V1__DeletePlanFactRequest, expected_case),
+    offsetof(Diplan__V1__DeletePlanFactRequest, expected_entity_revision),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__delete_plan_fact_request__field_indices_by_name[] = {
+  2,   /* field[2] = expected_entity_revision */
+  1,   /* field[1] = expected_revision */
+  0,   /* field[0] = key */
+};
+static const ProtobufCIntRange diplan__v1__delete_plan_fact_request__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 14, 1 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor diplan__v1__delete_plan_fact_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.DeletePlanFactRequest",
+  "DeletePlanFactRequest",
+  "Diplan__V1__DeletePlanFactRequest",
+  "diplan.v1",
+  sizeof(Diplan__V1__DeletePlanFactRequest),
+  3,
+  diplan__v1__delete_plan_fact_request__field_descriptors,
+  diplan__v1__delete_plan_fact_request__field_indices_by_name,
+  2,  diplan__v1__delete_plan_fact_request__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__delete_plan_fact_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__delete_plan_fact_response__field_descriptors[1] =
+{
+  {
+    "revision",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__DeletePlanFactResponse, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__delete_plan_fact_response__field_indices_by_name[] = {
+  0,   /* field[0] = revision */
+};
+static const ProtobufCIntRange diplan__v1__delete_plan_fact_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor diplan__v1__delete_plan_fact_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.DeletePlanFactResponse",
+  "DeletePlanFactResponse",
+  "Diplan__V1__DeletePlanFactResponse",
+  "diplan.v1",
+  sizeof(Diplan__V1__DeletePlanFactResponse),
+  1,
+  diplan__v1__delete_plan_fact_response__field_descriptors,
+  diplan__v1__delete_plan_fact_response__field_indices_by_name,
+  1,  diplan__v1__delete_plan_fact_response__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__delete_plan_fact_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define diplan__v1__list_programmes_request__field_descriptors NULL
+#define diplan__v1__list_programmes_request__field_indices_by_name NULL
+#define diplan__v1__list_programmes_request__number_ranges NULL
+const ProtobufCMessageDescriptor diplan__v1__list_programmes_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.ListProgrammesRequest",
+  "ListProgrammesRequest",
+  "Diplan__V1__ListProgrammesRequest",
+  "diplan.v1",
+  sizeof(Diplan__V1__ListProgrammesRequest),
+  0,
+  diplan__v1__list_programmes_request__field_descriptors,
+  diplan__v1__list_programmes_request__field_indices_by_name,
+  0,  diplan__v1__list_programmes_request__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__list_programmes_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__list_programmes_response__field_descriptors[2] =
+{
+  {
+    "programmes",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__ListProgrammesResponse, n_programmes),
+    offsetof(Diplan__V1__ListProgrammesResponse, programmes),
+    &diplan__v1__programme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__ListProgrammesResponse, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__list_programmes_response__field_indices_by_name[] = {
+  0,   /* field[0] = programmes */
+  1,   /* field[1] = revision */
+};
+static const ProtobufCIntRange diplan__v1__list_programmes_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor diplan__v1__list_programmes_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.ListProgrammesResponse",
+  "ListProgrammesResponse",
+  "Diplan__V1__ListProgrammesResponse",
+  "diplan.v1",
+  sizeof(Diplan__V1__ListProgrammesResponse),
+  2,
+  diplan__v1__list_programmes_response__field_descriptors,
+  diplan__v1__list_programmes_response__field_indices_by_name,
+  1,  diplan__v1__list_programmes_response__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__list_programmes_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__get_programme_request__field_descriptors[1] =
+{
+  {
+    "programme_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__GetProgrammeRequest, programme_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__get_programme_request__field_indices_by_name[] = {
+  0,   /* field[0] = programme_id */
+};
+static const ProtobufCIntRange diplan__v1__get_programme_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor diplan__v1__get_programme_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.GetProgrammeRequest",
+  "GetProgrammeRequest",
+  "Diplan__V1__GetProgrammeRequest",
+  "diplan.v1",
+  sizeof(Diplan__V1__GetProgrammeRequest),
+  1,
+  diplan__v1__get_programme_request__field_descriptors,
+  diplan__v1__get_programme_request__field_indices_by_name,
+  1,  diplan__v1__get_programme_request__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__get_programme_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__get_programme_response__field_descriptors[4] =
+{
+  {
+    "programme",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__GetProgrammeResponse, programme),
+    &diplan__v1__programme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lines",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__GetProgrammeResponse, n_lines),
+    offsetof(Diplan__V1__GetProgrammeResponse, lines),
+    &diplan__v1__capacity_line__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "counted",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__GetProgrammeResponse, n_counted),
+    offsetof(Diplan__V1__GetProgrammeResponse, counted),
+    &diplan__v1__capacity_group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__GetProgrammeResponse, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__get_programme_response__field_indices_by_name[] = {
+  2,   /* field[2] = counted */
+  1,   /* field[1] = lines */
+  0,   /* field[0] = programme */
+  3,   /* field[3] = revision */
+};
+static const ProtobufCIntRange diplan__v1__get_programme_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor diplan__v1__get_programme_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.GetProgrammeResponse",
+  "GetProgrammeResponse",
+  "Diplan__V1__GetProgrammeResponse",
+  "diplan.v1",
+  sizeof(Diplan__V1__GetProgrammeResponse),
+  4,
+  diplan__v1__get_programme_response__field_descriptors,
+  diplan__v1__get_programme_response__field_indices_by_name,
+  1,  diplan__v1__get_programme_response__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__get_programme_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__upsert_programme_request__field_descriptors[3] =
+{
+  {
+    "programme",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__UpsertProgrammeRequest, programme),
+    &diplan__v1__programme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_revision",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Diplan__V1__UpsertProgrammeRequest, expected_case),
+    offsetof(Diplan__V1__UpsertProgrammeRequest, expected_revision),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_entity_revision",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Diplan__V1__UpsertProgrammeRequest, expected_case),
+    offsetof(Diplan__V1__UpsertProgrammeRequest, expected_entity_revision),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__upsert_programme_request__field_indices_by_name[] = {
+  2,   /* field[2] = expected_entity_revision */
+  1,   /* field[1] = expected_revision */
+  0,   /* field[0] = programme */
+};
+static const ProtobufCIntRange diplan__v1__upsert_programme_request__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 14, 1 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor diplan__v1__upsert_programme_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.UpsertProgrammeRequest",
+  "UpsertProgrammeRequest",
+  "Diplan__V1__UpsertProgrammeRequest",
+  "diplan.v1",
+  sizeof(Diplan__V1__UpsertProgrammeRequest),
+  3,
+  diplan__v1__upsert_programme_request__field_descriptors,
+  diplan__v1__upsert_programme_request__field_indices_by_name,
+  2,  diplan__v1__upsert_programme_request__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__upsert_programme_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor diplan__v1__upsert_programme_response__field_descriptors[2] =
+{
+  {
+    "programme",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__UpsertProgrammeResponse, programme),
+    &diplan__v1__programme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__UpsertProgrammeResponse, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned diplan__v1__upsert_programme_response__field_indices_by_name[] = {
+  0,   /* field[0] = programme */
+  1,   /* field[1] = revision */
+};
+static const ProtobufCIntRange diplan__v1__upsert_programme_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor diplan__v1__upsert_programme_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "diplan.v1.UpsertProgrammeResponse",
+  "UpsertProgrammeResponse",
+  "Diplan__V1__UpsertProgrammeResponse",
+  "diplan.v1",
+  sizeof(Diplan__V1__UpsertProgrammeResponse),
+  2,
+  diplan__v1__upsert_programme_response__field_descriptors,
+  diplan__v1__upsert_programme_response__field_indices_by_name,
+  1,  diplan__v1__upsert_programme_response__number_ranges,
+  (ProtobufCMessageInit) diplan__v1__upsert_programme_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor diplan__v1__upsert_capacity_line_request__field_descriptors[5] =
 {
   {
@@ -5022,7 +5785,7 @@ const ProtobufCMessageDescriptor diplan__v1__advance_plan_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__advance_plan_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__update__field_descriptors[9] =
+static const ProtobufCFieldDescriptor diplan__v1__update__field_descriptors[11] =
 {
   {
     "upsert_municipality",
@@ -5132,22 +5895,48 @@ static const ProtobufCFieldDescriptor diplan__v1__update__field_descriptors[9] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "delete_plan_fact",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Update, update_case),
+    offsetof(Diplan__V1__Update, delete_plan_fact),
+    &diplan__v1__delete_plan_fact_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upsert_programme",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Update, update_case),
+    offsetof(Diplan__V1__Update, upsert_programme),
+    &diplan__v1__upsert_programme_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__update__field_indices_by_name[] = {
   7,   /* field[7] = advance_plan */
   4,   /* field[4] = delete_capacity_line */
+  9,   /* field[9] = delete_plan_fact */
   8,   /* field[8] = set_plan_fact */
   2,   /* field[2] = set_plan_target */
   3,   /* field[3] = upsert_capacity_line */
   5,   /* field[5] = upsert_facility */
   0,   /* field[0] = upsert_municipality */
   1,   /* field[1] = upsert_plan */
+  10,   /* field[10] = upsert_programme */
   6,   /* field[6] = upsert_project */
 };
 static const ProtobufCIntRange diplan__v1__update__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor diplan__v1__update__descriptor =
 {
@@ -5157,7 +5946,7 @@ const ProtobufCMessageDescriptor diplan__v1__update__descriptor =
   "Diplan__V1__Update",
   "diplan.v1",
   sizeof(Diplan__V1__Update),
-  9,
+  11,
   diplan__v1__update__field_descriptors,
   diplan__v1__update__field_indices_by_name,
   1,  diplan__v1__update__number_ranges,
@@ -5319,7 +6108,7 @@ const ProtobufCMessageDescriptor diplan__v1__import_request__descriptor =
   (ProtobufCMessageInit) diplan__v1__import_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor diplan__v1__import_response__field_descriptors[8] =
+static const ProtobufCFieldDescriptor diplan__v1__import_response__field_descriptors[9] =
 {
   {
     "municipalities",
@@ -5417,6 +6206,18 @@ static const ProtobufCFieldDescriptor diplan__v1__import_response__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "programmes",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Diplan__V1__ImportResponse, programmes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__import_response__field_indices_by_name[] = {
   4,   /* field[4] = facilities */
@@ -5424,6 +6225,7 @@ static const unsigned diplan__v1__import_response__field_indices_by_name[] = {
   3,   /* field[3] = lines */
   0,   /* field[0] = municipalities */
   1,   /* field[1] = plans */
+  8,   /* field[8] = programmes */
   5,   /* field[5] = projects */
   6,   /* field[6] = revision */
   2,   /* field[2] = targets */
@@ -5431,7 +6233,7 @@ static const unsigned diplan__v1__import_response__field_indices_by_name[] = {
 static const ProtobufCIntRange diplan__v1__import_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor diplan__v1__import_response__descriptor =
 {
@@ -5441,7 +6243,7 @@ const ProtobufCMessageDescriptor diplan__v1__import_response__descriptor =
   "Diplan__V1__ImportResponse",
   "diplan.v1",
   sizeof(Diplan__V1__ImportResponse),
-  8,
+  9,
   diplan__v1__import_response__field_descriptors,
   diplan__v1__import_response__field_indices_by_name,
   1,  diplan__v1__import_response__number_ranges,
@@ -5794,7 +6596,7 @@ const ProtobufCEnumDescriptor diplan__v1__project_field__descriptor =
   diplan__v1__project_field__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[21] =
+static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[25] =
 {
   { "ListRegions", &diplan__v1__list_regions_request__descriptor, &diplan__v1__list_regions_response__descriptor },
   { "ListMunicipalities", &diplan__v1__list_municipalities_request__descriptor, &diplan__v1__list_municipalities_response__descriptor },
@@ -5814,22 +6616,29 @@ static const ProtobufCMethodDescriptor diplan__v1__plans__method_descriptors[21]
   { "UpsertProject", &diplan__v1__upsert_project_request__descriptor, &diplan__v1__upsert_project_response__descriptor },
   { "AdvancePlan", &diplan__v1__advance_plan_request__descriptor, &diplan__v1__advance_plan_response__descriptor },
   { "SetPlanFact", &diplan__v1__set_plan_fact_request__descriptor, &diplan__v1__set_plan_fact_response__descriptor },
+  { "DeletePlanFact", &diplan__v1__delete_plan_fact_request__descriptor, &diplan__v1__delete_plan_fact_response__descriptor },
+  { "ListProgrammes", &diplan__v1__list_programmes_request__descriptor, &diplan__v1__list_programmes_response__descriptor },
+  { "GetProgramme", &diplan__v1__get_programme_request__descriptor, &diplan__v1__get_programme_response__descriptor },
+  { "UpsertProgramme", &diplan__v1__upsert_programme_request__descriptor, &diplan__v1__upsert_programme_response__descriptor },
   { "Apply", &diplan__v1__apply_request__descriptor, &diplan__v1__apply_response__descriptor },
   { "Import", &diplan__v1__import_request__descriptor, &diplan__v1__import_response__descriptor },
   { "Export", &diplan__v1__export_request__descriptor, &diplan__v1__export_response__descriptor },
 };
 const unsigned diplan__v1__plans__method_indices_by_name[] = {
   16,        /* AdvancePlan */
-  18,        /* Apply */
+  22,        /* Apply */
   13,        /* DeleteCapacityLine */
-  20,        /* Export */
+  18,        /* DeletePlanFact */
+  24,        /* Export */
   3,        /* GetPlan */
+  20,        /* GetProgramme */
   7,        /* GetProject */
-  19,        /* Import */
+  23,        /* Import */
   5,        /* ListFacilities */
   1,        /* ListMunicipalities */
   8,        /* ListPlanEvents */
   2,        /* ListPlans */
+  19,        /* ListProgrammes */
   6,        /* ListProjects */
   0,        /* ListRegions */
   4,        /* QueryCapacity */
@@ -5839,6 +6648,7 @@ const unsigned diplan__v1__plans__method_indices_by_name[] = {
   14,        /* UpsertFacility */
   9,        /* UpsertMunicipality */
   10,        /* UpsertPlan */
+  21,        /* UpsertProgramme */
   15         /* UpsertProject */
 };
 const ProtobufCServiceDescriptor diplan__v1__plans__descriptor =
@@ -5848,7 +6658,7 @@ const ProtobufCServiceDescriptor diplan__v1__plans__descriptor =
   "Plans",
   "Diplan__V1__Plans",
   "diplan.v1",
-  21,
+  25,
   diplan__v1__plans__method_descriptors,
   diplan__v1__plans__method_indices_by_name
 };
@@ -5996,13 +6806,45 @@ void diplan__v1__plans__set_plan_fact(ProtobufCService *service,
   assert(service->descriptor == &diplan__v1__plans__descriptor);
   service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void diplan__v1__plans__delete_plan_fact(ProtobufCService *service,
+                                         const Diplan__V1__DeletePlanFactRequest *input,
+                                         Diplan__V1__DeletePlanFactResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &diplan__v1__plans__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void diplan__v1__plans__list_programmes(ProtobufCService *service,
+                                        const Diplan__V1__ListProgrammesRequest *input,
+                                        Diplan__V1__ListProgrammesResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &diplan__v1__plans__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void diplan__v1__plans__get_programme(ProtobufCService *service,
+                                      const Diplan__V1__GetProgrammeRequest *input,
+                                      Diplan__V1__GetProgrammeResponse_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &diplan__v1__plans__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void diplan__v1__plans__upsert_programme(ProtobufCService *service,
+                                         const Diplan__V1__UpsertProgrammeRequest *input,
+                                         Diplan__V1__UpsertProgrammeResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &diplan__v1__plans__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void diplan__v1__plans__apply(ProtobufCService *service,
                               const Diplan__V1__ApplyRequest *input,
                               Diplan__V1__ApplyResponse_Closure closure,
                               void *closure_data)
 {
   assert(service->descriptor == &diplan__v1__plans__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void diplan__v1__plans__import(ProtobufCService *service,
                                const Diplan__V1__ImportRequest *input,
@@ -6010,7 +6852,7 @@ void diplan__v1__plans__import(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &diplan__v1__plans__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void diplan__v1__plans__export(ProtobufCService *service,
                                const Diplan__V1__ExportRequest *input,
@@ -6018,7 +6860,7 @@ void diplan__v1__plans__export(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &diplan__v1__plans__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void diplan__v1__plans__init (Diplan__V1__Plans_Service *service,
                               Diplan__V1__Plans_ServiceDestroy destroy)

@@ -46,6 +46,14 @@ typedef struct Diplan__V1__SetPlanTargetRequest Diplan__V1__SetPlanTargetRequest
 typedef struct Diplan__V1__SetPlanTargetResponse Diplan__V1__SetPlanTargetResponse;
 typedef struct Diplan__V1__SetPlanFactRequest Diplan__V1__SetPlanFactRequest;
 typedef struct Diplan__V1__SetPlanFactResponse Diplan__V1__SetPlanFactResponse;
+typedef struct Diplan__V1__DeletePlanFactRequest Diplan__V1__DeletePlanFactRequest;
+typedef struct Diplan__V1__DeletePlanFactResponse Diplan__V1__DeletePlanFactResponse;
+typedef struct Diplan__V1__ListProgrammesRequest Diplan__V1__ListProgrammesRequest;
+typedef struct Diplan__V1__ListProgrammesResponse Diplan__V1__ListProgrammesResponse;
+typedef struct Diplan__V1__GetProgrammeRequest Diplan__V1__GetProgrammeRequest;
+typedef struct Diplan__V1__GetProgrammeResponse Diplan__V1__GetProgrammeResponse;
+typedef struct Diplan__V1__UpsertProgrammeRequest Diplan__V1__UpsertProgrammeRequest;
+typedef struct Diplan__V1__UpsertProgrammeResponse Diplan__V1__UpsertProgrammeResponse;
 typedef struct Diplan__V1__UpsertCapacityLineRequest Diplan__V1__UpsertCapacityLineRequest;
 typedef struct Diplan__V1__UpsertCapacityLineResponse Diplan__V1__UpsertCapacityLineResponse;
 typedef struct Diplan__V1__DeleteCapacityLineRequest Diplan__V1__DeleteCapacityLineRequest;
@@ -747,6 +755,137 @@ struct  Diplan__V1__SetPlanFactResponse
 
 
 typedef enum {
+  DIPLAN__V1__DELETE_PLAN_FACT_REQUEST__EXPECTED__NOT_SET = 0,
+  DIPLAN__V1__DELETE_PLAN_FACT_REQUEST__EXPECTED_EXPECTED_REVISION = 14,
+  DIPLAN__V1__DELETE_PLAN_FACT_REQUEST__EXPECTED_EXPECTED_ENTITY_REVISION = 15
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__DELETE_PLAN_FACT_REQUEST__EXPECTED__CASE)
+} Diplan__V1__DeletePlanFactRequest__ExpectedCase;
+
+/*
+ * Deletes a plan fact. The plan must be open (a closed plan's facts are
+ * frozen, FAILED_PRECONDITION); a fact that does not exist is NOT_FOUND. The
+ * caller needs the planner role in the plan's region. Logged and streamed to
+ * watchers as CHANGE_KIND_FACT_DELETED.
+ */
+struct  Diplan__V1__DeletePlanFactRequest
+{
+  ProtobufCMessage base;
+  Diplan__V1__FactKey *key;
+  Diplan__V1__DeletePlanFactRequest__ExpectedCase expected_case;
+  union {
+    uint64_t expected_revision;
+    uint64_t expected_entity_revision;
+  };
+};
+#define DIPLAN__V1__DELETE_PLAN_FACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__delete_plan_fact_request__descriptor) \
+    , NULL, DIPLAN__V1__DELETE_PLAN_FACT_REQUEST__EXPECTED__NOT_SET, {0} }
+
+
+struct  Diplan__V1__DeletePlanFactResponse
+{
+  ProtobufCMessage base;
+  uint64_t revision;
+};
+#define DIPLAN__V1__DELETE_PLAN_FACT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__delete_plan_fact_response__descriptor) \
+    , 0 }
+
+
+struct  Diplan__V1__ListProgrammesRequest
+{
+  ProtobufCMessage base;
+};
+#define DIPLAN__V1__LIST_PROGRAMMES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__list_programmes_request__descriptor) \
+     }
+
+
+struct  Diplan__V1__ListProgrammesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * By id, without their counted lines' sums (GetProgramme gives those).
+   */
+  size_t n_programmes;
+  Diplan__V1__Programme **programmes;
+  uint64_t revision;
+};
+#define DIPLAN__V1__LIST_PROGRAMMES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__list_programmes_response__descriptor) \
+    , 0,NULL, 0 }
+
+
+struct  Diplan__V1__GetProgrammeRequest
+{
+  ProtobufCMessage base;
+  char *programme_id;
+};
+#define DIPLAN__V1__GET_PROGRAMME_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__get_programme_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Diplan__V1__GetProgrammeResponse
+{
+  ProtobufCMessage base;
+  Diplan__V1__Programme *programme;
+  /*
+   * The lines it counts, as they stand (held included), by key.
+   */
+  size_t n_lines;
+  Diplan__V1__CapacityLine **lines;
+  /*
+   * Their sums, one group per unit (places, clients); no target figure:
+   * the programme's targets are its own fields.
+   */
+  size_t n_counted;
+  Diplan__V1__CapacityGroup **counted;
+  uint64_t revision;
+};
+#define DIPLAN__V1__GET_PROGRAMME_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__get_programme_response__descriptor) \
+    , NULL, 0,NULL, 0,NULL, 0 }
+
+
+typedef enum {
+  DIPLAN__V1__UPSERT_PROGRAMME_REQUEST__EXPECTED__NOT_SET = 0,
+  DIPLAN__V1__UPSERT_PROGRAMME_REQUEST__EXPECTED_EXPECTED_REVISION = 14,
+  DIPLAN__V1__UPSERT_PROGRAMME_REQUEST__EXPECTED_EXPECTED_ENTITY_REVISION = 15
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__UPSERT_PROGRAMME_REQUEST__EXPECTED__CASE)
+} Diplan__V1__UpsertProgrammeRequest__ExpectedCase;
+
+/*
+ * Sets a programme, whole. A national programme is the ministry's: the
+ * caller needs the admin role. Every counted line must exist (NOT_FOUND).
+ */
+struct  Diplan__V1__UpsertProgrammeRequest
+{
+  ProtobufCMessage base;
+  Diplan__V1__Programme *programme;
+  Diplan__V1__UpsertProgrammeRequest__ExpectedCase expected_case;
+  union {
+    uint64_t expected_revision;
+    uint64_t expected_entity_revision;
+  };
+};
+#define DIPLAN__V1__UPSERT_PROGRAMME_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__upsert_programme_request__descriptor) \
+    , NULL, DIPLAN__V1__UPSERT_PROGRAMME_REQUEST__EXPECTED__NOT_SET, {0} }
+
+
+struct  Diplan__V1__UpsertProgrammeResponse
+{
+  ProtobufCMessage base;
+  Diplan__V1__Programme *programme;
+  uint64_t revision;
+};
+#define DIPLAN__V1__UPSERT_PROGRAMME_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__upsert_programme_response__descriptor) \
+    , NULL, 0 }
+
+
+typedef enum {
   DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED__NOT_SET = 0,
   DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED_EXPECTED_REVISION = 14,
   DIPLAN__V1__UPSERT_CAPACITY_LINE_REQUEST__EXPECTED_EXPECTED_ENTITY_REVISION = 15
@@ -979,7 +1118,9 @@ typedef enum {
   DIPLAN__V1__UPDATE__UPDATE_UPSERT_FACILITY = 6,
   DIPLAN__V1__UPDATE__UPDATE_UPSERT_PROJECT = 7,
   DIPLAN__V1__UPDATE__UPDATE_ADVANCE_PLAN = 8,
-  DIPLAN__V1__UPDATE__UPDATE_SET_PLAN_FACT = 9
+  DIPLAN__V1__UPDATE__UPDATE_SET_PLAN_FACT = 9,
+  DIPLAN__V1__UPDATE__UPDATE_DELETE_PLAN_FACT = 10,
+  DIPLAN__V1__UPDATE__UPDATE_UPSERT_PROGRAMME = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(DIPLAN__V1__UPDATE__UPDATE__CASE)
 } Diplan__V1__Update__UpdateCase;
 
@@ -1001,6 +1142,8 @@ struct  Diplan__V1__Update
     Diplan__V1__UpsertProjectRequest *upsert_project;
     Diplan__V1__AdvancePlanRequest *advance_plan;
     Diplan__V1__SetPlanFactRequest *set_plan_fact;
+    Diplan__V1__DeletePlanFactRequest *delete_plan_fact;
+    Diplan__V1__UpsertProgrammeRequest *upsert_programme;
   };
 };
 #define DIPLAN__V1__UPDATE__INIT \
@@ -1071,10 +1214,11 @@ struct  Diplan__V1__ImportResponse
   uint32_t projects;
   uint64_t revision;
   uint32_t facts;
+  uint32_t programmes;
 };
 #define DIPLAN__V1__IMPORT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&diplan__v1__import_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Diplan__V1__ExportRequest
@@ -1674,6 +1818,158 @@ Diplan__V1__SetPlanFactResponse *
 void   diplan__v1__set_plan_fact_response__free_unpacked
                      (Diplan__V1__SetPlanFactResponse *message,
                       ProtobufCAllocator *allocator);
+/* Diplan__V1__DeletePlanFactRequest methods */
+void   diplan__v1__delete_plan_fact_request__init
+                     (Diplan__V1__DeletePlanFactRequest         *message);
+size_t diplan__v1__delete_plan_fact_request__get_packed_size
+                     (const Diplan__V1__DeletePlanFactRequest   *message);
+size_t diplan__v1__delete_plan_fact_request__pack
+                     (const Diplan__V1__DeletePlanFactRequest   *message,
+                      uint8_t             *out);
+size_t diplan__v1__delete_plan_fact_request__pack_to_buffer
+                     (const Diplan__V1__DeletePlanFactRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__DeletePlanFactRequest *
+       diplan__v1__delete_plan_fact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__delete_plan_fact_request__free_unpacked
+                     (Diplan__V1__DeletePlanFactRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__DeletePlanFactResponse methods */
+void   diplan__v1__delete_plan_fact_response__init
+                     (Diplan__V1__DeletePlanFactResponse         *message);
+size_t diplan__v1__delete_plan_fact_response__get_packed_size
+                     (const Diplan__V1__DeletePlanFactResponse   *message);
+size_t diplan__v1__delete_plan_fact_response__pack
+                     (const Diplan__V1__DeletePlanFactResponse   *message,
+                      uint8_t             *out);
+size_t diplan__v1__delete_plan_fact_response__pack_to_buffer
+                     (const Diplan__V1__DeletePlanFactResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__DeletePlanFactResponse *
+       diplan__v1__delete_plan_fact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__delete_plan_fact_response__free_unpacked
+                     (Diplan__V1__DeletePlanFactResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__ListProgrammesRequest methods */
+void   diplan__v1__list_programmes_request__init
+                     (Diplan__V1__ListProgrammesRequest         *message);
+size_t diplan__v1__list_programmes_request__get_packed_size
+                     (const Diplan__V1__ListProgrammesRequest   *message);
+size_t diplan__v1__list_programmes_request__pack
+                     (const Diplan__V1__ListProgrammesRequest   *message,
+                      uint8_t             *out);
+size_t diplan__v1__list_programmes_request__pack_to_buffer
+                     (const Diplan__V1__ListProgrammesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__ListProgrammesRequest *
+       diplan__v1__list_programmes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__list_programmes_request__free_unpacked
+                     (Diplan__V1__ListProgrammesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__ListProgrammesResponse methods */
+void   diplan__v1__list_programmes_response__init
+                     (Diplan__V1__ListProgrammesResponse         *message);
+size_t diplan__v1__list_programmes_response__get_packed_size
+                     (const Diplan__V1__ListProgrammesResponse   *message);
+size_t diplan__v1__list_programmes_response__pack
+                     (const Diplan__V1__ListProgrammesResponse   *message,
+                      uint8_t             *out);
+size_t diplan__v1__list_programmes_response__pack_to_buffer
+                     (const Diplan__V1__ListProgrammesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__ListProgrammesResponse *
+       diplan__v1__list_programmes_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__list_programmes_response__free_unpacked
+                     (Diplan__V1__ListProgrammesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__GetProgrammeRequest methods */
+void   diplan__v1__get_programme_request__init
+                     (Diplan__V1__GetProgrammeRequest         *message);
+size_t diplan__v1__get_programme_request__get_packed_size
+                     (const Diplan__V1__GetProgrammeRequest   *message);
+size_t diplan__v1__get_programme_request__pack
+                     (const Diplan__V1__GetProgrammeRequest   *message,
+                      uint8_t             *out);
+size_t diplan__v1__get_programme_request__pack_to_buffer
+                     (const Diplan__V1__GetProgrammeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__GetProgrammeRequest *
+       diplan__v1__get_programme_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__get_programme_request__free_unpacked
+                     (Diplan__V1__GetProgrammeRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__GetProgrammeResponse methods */
+void   diplan__v1__get_programme_response__init
+                     (Diplan__V1__GetProgrammeResponse         *message);
+size_t diplan__v1__get_programme_response__get_packed_size
+                     (const Diplan__V1__GetProgrammeResponse   *message);
+size_t diplan__v1__get_programme_response__pack
+                     (const Diplan__V1__GetProgrammeResponse   *message,
+                      uint8_t             *out);
+size_t diplan__v1__get_programme_response__pack_to_buffer
+                     (const Diplan__V1__GetProgrammeResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__GetProgrammeResponse *
+       diplan__v1__get_programme_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__get_programme_response__free_unpacked
+                     (Diplan__V1__GetProgrammeResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__UpsertProgrammeRequest methods */
+void   diplan__v1__upsert_programme_request__init
+                     (Diplan__V1__UpsertProgrammeRequest         *message);
+size_t diplan__v1__upsert_programme_request__get_packed_size
+                     (const Diplan__V1__UpsertProgrammeRequest   *message);
+size_t diplan__v1__upsert_programme_request__pack
+                     (const Diplan__V1__UpsertProgrammeRequest   *message,
+                      uint8_t             *out);
+size_t diplan__v1__upsert_programme_request__pack_to_buffer
+                     (const Diplan__V1__UpsertProgrammeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__UpsertProgrammeRequest *
+       diplan__v1__upsert_programme_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__upsert_programme_request__free_unpacked
+                     (Diplan__V1__UpsertProgrammeRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Diplan__V1__UpsertProgrammeResponse methods */
+void   diplan__v1__upsert_programme_response__init
+                     (Diplan__V1__UpsertProgrammeResponse         *message);
+size_t diplan__v1__upsert_programme_response__get_packed_size
+                     (const Diplan__V1__UpsertProgrammeResponse   *message);
+size_t diplan__v1__upsert_programme_response__pack
+                     (const Diplan__V1__UpsertProgrammeResponse   *message,
+                      uint8_t             *out);
+size_t diplan__v1__upsert_programme_response__pack_to_buffer
+                     (const Diplan__V1__UpsertProgrammeResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Diplan__V1__UpsertProgrammeResponse *
+       diplan__v1__upsert_programme_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   diplan__v1__upsert_programme_response__free_unpacked
+                     (Diplan__V1__UpsertProgrammeResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Diplan__V1__UpsertCapacityLineRequest methods */
 void   diplan__v1__upsert_capacity_line_request__init
                      (Diplan__V1__UpsertCapacityLineRequest         *message);
@@ -2089,6 +2385,30 @@ typedef void (*Diplan__V1__SetPlanFactRequest_Closure)
 typedef void (*Diplan__V1__SetPlanFactResponse_Closure)
                  (const Diplan__V1__SetPlanFactResponse *message,
                   void *closure_data);
+typedef void (*Diplan__V1__DeletePlanFactRequest_Closure)
+                 (const Diplan__V1__DeletePlanFactRequest *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__DeletePlanFactResponse_Closure)
+                 (const Diplan__V1__DeletePlanFactResponse *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__ListProgrammesRequest_Closure)
+                 (const Diplan__V1__ListProgrammesRequest *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__ListProgrammesResponse_Closure)
+                 (const Diplan__V1__ListProgrammesResponse *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__GetProgrammeRequest_Closure)
+                 (const Diplan__V1__GetProgrammeRequest *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__GetProgrammeResponse_Closure)
+                 (const Diplan__V1__GetProgrammeResponse *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__UpsertProgrammeRequest_Closure)
+                 (const Diplan__V1__UpsertProgrammeRequest *message,
+                  void *closure_data);
+typedef void (*Diplan__V1__UpsertProgrammeResponse_Closure)
+                 (const Diplan__V1__UpsertProgrammeResponse *message,
+                  void *closure_data);
 typedef void (*Diplan__V1__UpsertCapacityLineRequest_Closure)
                  (const Diplan__V1__UpsertCapacityLineRequest *message,
                   void *closure_data);
@@ -2219,6 +2539,22 @@ struct Diplan__V1__Plans_Service
                         const Diplan__V1__SetPlanFactRequest *input,
                         Diplan__V1__SetPlanFactResponse_Closure closure,
                         void *closure_data);
+  void (*delete_plan_fact)(Diplan__V1__Plans_Service *service,
+                           const Diplan__V1__DeletePlanFactRequest *input,
+                           Diplan__V1__DeletePlanFactResponse_Closure closure,
+                           void *closure_data);
+  void (*list_programmes)(Diplan__V1__Plans_Service *service,
+                          const Diplan__V1__ListProgrammesRequest *input,
+                          Diplan__V1__ListProgrammesResponse_Closure closure,
+                          void *closure_data);
+  void (*get_programme)(Diplan__V1__Plans_Service *service,
+                        const Diplan__V1__GetProgrammeRequest *input,
+                        Diplan__V1__GetProgrammeResponse_Closure closure,
+                        void *closure_data);
+  void (*upsert_programme)(Diplan__V1__Plans_Service *service,
+                           const Diplan__V1__UpsertProgrammeRequest *input,
+                           Diplan__V1__UpsertProgrammeResponse_Closure closure,
+                           void *closure_data);
   void (*apply)(Diplan__V1__Plans_Service *service,
                 const Diplan__V1__ApplyRequest *input,
                 Diplan__V1__ApplyResponse_Closure closure,
@@ -2257,6 +2593,10 @@ void diplan__v1__plans__init (Diplan__V1__Plans_Service *service,
       function_prefix__ ## upsert_project,\
       function_prefix__ ## advance_plan,\
       function_prefix__ ## set_plan_fact,\
+      function_prefix__ ## delete_plan_fact,\
+      function_prefix__ ## list_programmes,\
+      function_prefix__ ## get_programme,\
+      function_prefix__ ## upsert_programme,\
       function_prefix__ ## apply,\
       function_prefix__ ## import,\
       function_prefix__ ## export  }
@@ -2332,6 +2672,22 @@ void diplan__v1__plans__set_plan_fact(ProtobufCService *service,
                                       const Diplan__V1__SetPlanFactRequest *input,
                                       Diplan__V1__SetPlanFactResponse_Closure closure,
                                       void *closure_data);
+void diplan__v1__plans__delete_plan_fact(ProtobufCService *service,
+                                         const Diplan__V1__DeletePlanFactRequest *input,
+                                         Diplan__V1__DeletePlanFactResponse_Closure closure,
+                                         void *closure_data);
+void diplan__v1__plans__list_programmes(ProtobufCService *service,
+                                        const Diplan__V1__ListProgrammesRequest *input,
+                                        Diplan__V1__ListProgrammesResponse_Closure closure,
+                                        void *closure_data);
+void diplan__v1__plans__get_programme(ProtobufCService *service,
+                                      const Diplan__V1__GetProgrammeRequest *input,
+                                      Diplan__V1__GetProgrammeResponse_Closure closure,
+                                      void *closure_data);
+void diplan__v1__plans__upsert_programme(ProtobufCService *service,
+                                         const Diplan__V1__UpsertProgrammeRequest *input,
+                                         Diplan__V1__UpsertProgrammeResponse_Closure closure,
+                                         void *closure_data);
 void diplan__v1__plans__apply(ProtobufCService *service,
                               const Diplan__V1__ApplyRequest *input,
                               Diplan__V1__ApplyResponse_Closure closure,
@@ -2383,6 +2739,14 @@ extern const ProtobufCMessageDescriptor diplan__v1__set_plan_target_request__des
 extern const ProtobufCMessageDescriptor diplan__v1__set_plan_target_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__set_plan_fact_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__set_plan_fact_response__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__delete_plan_fact_request__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__delete_plan_fact_response__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__list_programmes_request__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__list_programmes_response__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__get_programme_request__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__get_programme_response__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__upsert_programme_request__descriptor;
+extern const ProtobufCMessageDescriptor diplan__v1__upsert_programme_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__upsert_capacity_line_request__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__upsert_capacity_line_response__descriptor;
 extern const ProtobufCMessageDescriptor diplan__v1__delete_capacity_line_request__descriptor;

@@ -277,7 +277,7 @@ void   diplan__v1__watch_response__free_unpacked
   assert(message->base.descriptor == &diplan__v1__watch_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor diplan__v1__mutation__field_descriptors[11] =
+static const ProtobufCFieldDescriptor diplan__v1__mutation__field_descriptors[13] =
 {
   {
     "kind",
@@ -411,8 +411,33 @@ static const ProtobufCFieldDescriptor diplan__v1__mutation__field_descriptors[11
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "deleted_fact",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Mutation, entity_case),
+    offsetof(Diplan__V1__Mutation, deleted_fact),
+    &diplan__v1__fact_key__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "programme",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Diplan__V1__Mutation, entity_case),
+    offsetof(Diplan__V1__Mutation, programme),
+    &diplan__v1__programme__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned diplan__v1__mutation__field_indices_by_name[] = {
+  11,   /* field[11] = deleted_fact */
   6,   /* field[6] = deleted_line */
   7,   /* field[7] = facility */
   10,   /* field[10] = fact */
@@ -422,13 +447,14 @@ static const unsigned diplan__v1__mutation__field_indices_by_name[] = {
   1,   /* field[1] = municipality */
   2,   /* field[2] = plan */
   3,   /* field[3] = plan_event */
+  12,   /* field[12] = programme */
   8,   /* field[8] = project */
   4,   /* field[4] = target */
 };
 static const ProtobufCIntRange diplan__v1__mutation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor diplan__v1__mutation__descriptor =
 {
@@ -438,7 +464,7 @@ const ProtobufCMessageDescriptor diplan__v1__mutation__descriptor =
   "Diplan__V1__Mutation",
   "diplan.v1",
   sizeof(Diplan__V1__Mutation),
-  11,
+  13,
   diplan__v1__mutation__field_descriptors,
   diplan__v1__mutation__field_indices_by_name,
   1,  diplan__v1__mutation__number_ranges,
@@ -778,7 +804,7 @@ const ProtobufCMessageDescriptor diplan__v1__watch_response__descriptor =
   (ProtobufCMessageInit) diplan__v1__watch_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue diplan__v1__change_kind__enum_values_by_number[11] =
+static const ProtobufCEnumValue diplan__v1__change_kind__enum_values_by_number[13] =
 {
   { "CHANGE_KIND_UNSPECIFIED", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED", 0 },
   { "CHANGE_KIND_MUNICIPALITY", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_MUNICIPALITY", 1 },
@@ -791,20 +817,24 @@ static const ProtobufCEnumValue diplan__v1__change_kind__enum_values_by_number[1
   { "CHANGE_KIND_PROJECT", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_PROJECT", 8 },
   { "CHANGE_KIND_HOLD", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_HOLD", 9 },
   { "CHANGE_KIND_FACT", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_FACT", 10 },
+  { "CHANGE_KIND_FACT_DELETED", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_FACT_DELETED", 11 },
+  { "CHANGE_KIND_PROGRAMME", "DIPLAN__V1__CHANGE_KIND__CHANGE_KIND_PROGRAMME", 12 },
 };
 static const ProtobufCIntRange diplan__v1__change_kind__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 13}
 };
-static const ProtobufCEnumValueIndex diplan__v1__change_kind__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex diplan__v1__change_kind__enum_values_by_name[13] =
 {
   { "CHANGE_KIND_FACILITY", 7 },
   { "CHANGE_KIND_FACT", 10 },
+  { "CHANGE_KIND_FACT_DELETED", 11 },
   { "CHANGE_KIND_HOLD", 9 },
   { "CHANGE_KIND_LINE", 5 },
   { "CHANGE_KIND_LINE_DELETED", 6 },
   { "CHANGE_KIND_MUNICIPALITY", 1 },
   { "CHANGE_KIND_PLAN", 2 },
   { "CHANGE_KIND_PLAN_EVENT", 3 },
+  { "CHANGE_KIND_PROGRAMME", 12 },
   { "CHANGE_KIND_PROJECT", 8 },
   { "CHANGE_KIND_TARGET", 4 },
   { "CHANGE_KIND_UNSPECIFIED", 0 },
@@ -816,9 +846,9 @@ const ProtobufCEnumDescriptor diplan__v1__change_kind__descriptor =
   "ChangeKind",
   "Diplan__V1__ChangeKind",
   "diplan.v1",
-  11,
+  13,
   diplan__v1__change_kind__enum_values_by_number,
-  11,
+  13,
   diplan__v1__change_kind__enum_values_by_name,
   1,
   diplan__v1__change_kind__value_ranges,

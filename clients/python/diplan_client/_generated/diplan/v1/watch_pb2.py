@@ -15,27 +15,27 @@ from diplan.v1 import domain_pb2 as diplan_dot_v1_dot_domain__pb2
 from diplan.v1 import holds_pb2 as diplan_dot_v1_dot_holds__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x64iplan/v1/watch.proto\x12\tdiplan.v1\x1a\x16\x64iplan/v1/domain.proto\x1a\x15\x64iplan/v1/holds.proto\"\xcb\x03\n\x08Mutation\x12#\n\x04kind\x18\x01 \x01(\x0e\x32\x15.diplan.v1.ChangeKind\x12/\n\x0cmunicipality\x18\x02 \x01(\x0b\x32\x17.diplan.v1.MunicipalityH\x00\x12\x1f\n\x04plan\x18\x03 \x01(\x0b\x32\x0f.diplan.v1.PlanH\x00\x12*\n\nplan_event\x18\x04 \x01(\x0b\x32\x14.diplan.v1.PlanEventH\x00\x12\'\n\x06target\x18\x05 \x01(\x0b\x32\x15.diplan.v1.PlanTargetH\x00\x12\'\n\x04line\x18\x06 \x01(\x0b\x32\x17.diplan.v1.CapacityLineH\x00\x12*\n\x0c\x64\x65leted_line\x18\x07 \x01(\x0b\x32\x12.diplan.v1.LineKeyH\x00\x12\'\n\x08\x66\x61\x63ility\x18\x08 \x01(\x0b\x32\x13.diplan.v1.FacilityH\x00\x12%\n\x07project\x18\t \x01(\x0b\x32\x12.diplan.v1.ProjectH\x00\x12\x1f\n\x04hold\x18\n \x01(\x0b\x32\x0f.diplan.v1.HoldH\x00\x12#\n\x04\x66\x61\x63t\x18\x0b \x01(\x0b\x32\x13.diplan.v1.PlanFactH\x00\x42\x08\n\x06\x65ntity\"p\n\x06\x43hange\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x0b\n\x03uid\x18\x02 \x01(\r\x12\x0f\n\x07unix_ms\x18\x03 \x01(\x03\x12\x0e\n\x06method\x18\x04 \x01(\t\x12&\n\tmutations\x18\x05 \x03(\x0b\x32\x13.diplan.v1.Mutation\"\xa7\x01\n\x0cWatchRequest\x12\x15\n\rfrom_revision\x18\x01 \x01(\x04\x12\"\n\x07regions\x18\x02 \x03(\x0e\x32\x11.diplan.v1.Region\x12\x18\n\x10municipality_ids\x18\x03 \x03(\t\x12$\n\x05kinds\x18\x04 \x03(\x0e\x32\x15.diplan.v1.ChangeKind\x12\x1c\n\x14progress_interval_ms\x18\x05 \x01(\r\"A\n\x0cWatchStarted\x12\x18\n\x10\x63urrent_revision\x18\x01 \x01(\x04\x12\x17\n\x0foldest_revision\x18\x02 \x01(\x04\"!\n\rWatchProgress\x12\x10\n\x08revision\x18\x01 \x01(\x04\"\x97\x01\n\rWatchResponse\x12*\n\x07started\x18\x01 \x01(\x0b\x32\x17.diplan.v1.WatchStartedH\x00\x12#\n\x06\x63hange\x18\x02 \x01(\x0b\x32\x11.diplan.v1.ChangeH\x00\x12,\n\x08progress\x18\x03 \x01(\x0b\x32\x18.diplan.v1.WatchProgressH\x00\x42\x07\n\x05\x65vent*\xa4\x02\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HANGE_KIND_MUNICIPALITY\x10\x01\x12\x14\n\x10\x43HANGE_KIND_PLAN\x10\x02\x12\x1a\n\x16\x43HANGE_KIND_PLAN_EVENT\x10\x03\x12\x16\n\x12\x43HANGE_KIND_TARGET\x10\x04\x12\x14\n\x10\x43HANGE_KIND_LINE\x10\x05\x12\x1c\n\x18\x43HANGE_KIND_LINE_DELETED\x10\x06\x12\x18\n\x14\x43HANGE_KIND_FACILITY\x10\x07\x12\x17\n\x13\x43HANGE_KIND_PROJECT\x10\x08\x12\x14\n\x10\x43HANGE_KIND_HOLD\x10\t\x12\x14\n\x10\x43HANGE_KIND_FACT\x10\n2E\n\x05Watch\x12<\n\x05Watch\x12\x17.diplan.v1.WatchRequest\x1a\x18.diplan.v1.WatchResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x64iplan/v1/watch.proto\x12\tdiplan.v1\x1a\x16\x64iplan/v1/domain.proto\x1a\x15\x64iplan/v1/holds.proto\"\xa2\x04\n\x08Mutation\x12#\n\x04kind\x18\x01 \x01(\x0e\x32\x15.diplan.v1.ChangeKind\x12/\n\x0cmunicipality\x18\x02 \x01(\x0b\x32\x17.diplan.v1.MunicipalityH\x00\x12\x1f\n\x04plan\x18\x03 \x01(\x0b\x32\x0f.diplan.v1.PlanH\x00\x12*\n\nplan_event\x18\x04 \x01(\x0b\x32\x14.diplan.v1.PlanEventH\x00\x12\'\n\x06target\x18\x05 \x01(\x0b\x32\x15.diplan.v1.PlanTargetH\x00\x12\'\n\x04line\x18\x06 \x01(\x0b\x32\x17.diplan.v1.CapacityLineH\x00\x12*\n\x0c\x64\x65leted_line\x18\x07 \x01(\x0b\x32\x12.diplan.v1.LineKeyH\x00\x12\'\n\x08\x66\x61\x63ility\x18\x08 \x01(\x0b\x32\x13.diplan.v1.FacilityH\x00\x12%\n\x07project\x18\t \x01(\x0b\x32\x12.diplan.v1.ProjectH\x00\x12\x1f\n\x04hold\x18\n \x01(\x0b\x32\x0f.diplan.v1.HoldH\x00\x12#\n\x04\x66\x61\x63t\x18\x0b \x01(\x0b\x32\x13.diplan.v1.PlanFactH\x00\x12*\n\x0c\x64\x65leted_fact\x18\x0c \x01(\x0b\x32\x12.diplan.v1.FactKeyH\x00\x12)\n\tprogramme\x18\r \x01(\x0b\x32\x14.diplan.v1.ProgrammeH\x00\x42\x08\n\x06\x65ntity\"p\n\x06\x43hange\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x0b\n\x03uid\x18\x02 \x01(\r\x12\x0f\n\x07unix_ms\x18\x03 \x01(\x03\x12\x0e\n\x06method\x18\x04 \x01(\t\x12&\n\tmutations\x18\x05 \x03(\x0b\x32\x13.diplan.v1.Mutation\"\xa7\x01\n\x0cWatchRequest\x12\x15\n\rfrom_revision\x18\x01 \x01(\x04\x12\"\n\x07regions\x18\x02 \x03(\x0e\x32\x11.diplan.v1.Region\x12\x18\n\x10municipality_ids\x18\x03 \x03(\t\x12$\n\x05kinds\x18\x04 \x03(\x0e\x32\x15.diplan.v1.ChangeKind\x12\x1c\n\x14progress_interval_ms\x18\x05 \x01(\r\"A\n\x0cWatchStarted\x12\x18\n\x10\x63urrent_revision\x18\x01 \x01(\x04\x12\x17\n\x0foldest_revision\x18\x02 \x01(\x04\"!\n\rWatchProgress\x12\x10\n\x08revision\x18\x01 \x01(\x04\"\x97\x01\n\rWatchResponse\x12*\n\x07started\x18\x01 \x01(\x0b\x32\x17.diplan.v1.WatchStartedH\x00\x12#\n\x06\x63hange\x18\x02 \x01(\x0b\x32\x11.diplan.v1.ChangeH\x00\x12,\n\x08progress\x18\x03 \x01(\x0b\x32\x18.diplan.v1.WatchProgressH\x00\x42\x07\n\x05\x65vent*\xdd\x02\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HANGE_KIND_MUNICIPALITY\x10\x01\x12\x14\n\x10\x43HANGE_KIND_PLAN\x10\x02\x12\x1a\n\x16\x43HANGE_KIND_PLAN_EVENT\x10\x03\x12\x16\n\x12\x43HANGE_KIND_TARGET\x10\x04\x12\x14\n\x10\x43HANGE_KIND_LINE\x10\x05\x12\x1c\n\x18\x43HANGE_KIND_LINE_DELETED\x10\x06\x12\x18\n\x14\x43HANGE_KIND_FACILITY\x10\x07\x12\x17\n\x13\x43HANGE_KIND_PROJECT\x10\x08\x12\x14\n\x10\x43HANGE_KIND_HOLD\x10\t\x12\x14\n\x10\x43HANGE_KIND_FACT\x10\n\x12\x1c\n\x18\x43HANGE_KIND_FACT_DELETED\x10\x0b\x12\x19\n\x15\x43HANGE_KIND_PROGRAMME\x10\x0c\x32\x45\n\x05Watch\x12<\n\x05Watch\x12\x17.diplan.v1.WatchRequest\x1a\x18.diplan.v1.WatchResponse0\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'diplan.v1.watch_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _CHANGEKIND._serialized_start=1086
-  _CHANGEKIND._serialized_end=1378
+  _CHANGEKIND._serialized_start=1173
+  _CHANGEKIND._serialized_end=1522
   _MUTATION._serialized_start=84
-  _MUTATION._serialized_end=543
-  _CHANGE._serialized_start=545
-  _CHANGE._serialized_end=657
-  _WATCHREQUEST._serialized_start=660
-  _WATCHREQUEST._serialized_end=827
-  _WATCHSTARTED._serialized_start=829
-  _WATCHSTARTED._serialized_end=894
-  _WATCHPROGRESS._serialized_start=896
-  _WATCHPROGRESS._serialized_end=929
-  _WATCHRESPONSE._serialized_start=932
-  _WATCHRESPONSE._serialized_end=1083
-  _WATCH._serialized_start=1380
-  _WATCH._serialized_end=1449
+  _MUTATION._serialized_end=630
+  _CHANGE._serialized_start=632
+  _CHANGE._serialized_end=744
+  _WATCHREQUEST._serialized_start=747
+  _WATCHREQUEST._serialized_end=914
+  _WATCHSTARTED._serialized_start=916
+  _WATCHSTARTED._serialized_end=981
+  _WATCHPROGRESS._serialized_start=983
+  _WATCHPROGRESS._serialized_end=1016
+  _WATCHRESPONSE._serialized_start=1019
+  _WATCHRESPONSE._serialized_end=1170
+  _WATCH._serialized_start=1524
+  _WATCH._serialized_end=1593
 # @@protoc_insertion_point(module_scope)
