@@ -222,6 +222,44 @@ struct EmbeddedDatasetTests {
         }
     }
 
+    /// The Rīga plan names the 29 local governments of 2009–2021 that approved it. Each is held with where it
+    /// went on 1.7.2021, some into another planning region: Tukums, Engure, Jaunpils and Kandava into Tukuma
+    /// novads (Kurzeme), Aloja, Limbaži and Salacgrīva into Limbažu novads (Vidzeme); Inčukalns was split.
+    @Test func rigasPlanNamesTheLocalGovernmentsThatApprovedIt() throws {
+        var state = try Self.state()
+        let context = ChangeContext(uid: 0, unixMillis: 0, method: "test")
+        let riga = "riga-2017-2020"
+        let fact = try #require(state.fact(PlanFact.Key(planID: riga, id: "municipalities-approving")))
+        #expect(fact.amount == 29 && Set(fact.municipalityIDs).count == 29)
+        #expect(fact.municipalityIDs.allSatisfy { state.municipality($0) != nil })
+        func rigaRegion(on date: String) -> [String] {
+            state.municipalities(regions: [.riga], division: .on(CalendarDate(date)!), page: PageRequest(size: 1000))
+                .items.map(\.id)
+        }
+        #expect(rigaRegion(on: "2021-06-30").contains("tukums") && rigaRegion(on: "2021-06-30").contains("limbazi"))
+        #expect(!rigaRegion(on: "2021-07-01").contains("tukums") && !rigaRegion(on: "2021-07-01").contains("tukuma-novads"))
+        #expect(state.municipality("tukuma-novads")?.region == .kurzeme)
+        #expect(state.municipality("limbazu-novads")?.region == .vidzeme)
+        #expect(state.municipality("limbazu-novads")?.validFrom == CalendarDate("2021-07-01"))
+        #expect(state.municipality("incukalns").map { $0.wasSplit && $0.successors.count == 2 } == true)
+
+        // A line the Rīga plan has in Kandava counts toward Tukuma novads today, and toward Kandava in 2020.
+        let kandava = LineKey(planID: riga, municipalityID: "kandava", serviceType: .dayCareCentre, targetGroup: .grtAdults)
+        try state.apply([.upsertCapacityLine(CapacityLine(key: kandava, planned: 10, source: "test"))], context: context)
+        let today = try state.queryCapacity(CapacityQuery(municipalityIDs: ["tukuma-novads"], groupBy: [.municipality]))
+        #expect(today.map(\.key.municipalityID) == ["tukuma-novads"] && today.first?.totals.planned.value == 10)
+        let in2020 = try state.queryCapacity(
+            CapacityQuery(planIDs: [riga], groupBy: [.municipality], asOf: CalendarDate("2020-01-01")))
+        #expect(in2020.map(\.key.municipalityID) == ["kandava"])
+        // Inčukalns's line counts toward neither Siguldas nor Ropažu novads until a planner says which.
+        let incukalns = LineKey(
+            planID: riga, municipalityID: "incukalns", serviceType: .dayCareCentre, targetGroup: .grtAdults)
+        try state.apply([.upsertCapacityLine(CapacityLine(key: incukalns, planned: 4, source: "test"))], context: context)
+        let grouped = try state.queryCapacity(CapacityQuery(planIDs: [riga], groupBy: [.municipality]))
+        #expect(grouped.contains { $0.key.municipalityID == "incukalns" && $0.key.splitUnassigned })
+        #expect(try state.queryCapacity(CapacityQuery(municipalityIDs: ["siguldas-novads"])).isEmpty)
+    }
+
     /// Persons, money and municipalities taking part are facts of their plans,
     /// each with its source, never added to places; disagreeing sources are kept apart.
     @Test func plansCarryTheirSourcedFacts() throws {
@@ -266,9 +304,14 @@ struct EmbeddedDatasetTests {
         #expect(vilaka.number == "9.3.1.1/18/I/017" && !vilaka.costsComplete)
         #expect(vilaka.totalCostCents == 539_770_01 && vilaka.erdfCents == 308_947_93 && vilaka.eligibleCostCents == 0)
         let dataset = try Contract.embeddedDataset()
-        #expect(dataset.projects.count == 14)
+        #expect(dataset.projects.count == 18)
         #expect(dataset.projects.allSatisfy { !$0.source.isEmpty && !$0.costsComplete })
-        #expect(Set(dataset.projects.map(\.planID)) == ["latgale-2017-2020", "kurzeme-2017-2020"])
+        #expect(Set(dataset.projects.map(\.planID)) == Set(dataset.plans.map(\.plan.id)))
+        // Tukums's project is the Rīga plan's, in the Tukums of 2009–2021; today's Tukuma novads is in Kurzeme.
+        let tukums = try #require(state.project("tukums-di"))
+        #expect(tukums.planID == "riga-2017-2020" && tukums.municipalityID == "tukums")
+        #expect(tukums.totalCostCents == 2_726_590_59 && tukums.erdfCents == 1_823_856_36)
+        #expect(state.project("plavinas-di")?.number == "9.3.1.1/19/I/030")
         // Krāslava's eligible cost: two sources, two facts, the project's own figure unknown.
         #expect(state.project("kraslava-di")?.eligibleCostCents == 0)
         let kraslava = state.facts(of: "latgale-2017-2020").filter { $0.municipalityIDs == ["kraslava"] }
