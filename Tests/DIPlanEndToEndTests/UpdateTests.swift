@@ -308,9 +308,69 @@ struct UpdateTests {
         ].map { Case(name: $0.0, method: Method.Plans.setPlanFact, request: $0.1, expected: $0.2) }
     }()
 
+    /// A programme counts lines that exist, each once, with a source; a fact is deleted only where it exists.
+    static let programmeRefusals: [Case] = {
+        let line = LineKey(planID: plan, municipalityID: "ludza", serviceType: .dayCareCentre, targetGroup: .ftChildren)
+        func programme(
+            expectingNone: Bool = false, _ change: @escaping @Sendable (inout Diplan_V1_Programme) -> Void
+        ) -> @Sendable () -> any Message {
+            {
+                var request = Diplan_V1_UpsertProgrammeRequest()
+                request.programme =
+                    Programme(
+                        id: "esf-plus-test", title: "Test", measure: "4.3.5.1", fund: "ESF+", periodStartYear: 2021,
+                        periodEndYear: 2027, placesTarget: 540, countedLines: [line], source: "https://example.org/source"
+                    ).proto
+                change(&request.programme)
+                if expectingNone { request.expectedEntityRevision = 0 }
+                return request
+            }
+        }
+        func deleteFact(_ planID: String, _ id: String) -> @Sendable () -> any Message {
+            {
+                var request = Diplan_V1_DeletePlanFactRequest()
+                request.key = PlanFact.Key(planID: planID, id: id).proto
+                return request
+            }
+        }
+        let upserts: [(String, @Sendable () -> any Message, StatusCode)] = [
+            ("programme without a source", programme { $0.source = " " }, .invalidArgument),
+            ("programme whose period ends before it starts", programme { $0.periodEndYear = 2020 }, .invalidArgument),
+            ("programme counting a line twice", programme { $0.countedLines.append($0.countedLines[0]) }, .invalidArgument),
+            ("programme of no target group", programme { $0.targetGroups = [.unspecified] }, .invalidArgument),
+            ("programme counting a missing line", programme { $0.countedLines[0].municipalityID = "cibla" }, .notFound),
+            (
+                "programme expecting it not to exist, when it does",
+                programme(expectingNone: true) { $0.id = "esf-plus-4-3-5-1" }, .failedPrecondition
+            ),
+            ("programme request without a programme", { Diplan_V1_UpsertProgrammeRequest() }, .invalidArgument),
+        ]
+        return upserts.map { Case(name: $0.0, method: Method.Plans.upsertProgramme, request: $0.1, expected: $0.2) } + [
+            Case(
+                name: "deleting a fact that does not exist", method: Method.Plans.deletePlanFact,
+                request: deleteFact("kurzeme-2017-2020", "no-such-fact"), expected: .notFound),
+            Case(
+                name: "deleting a fact of a plan that does not exist", method: Method.Plans.deletePlanFact,
+                request: deleteFact("kurzeme-2030", "persons-target-ft-children"), expected: .notFound),
+            Case(
+                name: "deleting a fact named by no slug", method: Method.Plans.deletePlanFact,
+                request: deleteFact("kurzeme-2017-2020", "Not A Slug"), expected: .invalidArgument),
+            Case(
+                name: "deleting a fact named by no key", method: Method.Plans.deletePlanFact,
+                request: { Diplan_V1_DeletePlanFactRequest() }, expected: .invalidArgument),
+            Case(
+                name: "a programme that does not exist", method: Method.Plans.getProgramme,
+                request: {
+                    var request = Diplan_V1_GetProgrammeRequest()
+                    request.programmeID = "esf-2099"
+                    return request
+                }, expected: .notFound),
+        ]
+    }()
+
     @Test func everyRefusalLeavesTheStateAsItWas() async throws {
         try await withDaemon { _, client in
-            for refusal in Self.refusals + Self.factRefusals {
+            for refusal in Self.refusals + Self.factRefusals + Self.programmeRefusals {
                 let before = try await Self.snapshot(client)
                 do {
                     let payload: [UInt8] = try refusal.request().serializedBytes()
