@@ -34,16 +34,20 @@ public enum ServiceType: String, CaseIterable, Sendable, Hashable, Comparable {
 
     /// The target groups the service may be planned for: measure 9.3.1.1's
     /// eligible activities (MK No. 871) and the services the seed plans name.
-    public var targetGroups: Set<TargetGroup> {
-        switch self {
-        case .groupApartment, .dayCentre, .specialisedWorkshop, .halfWayHouse: [.grtAdults]
-        case .dayCareCentre: [.grtAdults, .ftChildren]
-        case .respite, .socialRehabilitation: [.ftChildren]
-        case .familyLikeCare, .youthHome: [.childrenInCare]
+    public var targetGroups: Set<TargetGroup> { Set(TargetGroup.allCases.filter(isValid(for:))) }
+
+    /// Checked for every line key an update names: a switch, not a set made each time.
+    public func isValid(for group: TargetGroup) -> Bool {
+        switch (self, group) {
+        case (.groupApartment, .grtAdults), (.dayCentre, .grtAdults), (.specialisedWorkshop, .grtAdults),
+            (.halfWayHouse, .grtAdults), (.dayCareCentre, .grtAdults), (.dayCareCentre, .ftChildren),
+            (.respite, .ftChildren), (.socialRehabilitation, .ftChildren), (.familyLikeCare, .childrenInCare),
+            (.youthHome, .childrenInCare):
+            true
+        default:
+            false
         }
     }
-
-    public func isValid(for group: TargetGroup) -> Bool { targetGroups.contains(group) }
 
     public static func < (lhs: ServiceType, rhs: ServiceType) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!

@@ -84,6 +84,28 @@ struct TransactionTests {
         #expect(state.project("ludza-dac") != nil)
     }
 
+    /// The envelope is checked whenever a line's cost changes, a new line's known cost included, and not for
+    /// the reports that leave every cost as it was.
+    @Test func aLinesCostIsCheckedAgainstTheProjectsWheneverItChanges() throws {
+        var state = try Fixture.state()
+        // A project with no line yet: no envelope is known.
+        try state.apply(.upsertProject(Fixture.project(cost: 50_000_00)))
+        func refused(_ update: Update) -> Bool {
+            guard case .failedPrecondition(let message)? = ClosedPlanTests.refusal(&state, update) else { return false }
+            return message.contains("over the plan's envelope")
+        }
+        // The first line, with a cost under the project's: refused.
+        #expect(refused(.upsertCapacityLine(Fixture.line(cost: 10_000_00))))
+        // Without a cost the envelope stays unknown; a cost set later is checked, and one that fits is taken.
+        try state.apply(.upsertCapacityLine(Fixture.line(cost: nil)))
+        #expect(refused(.upsertCapacityLine(Fixture.line(cost: 10_000_00), only: [.plannedCost])))
+        try state.apply(.upsertCapacityLine(Fixture.line(cost: 60_000_00), only: [.plannedCost]))
+        #expect(refused(.upsertCapacityLine(Fixture.line(cost: 40_000_00), only: [.plannedCost])))
+        // A report leaves the cost alone.
+        try state.apply(.upsertCapacityLine(Fixture.line(occupied: 6), only: [.occupied]))
+        #expect(state.line(Fixture.key())?.occupied == 6)
+    }
+
     @Test func stateRevisionExpectation() throws {
         var state = try Fixture.state()
         let current = state.revision

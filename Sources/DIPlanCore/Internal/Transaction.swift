@@ -308,7 +308,11 @@ struct Transaction {
         }
         lines[new.key] = new
         touchedLines.insert(new.key)
-        touchedEnvelopes.insert(PlanState.PlanMunicipality(new.key))
+        // Only a cost that changes can break the envelope (a new line's known cost counts as one): a line without
+        // a cost leaves it unknown, and the reports services send most leave the cost alone.
+        if current?.plannedCostCents != new.plannedCostCents {
+            touchedEnvelopes.insert(PlanState.PlanMunicipality(new.key))
+        }
         stage(.line(new.key))
     }
 
