@@ -103,15 +103,15 @@ extension PlanState {
     // MARK: - Export
 
     /// Everything of the given regions and plans (all when empty), in stable
-    /// order, with the programmes whose counted lines are all among it (a
-    /// programme is national: a region's export carries it only whole).
+    /// order. Programmes are national, an admin's: only the whole export
+    /// carries them, so that a planner imports back a region's export.
     public func export(regions: Set<Region> = [], planIDs: Set<String> = []) throws(DomainError) -> Dataset {
         try requireKnown(municipalities: [], plans: planIDs)
         let chosenPlans = plans.values.filter {
             (regions.isEmpty || regions.contains($0.region)) && (planIDs.isEmpty || planIDs.contains($0.id))
         }.sorted { $0.id < $1.id }
         let planSet = Set(chosenPlans.map(\.id))
-        let chosenProgrammes = programmes.values.filter { $0.countedLines.allSatisfy { planSet.contains($0.planID) } }
+        let chosenProgrammes = regions.isEmpty && planIDs.isEmpty ? Array(programmes.values) : []
         let exportedRegions = regions.isEmpty && planIDs.isEmpty ? Set(Region.allCases) : regions.union(chosenPlans.map(\.region))
         return Dataset(
             municipalities: municipalities.values.filter { exportedRegions.contains($0.region) }.sorted { $0.id < $1.id },

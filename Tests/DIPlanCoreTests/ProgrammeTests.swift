@@ -101,8 +101,9 @@ struct ProgrammeTests {
         var copy = PlanState()
         try copy.apply(dataset.updates, context: Fixture.context)
         #expect(try copy.count(programme: Self.id).lines.map(\.key) == [Fixture.key()])
-        // A region's export carries only programmes whose lines are all in it.
-        #expect(try state.export(regions: [.kurzeme]).programmes.isEmpty)
+        // A region's export carries none: a planner imports it back without touching a national programme.
+        #expect(try state.export(regions: [.latgale]).programmes.isEmpty)
+        #expect(try state.export(planIDs: [Fixture.plan]).programmes.isEmpty)
     }
 }
 

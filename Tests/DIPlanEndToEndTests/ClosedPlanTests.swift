@@ -96,6 +96,14 @@ struct ClosedPlanEndToEndTests {
             try diplanctl(
                 ["line", "set"] + Self.key + ["--planned", "12", "--existing", "10", "--occupied", "5"], socket: socket
             ).status == 0)
+        // A programme is national: a region's export carries none, and its planner imports it back.
+        let exported = try planner(["export", "--plan", "latgale-2017-2020", "-o", "json"])
+        #expect(exported.status == 0 && !exported.out.contains(programme), "\(exported.err)")
+        let file = directory.path("latgale.json")
+        try exported.out.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o644)
+        let imported = try planner(["import", file])
+        #expect(imported.status == 0, "\(imported.err)")
         #expect(
             try planner(["plan", "close", "latgale-2017-2020", "--note", "projects ended 31.12.2023"]).status == 0)
 
