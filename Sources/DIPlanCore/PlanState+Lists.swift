@@ -76,7 +76,11 @@ extension PlanState {
         return Page.of(planEvents(planID), by: \.sequence, token: { String($0.sequence) }, after: after, request: page)
     }
 
+    /// A municipality named stands for itself and every one merged into it (Ludzas novads: Ludza's too), as
+    /// in capacity queries; a split one's facilities and projects are given to neither successor.
     public func facilities(_ filter: EntityFilter<Facility.Status>, page: PageRequest = PageRequest()) -> Page<Facility> {
+        var filter = filter
+        filter.municipalityIDs = withPredecessors(filter.municipalityIDs)
         let candidates: [Facility] =
             filter.municipalityIDs.isEmpty
             ? Array(facilities.values)
@@ -89,7 +93,10 @@ extension PlanState {
         return Page.of(matching, by: \.id, token: \.id, after: page.token.nilIfEmpty, request: page)
     }
 
+    /// A municipality named stands for itself and every one merged into it, as for facilities.
     public func projects(_ filter: EntityFilter<Project.Status>, page: PageRequest = PageRequest()) -> Page<Project> {
+        var filter = filter
+        filter.municipalityIDs = withPredecessors(filter.municipalityIDs)
         let candidates: [Project] =
             filter.municipalityIDs.isEmpty
             ? Array(projects.values)

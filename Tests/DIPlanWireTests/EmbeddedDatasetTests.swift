@@ -312,6 +312,12 @@ struct EmbeddedDatasetTests {
         #expect(tukums.planID == "riga-2017-2020" && tukums.municipalityID == "tukums")
         #expect(tukums.totalCostCents == 2_726_590_59 && tukums.erdfCents == 1_823_856_36)
         #expect(state.project("plavinas-di")?.number == "9.3.1.1/19/I/030")
+        // Today's Tukuma novads lists the project of the Tukums it took over; Ludzas novads, Ludza's.
+        func projects(_ municipality: String) -> [String] {
+            state.projects(EntityFilter(municipalityIDs: [municipality]), page: PageRequest(size: 100)).items.map(\.id)
+        }
+        #expect(projects("tukuma-novads") == ["tukums-di"] && projects("tukums") == ["tukums-di"])
+        #expect(projects("ludzas-novads") == ["ludza-msc"])
         // Krāslava's eligible cost: two sources, two facts, the project's own figure unknown.
         #expect(state.project("kraslava-di")?.eligibleCostCents == 0)
         let kraslava = state.facts(of: "latgale-2017-2020").filter { $0.municipalityIDs == ["kraslava"] }
