@@ -128,15 +128,18 @@ struct ProgrammeCommand: AsyncParsableCommand {
         func run() async throws {
             try await calling { () throws(RPCError) in
                 let client = try connection.connect()
-                // The lines it counts are the programme's own record: kept as they are.
-                let counted = try await ProgrammeCommand.current(id, client)?.countedLines ?? []
+                // The lines it counts are kept as they are: set back expecting the revision read (none: that it
+                // still does not exist), so that a line another admin counts meanwhile is never dropped.
+                let current = try await ProgrammeCommand.current(id, client)
                 var programme = Programme(
                     id: id, title: title, measure: measure, fund: fund, periodStartYear: from, periodEndYear: to,
                     placesTarget: places, personsTarget: persons, targetGroups: group, budgetCents: budget, euCents: eu,
                     municipalCents: municipal, note: note, source: source
                 ).proto
-                programme.countedLines = counted
-                try await ProgrammeCommand.upsert(programme, expected.expectation, connection, done: "programme \(id) set")
+                programme.countedLines = current?.countedLines ?? []
+                try await ProgrammeCommand.upsert(
+                    programme, expected.expectation ?? .entityRevision(current?.revision ?? 0), connection,
+                    done: "programme \(id) set")
             }
         }
     }

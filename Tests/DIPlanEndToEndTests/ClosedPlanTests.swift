@@ -133,6 +133,15 @@ struct ClosedPlanEndToEndTests {
         #expect((sums["free"] as? [String: Any])?["value"] as? String == "3", "\(shown.out)")
         let export = try diplanctl(["export", "-o", "json"], socket: socket).out
         #expect(export.components(separatedBy: "\"occupied\" : 7").count == 2, "the line was copied")
+        // Setting the programme's own figures keeps the lines it counts.
+        let reset = try diplanctl(
+            [
+                "programme", "set", programme, "--title", "ESF+ 4.3.5.1", "--from", "2021", "--to", "2027", "--places", "540",
+                "--source", "https://www.lm.gov.lv/",
+            ], socket: socket)
+        #expect(reset.status == 0, "\(reset.err)")
+        let counts = try diplanctl(["programme", "list", "-o", "csv"], socket: socket).out
+        #expect(counts.contains("\(programme),,,2021–2027,540,?,1"), "\(counts)")
 
         // A fact of an open plan is deleted by its planner, and shows no more; a missing one is NOT_FOUND.
         let fact = ["plan", "delete-fact", "kurzeme-2017-2020", "persons-leaving-vsac-kurzeme"]
