@@ -153,7 +153,7 @@ struct ProgrammeCommand: AsyncParsableCommand {
 
                 Example:
                   diplanctl programme count esf-plus-4-3-5-1 --plan latgale-2017-2020 \\
-                      --municipality rezekne-city --service day-care --group grt-adults
+                      --municipality rezekne-city --service day-care --group ft-children
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -173,7 +173,7 @@ struct ProgrammeCommand: AsyncParsableCommand {
             discussion: """
                 Example:
                   diplanctl programme uncount esf-plus-4-3-5-1 --plan latgale-2017-2020 \\
-                      --municipality rezekne-city --service day-care --group grt-adults
+                      --municipality rezekne-city --service day-care --group ft-children
                 """)
 
         @OptionGroup var connection: ConnectionOptions
