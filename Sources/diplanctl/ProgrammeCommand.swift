@@ -79,8 +79,8 @@ struct ProgrammeCommand: AsyncParsableCommand {
                     let value = try? CapacityLine(proto: line)
                     lines.add(
                         line.planID, line.municipalityID, ServiceType(proto: line.serviceType)?.rawValue ?? "?",
-                        TargetGroup(proto: line.targetGroup)?.rawValue ?? "?", value?.existing.map { "\($0)" } ?? "?",
-                        value?.occupied.map { "\($0)" } ?? "?", "\(line.held)", value?.free.map { "\($0)" } ?? "?")
+                        TargetGroup(proto: line.targetGroup)?.rawValue ?? "?", value?.existing.display ?? "?",
+                        value?.occupied.display ?? "?", "\(line.held)", value?.free.map { "\($0)" } ?? "?")
                 }
                 if response.lines.isEmpty {
                     text += "It counts no plan's places yet (diplanctl programme count).\n"
@@ -228,12 +228,13 @@ struct ProgrammeCommand: AsyncParsableCommand {
 struct ProgrammeFigures {
     var places = "?", persons = "?", budget = "?", eu = "?", municipal = "?"
 
-    init(_ programme: Diplan_V1_Programme) {
-        func euro(_ cents: Int64) -> String { String(format: "%.2f", Double(cents) / 100) }
-        if case .placesTarget(let value)? = programme.placesTargetKnown { places = "\(value)" }
-        if case .personsTarget(let value)? = programme.personsTargetKnown { persons = "\(value)" }
-        if case .budgetCents(let value)? = programme.budgetKnown { budget = euro(value) }
-        if case .euCents(let value)? = programme.euKnown { eu = euro(value) }
-        if case .municipalCents(let value)? = programme.municipalKnown { municipal = euro(value) }
+    init(_ message: Diplan_V1_Programme) {
+        // The daemon sends only programmes it validated.
+        guard let programme = try? Programme(proto: message) else { return }
+        places = programme.placesTarget.display
+        persons = programme.personsTarget.display
+        budget = programme.budgetCents.map(euro) ?? "?"
+        eu = programme.euCents.map(euro) ?? "?"
+        municipal = programme.municipalCents.map(euro) ?? "?"
     }
 }
